@@ -1,0 +1,82 @@
+package compute
+
+import (
+	"fmt"
+
+	"github.com/glmv/glmv/internal/half"
+)
+
+// DType is the storage format of a weight matrix.
+type DType uint8
+
+// Storage formats a Matrix can hold.
+const (
+	F32 DType = iota
+	BF16
+	F16
+)
+
+func (d DType) String() string {
+	switch d {
+	case F32:
+		return "F32"
+	case BF16:
+		return "BF16"
+	case F16:
+		return "F16"
+	}
+	return fmt.Sprintf("DType(%d)", uint8(d))
+}
+
+// Matrix is a row-major [Rows, Cols] weight in its stored format. Exactly
+// one of F32 or U16 (bf16 or f16 bit patterns) holds the data, usually a
+// zero-copy view of a memory-mapped checkpoint.
+type Matrix struct {
+	DType      DType
+	Rows, Cols int
+	F32        []float32
+	U16        []uint16
+}
+
+// Row converts row r to float32 into dst (len Cols) and returns dst.
+func (m *Matrix) Row(r int, dst []float32) []float32 {
+	dst = dst[:m.Cols]
+	off := r * m.Cols
+	switch m.DType {
+	case F32:
+		copy(dst, m.F32[off:off+m.Cols])
+	case BF16:
+		for i, b := range m.U16[off : off+m.Cols] {
+			dst[i] = BF16ToF32(b)
+		}
+	case F16:
+		for i, b := range m.U16[off : off+m.Cols] {
+			dst[i] = F16ToF32(b)
+		}
+	}
+	return dst
+}
+
+// Validate reports whether the backing slice matches the declared shape.
+func (m *Matrix) Validate() error {
+	n := m.Rows * m.Cols
+	switch m.DType {
+	case F32:
+		if len(m.F32) != n {
+			return fmt.Errorf("f32 matrix [%d,%d] has %d values", m.Rows, m.Cols, len(m.F32))
+		}
+	case BF16, F16:
+		if len(m.U16) != n {
+			return fmt.Errorf("%v matrix [%d,%d] has %d values", m.DType, m.Rows, m.Cols, len(m.U16))
+		}
+	default:
+		return fmt.Errorf("unknown dtype %v", m.DType)
+	}
+	return nil
+}
+
+// BF16ToF32 widens a bfloat16 bit pattern exactly.
+func BF16ToF32(b uint16) float32 { return half.BF16ToF32(b) }
+
+// F16ToF32 widens an IEEE half-precision bit pattern exactly.
+func F16ToF32(h uint16) float32 { return half.F16ToF32(h) }

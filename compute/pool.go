@@ -1,0 +1,94 @@
+package compute
+
+import (
+	"runtime"
+	"sync"
+)
+
+// Pool is a persistent set of worker goroutines that run the parallel parts
+// of the kernels. A nil *Pool is valid and runs everything on the calling
+// goroutine. A Pool is safe for use by one caller at a time.
+type Pool struct {
+	workers int
+	jobs    chan poolJob
+	wg      sync.WaitGroup
+	once    sync.Once
+}
+
+type poolJob struct {
+	fn     func(lo, hi int)
+	lo, hi int
+	done   *sync.WaitGroup
+}
+
+// NewPool starts a pool with n workers; n <= 0 means runtime.GOMAXPROCS(0).
+func NewPool(n int) *Pool {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	p := &Pool{workers: n, jobs: make(chan poolJob, n)}
+	// The caller's goroutine takes one share of the work itself, so n-1
+	// background workers keep n cores busy.
+	for i := 0; i < n-1; i++ {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for j := range p.jobs {
+				j.fn(j.lo, j.hi)
+				j.done.Done()
+			}
+		}()
+	}
+	return p
+}
+
+// Workers reports how many goroutines (including the caller) share the work.
+func (p *Pool) Workers() int {
+	if p == nil {
+		return 1
+	}
+	return p.workers
+}
+
+// Close stops the workers. The pool must not be used afterwards.
+func (p *Pool) Close() {
+	if p == nil {
+		return
+	}
+	p.once.Do(func() {
+		close(p.jobs)
+		p.wg.Wait()
+	})
+}
+
+// For splits [0, n) into contiguous chunks of at least grain items and calls
+// fn on each chunk, in parallel over the pool's workers. It returns when all
+// chunks are done.
+func (p *Pool) For(n, grain int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	if grain < 1 {
+		grain = 1
+	}
+	w := p.Workers()
+	chunks := (n + grain - 1) / grain
+	if chunks > w {
+		chunks = w
+	}
+	if chunks <= 1 {
+		fn(0, n)
+		return
+	}
+	var done sync.WaitGroup
+	step := (n + chunks - 1) / chunks
+	done.Add(chunks - 1)
+	lo := step
+	for c := 1; c < chunks; c++ {
+		hi := min(lo+step, n)
+		p.jobs <- poolJob{fn: fn, lo: lo, hi: hi, done: &done}
+		lo = hi
+	}
+	fn(0, min(step, n))
+	done.Wait()
+}

@@ -1,0 +1,3 @@
+module github.com/glmv/glmv
+
+go 1.26
