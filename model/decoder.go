@@ -1,0 +1,267 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/glmv/glmv/compute"
+)
+
+// Text is the GLM text decoder of either family, bound to its weights.
+type Text struct {
+	Cfg  *TextConfig
+	W    *TextWeights
+	Pool *compute.Pool
+	rope *textRope
+}
+
+// NewText prepares the decoder; pool may be nil (single-threaded).
+func NewText(cfg *TextConfig, w *TextWeights, pool *compute.Pool) *Text {
+	return &Text{Cfg: cfg, W: w, Pool: pool, rope: newTextRope(cfg)}
+}
+
+// Trace receives intermediate results of a forward pass, for tests and
+// debugging. Nil fields are not filled.
+type Trace struct {
+	// LayerOutputs[l] is the residual stream after layer l, [T, H].
+	LayerOutputs [][]float32
+	// Router holds, per MoE layer in order, the raw router logits [T, E],
+	// and the chosen experts sorted by id with their final weights [T, k].
+	RouterLogits  [][]float32
+	RouterIndices [][]int
+	RouterWeights [][]float32
+	// Record enables filling the fields above.
+	Record bool
+}
+
+// Embed writes the embedding rows of ids into a new [len(ids), H] slice.
+func (m *Text) Embed(ids []int) ([]float32, error) {
+	H := m.Cfg.Hidden
+	out := make([]float32, len(ids)*H)
+	for i, id := range ids {
+		if id < 0 || id >= m.Cfg.Vocab {
+			return nil, fmt.Errorf("token id %d at position %d is outside the vocabulary [0, %d)", id, i, m.Cfg.Vocab)
+		}
+		m.W.Embed.Row(id, out[i*H:(i+1)*H])
+	}
+	return out, nil
+}
+
+// Forward runs T tokens whose input embeddings are h ([T, H]) and whose
+// 3-D rope positions are pos[axis][t] through every layer, appending their
+// keys and values to cache, and returns the hidden states after the final
+// norm ([T, H]). h is overwritten with the residual stream.
+func (m *Text) Forward(ctx context.Context, h []float32, pos *[3][]int, T int, cache *KVCache, tr *Trace) ([]float32, error) {
+	cfg := m.Cfg
+	H, D := cfg.Hidden, cfg.HeadDim
+	if len(h) != T*H {
+		return nil, fmt.Errorf("forward: %d input values for %d tokens of width %d", len(h), T, H)
+	}
+	for a := range pos {
+		if len(pos[a]) < T {
+			return nil, fmt.Errorf("forward: %d positions on axis %d for %d tokens", len(pos[a]), a, T)
+		}
+	}
+	if err := cache.reserve(T); err != nil {
+		return nil, err
+	}
+	past := cache.Len
+	half := m.rope.rot / 2
+	cos := make([]float32, T*half)
+	sin := make([]float32, T*half)
+	m.rope.tables(cos, sin, pos, T)
+
+	qW, kvW := cfg.Heads*D, cfg.KVHeads*D
+	xn := make([]float32, T*H)
+	q := make([]float32, T*qW)
+	attn := make([]float32, T*qW)
+	o := make([]float32, T*H)
+	shape := compute.AttnShape{Heads: cfg.Heads, KVHeads: cfg.KVHeads, HeadDim: D, Scale: float32(1 / math.Sqrt(float64(D)))}
+	for l := range m.W.Layers {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		L := &m.W.Layers[l]
+		compute.RMSNorm(xn, h, T, L.InputNorm, cfg.RMSNormEps)
+		k := cache.K[l][past*kvW : (past+T)*kvW]
+		v := cache.V[l][past*kvW : (past+T)*kvW]
+		m.linear(q, xn, T, L.Q)
+		m.linear(k, xn, T, L.K)
+		m.linear(v, xn, T, L.V)
+		m.rope.apply(q, T, cfg.Heads, D, cos, sin)
+		m.rope.apply(k, T, cfg.KVHeads, D, cos, sin)
+		m.Pool.Attention(attn, q, cache.K[l], cache.V[l], T, past+T, shape, true, past)
+		m.Pool.MatMul(o, attn, T, L.O)
+		if L.PostSelfAttnNorm != nil {
+			compute.RMSNorm(o, o, T, L.PostSelfAttnNorm, cfg.RMSNormEps)
+		}
+		compute.Add(h, o)
+		compute.RMSNorm(xn, h, T, L.PostAttentionNorm, cfg.RMSNormEps)
+		if L.MoE != nil {
+			m.moe(o, xn, T, L.MoE, tr)
+		} else {
+			m.mlp(o, xn, T, L.MLP)
+		}
+		if L.PostMLPNorm != nil {
+			compute.RMSNorm(o, o, T, L.PostMLPNorm, cfg.RMSNormEps)
+		}
+		compute.Add(h, o)
+		if tr != nil && tr.Record {
+			tr.LayerOutputs = append(tr.LayerOutputs, append([]float32(nil), h...))
+		}
+	}
+	cache.Len = past + T
+	out := make([]float32, T*H)
+	compute.RMSNorm(out, h, T, m.W.Norm, cfg.RMSNormEps)
+	return out, nil
+}
+
+// Logits returns hidden·lm_headᵀ for T rows of final hidden states.
+func (m *Text) Logits(hidden []float32, T int) []float32 {
+	out := make([]float32, T*m.Cfg.Vocab)
+	m.Pool.MatMul(out, hidden, T, m.W.LMHead)
+	return out
+}
+
+func (m *Text) linear(out, x []float32, T int, l Linear) {
+	m.Pool.MatMul(out, x, T, l.W)
+	if l.B != nil {
+		compute.AddBias(out, T, l.B)
+	}
+}
+
+// mlp computes the SwiGLU block for T rows of x into out ([T, H]).
+func (m *Text) mlp(out, x []float32, T int, p *MLP) {
+	if p.GateUp != nil {
+		I := p.Width()
+		act := make([]float32, T*I)
+		gu := make([]float32, T*2*I)
+		m.Pool.MatMul(gu, x, T, p.GateUp)
+		for t := 0; t < T; t++ {
+			row := gu[t*2*I : (t+1)*2*I]
+			compute.SiLUMul(act[t*I:(t+1)*I], row[:I], row[I:])
+		}
+		m.Pool.MatMul(out, act, T, p.Down)
+		return
+	}
+	swiglu(m.Pool, out, x, T, p)
+}
+
+// route picks the experts of one token from its router logits, exactly as
+// the reference does: sigmoid scores, correction bias for selection only,
+// group-limited top-k (other groups masked to 0), weights from the
+// uncorrected scores, normalised and scaled. idx and wts have length k and
+// come back sorted by expert id.
+func route(logits, bias []float32, mc *MoEConfig, idx []int, wts []float32, scores, sel []float32) {
+	E := len(logits)
+	for e, x := range logits {
+		scores[e] = compute.Sigmoid(x)
+		sel[e] = scores[e] + bias[e]
+	}
+	if mc.NGroup > 1 {
+		per := E / mc.NGroup
+		type gs struct {
+			g int
+			s float32
+		}
+		groups := make([]gs, mc.NGroup)
+		for g := range groups {
+			a, b := float32(math.Inf(-1)), float32(math.Inf(-1))
+			for _, v := range sel[g*per : (g+1)*per] {
+				if v > a {
+					a, b = v, a
+				} else if v > b {
+					b = v
+				}
+			}
+			if per == 1 {
+				b = 0
+			}
+			groups[g] = gs{g, a + b}
+		}
+		sort.SliceStable(groups, func(i, j int) bool { return groups[i].s > groups[j].s })
+		for _, g := range groups[mc.TopKGroup:] {
+			for e := g.g * per; e < (g.g+1)*per; e++ {
+				sel[e] = 0
+			}
+		}
+	}
+	// Top-k by selection score; ties go to the lower expert id.
+	order := make([]int, E)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return sel[order[i]] > sel[order[j]] })
+	copy(idx, order[:len(idx)])
+	sort.Ints(idx)
+	var sum float32
+	for i, e := range idx {
+		wts[i] = scores[e]
+		sum += wts[i]
+	}
+	for i := range wts {
+		if mc.NormTopKProb {
+			wts[i] /= sum + 1e-20
+		}
+		wts[i] *= mc.RoutedScaling
+	}
+}
+
+// moe computes the routed experts plus the shared experts for T rows of x.
+// Tokens are grouped by expert so each expert runs one matrix product.
+func (m *Text) moe(out, x []float32, T int, p *MoE, tr *Trace) {
+	mc := m.Cfg.MoE
+	H, E, K := m.Cfg.Hidden, mc.Experts, mc.TopK
+	logits := make([]float32, T*E)
+	m.Pool.MatMul(logits, x, T, p.Router)
+	idx := make([]int, T*K)
+	wts := make([]float32, T*K)
+	scores := make([]float32, E)
+	sel := make([]float32, E)
+	for t := 0; t < T; t++ {
+		route(logits[t*E:(t+1)*E], p.CorrectionBias, mc, idx[t*K:(t+1)*K], wts[t*K:(t+1)*K], scores, sel)
+	}
+	if tr != nil && tr.Record {
+		tr.RouterLogits = append(tr.RouterLogits, logits)
+		tr.RouterIndices = append(tr.RouterIndices, idx)
+		tr.RouterWeights = append(tr.RouterWeights, wts)
+	}
+	// Group (token, weight) pairs by expert.
+	type slot struct {
+		t int
+		w float32
+	}
+	byExpert := make([][]slot, E)
+	for t := 0; t < T; t++ {
+		for k := 0; k < K; k++ {
+			e := idx[t*K+k]
+			byExpert[e] = append(byExpert[e], slot{t, wts[t*K+k]})
+		}
+	}
+	if p.Shared != nil {
+		m.mlp(out, x, T, p.Shared)
+	} else {
+		clear(out[:T*H])
+	}
+	var xs, ys []float32
+	for e, slots := range byExpert {
+		n := len(slots)
+		if n == 0 {
+			continue
+		}
+		xs = append(xs[:0], make([]float32, n*H)...)
+		for i, s := range slots {
+			copy(xs[i*H:(i+1)*H], x[s.t*H:(s.t+1)*H])
+		}
+		ys = append(ys[:0], make([]float32, n*H)...)
+		m.mlp(ys, xs, n, &p.Experts[e])
+		for i, s := range slots {
+			o := out[s.t*H : (s.t+1)*H]
+			for j, v := range ys[i*H : (i+1)*H] {
+				o[j] += s.w * v
+			}
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/glmv/glmv/compute"
+	"github.com/glmv/glmv/safetensors"
+)
+
+// Model is a loaded GLM-4.xV checkpoint: config, memory-mapped weights,
+// the text decoder and the vision tower.
+type Model struct {
+	Config  *Config
+	Weights *Weights
+	Text    *Text
+	Vision  *Vision
+	Pool    *compute.Pool
+	files   *safetensors.Set
+}
+
+// Load reads config.json and the safetensors weights of the checkpoint
+// folder dir and checks that they agree. pool may be nil.
+func Load(dir string, pool *compute.Pool) (*Model, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("load model: %s is not a folder", dir)
+	}
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	set, err := safetensors.OpenDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	w, err := BindWeights(cfg, set)
+	if err != nil {
+		set.Close()
+		return nil, fmt.Errorf("load model %s: %w", dir, err)
+	}
+	return &Model{
+		Config: cfg, Weights: w, Pool: pool, files: set,
+		Text:   NewText(&cfg.Text, &w.Text, pool),
+		Vision: NewVision(&cfg.Vision, &w.Vision, pool),
+	}, nil
+}
+
+// Close releases the memory-mapped weights; the model must not be used
+// afterwards.
+func (m *Model) Close() error { return m.files.Close() }
+
+// GreedyOptions control Greedy.
+type GreedyOptions struct {
+	MaxNew   int
+	Stop     []int // token ids that end generation (kept in the output)
+	OnLogits func(step int, logits []float32)
+}
+
+// Greedy decodes with the KV cache from a prompt given as input embeddings
+// h ([S, H]) with 3-D positions pos and the rope delta of the prompt
+// (position of absolute index i after the prompt = i + delta on all axes).
+// It returns the generated ids.
+func (t *Text) Greedy(ctx context.Context, h []float32, pos *[3][]int, S, delta int, cache *KVCache, o GreedyOptions) ([]int, error) {
+	hidden, err := t.Forward(ctx, h, pos, S, cache, nil)
+	if err != nil {
+		return nil, err
+	}
+	H := t.Cfg.Hidden
+	last := hidden[(S-1)*H:]
+	var out []int
+	for step := 0; step < o.MaxNew; step++ {
+		logits := t.Logits(last, 1)
+		if o.OnLogits != nil {
+			o.OnLogits(step, logits)
+		}
+		id := Argmax(logits)
+		out = append(out, id)
+		for _, s := range o.Stop {
+			if s == id {
+				return out, nil
+			}
+		}
+		if step == o.MaxNew-1 {
+			break
+		}
+		e, err := t.Embed([]int{id})
+		if err != nil {
+			return out, err
+		}
+		p := cache.Len + delta
+		next := [3][]int{{p}, {p}, {p}}
+		hid, err := t.Forward(ctx, e, &next, 1, cache, nil)
+		if err != nil {
+			return out, err
+		}
+		last = hid
+	}
+	return out, nil
+}
+
+// Argmax returns the index of the largest value (the first one on ties).
+func Argmax(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}

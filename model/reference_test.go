@@ -1,0 +1,213 @@
+package model
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/glmv/glmv/compute"
+	"github.com/glmv/glmv/internal/reftest"
+)
+
+// tol is the absolute tolerance on float outputs of the float32 path
+// (values are O(1)–O(5), so this is also ≈1e-4 relative to their scale).
+const tol = 1e-4
+
+// TestReference runs every models/<model>/case_*.json under the reference
+// root through the stages implemented in this package and compares each
+// with the reference tensors.
+func TestReference(t *testing.T) {
+	root := reftest.Root()
+	cases, err := reftest.Cases(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatalf("no reference cases under %s", root)
+	}
+	pool := compute.NewPool(0)
+	defer pool.Close()
+	models := map[string]*Model{}
+	defer func() {
+		for _, m := range models {
+			m.Close()
+		}
+	}()
+	for _, path := range cases {
+		c, err := reftest.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(c.ID(), func(t *testing.T) {
+			defer c.Tensors.Close()
+			m := models[c.ModelDir]
+			if m == nil {
+				m, err = Load(c.ModelDir, pool)
+				if err != nil {
+					t.Fatalf("load %s: %v", c.ModelDir, err)
+				}
+				models[c.ModelDir] = m
+			}
+			runReferenceCase(t, m, c)
+		})
+	}
+}
+
+func mustF32(t *testing.T, c *reftest.Case, name string) []float32 {
+	t.Helper()
+	v, _, err := c.F32(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func mustInts(t *testing.T, c *reftest.Case, name string) []int {
+	t.Helper()
+	v, _, err := c.Ints(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func checkClose(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d values, reference has %d", what, len(got), len(want))
+		return
+	}
+	d, at := reftest.MaxAbsDiff(got, want)
+	if d > tol {
+		t.Errorf("%s: max |diff| %.3g at %d (got %g, want %g), tolerance %g", what, d, at, got[at], want[at], tol)
+	} else {
+		t.Logf("%s: max |diff| %.3g", what, d)
+	}
+}
+
+func runReferenceCase(t *testing.T, m *Model, c *reftest.Case) {
+	ctx := context.Background()
+	cfg := m.Config
+	H := cfg.Text.Hidden
+	ids := mustInts(t, c, "input_ids")
+	S := len(ids)
+	images, err := c.Grids("image_grid_thw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	videos, err := c.Grids("video_grid_thw")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Stage: 3-D rope positions from the ids and grids.
+	refPos := mustInts(t, c, "position_ids")
+	pos, delta, err := RopeIndex(cfg, ids, images, videos)
+	if err != nil {
+		t.Fatalf("rope index: %v", err)
+	}
+	for a := 0; a < 3; a++ {
+		if !slices.Equal(pos[a], refPos[a*S:(a+1)*S]) {
+			t.Errorf("position_ids axis %d differ:\n got %v\nwant %v", a, pos[a], refPos[a*S:(a+1)*S])
+		}
+	}
+	if want := mustInts(t, c, "rope_deltas")[0]; delta != want {
+		t.Errorf("rope delta %d, want %d", delta, want)
+	}
+
+	// Stage: vision tower from the case's own pixel values.
+	for _, kind := range []struct{ pix, grid, emb string }{
+		{"pixel_values", "image_grid_thw", "image_embeds"},
+		{"pixel_values_videos", "video_grid_thw", "video_embeds"},
+	} {
+		if !c.Has(kind.pix) {
+			continue
+		}
+		grids, _ := c.Grids(kind.grid)
+		got, err := m.Vision.Forward(ctx, mustF32(t, c, kind.pix), Segments(grids))
+		if err != nil {
+			t.Fatalf("vision: %v", err)
+		}
+		checkClose(t, kind.emb, got, mustF32(t, c, kind.emb))
+	}
+
+	// Stage: embeddings of the text tokens.
+	refEmbeds := mustF32(t, c, "inputs_embeds")
+	emb, err := m.Text.Embed(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotText, wantText []float32
+	for i, id := range ids {
+		if id != cfg.ImageTokenID {
+			gotText = append(gotText, emb[i*H:(i+1)*H]...)
+			wantText = append(wantText, refEmbeds[i*H:(i+1)*H]...)
+		}
+	}
+	checkClose(t, "text embeddings", gotText, wantText)
+
+	// Stage: decoder from the reference inputs_embeds and position ids.
+	var refP [3][]int
+	for a := range refP {
+		refP[a] = refPos[a*S : (a+1)*S]
+	}
+	cache := NewKVCache(&cfg.Text, 0)
+	tr := &Trace{Record: true}
+	h := slices.Clone(refEmbeds)
+	hidden, err := m.Text.Forward(ctx, h, &refP, S, cache, tr)
+	if err != nil {
+		t.Fatalf("forward: %v", err)
+	}
+	refLayers := mustF32(t, c, "layer_outputs")
+	for l, got := range tr.LayerOutputs {
+		checkClose(t, "layer "+itoa(l)+" output", got, refLayers[l*S*H:(l+1)*S*H])
+	}
+	checkClose(t, "final_hidden", hidden, mustF32(t, c, "final_hidden"))
+	checkClose(t, "logits", m.Text.Logits(hidden, S), mustF32(t, c, "logits"))
+	if c.Has("router_logits") {
+		if len(tr.RouterLogits) == 0 {
+			t.Fatal("reference has router outputs but no MoE layer ran")
+		}
+		E, K := cfg.Text.MoE.Experts, cfg.Text.MoE.TopK
+		rl := mustF32(t, c, "router_logits")
+		ri := mustInts(t, c, "router_topk_indices")
+		rw := mustF32(t, c, "router_topk_weights")
+		for l := range tr.RouterLogits {
+			checkClose(t, "router logits of MoE layer "+itoa(l), tr.RouterLogits[l], rl[l*S*E:(l+1)*S*E])
+			if !slices.Equal(tr.RouterIndices[l], ri[l*S*K:(l+1)*S*K]) {
+				t.Errorf("router top-k indices of MoE layer %d differ", l)
+			}
+			checkClose(t, "router top-k weights of MoE layer "+itoa(l), tr.RouterWeights[l], rw[l*S*K:(l+1)*S*K])
+		}
+	}
+
+	// Stage: greedy decoding with the KV cache.
+	if c.Has("generated_ids") {
+		want := mustInts(t, c, "generated_ids")
+		stepRef := mustF32(t, c, "step_logits")
+		V := cfg.Text.Vocab
+		cache := NewKVCache(&cfg.Text, 0)
+		got, err := m.Text.Greedy(ctx, slices.Clone(refEmbeds), &refP, S, delta, cache, GreedyOptions{
+			MaxNew: len(want),
+			OnLogits: func(step int, logits []float32) {
+				if step < len(want) {
+					checkClose(t, "step "+itoa(step)+" logits", logits, stepRef[step*V:(step+1)*V])
+				}
+			},
+		})
+		if err != nil {
+			t.Fatalf("greedy: %v", err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("greedy tokens\n got %v\nwant %v", got, want)
+		}
+	}
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i < 10 {
+		return digits[i : i+1]
+	}
+	return itoa(i/10) + digits[i%10:i%10+1]
+}
