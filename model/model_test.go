@@ -1,0 +1,223 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/glmv/glmv/compute"
+	"github.com/glmv/glmv/internal/reftest"
+)
+
+func refModelDirs(t *testing.T) []string {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(reftest.Root(), "models", "*", "config.json"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no reference models under %s (%v)", reftest.Root(), err)
+	}
+	for i, d := range dirs {
+		dirs[i] = filepath.Dir(d)
+	}
+	return dirs
+}
+
+// Both spellings of the rope settings (transformers 5 rope_parameters and
+// the Hub's rope_scaling + rope_theta) must give the same config.
+func TestConfigSpellings(t *testing.T) {
+	for _, dir := range refModelDirs(t) {
+		v4 := filepath.Join(dir, "config.transformers4.json")
+		if _, err := os.Stat(v4); err != nil {
+			continue
+		}
+		a, err := LoadConfig(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b4, err := os.ReadFile(v4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ParseConfig(b4)
+		if err != nil {
+			t.Fatalf("%s: %v", v4, err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: configs differ:\n%+v\n%+v", dir, a.Text, b.Text)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	cases := []struct{ json, want string }{
+		{`{"model_type":"llama"}`, `unknown model_type "llama"`},
+		{`{}`, "no model_type"},
+		{`not json`, "not valid JSON"},
+		{`{"model_type":"glm4v","vision_config":{}}`, "missing text_config"},
+		{`{"model_type":"glm4v","text_config":{"hidden_size":64},"vision_config":{"depth":1,"hidden_size":8,"num_heads":2,"intermediate_size":8,"out_hidden_size":64}}`, "missing text_config.vocab_size"},
+	}
+	for _, c := range cases {
+		_, err := ParseConfig([]byte(c.json))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseConfig(%s) error = %v, want %q", c.json, err, c.want)
+		}
+	}
+	if _, err := ParseConfig([]byte(`{"model_type":"qwen2_vl"}`)); !errors.Is(err, ErrUnknownModelType) {
+		t.Errorf("unknown model type error is not ErrUnknownModelType: %v", err)
+	}
+}
+
+// copyModel copies a reference checkpoint folder so a test can break it.
+func copyModel(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	for _, name := range []string{"config.json", "model.safetensors"} {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func TestLoadErrors(t *testing.T) {
+	src := filepath.Join(reftest.Root(), "models", "moe_a")
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("fixture moe_a not under %s", reftest.Root())
+	}
+	edit := func(t *testing.T, dir, name string, f func([]byte) []byte) {
+		p := filepath.Join(dir, name)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("config does not match weights", func(t *testing.T) {
+		dir := copyModel(t, src)
+		edit(t, dir, "config.json", func(b []byte) []byte {
+			s := strings.Replace(string(b), `"moe_intermediate_size": 32`, `"moe_intermediate_size": 48`, 1)
+			s = strings.Replace(s, `"num_hidden_layers": 4`, `"num_hidden_layers": 5`, 1)
+			return []byte(s)
+		})
+		_, err := Load(dir, nil)
+		if err == nil {
+			t.Fatal("Load accepted a config that does not match the weights")
+		}
+		for _, want := range []string{"missing tensors", "layers.4.input_layernorm.weight", "wrong shape", "experts.0.gate_proj.weight: file has [32 64], config implies [48 64]"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error does not mention %q:\n%v", want, err)
+			}
+		}
+	})
+	t.Run("fewer layers leaves unexpected tensors", func(t *testing.T) {
+		dir := copyModel(t, src)
+		edit(t, dir, "config.json", func(b []byte) []byte {
+			return []byte(strings.Replace(string(b), `"depth": 2`, `"depth": 1`, 1))
+		})
+		_, err := Load(dir, nil)
+		if err == nil || !strings.Contains(err.Error(), "unexpected tensors") || !strings.Contains(err.Error(), "model.visual.blocks.1.") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("truncated weights", func(t *testing.T) {
+		dir := copyModel(t, src)
+		edit(t, dir, "model.safetensors", func(b []byte) []byte { return b[:len(b)/2] })
+		_, err := Load(dir, nil)
+		if err == nil || !strings.Contains(err.Error(), "model.safetensors") || !strings.Contains(err.Error(), "truncated") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("unknown model type", func(t *testing.T) {
+		dir := copyModel(t, src)
+		edit(t, dir, "config.json", func(b []byte) []byte {
+			return []byte(strings.Replace(string(b), `"model_type": "glm4v_moe",`, `"model_type": "mllama",`, 1))
+		})
+		_, err := Load(dir, nil)
+		if !errors.Is(err, ErrUnknownModelType) || !strings.Contains(err.Error(), "mllama") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("missing folder", func(t *testing.T) {
+		_, err := Load(filepath.Join(t.TempDir(), "nope"), nil)
+		if err == nil || !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
+
+// The context limit is enforced with a message that says by how much.
+func TestContextLimit(t *testing.T) {
+	cfg, _ := Preset("glm4.1v", 1)
+	cfg.Text.Hidden, cfg.Text.Heads, cfg.Text.KVHeads, cfg.Text.HeadDim, cfg.Text.Intermediate, cfg.Text.Vocab = 32, 2, 1, 16, 16, 50
+	cfg.Text.MRopeSection = []int{1, 1, 2}
+	w := RandomWeights(cfg, compute.F32, 1, false)
+	m := NewText(&cfg.Text, &w.Text, nil)
+	cache := NewKVCache(&cfg.Text, 8)
+	h, _ := m.Embed(make([]int, 10))
+	pos := [3][]int{make([]int, 10), make([]int, 10), make([]int, 10)}
+	_, err := m.Forward(context.Background(), h, &pos, 10, cache, nil)
+	if err == nil || !strings.Contains(err.Error(), "by 2") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// BenchmarkDecoderLayer times one GLM-4.1V decoder layer (hidden 4096, 32
+// heads / 2 KV, MLP 13696) with bf16 weights: one decode step after a
+// 512-token context, and a 64-token prefill chunk.
+func BenchmarkDecoderLayer(b *testing.B) {
+	cfg, _ := Preset("glm4.1v", 1)
+	cfg.Text.Vocab = 16
+	w := RandomWeights(cfg, compute.BF16, 1, false)
+	pool := compute.NewPool(0)
+	defer pool.Close()
+	m := NewText(&cfg.Text, &w.Text, pool)
+	weightBytes := int64(0)
+	L := w.Text.Layers[0]
+	for _, mat := range []*compute.Matrix{L.Q.W, L.K.W, L.V.W, L.O, L.MLP.GateUp, L.MLP.Down} {
+		weightBytes += int64(2 * mat.Rows * mat.Cols)
+	}
+	ctx := context.Background()
+	run := func(b *testing.B, past, T int) {
+		cache := NewKVCache(&cfg.Text, past+T)
+		if past > 0 {
+			h := make([]float32, past*cfg.Text.Hidden)
+			pos := seqPositions(0, past)
+			if _, err := m.Forward(ctx, h, &pos, past, cache, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		h := make([]float32, T*cfg.Text.Hidden)
+		pos := seqPositions(past, T)
+		b.SetBytes(weightBytes)
+		b.ResetTimer()
+		for b.Loop() {
+			cache.Len = past
+			if _, err := m.Forward(ctx, h, &pos, T, cache, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(T)*float64(b.N)/b.Elapsed().Seconds(), "tok/s")
+	}
+	b.Run("decode/ctx512", func(b *testing.B) { run(b, 512, 1) })
+	b.Run("prefill/T64", func(b *testing.B) { run(b, 0, 64) })
+}
+
+func seqPositions(start, n int) [3][]int {
+	var p [3][]int
+	for a := range p {
+		p[a] = make([]int, n)
+		for i := range p[a] {
+			p[a][i] = start + i
+		}
+	}
+	return p
+}
