@@ -44,7 +44,7 @@ type MoE struct {
 
 // TextLayer holds the weights of one decoder layer.
 type TextLayer struct {
-	InputNorm, PostAttentionNorm []float32
+	InputNorm, PostAttentionNorm  []float32
 	PostSelfAttnNorm, PostMLPNorm []float32 // glm4v sandwich norms, else nil
 	Q, K, V                       Linear
 	O                             *compute.Matrix
