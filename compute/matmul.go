@@ -1,74 +1,245 @@
 package compute
 
-// rowBlock is how many weight rows one task converts and multiplies at a
-// time; small enough that the converted rows stay in L1/L2.
-const rowBlock = 16
+// Register and cache blocking of the GEMM. The micro-kernel computes an
+// mr×nr tile of out from a kc×mr panel of x and a kc×nr panel of Wᵀ, both
+// packed k-major. A worker packs a kc×nc block of Wᵀ (nc/nr panels, read
+// from L2) and runs it against mc-row blocks of the packed x.
+const (
+	mr      = 6   // micro-tile rows (tokens)
+	nr      = 16  // micro-tile columns (weight rows)
+	kcBlock = 256 // k depth of packed panels; a multiple of qBlock
+	mcBlock = 96  // token rows per L2 block; a multiple of mr
+	ncBlock = 256 // weight rows per packed block; a multiple of nr
+)
+
+// gemmMinT is the smallest number of token rows for which MatMul packs and
+// runs the GEMM; below it, the weight-streaming matvec kernels are faster.
+const gemmMinT = 6
 
 // MatMul computes out[t, r] = Σ_c x[t, c] · W[r, c] for t < T, i.e. the
 // PyTorch Linear product x·Wᵀ without bias. x is [T, W.Cols] and out is
-// [T, W.Rows], both row-major.
+// [T, W.Rows], both row-major. W may be in any DType; for Q8_0 and Q4_0 the
+// matvec path (T < 6) quantizes x to 8 bits per block of 32 and uses integer
+// dot products, so its result differs from the f32 product of the
+// dequantized weights by the activation rounding (see the package tests for
+// the bound).
 func (p *Pool) MatMul(out, x []float32, T int, w *Matrix) {
+	p.matMul(kern, out, x, T, w)
+}
+
+func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 	rows, cols := w.Rows, w.Cols
 	if len(x) < T*cols || len(out) < T*rows {
 		panic("compute: MatMul buffer too small")
 	}
-	nb := (rows + rowBlock - 1) / rowBlock
-	p.For(nb, 1, func(lo, hi int) {
-		var buf []float32
-		if w.DType != F32 {
-			buf = make([]float32, rowBlock*cols)
+	if T <= 0 || rows == 0 {
+		return
+	}
+	if cols == 0 {
+		clear(out[:T*rows])
+		return
+	}
+	if T >= gemmMinT {
+		p.gemm(k, out, x, T, w)
+		return
+	}
+	p.matVec(k, out, x, T, w)
+}
+
+// matVec streams the weights once, row by row, and dots each row with the T
+// activation rows (which stay in cache).
+func (p *Pool) matVec(k *kernels, out, x []float32, T int, w *Matrix) {
+	rows, cols := w.Rows, w.Cols
+	var xq []int8
+	var xd []float32
+	nb := w.BlocksPerRow()
+	if w.DType == Q8_0 || w.DType == Q4_0 {
+		xq = make([]int8, T*nb*qBlock)
+		xd = make([]float32, T*nb)
+		for t := range T {
+			quantizeRowQ8(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], x[t*cols:(t+1)*cols])
 		}
-		for b := lo; b < hi; b++ {
-			r0 := b * rowBlock
-			r1 := min(r0+rowBlock, rows)
-			var wb []float32
-			if w.DType == F32 {
-				wb = w.F32[r0*cols : r1*cols]
-			} else {
-				wb = buf[:(r1-r0)*cols]
-				for r := r0; r < r1; r++ {
-					w.Row(r, wb[(r-r0)*cols:(r-r0+1)*cols])
+	}
+	p.For(rows, 64, func(lo, hi int) {
+		switch w.DType {
+		case F32:
+			for r := lo; r < hi; r++ {
+				wr := w.F32[r*cols : (r+1)*cols]
+				for t := range T {
+					out[t*rows+r] = k.dot(x[t*cols:(t+1)*cols], wr)
 				}
 			}
-			for t := 0; t < T; t++ {
-				xt := x[t*cols : (t+1)*cols]
-				ot := out[t*rows : (t+1)*rows]
-				for r := r0; r < r1; r++ {
-					ot[r] = Dot(xt, wb[(r-r0)*cols:(r-r0+1)*cols])
+		case BF16, F16:
+			dot := k.dotBF16
+			if w.DType == F16 {
+				dot = k.dotF16
+			}
+			for r := lo; r < hi; r++ {
+				wr := w.U16[r*cols : (r+1)*cols]
+				for t := range T {
+					out[t*rows+r] = dot(x[t*cols:(t+1)*cols], wr)
+				}
+			}
+		case Q8_0, Q4_0:
+			dot, bb := k.dotQ8, qBlock
+			if w.DType == Q4_0 {
+				dot, bb = k.dotQ4, qBlock/2
+			}
+			for r := lo; r < hi; r++ {
+				wq := w.Q[r*nb*bb : (r+1)*nb*bb]
+				wd := w.Scales[r*nb : (r+1)*nb]
+				for t := range T {
+					out[t*rows+r] = dot(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], wq, wd)
+				}
+			}
+		default:
+			panic("compute: MatMul: unknown dtype " + w.DType.String())
+		}
+	})
+}
+
+// gemm is the packed, cache-blocked product for many token rows. Weights in
+// any format are widened to f32 while packing, one kc×nr panel at a time.
+func (p *Pool) gemm(k *kernels, out, x []float32, T int, w *Matrix) {
+	N, K := w.Rows, w.Cols
+	mp := (T + mr - 1) / mr // token panels
+	np := (N + nr - 1) / nr // weight panels
+
+	// Packed x: for each kc block starting at k0, mp panels of kcl×mr
+	// values; the block starts at k0·mp·mr.
+	ap := make([]float32, mp*mr*K)
+	p.For(mp, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for k0 := 0; k0 < K; k0 += kcBlock {
+				kcl := min(kcBlock, K-k0)
+				dst := ap[k0*mp*mr+i*mr*kcl:][:kcl*mr]
+				for r := range mr {
+					t := i*mr + r
+					if t >= T {
+						for kk := range kcl {
+							dst[kk*mr+r] = 0
+						}
+						continue
+					}
+					src := x[t*K+k0:][:kcl]
+					for kk, v := range src {
+						dst[kk*mr+r] = v
+					}
+				}
+			}
+		}
+	})
+
+	const ncp, mcp = ncBlock / nr, mcBlock / mr
+	p.For(np, 1, func(lo, hi int) {
+		bp := make([]float32, ncBlock*kcBlock)
+		var ctmp [mr * nr]float32
+		for jc := lo; jc < hi; jc += ncp {
+			jce := min(hi, jc+ncp)
+			for t := range T {
+				clear(out[t*N+jc*nr : t*N+min(jce*nr, N)])
+			}
+			for k0 := 0; k0 < K; k0 += kcBlock {
+				kcl := min(kcBlock, K-k0)
+				for jr := jc; jr < jce; jr++ {
+					packB(w, bp[(jr-jc)*kcl*nr:][:kcl*nr], jr*nr, k0, kcl)
+				}
+				apk := ap[k0*mp*mr:]
+				for ic := 0; ic < mp; ic += mcp {
+					ice := min(mp, ic+mcp)
+					for jr := jc; jr < jce; jr++ {
+						bpan := bp[(jr-jc)*kcl*nr:][:kcl*nr]
+						n0 := jr * nr
+						for ir := ic; ir < ice; ir++ {
+							apan := apk[ir*mr*kcl:][:kcl*mr]
+							m0 := ir * mr
+							if m0+mr <= T && n0+nr <= N {
+								k.gemm6x16(kcl, apan, bpan, out[m0*N+n0:], N)
+								continue
+							}
+							clear(ctmp[:])
+							k.gemm6x16(kcl, apan, bpan, ctmp[:], nr)
+							for i := range min(mr, T-m0) {
+								orow := out[(m0+i)*N+n0 : (m0+i)*N+min(n0+nr, N)]
+								for j := range orow {
+									orow[j] += ctmp[i*nr+j]
+								}
+							}
+						}
+					}
 				}
 			}
 		}
 	})
 }
 
-// Dot returns Σ a[i]·b[i] over len(a) elements; b must be at least as long.
-func Dot(a, b []float32) float32 {
-	return dotGeneric(a, b)
+// packB writes the kcl×nr panel of Wᵀ for weight rows [n0, n0+nr) and
+// columns [k0, k0+kcl) into dst, k-major, widening the weights to f32.
+// Rows past the end of W are zero.
+func packB(w *Matrix, dst []float32, n0, k0, kcl int) {
+	K := w.Cols
+	nb := w.BlocksPerRow()
+	for j := range nr {
+		n := n0 + j
+		if n >= w.Rows {
+			for kk := range kcl {
+				dst[kk*nr+j] = 0
+			}
+			continue
+		}
+		switch w.DType {
+		case F32:
+			for kk, v := range w.F32[n*K+k0:][:kcl] {
+				dst[kk*nr+j] = v
+			}
+		case BF16:
+			for kk, v := range w.U16[n*K+k0:][:kcl] {
+				dst[kk*nr+j] = BF16ToF32(v)
+			}
+		case F16:
+			for kk, v := range w.U16[n*K+k0:][:kcl] {
+				dst[kk*nr+j] = F16ToF32(v)
+			}
+		case Q8_0:
+			// k0 is a multiple of qBlock, so blocks start at kk = 0.
+			for b := 0; b*qBlock < kcl; b++ {
+				bi := n*nb + k0/qBlock + b
+				d := F16ToF32(w.Scales[bi])
+				q := w.Q[bi*qBlock:][:qBlock]
+				for i := range min(qBlock, kcl-b*qBlock) {
+					dst[(b*qBlock+i)*nr+j] = d * float32(int8(q[i]))
+				}
+			}
+		case Q4_0:
+			for b := 0; b*qBlock < kcl; b++ {
+				bi := n*nb + k0/qBlock + b
+				d := F16ToF32(w.Scales[bi])
+				q := w.Q[bi*qBlock/2:][:qBlock/2]
+				lim := min(qBlock, kcl-b*qBlock)
+				for i, v := range q {
+					if i < lim {
+						dst[(b*qBlock+i)*nr+j] = d * float32(int(v&15)-8)
+					}
+					if i+qBlock/2 < lim {
+						dst[(b*qBlock+i+qBlock/2)*nr+j] = d * float32(int(v>>4)-8)
+					}
+				}
+			}
+		default:
+			panic("compute: MatMul: unknown dtype " + w.DType.String())
+		}
+	}
 }
 
-func dotGeneric(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
+// Dot returns Σ a[i]·b[i] over len(a) elements; b must be at least as long.
+func Dot(a, b []float32) float32 {
+	return kern.dot(a, b)
 }
 
 // AddBias adds bias (len n) to each of the T rows of x ([T, n]).
 func AddBias(x []float32, T int, bias []float32) {
 	n := len(bias)
 	for t := 0; t < T; t++ {
-		row := x[t*n : (t+1)*n]
-		for i, b := range bias {
-			row[i] += b
-		}
+		kern.add(x[t*n:(t+1)*n], bias)
 	}
 }

@@ -14,6 +14,12 @@ const (
 	F32 DType = iota
 	BF16
 	F16
+	// Q8_0 holds blocks of 32 int8 values with one f16 scale per block
+	// (8.5 bits per weight): w = d·q.
+	Q8_0
+	// Q4_0 holds blocks of 32 4-bit values with one f16 scale per block
+	// (4.5 bits per weight): w = d·(q-8).
+	Q4_0
 )
 
 func (d DType) String() string {
@@ -24,18 +30,31 @@ func (d DType) String() string {
 		return "BF16"
 	case F16:
 		return "F16"
+	case Q8_0:
+		return "Q8_0"
+	case Q4_0:
+		return "Q4_0"
 	}
 	return fmt.Sprintf("DType(%d)", uint8(d))
 }
 
 // Matrix is a row-major [Rows, Cols] weight in its stored format. Exactly
 // one of F32 or U16 (bf16 or f16 bit patterns) holds the data, usually a
-// zero-copy view of a memory-mapped checkpoint.
+// zero-copy view of a memory-mapped checkpoint; the block-quantized formats
+// (made by Quantize) use Q and Scales instead.
+//
+// In Q8_0 and Q4_0 each row is split into BlocksPerRow() blocks of 32
+// columns, the last one padded with zeros. Scales holds one f16 bit pattern
+// per block, row-major. Q holds, per block, 32 int8 values (Q8_0) or 16 bytes
+// (Q4_0) whose byte j carries column j in its low nibble and column j+16 in
+// its high nibble.
 type Matrix struct {
 	DType      DType
 	Rows, Cols int
 	F32        []float32
 	U16        []uint16
+	Q          []byte
+	Scales     []uint16
 }
 
 // Row converts row r to float32 into dst (len Cols) and returns dst.
@@ -53,6 +72,8 @@ func (m *Matrix) Row(r int, dst []float32) []float32 {
 		for i, b := range m.U16[off : off+m.Cols] {
 			dst[i] = F16ToF32(b)
 		}
+	case Q8_0, Q4_0:
+		m.dequantRow(r, 0, m.Cols, dst)
 	}
 	return dst
 }
@@ -68,6 +89,16 @@ func (m *Matrix) Validate() error {
 	case BF16, F16:
 		if len(m.U16) != n {
 			return fmt.Errorf("%v matrix [%d,%d] has %d values", m.DType, m.Rows, m.Cols, len(m.U16))
+		}
+	case Q8_0, Q4_0:
+		nb := m.Rows * m.BlocksPerRow()
+		bb := qBlock
+		if m.DType == Q4_0 {
+			bb = qBlock / 2
+		}
+		if len(m.Q) != nb*bb || len(m.Scales) != nb {
+			return fmt.Errorf("%v matrix [%d,%d] has %d bytes and %d scales, want %d and %d",
+				m.DType, m.Rows, m.Cols, len(m.Q), len(m.Scales), nb*bb, nb)
 		}
 	default:
 		return fmt.Errorf("unknown dtype %v", m.DType)

@@ -5,18 +5,16 @@ import "math"
 // RMSNorm writes w ⊙ x/sqrt(mean(x²)+eps) for each row of x ([T, len(w)])
 // into out, which may alias x.
 func RMSNorm(out, x []float32, T int, w []float32, eps float32) {
+	rmsNorm(kern, out, x, T, w, eps)
+}
+
+func rmsNorm(k *kernels, out, x []float32, T int, w []float32, eps float32) {
 	n := len(w)
 	for t := 0; t < T; t++ {
 		xr := x[t*n : (t+1)*n]
-		or := out[t*n : (t+1)*n]
-		var ss float32
-		for _, v := range xr {
-			ss += v * v
-		}
+		ss := k.dot(xr, xr)
 		inv := float32(1 / math.Sqrt(float64(ss/float32(n)+eps)))
-		for i, v := range xr {
-			or[i] = w[i] * (v * inv)
-		}
+		k.scaleMul(out[t*n:(t+1)*n], xr, w, inv)
 	}
 }
 
@@ -49,9 +47,7 @@ func Sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))
 
 // SiLUMul sets out[i] = silu(gate[i]) · up[i]; out may alias gate or up.
 func SiLUMul(out, gate, up []float32) {
-	for i, g := range gate[:len(out)] {
-		out[i] = g * Sigmoid(g) * up[i]
-	}
+	kern.siluMul(out, gate, up)
 }
 
 // GELU applies the exact (erf) GELU in place.
@@ -63,9 +59,7 @@ func GELU(x []float32) {
 
 // Add sets dst[i] += src[i].
 func Add(dst, src []float32) {
-	for i, v := range src[:len(dst)] {
-		dst[i] += v
-	}
+	kern.add(dst, src)
 }
 
 // Scale sets x[i] *= s.

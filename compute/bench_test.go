@@ -1,0 +1,129 @@
+package compute
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// benchPool is shared by the benchmarks: one worker per core.
+func benchPool(b *testing.B) *Pool {
+	p := NewPool(0)
+	b.Cleanup(p.Close)
+	return p
+}
+
+func randF32(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = rng.Float32()*2 - 1
+	}
+	return s
+}
+
+// benchMatrix builds a random rows×cols weight in dt.
+func benchMatrix(b *testing.B, dt DType, rows, cols int) *Matrix {
+	rng := rand.New(rand.NewPCG(1, 2))
+	m := &Matrix{DType: F32, Rows: rows, Cols: cols, F32: randF32(rng, rows*cols)}
+	if dt == F32 {
+		return m
+	}
+	q, err := convertTo(m, dt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return q
+}
+
+// weightBytes is the size of m's stored data.
+func weightBytes(m *Matrix) int64 {
+	return int64(len(m.F32))*4 + int64(len(m.U16))*2 + int64(len(m.Q)) + int64(len(m.Scales))*2
+}
+
+func BenchmarkMatVec(b *testing.B) {
+	for _, dt := range benchDTypes {
+		for _, sh := range [][2]int{{4096, 4096}, {13696, 4096}} {
+			b.Run(fmt.Sprintf("%v_%dx%d", dt, sh[0], sh[1]), func(b *testing.B) {
+				w := benchMatrix(b, dt, sh[0], sh[1])
+				p := benchPool(b)
+				rng := rand.New(rand.NewPCG(3, 4))
+				x := randF32(rng, sh[1])
+				out := make([]float32, sh[0])
+				b.SetBytes(weightBytes(w))
+				for b.Loop() {
+					p.MatMul(out, x, 1, w)
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkGEMM(b *testing.B) {
+	for _, dt := range benchDTypes {
+		const T, rows, cols = 512, 4096, 4096
+		b.Run(fmt.Sprintf("%v_%dx%dx%d", dt, T, rows, cols), func(b *testing.B) {
+			w := benchMatrix(b, dt, rows, cols)
+			p := benchPool(b)
+			rng := rand.New(rand.NewPCG(3, 4))
+			x := randF32(rng, T*cols)
+			out := make([]float32, T*rows)
+			for b.Loop() {
+				p.MatMul(out, x, T, w)
+			}
+			b.ReportMetric(2*T*rows*cols*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func BenchmarkAttentionDecode(b *testing.B) {
+	for _, sh := range []AttnShape{{Heads: 96, KVHeads: 8, HeadDim: 128}, {Heads: 32, KVHeads: 2, HeadDim: 128}} {
+		const nKeys = 2048
+		b.Run(fmt.Sprintf("h%d_kv%d_keys%d", sh.Heads, sh.KVHeads, nKeys), func(b *testing.B) {
+			sh.Scale = 0.088
+			rng := rand.New(rand.NewPCG(5, 6))
+			kv := sh.KVHeads * sh.HeadDim
+			q := randF32(rng, sh.Heads*sh.HeadDim)
+			k := randF32(rng, nKeys*kv)
+			v := randF32(rng, nKeys*kv)
+			out := make([]float32, len(q))
+			p := benchPool(b)
+			b.SetBytes(int64(2 * nKeys * kv * 4))
+			for b.Loop() {
+				p.Attention(out, q, k, v, 1, nKeys, sh, true, nKeys-1)
+			}
+		})
+	}
+}
+
+func BenchmarkRMSNorm(b *testing.B) {
+	const T, n = 16, 4096
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := randF32(rng, T*n)
+	w := randF32(rng, n)
+	out := make([]float32, T*n)
+	b.SetBytes(T * n * 8)
+	for b.Loop() {
+		RMSNorm(out, x, T, w, 1e-5)
+	}
+}
+
+func BenchmarkSiLUMul(b *testing.B) {
+	const n = 13696 * 4
+	rng := rand.New(rand.NewPCG(7, 8))
+	g, u := randF32(rng, n), randF32(rng, n)
+	out := make([]float32, n)
+	b.SetBytes(n * 12)
+	for b.Loop() {
+		SiLUMul(out, g, u)
+	}
+}
+
+func BenchmarkAdd(b *testing.B) {
+	const n = 4096 * 16
+	rng := rand.New(rand.NewPCG(7, 8))
+	d, s := randF32(rng, n), randF32(rng, n)
+	b.SetBytes(n * 12)
+	for b.Loop() {
+		Add(d, s)
+	}
+}

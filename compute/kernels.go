@@ -1,0 +1,202 @@
+package compute
+
+import "math"
+
+// kernels is one implementation of the inner loops every public operation is
+// built from. genericKernels is plain Go and runs everywhere; an
+// architecture file may provide a SIMD set (archKernels), chosen once at
+// start-up from the CPU's features. Tests run both sets against each other.
+type kernels struct {
+	name string
+
+	// dot returns Σ a[i]·b[i] over len(a); len(b) >= len(a).
+	dot func(a, b []float32) float32
+	// dotBF16 and dotF16 return Σ x[i]·w[i] with w widened from bfloat16
+	// or IEEE half bit patterns; len(w) >= len(x).
+	dotBF16, dotF16 func(x []float32, w []uint16) float32
+	// dotQ8 and dotQ4 return Σ over len(xd) blocks of 32 of the integer
+	// dot product of an activation quantized by quantizeRowQ8 (xq, xd) with
+	// a Q8_0 or Q4_0 weight row (wq, wd), scaled by both block scales.
+	dotQ8, dotQ4 func(xq []int8, xd []float32, wq []byte, wd []uint16) float32
+	// gemm6x16 adds a·b to the 6×16 tile c (row stride ldc), where a is
+	// kc×6 and b is kc×16, both packed k-major.
+	gemm6x16 func(kc int, a, b, c []float32, ldc int)
+	// scores sets s[j] = q·k[j*kstride:][:len(q)] for j < len(s).
+	scores func(s, q, k []float32, kstride int)
+	// accum adds Σ_j p[j]·v[j*vstride:][:len(acc)] to acc.
+	accum func(acc, p, v []float32, vstride int)
+	// expSum sets s[j] = e^(s[j]-m) and returns Σ s[j].
+	expSum func(s []float32, m float32) float32
+	// scaleMul sets out[i] = w[i]·(x[i]·s) for i < len(out).
+	scaleMul func(out, x, w []float32, s float32)
+	// siluMul sets out[i] = silu(g[i])·u[i] for i < len(out).
+	siluMul func(out, g, u []float32)
+	// add sets dst[i] += src[i].
+	add func(dst, src []float32)
+}
+
+// genericKernels is the portable reference implementation.
+var genericKernels = &kernels{
+	name:     "go",
+	dot:      dotGeneric,
+	dotBF16:  dotBF16Generic,
+	dotF16:   dotF16Generic,
+	dotQ8:    dotQ8Generic,
+	dotQ4:    dotQ4Generic,
+	gemm6x16: gemm6x16Generic,
+	scores:   scoresGeneric,
+	accum:    accumGeneric,
+	expSum:   expSumGeneric,
+	scaleMul: scaleMulGeneric,
+	siluMul:  siluMulGeneric,
+	add:      addGeneric,
+}
+
+// kern is the kernel set used by the public functions: the SIMD set when the
+// CPU supports it, otherwise the generic one. It is set once at init.
+var kern = func() *kernels {
+	if k := archKernels(); k != nil {
+		return k
+	}
+	return genericKernels
+}()
+
+// KernelName reports which kernel set is in use ("go", or "avx2" when the CPU
+// has AVX2, FMA and F16C and the purego build tag is absent).
+func KernelName() string { return kern.name }
+
+func dotGeneric(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func dotBF16Generic(x []float32, w []uint16) float32 {
+	w = w[:len(x)]
+	var s0, s1 float32
+	i := 0
+	for ; i+2 <= len(x); i += 2 {
+		s0 += x[i] * math.Float32frombits(uint32(w[i])<<16)
+		s1 += x[i+1] * math.Float32frombits(uint32(w[i+1])<<16)
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * math.Float32frombits(uint32(w[i])<<16)
+	}
+	return s0 + s1
+}
+
+func dotF16Generic(x []float32, w []uint16) float32 {
+	w = w[:len(x)]
+	var s float32
+	for i, v := range x {
+		s += v * F16ToF32(w[i])
+	}
+	return s
+}
+
+func dotQ8Generic(xq []int8, xd []float32, wq []byte, wd []uint16) float32 {
+	nb := len(xd)
+	xq, wq, wd = xq[:nb*qBlock], wq[:nb*qBlock], wd[:nb]
+	var s float32
+	for b := range nb {
+		var is int32
+		xb, wb := xq[b*qBlock:(b+1)*qBlock], wq[b*qBlock:(b+1)*qBlock]
+		for i, x := range xb {
+			is += int32(x) * int32(int8(wb[i]))
+		}
+		s += float32(is) * (xd[b] * F16ToF32(wd[b]))
+	}
+	return s
+}
+
+func dotQ4Generic(xq []int8, xd []float32, wq []byte, wd []uint16) float32 {
+	nb := len(xd)
+	xq, wq, wd = xq[:nb*qBlock], wq[:nb*qBlock/2], wd[:nb]
+	var s float32
+	for b := range nb {
+		var is int32
+		xb, wb := xq[b*qBlock:(b+1)*qBlock], wq[b*qBlock/2:(b+1)*qBlock/2]
+		for j, w := range wb {
+			is += int32(xb[j])*(int32(w&15)-8) + int32(xb[j+qBlock/2])*(int32(w>>4)-8)
+		}
+		s += float32(is) * (xd[b] * F16ToF32(wd[b]))
+	}
+	return s
+}
+
+func gemm6x16Generic(kc int, a, b, c []float32, ldc int) {
+	var acc [mr][nr]float32
+	a, b = a[:kc*mr], b[:kc*nr]
+	for k := range kc {
+		bk := (*[nr]float32)(b[k*nr:])
+		for i := range mr {
+			av := a[k*mr+i]
+			row := &acc[i]
+			for j := range nr {
+				row[j] += av * bk[j]
+			}
+		}
+	}
+	for i := range mr {
+		cr := c[i*ldc : i*ldc+nr]
+		for j := range nr {
+			cr[j] += acc[i][j]
+		}
+	}
+}
+
+func scoresGeneric(s, q, k []float32, kstride int) {
+	for j := range s {
+		s[j] = dotGeneric(q, k[j*kstride:])
+	}
+}
+
+func accumGeneric(acc, p, v []float32, vstride int) {
+	for j, pj := range p {
+		vj := v[j*vstride : j*vstride+len(acc)]
+		for i, x := range vj {
+			acc[i] += pj * x
+		}
+	}
+}
+
+func expSumGeneric(s []float32, m float32) float32 {
+	var sum float32
+	for j, x := range s {
+		e := float32(math.Exp(float64(x - m)))
+		s[j] = e
+		sum += e
+	}
+	return sum
+}
+
+func scaleMulGeneric(out, x, w []float32, s float32) {
+	x, w = x[:len(out)], w[:len(out)]
+	for i := range out {
+		out[i] = w[i] * (x[i] * s)
+	}
+}
+
+func siluMulGeneric(out, g, u []float32) {
+	g, u = g[:len(out)], u[:len(out)]
+	for i := range out {
+		out[i] = g[i] * Sigmoid(g[i]) * u[i]
+	}
+}
+
+func addGeneric(dst, src []float32) {
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] += src[i]
+	}
+}

@@ -1,0 +1,161 @@
+//go:build amd64 && !purego
+
+package compute
+
+import (
+	"golang.org/x/sys/cpu"
+)
+
+// archKernels returns the AVX2/FMA/F16C kernel set when the CPU (and OS)
+// support it, otherwise nil.
+func archKernels() *kernels {
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || !cpu.X86.HasF16C {
+		return nil
+	}
+	return avx2Kernels
+}
+
+// avx2Kernels wraps the assembly routines of kernels_amd64.s. Each wrapper
+// checks lengths (so a bad call panics in Go, not in assembly) and falls
+// back to the generic code where the assembly has a precondition.
+var avx2Kernels = &kernels{
+	name: "avx2",
+	dot: func(a, b []float32) float32 {
+		if len(a) == 0 {
+			return 0
+		}
+		_ = b[len(a)-1]
+		return dotAVX2(&a[0], &b[0], len(a))
+	},
+	dotBF16: func(x []float32, w []uint16) float32 {
+		if len(x) == 0 {
+			return 0
+		}
+		_ = w[len(x)-1]
+		return dotBF16AVX2(&x[0], &w[0], len(x))
+	},
+	dotF16: func(x []float32, w []uint16) float32 {
+		if len(x) == 0 {
+			return 0
+		}
+		_ = w[len(x)-1]
+		return dotF16AVX2(&x[0], &w[0], len(x))
+	},
+	dotQ8: func(xq []int8, xd []float32, wq []byte, wd []uint16) float32 {
+		nb := len(xd)
+		if nb == 0 {
+			return 0
+		}
+		_, _, _ = xq[nb*qBlock-1], wq[nb*qBlock-1], wd[nb-1]
+		return dotQ8AVX2(&xq[0], &xd[0], &wq[0], &wd[0], nb)
+	},
+	dotQ4: func(xq []int8, xd []float32, wq []byte, wd []uint16) float32 {
+		nb := len(xd)
+		if nb == 0 {
+			return 0
+		}
+		_, _, _ = xq[nb*qBlock-1], wq[nb*qBlock/2-1], wd[nb-1]
+		return dotQ4AVX2(&xq[0], &xd[0], &wq[0], &wd[0], nb)
+	},
+	gemm6x16: func(kc int, a, b, c []float32, ldc int) {
+		_, _, _ = a[kc*mr-1], b[kc*nr-1], c[(mr-1)*ldc+nr-1]
+		gemm6x16AVX2(kc, &a[0], &b[0], &c[0], ldc)
+	},
+	scores: func(s, q, k []float32, kstride int) {
+		d := len(q)
+		if len(s) == 0 || d == 0 {
+			clear(s)
+			return
+		}
+		if d%8 != 0 {
+			scoresGeneric(s, q, k, kstride)
+			return
+		}
+		_ = k[(len(s)-1)*kstride+d-1]
+		scoresAVX2(&s[0], &q[0], &k[0], len(s), d, kstride)
+	},
+	accum: func(acc, p, v []float32, vstride int) {
+		d := len(acc)
+		if len(p) == 0 || d == 0 {
+			return
+		}
+		if d%8 != 0 {
+			accumGeneric(acc, p, v, vstride)
+			return
+		}
+		_ = v[(len(p)-1)*vstride+d-1]
+		accumAVX2(&acc[0], &p[0], &v[0], len(p), d, vstride)
+	},
+	expSum: func(s []float32, m float32) float32 {
+		n8 := len(s) &^ 7
+		var sum float32
+		if n8 > 0 {
+			sum = expSumAVX2(&s[0], n8, m)
+		}
+		return sum + expSumGeneric(s[n8:], m)
+	},
+	scaleMul: func(out, x, w []float32, s float32) {
+		n := len(out)
+		if n == 0 {
+			return
+		}
+		_, _ = x[n-1], w[n-1]
+		scaleMulAVX2(&out[0], &x[0], &w[0], n, s)
+	},
+	siluMul: func(out, g, u []float32) {
+		n := len(out)
+		if n == 0 {
+			return
+		}
+		_, _ = g[n-1], u[n-1]
+		n8 := n &^ 7
+		if n8 > 0 {
+			siluMulAVX2(&out[0], &g[0], &u[0], n8)
+		}
+		siluMulGeneric(out[n8:], g[n8:n], u[n8:n])
+	},
+	add: func(dst, src []float32) {
+		n := len(dst)
+		if n == 0 {
+			return
+		}
+		_ = src[n-1]
+		addAVX2(&dst[0], &src[0], n)
+	},
+}
+
+//go:noescape
+func dotAVX2(a, b *float32, n int) float32
+
+//go:noescape
+func dotBF16AVX2(x *float32, w *uint16, n int) float32
+
+//go:noescape
+func dotF16AVX2(x *float32, w *uint16, n int) float32
+
+//go:noescape
+func dotQ8AVX2(xq *int8, xd *float32, wq *byte, wd *uint16, nb int) float32
+
+//go:noescape
+func dotQ4AVX2(xq *int8, xd *float32, wq *byte, wd *uint16, nb int) float32
+
+//go:noescape
+func gemm6x16AVX2(kc int, a, b, c *float32, ldc int)
+
+//go:noescape
+func scoresAVX2(s, q, k *float32, n, d, kstride int)
+
+//go:noescape
+func accumAVX2(acc, p, v *float32, n, d, vstride int)
+
+//go:noescape
+func expSumAVX2(s *float32, n int, m float32) float32
+
+//go:noescape
+func siluMulAVX2(out, gate, up *float32, n int)
+
+//go:noescape
+func scaleMulAVX2(out, x, w *float32, n int, s float32)
+
+//go:noescape
+func addAVX2(dst, src *float32, n int)

@@ -1,0 +1,872 @@
+//go:build amd64 && !purego
+
+// AVX2/FMA/F16C kernels. Every routine handles any length: the main loops
+// run on whole vectors and a scalar loop finishes the tail, unless the Go
+// wrapper (kernels_amd64.go) says otherwise.
+
+#include "textflag.h"
+
+// HSUM leaves the sum of the 8 lanes of Y in the low lane of X (X is the
+// low half of Y); T is a scratch X register.
+#define HSUM(Y, X, T) \
+	VEXTRACTF128 $1, Y, T; \
+	VADDPS T, X, X; \
+	VHADDPS X, X, X; \
+	VHADDPS X, X, X
+
+// EXP replaces each lane of X by e^X (Cephes-style range reduction and a
+// degree-7 polynomial, about 2 ulp); N and P are scratch Y registers.
+#define EXP(X, N, P) \
+	VMINPS expHi<>(SB), X, X; \
+	VMAXPS expLo<>(SB), X, X; \
+	VMULPS log2e<>(SB), X, N; \
+	VROUNDPS $0, N, N; \
+	VFNMADD231PS ln2hi<>(SB), N, X; \
+	VFNMADD231PS ln2lo<>(SB), N, X; \
+	VMOVUPS expP0<>(SB), P; \
+	VFMADD213PS expP1<>(SB), X, P; \
+	VFMADD213PS expP2<>(SB), X, P; \
+	VFMADD213PS expP3<>(SB), X, P; \
+	VFMADD213PS expP4<>(SB), X, P; \
+	VFMADD213PS expP5<>(SB), X, P; \
+	VMULPS X, P, P; \
+	VFMADD213PS X, X, P; \
+	VADDPS one<>(SB), P, P; \
+	VCVTPS2DQ N, N; \
+	VPADDD bias127<>(SB), N, N; \
+	VPSLLD $23, N, N; \
+	VMULPS N, P, X
+
+// func dotAVX2(a, b *float32, n int) float32
+TEXT ·dotAVX2(SB), NOSPLIT, $0-28
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dot32:
+	CMPQ CX, $32
+	JL   dot8
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  dot32
+
+dot8:
+	CMPQ CX, $8
+	JL   dotsum
+	VMOVUPS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  dot8
+
+dotsum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM(Y0, X0, X1)
+
+dot1:
+	TESTQ CX, CX
+	JE    dotdone
+	VMOVSS (SI), X1
+	VFMADD231SS (DI), X1, X0
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JMP  dot1
+
+dotdone:
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotBF16AVX2(x *float32, w *uint16, n int) float32
+TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ w+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+bf32:
+	CMPQ CX, $32
+	JL   bf8
+	VPMOVZXWD (DI), Y4
+	VPMOVZXWD 16(DI), Y5
+	VPMOVZXWD 32(DI), Y6
+	VPMOVZXWD 48(DI), Y7
+	VPSLLD $16, Y4, Y4
+	VPSLLD $16, Y5, Y5
+	VPSLLD $16, Y6, Y6
+	VPSLLD $16, Y7, Y7
+	VFMADD231PS (SI), Y4, Y0
+	VFMADD231PS 32(SI), Y5, Y1
+	VFMADD231PS 64(SI), Y6, Y2
+	VFMADD231PS 96(SI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $32, CX
+	JMP  bf32
+
+bf8:
+	CMPQ CX, $8
+	JL   bfsum
+	VPMOVZXWD (DI), Y4
+	VPSLLD $16, Y4, Y4
+	VFMADD231PS (SI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+	JMP  bf8
+
+bfsum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM(Y0, X0, X1)
+
+bf1:
+	TESTQ CX, CX
+	JE    bfdone
+	MOVWLZX (DI), AX
+	SHLL $16, AX
+	VMOVD AX, X1
+	VFMADD231SS (SI), X1, X0
+	ADDQ $4, SI
+	ADDQ $2, DI
+	DECQ CX
+	JMP  bf1
+
+bfdone:
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotF16AVX2(x *float32, w *uint16, n int) float32
+TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ w+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+hf32:
+	CMPQ CX, $32
+	JL   hf8
+	VCVTPH2PS (DI), Y4
+	VCVTPH2PS 16(DI), Y5
+	VCVTPH2PS 32(DI), Y6
+	VCVTPH2PS 48(DI), Y7
+	VFMADD231PS (SI), Y4, Y0
+	VFMADD231PS 32(SI), Y5, Y1
+	VFMADD231PS 64(SI), Y6, Y2
+	VFMADD231PS 96(SI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $32, CX
+	JMP  hf32
+
+hf8:
+	CMPQ CX, $8
+	JL   hfsum
+	VCVTPH2PS (DI), Y4
+	VFMADD231PS (SI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+	JMP  hf8
+
+hfsum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM(Y0, X0, X1)
+
+hf1:
+	TESTQ CX, CX
+	JE    hfdone
+	MOVWLZX (DI), AX
+	VMOVD AX, X1
+	VCVTPH2PS X1, X1
+	VFMADD231SS (SI), X1, X0
+	ADDQ $4, SI
+	ADDQ $2, DI
+	DECQ CX
+	JMP  hf1
+
+hfdone:
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// QDOT multiplies the 32 signed bytes in W (at most ±127) with the 32
+// signed bytes at XOFF(SI), adds the products in int32 lanes, scales them by
+// f16 WDOFF(R9) times f32 XDOFF(R8) and accumulates into ACC. Y15 must hold
+// 16-bit ones. Clobbers Y3, Y4, Y5, AX.
+#define QDOT(W, XOFF, XDOFF, WDOFF, ACC) \
+	VMOVDQU XOFF(SI), Y3; \
+	VPSIGNB W, W, Y4; \
+	VPSIGNB W, Y3, Y3; \
+	VPMADDUBSW Y3, Y4, Y4; \
+	VPMADDWD Y15, Y4, Y4; \
+	VCVTDQ2PS Y4, Y4; \
+	MOVWLZX WDOFF(R9), AX; \
+	VMOVD AX, X5; \
+	VCVTPH2PS X5, X5; \
+	VMULSS XDOFF(R8), X5, X5; \
+	VBROADCASTSS X5, Y5; \
+	VFMADD231PS Y4, Y5, ACC
+
+// func dotQ8AVX2(xq *int8, xd *float32, wq *byte, wd *uint16, nb int) float32
+TEXT ·dotQ8AVX2(SB), NOSPLIT, $0-44
+	MOVQ xq+0(FP), SI
+	MOVQ xd+8(FP), R8
+	MOVQ wq+16(FP), DI
+	MOVQ wd+24(FP), R9
+	MOVQ nb+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+
+q8two:
+	CMPQ CX, $2
+	JL   q8one
+	VMOVDQU (DI), Y2
+	QDOT(Y2, 0, 0, 0, Y0)
+	VMOVDQU 32(DI), Y6
+	QDOT(Y6, 32, 4, 2, Y1)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $8, R8
+	ADDQ $4, R9
+	SUBQ $2, CX
+	JMP  q8two
+
+q8one:
+	TESTQ CX, CX
+	JE    q8done
+	VMOVDQU (DI), Y2
+	QDOT(Y2, 0, 0, 0, Y0)
+
+q8done:
+	VADDPS Y1, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VMOVSS X0, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// Q4W expands the 16 bytes at OFF(DI) (element j in the low nibble of byte
+// j, element j+16 in the high nibble) into 32 signed bytes nibble-8 in W.
+// Y14 must hold 0x0f bytes and Y13 0x08 bytes. Clobbers X7.
+#define Q4W(OFF, W, XW) \
+	VMOVDQU OFF(DI), XW; \
+	VPSRLW $4, XW, X7; \
+	VINSERTI128 $1, X7, W, W; \
+	VPAND Y14, W, W; \
+	VPSUBB Y13, W, W
+
+// func dotQ4AVX2(xq *int8, xd *float32, wq *byte, wd *uint16, nb int) float32
+TEXT ·dotQ4AVX2(SB), NOSPLIT, $0-44
+	MOVQ xq+0(FP), SI
+	MOVQ xd+8(FP), R8
+	MOVQ wq+16(FP), DI
+	MOVQ wd+24(FP), R9
+	MOVQ nb+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x08080808, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+
+q4two:
+	CMPQ CX, $2
+	JL   q4one
+	Q4W(0, Y2, X2)
+	QDOT(Y2, 0, 0, 0, Y0)
+	Q4W(16, Y6, X6)
+	QDOT(Y6, 32, 4, 2, Y1)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	ADDQ $8, R8
+	ADDQ $4, R9
+	SUBQ $2, CX
+	JMP  q4two
+
+q4one:
+	TESTQ CX, CX
+	JE    q4done
+	Q4W(0, Y2, X2)
+	QDOT(Y2, 0, 0, 0, Y0)
+
+q4done:
+	VADDPS Y1, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VMOVSS X0, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// GEMMSTEP does one k step of the 6×16 micro-kernel: B row at BOFF(DI),
+// six A values at AOFF(SI).
+#define GEMMSTEP(AOFF, BOFF) \
+	VMOVUPS BOFF(DI), Y12; \
+	VMOVUPS BOFF+32(DI), Y13; \
+	VBROADCASTSS AOFF(SI), Y14; \
+	VBROADCASTSS AOFF+4(SI), Y15; \
+	VFMADD231PS Y12, Y14, Y0; \
+	VFMADD231PS Y13, Y14, Y1; \
+	VFMADD231PS Y12, Y15, Y2; \
+	VFMADD231PS Y13, Y15, Y3; \
+	VBROADCASTSS AOFF+8(SI), Y14; \
+	VBROADCASTSS AOFF+12(SI), Y15; \
+	VFMADD231PS Y12, Y14, Y4; \
+	VFMADD231PS Y13, Y14, Y5; \
+	VFMADD231PS Y12, Y15, Y6; \
+	VFMADD231PS Y13, Y15, Y7; \
+	VBROADCASTSS AOFF+16(SI), Y14; \
+	VBROADCASTSS AOFF+20(SI), Y15; \
+	VFMADD231PS Y12, Y14, Y8; \
+	VFMADD231PS Y13, Y14, Y9; \
+	VFMADD231PS Y12, Y15, Y10; \
+	VFMADD231PS Y13, Y15, Y11
+
+// GEMMROW adds accumulators LO, HI to the 16 floats at (DX) and stores them.
+#define GEMMROW(LO, HI) \
+	VADDPS (DX), LO, LO; \
+	VADDPS 32(DX), HI, HI; \
+	VMOVUPS LO, (DX); \
+	VMOVUPS HI, 32(DX); \
+	ADDQ BX, DX
+
+// func gemm6x16AVX2(kc int, a, b, c *float32, ldc int)
+//
+// c[i*ldc+j] += Σ_k a[k*6+i]·b[k*16+j] for i < 6, j < 16, k < kc.
+TEXT ·gemm6x16AVX2(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), BX
+	SHLQ $2, BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+gemm4:
+	CMPQ CX, $4
+	JL   gemm1
+	PREFETCHT0 512(DI)
+	GEMMSTEP(0, 0)
+	GEMMSTEP(24, 64)
+	PREFETCHT0 576(DI)
+	GEMMSTEP(48, 128)
+	GEMMSTEP(72, 192)
+	ADDQ $96, SI
+	ADDQ $256, DI
+	SUBQ $4, CX
+	JMP  gemm4
+
+gemm1:
+	TESTQ CX, CX
+	JE    gemmstore
+	GEMMSTEP(0, 0)
+	ADDQ $24, SI
+	ADDQ $64, DI
+	DECQ CX
+	JMP  gemm1
+
+gemmstore:
+	GEMMROW(Y0, Y1)
+	GEMMROW(Y2, Y3)
+	GEMMROW(Y4, Y5)
+	GEMMROW(Y6, Y7)
+	GEMMROW(Y8, Y9)
+	GEMMROW(Y10, Y11)
+	VZEROUPPER
+	RET
+
+// func scoresAVX2(s, q, k *float32, n, d, kstride int)
+//
+// s[j] = Σ_i q[i]·k[j*kstride+i] for j < n; d must be a multiple of 8.
+TEXT ·scoresAVX2(SB), NOSPLIT, $0-48
+	MOVQ s+0(FP), DX
+	MOVQ q+8(FP), R8
+	MOVQ k+16(FP), R9
+	MOVQ n+24(FP), BX
+	MOVQ d+32(FP), R10
+	MOVQ kstride+40(FP), R11
+	SHLQ $2, R11
+
+sckey:
+	TESTQ BX, BX
+	JE    scdone
+	MOVQ R8, SI
+	MOVQ R9, DI
+	MOVQ R10, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+sc16:
+	CMPQ CX, $16
+	JL   sc8
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  sc16
+
+sc8:
+	TESTQ CX, CX
+	JE    scsum
+	VMOVUPS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+
+scsum:
+	VADDPS Y1, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VMOVSS X0, (DX)
+	ADDQ $4, DX
+	ADDQ R11, R9
+	DECQ BX
+	JMP  sckey
+
+scdone:
+	VZEROUPPER
+	RET
+
+// func accumAVX2(acc, p, v *float32, n, d, vstride int)
+//
+// acc[i] += Σ_j p[j]·v[j*vstride+i] for i < d, j < n; d must be a multiple
+// of 8.
+TEXT ·accumAVX2(SB), NOSPLIT, $0-48
+	MOVQ acc+0(FP), DX
+	MOVQ n+24(FP), BX
+	MOVQ d+32(FP), R10
+	MOVQ vstride+40(FP), R11
+	SHLQ $2, R11
+	MOVQ v+16(FP), R12
+
+ac64:
+	CMPQ R10, $64
+	JL   ac8
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	VMOVUPS 64(DX), Y2
+	VMOVUPS 96(DX), Y3
+	VMOVUPS 128(DX), Y4
+	VMOVUPS 160(DX), Y5
+	VMOVUPS 192(DX), Y6
+	VMOVUPS 224(DX), Y7
+	MOVQ p+8(FP), SI
+	MOVQ R12, DI
+	MOVQ BX, CX
+
+ac64key:
+	TESTQ CX, CX
+	JE    ac64store
+	VBROADCASTSS (SI), Y8
+	VFMADD231PS (DI), Y8, Y0
+	VFMADD231PS 32(DI), Y8, Y1
+	VFMADD231PS 64(DI), Y8, Y2
+	VFMADD231PS 96(DI), Y8, Y3
+	VFMADD231PS 128(DI), Y8, Y4
+	VFMADD231PS 160(DI), Y8, Y5
+	VFMADD231PS 192(DI), Y8, Y6
+	VFMADD231PS 224(DI), Y8, Y7
+	ADDQ $4, SI
+	ADDQ R11, DI
+	DECQ CX
+	JMP  ac64key
+
+ac64store:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
+	VMOVUPS Y4, 128(DX)
+	VMOVUPS Y5, 160(DX)
+	VMOVUPS Y6, 192(DX)
+	VMOVUPS Y7, 224(DX)
+	ADDQ $256, DX
+	ADDQ $256, R12
+	SUBQ $64, R10
+	JMP  ac64
+
+ac8:
+	CMPQ R10, $8
+	JL   acdone
+	VMOVUPS (DX), Y0
+	MOVQ p+8(FP), SI
+	MOVQ R12, DI
+	MOVQ BX, CX
+
+ac8key:
+	TESTQ CX, CX
+	JE    ac8store
+	VBROADCASTSS (SI), Y8
+	VFMADD231PS (DI), Y8, Y0
+	ADDQ $4, SI
+	ADDQ R11, DI
+	DECQ CX
+	JMP  ac8key
+
+ac8store:
+	VMOVUPS Y0, (DX)
+	ADDQ $32, DX
+	ADDQ $32, R12
+	SUBQ $8, R10
+	JMP  ac8
+
+acdone:
+	VZEROUPPER
+	RET
+
+// func expSumAVX2(s *float32, n int, m float32) float32
+//
+// s[j] = e^(s[j]-m) for j < n rounded down to a multiple of 8; returns the
+// sum of the new values.
+TEXT ·expSumAVX2(SB), NOSPLIT, $0-28
+	MOVQ s+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS m+16(FP), Y8
+	VXORPS Y9, Y9, Y9
+
+ex8:
+	CMPQ CX, $8
+	JL   exdone
+	VMOVUPS (DI), Y0
+	VSUBPS Y8, Y0, Y0
+	EXP(Y0, Y1, Y2)
+	VMOVUPS Y0, (DI)
+	VADDPS Y0, Y9, Y9
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  ex8
+
+exdone:
+	HSUM(Y9, X9, X1)
+	VMOVSS X9, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func siluMulAVX2(out, gate, up *float32, n int)
+//
+// out[i] = g[i]·u[i]/(1+e^-g[i]) for i < n rounded down to a multiple of 8.
+TEXT ·siluMulAVX2(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	MOVQ gate+8(FP), SI
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), CX
+	VXORPS Y8, Y8, Y8
+
+si8:
+	CMPQ CX, $8
+	JL   sidone
+	VMOVUPS (SI), Y0
+	VSUBPS Y0, Y8, Y1
+	EXP(Y1, Y2, Y3)
+	VADDPS one<>(SB), Y1, Y1
+	VMULPS (DX), Y0, Y0
+	VDIVPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  si8
+
+sidone:
+	VZEROUPPER
+	RET
+
+// func scaleMulAVX2(out, x, w *float32, n int, s float32)
+//
+// out[i] = w[i]·(x[i]·s) for i < n.
+TEXT ·scaleMulAVX2(SB), NOSPLIT, $0-36
+	MOVQ out+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS s+32(FP), Y8
+
+sm32:
+	CMPQ CX, $32
+	JL   sm8
+	VMULPS (SI), Y8, Y0
+	VMULPS 32(SI), Y8, Y1
+	VMULPS 64(SI), Y8, Y2
+	VMULPS 96(SI), Y8, Y3
+	VMULPS (DX), Y0, Y0
+	VMULPS 32(DX), Y1, Y1
+	VMULPS 64(DX), Y2, Y2
+	VMULPS 96(DX), Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DX
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  sm32
+
+sm8:
+	CMPQ CX, $8
+	JL   sm1
+	VMULPS (SI), Y8, Y0
+	VMULPS (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  sm8
+
+sm1:
+	TESTQ CX, CX
+	JE    smdone
+	VMULSS (SI), X8, X0
+	VMULSS (DX), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, SI
+	ADDQ $4, DX
+	ADDQ $4, DI
+	DECQ CX
+	JMP  sm1
+
+smdone:
+	VZEROUPPER
+	RET
+
+// func addAVX2(dst, src *float32, n int)
+//
+// dst[i] += src[i] for i < n.
+TEXT ·addAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+ad32:
+	CMPQ CX, $32
+	JL   ad8
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	VADDPS 64(SI), Y2, Y2
+	VADDPS 96(SI), Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  ad32
+
+ad8:
+	CMPQ CX, $8
+	JL   ad1
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  ad8
+
+ad1:
+	TESTQ CX, CX
+	JE    addone
+	VMOVSS (DI), X0
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JMP  ad1
+
+addone:
+	VZEROUPPER
+	RET
+
+// expHi = 88
+DATA expHi<>+0(SB)/4, $0x42b00000
+DATA expHi<>+4(SB)/4, $0x42b00000
+DATA expHi<>+8(SB)/4, $0x42b00000
+DATA expHi<>+12(SB)/4, $0x42b00000
+DATA expHi<>+16(SB)/4, $0x42b00000
+DATA expHi<>+20(SB)/4, $0x42b00000
+DATA expHi<>+24(SB)/4, $0x42b00000
+DATA expHi<>+28(SB)/4, $0x42b00000
+GLOBL expHi<>(SB), RODATA|NOPTR, $32
+
+// expLo = -87
+DATA expLo<>+0(SB)/4, $0xc2ae0000
+DATA expLo<>+4(SB)/4, $0xc2ae0000
+DATA expLo<>+8(SB)/4, $0xc2ae0000
+DATA expLo<>+12(SB)/4, $0xc2ae0000
+DATA expLo<>+16(SB)/4, $0xc2ae0000
+DATA expLo<>+20(SB)/4, $0xc2ae0000
+DATA expLo<>+24(SB)/4, $0xc2ae0000
+DATA expLo<>+28(SB)/4, $0xc2ae0000
+GLOBL expLo<>(SB), RODATA|NOPTR, $32
+
+// log2e = 1.442695
+DATA log2e<>+0(SB)/4, $0x3fb8aa3b
+DATA log2e<>+4(SB)/4, $0x3fb8aa3b
+DATA log2e<>+8(SB)/4, $0x3fb8aa3b
+DATA log2e<>+12(SB)/4, $0x3fb8aa3b
+DATA log2e<>+16(SB)/4, $0x3fb8aa3b
+DATA log2e<>+20(SB)/4, $0x3fb8aa3b
+DATA log2e<>+24(SB)/4, $0x3fb8aa3b
+DATA log2e<>+28(SB)/4, $0x3fb8aa3b
+GLOBL log2e<>(SB), RODATA|NOPTR, $32
+
+// ln2hi = 0.6933594
+DATA ln2hi<>+0(SB)/4, $0x3f318000
+DATA ln2hi<>+4(SB)/4, $0x3f318000
+DATA ln2hi<>+8(SB)/4, $0x3f318000
+DATA ln2hi<>+12(SB)/4, $0x3f318000
+DATA ln2hi<>+16(SB)/4, $0x3f318000
+DATA ln2hi<>+20(SB)/4, $0x3f318000
+DATA ln2hi<>+24(SB)/4, $0x3f318000
+DATA ln2hi<>+28(SB)/4, $0x3f318000
+GLOBL ln2hi<>(SB), RODATA|NOPTR, $32
+
+// ln2lo = -0.00021219444
+DATA ln2lo<>+0(SB)/4, $0xb95e8083
+DATA ln2lo<>+4(SB)/4, $0xb95e8083
+DATA ln2lo<>+8(SB)/4, $0xb95e8083
+DATA ln2lo<>+12(SB)/4, $0xb95e8083
+DATA ln2lo<>+16(SB)/4, $0xb95e8083
+DATA ln2lo<>+20(SB)/4, $0xb95e8083
+DATA ln2lo<>+24(SB)/4, $0xb95e8083
+DATA ln2lo<>+28(SB)/4, $0xb95e8083
+GLOBL ln2lo<>(SB), RODATA|NOPTR, $32
+
+// expP0 = 0.00019875691
+DATA expP0<>+0(SB)/4, $0x39506967
+DATA expP0<>+4(SB)/4, $0x39506967
+DATA expP0<>+8(SB)/4, $0x39506967
+DATA expP0<>+12(SB)/4, $0x39506967
+DATA expP0<>+16(SB)/4, $0x39506967
+DATA expP0<>+20(SB)/4, $0x39506967
+DATA expP0<>+24(SB)/4, $0x39506967
+DATA expP0<>+28(SB)/4, $0x39506967
+GLOBL expP0<>(SB), RODATA|NOPTR, $32
+
+// expP1 = 0.0013981999
+DATA expP1<>+0(SB)/4, $0x3ab743ce
+DATA expP1<>+4(SB)/4, $0x3ab743ce
+DATA expP1<>+8(SB)/4, $0x3ab743ce
+DATA expP1<>+12(SB)/4, $0x3ab743ce
+DATA expP1<>+16(SB)/4, $0x3ab743ce
+DATA expP1<>+20(SB)/4, $0x3ab743ce
+DATA expP1<>+24(SB)/4, $0x3ab743ce
+DATA expP1<>+28(SB)/4, $0x3ab743ce
+GLOBL expP1<>(SB), RODATA|NOPTR, $32
+
+// expP2 = 0.008333452
+DATA expP2<>+0(SB)/4, $0x3c088908
+DATA expP2<>+4(SB)/4, $0x3c088908
+DATA expP2<>+8(SB)/4, $0x3c088908
+DATA expP2<>+12(SB)/4, $0x3c088908
+DATA expP2<>+16(SB)/4, $0x3c088908
+DATA expP2<>+20(SB)/4, $0x3c088908
+DATA expP2<>+24(SB)/4, $0x3c088908
+DATA expP2<>+28(SB)/4, $0x3c088908
+GLOBL expP2<>(SB), RODATA|NOPTR, $32
+
+// expP3 = 0.041665796
+DATA expP3<>+0(SB)/4, $0x3d2aa9c1
+DATA expP3<>+4(SB)/4, $0x3d2aa9c1
+DATA expP3<>+8(SB)/4, $0x3d2aa9c1
+DATA expP3<>+12(SB)/4, $0x3d2aa9c1
+DATA expP3<>+16(SB)/4, $0x3d2aa9c1
+DATA expP3<>+20(SB)/4, $0x3d2aa9c1
+DATA expP3<>+24(SB)/4, $0x3d2aa9c1
+DATA expP3<>+28(SB)/4, $0x3d2aa9c1
+GLOBL expP3<>(SB), RODATA|NOPTR, $32
+
+// expP4 = 0.16666666
+DATA expP4<>+0(SB)/4, $0x3e2aaaaa
+DATA expP4<>+4(SB)/4, $0x3e2aaaaa
+DATA expP4<>+8(SB)/4, $0x3e2aaaaa
+DATA expP4<>+12(SB)/4, $0x3e2aaaaa
+DATA expP4<>+16(SB)/4, $0x3e2aaaaa
+DATA expP4<>+20(SB)/4, $0x3e2aaaaa
+DATA expP4<>+24(SB)/4, $0x3e2aaaaa
+DATA expP4<>+28(SB)/4, $0x3e2aaaaa
+GLOBL expP4<>(SB), RODATA|NOPTR, $32
+
+// expP5 = 0.5
+DATA expP5<>+0(SB)/4, $0x3f000000
+DATA expP5<>+4(SB)/4, $0x3f000000
+DATA expP5<>+8(SB)/4, $0x3f000000
+DATA expP5<>+12(SB)/4, $0x3f000000
+DATA expP5<>+16(SB)/4, $0x3f000000
+DATA expP5<>+20(SB)/4, $0x3f000000
+DATA expP5<>+24(SB)/4, $0x3f000000
+DATA expP5<>+28(SB)/4, $0x3f000000
+GLOBL expP5<>(SB), RODATA|NOPTR, $32
+
+// one = 1
+DATA one<>+0(SB)/4, $0x3f800000
+DATA one<>+4(SB)/4, $0x3f800000
+DATA one<>+8(SB)/4, $0x3f800000
+DATA one<>+12(SB)/4, $0x3f800000
+DATA one<>+16(SB)/4, $0x3f800000
+DATA one<>+20(SB)/4, $0x3f800000
+DATA one<>+24(SB)/4, $0x3f800000
+DATA one<>+28(SB)/4, $0x3f800000
+GLOBL one<>(SB), RODATA|NOPTR, $32
+
+// bias127 = 0
+DATA bias127<>+0(SB)/4, $0x0000007f
+DATA bias127<>+4(SB)/4, $0x0000007f
+DATA bias127<>+8(SB)/4, $0x0000007f
+DATA bias127<>+12(SB)/4, $0x0000007f
+DATA bias127<>+16(SB)/4, $0x0000007f
+DATA bias127<>+20(SB)/4, $0x0000007f
+DATA bias127<>+24(SB)/4, $0x0000007f
+DATA bias127<>+28(SB)/4, $0x0000007f
+GLOBL bias127<>(SB), RODATA|NOPTR, $32
+

@@ -1,0 +1,383 @@
+package compute
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+var benchDTypes = []DType{F32, BF16, Q8_0, Q4_0}
+
+func convertTo(m *Matrix, dt DType) (*Matrix, error) { return NewPool(0).Quantize(m, dt) }
+
+// kernelSets lists the kernel sets this machine can run: always the generic
+// one, plus the SIMD one when the CPU has it.
+func kernelSets() []*kernels {
+	ks := []*kernels{genericKernels}
+	if a := archKernels(); a != nil {
+		ks = append(ks, a)
+	}
+	return ks
+}
+
+// testPools returns a nil pool (serial) and two real ones.
+func testPools(t *testing.T) []*Pool {
+	p2, p3 := NewPool(2), NewPool(3)
+	t.Cleanup(p2.Close)
+	t.Cleanup(p3.Close)
+	return []*Pool{nil, p2, p3}
+}
+
+var testSizes = []int{0, 1, 7, 8, 31, 33, 100, 4096 + 5}
+
+func TestKernelName(t *testing.T) {
+	t.Logf("kernel set in use: %s", KernelName())
+}
+
+func TestDotKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, k := range kernelSets() {
+		for _, n := range testSizes {
+			a, b := randF32(rng, n), randF32(rng, n+3)
+			bf, hf := make([]uint16, n), make([]uint16, n)
+			wf := &Matrix{DType: F32, Rows: 1, Cols: n, F32: b[:n]}
+			mb, _ := Quantize(wf, BF16)
+			mh, _ := Quantize(wf, F16)
+			copy(bf, mb.U16)
+			copy(hf, mh.U16)
+			var want, wantB, wantH, mag float64
+			for i := range n {
+				want += float64(a[i]) * float64(b[i])
+				wantB += float64(a[i]) * float64(BF16ToF32(bf[i]))
+				wantH += float64(a[i]) * float64(F16ToF32(hf[i]))
+				mag += math.Abs(float64(a[i]) * float64(b[i]))
+			}
+			tol := 1e-6*mag + 1e-7
+			check := func(what string, got float32, want float64) {
+				if math.Abs(float64(got)-want) > tol {
+					t.Errorf("%s %s n=%d: got %v want %v", k.name, what, n, got, want)
+				}
+			}
+			check("dot", k.dot(a, b), want)
+			check("dotBF16", k.dotBF16(a, bf), wantB)
+			check("dotF16", k.dotF16(a, hf), wantH)
+		}
+	}
+}
+
+// refMatMul is the float64 product with the weights dequantized by Row.
+func refMatMul(x []float32, T int, w *Matrix) []float64 {
+	out := make([]float64, T*w.Rows)
+	row := make([]float32, w.Cols)
+	for r := range w.Rows {
+		w.Row(r, row)
+		for t := range T {
+			var s float64
+			for c, v := range row {
+				s += float64(x[t*w.Cols+c]) * float64(v)
+			}
+			out[t*w.Rows+r] = s
+		}
+	}
+	return out
+}
+
+// matMulTol is the error allowed for out[t, r]: float32 rounding of the sum,
+// plus, for the quantized matvec path, the effect of rounding x to 8 bits
+// per block: |Σ w·(x-x̂)| <= Σ_blocks (max|x|/127/2)·Σ|w|.
+func matMulTol(x []float32, T, t, r int, w *Matrix) float64 {
+	row := make([]float32, w.Cols)
+	w.Row(r, row)
+	xr := x[t*w.Cols : (t+1)*w.Cols]
+	var mag, qerr float64
+	for b := 0; b*qBlock < w.Cols; b++ {
+		var amax, wsum float64
+		for c := b * qBlock; c < min(w.Cols, (b+1)*qBlock); c++ {
+			amax = max(amax, math.Abs(float64(xr[c])))
+			wsum += math.Abs(float64(row[c]))
+			mag += math.Abs(float64(xr[c]) * float64(row[c]))
+		}
+		qerr += amax / 127 / 2 * wsum
+	}
+	tol := 2e-6*mag + 1e-6
+	if (w.DType == Q8_0 || w.DType == Q4_0) && T < gemmMinT {
+		tol += qerr * 1.01
+	}
+	return tol
+}
+
+func TestMatMul(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	shapes := [][2]int{{1, 1}, {7, 31}, {33, 33}, {17, 100}, {40, 7}, {5, 4101}, {37, 300}}
+	for _, sh := range shapes {
+		rows, cols := sh[0], sh[1]
+		base := &Matrix{DType: F32, Rows: rows, Cols: cols, F32: randF32(rng, rows*cols)}
+		for _, dt := range []DType{F32, BF16, F16, Q8_0, Q4_0} {
+			w, err := Quantize(base, dt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			for _, T := range []int{1, 2, 5, 6, 7, 13, 100} {
+				if T*rows*cols > 2_000_000 {
+					continue
+				}
+				x := randF32(rng, T*cols)
+				want := refMatMul(x, T, w)
+				for _, k := range kernelSets() {
+					for pi, p := range testPools(t) {
+						out := make([]float32, T*rows+1)
+						out[T*rows] = 42
+						p.matMul(k, out, x, T, w)
+						if out[T*rows] != 42 {
+							t.Fatalf("wrote past the end")
+						}
+						bad := 0
+						for i, g := range out[:T*rows] {
+							tt, r := i/rows, i%rows
+							if d := math.Abs(float64(g) - want[i]); !(d <= matMulTol(x, T, tt, r, w)) {
+								if bad++; bad < 4 {
+									t.Errorf("%s %v [%dx%d] T=%d pool#%d: out[%d,%d]=%v want %v (tol %g)",
+										k.name, dt, rows, cols, T, pi, tt, r, g, want[i], matMulTol(x, T, tt, r, w))
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestQuantizeError(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, cols := range []int{1, 31, 32, 33, 100, 4096 + 5} {
+		rows := 3
+		src := &Matrix{DType: F32, Rows: rows, Cols: cols, F32: randF32(rng, rows*cols)}
+		src.F32[0] = 0 // a zero, and an all-zero block below
+		if cols >= 64 {
+			clear(src.F32[32:64])
+		}
+		bf, _ := Quantize(src, BF16)
+		for _, from := range []*Matrix{src, bf} {
+			ref := make([]float32, cols)
+			for _, dt := range []DType{Q8_0, Q4_0} {
+				q, err := Quantize(from, dt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := make([]float32, cols)
+				for r := range rows {
+					from.Row(r, ref)
+					q.Row(r, got)
+					for c := range cols {
+						b := c / qBlock
+						d := math.Abs(float64(F16ToF32(q.Scales[r*q.BlocksPerRow()+b])))
+						// Q8_0: half a step (plus f16 rounding of d);
+						// Q4_0: one step on the side opposite the maximum.
+						lim := 0.5*d + 1e-3*math.Abs(float64(ref[c]))
+						if dt == Q4_0 {
+							lim = d*1.004 + 1e-7
+						}
+						if e := math.Abs(float64(got[c] - ref[c])); e > lim {
+							t.Fatalf("%v from %v cols=%d [%d,%d]: %v -> %v (err %g > %g)", dt, from.DType, cols, r, c, ref[c], got[c], e, lim)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestQuantizedDotKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, nb := range []int{0, 1, 2, 3, 5, 128, 129} {
+		x := randF32(rng, nb*qBlock)
+		if len(x) > 0 {
+			x[0] = 0
+		}
+		xq, xd := make([]int8, nb*qBlock), make([]float32, nb)
+		quantizeRowQ8(xq, xd, x)
+		for _, dt := range []DType{Q8_0, Q4_0} {
+			w, _ := Quantize(&Matrix{DType: F32, Rows: 1, Cols: nb * qBlock, F32: randF32(rng, nb*qBlock)}, dt)
+			want := genericKernels.dotQ8
+			if dt == Q4_0 {
+				want = genericKernels.dotQ4
+			}
+			ref := want(xq, xd, w.Q, w.Scales)
+			for _, k := range kernelSets() {
+				got := k.dotQ8
+				if dt == Q4_0 {
+					got = k.dotQ4
+				}
+				g := got(xq, xd, w.Q, w.Scales)
+				if math.Abs(float64(g-ref)) > 1e-5*(1+math.Abs(float64(ref))) {
+					t.Errorf("%s %v nb=%d: %v want %v", k.name, dt, nb, g, ref)
+				}
+			}
+		}
+	}
+}
+
+// refAttention is a direct float64 softmax attention.
+func refAttention(q, k, v []float32, T, nKeys int, s AttnShape, causal bool, past int) []float64 {
+	D, group := s.HeadDim, s.Heads/s.KVHeads
+	out := make([]float64, T*s.Heads*D)
+	for t := range T {
+		n := nKeys
+		if causal {
+			n = min(nKeys, past+t+1)
+		}
+		for h := range s.Heads {
+			kvh := h / group
+			sc := make([]float64, n)
+			mx := math.Inf(-1)
+			for j := range n {
+				var d float64
+				for i := range D {
+					d += float64(q[t*s.Heads*D+h*D+i]) * float64(k[j*s.KVHeads*D+kvh*D+i])
+				}
+				sc[j] = d * float64(s.Scale)
+				mx = max(mx, sc[j])
+			}
+			var l float64
+			for j := range sc {
+				sc[j] = math.Exp(sc[j] - mx)
+				l += sc[j]
+			}
+			for j := range n {
+				for i := range D {
+					out[t*s.Heads*D+h*D+i] += sc[j] / l * float64(v[j*s.KVHeads*D+kvh*D+i])
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestAttention(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	shapes := []AttnShape{{6, 2, 8, 0.3}, {4, 4, 5, 0.4}, {12, 3, 16, 0.25}, {3, 1, 72, 0.1}, {2, 1, 128, 0.09}}
+	for _, s := range shapes {
+		for _, c := range []struct {
+			T, nKeys, past int
+			causal         bool
+		}{{1, 1, 0, true}, {1, 70, 69, true}, {3, 3, 0, true}, {17, 150, 133, true}, {17, 17, 0, false}, {5, 130, 0, false}, {20, 20, 0, true}} {
+			q := randF32(rng, c.T*s.Heads*s.HeadDim)
+			k := randF32(rng, c.nKeys*s.KVHeads*s.HeadDim)
+			v := randF32(rng, c.nKeys*s.KVHeads*s.HeadDim)
+			for i := range q {
+				q[i] *= 4 // sharper softmax
+			}
+			want := refAttention(q, k, v, c.T, c.nKeys, s, c.causal, c.past)
+			for _, kn := range kernelSets() {
+				for pi, p := range testPools(t) {
+					out := make([]float32, len(q))
+					p.attention(kn, out, q, k, v, c.T, c.nKeys, s, c.causal, c.past)
+					for i, g := range out {
+						if d := math.Abs(float64(g) - want[i]); !(d <= 2e-6) {
+							t.Fatalf("%s %+v %+v pool#%d: out[%d]=%v want %v", kn.name, s, c, pi, i, g, want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestSmallOps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, k := range kernelSets() {
+		for _, n := range testSizes {
+			name := fmt.Sprintf("%s/n=%d", k.name, n)
+			x, w := randF32(rng, 3*n), randF32(rng, n)
+			for i := range x {
+				x[i] *= 3
+			}
+			out := make([]float32, 3*n)
+			rmsNorm(k, out, x, 3, w, 1e-5)
+			for r := range 3 {
+				var ss float64
+				for _, v := range x[r*n : (r+1)*n] {
+					ss += float64(v) * float64(v)
+				}
+				inv := 1 / math.Sqrt(ss/float64(n)+1e-5)
+				for i := range n {
+					want := float64(w[i]) * float64(x[r*n+i]) * inv
+					if math.Abs(float64(out[r*n+i])-want) > 2e-6*(1+math.Abs(want)) {
+						t.Fatalf("%s rmsnorm[%d,%d] = %v want %v", name, r, i, out[r*n+i], want)
+					}
+				}
+			}
+			g, u := randF32(rng, n), randF32(rng, n)
+			for i := range g {
+				g[i] *= 30 // reach the clamps of the exponential
+			}
+			got := make([]float32, n)
+			k.siluMul(got, g, u)
+			for i := range n {
+				gv := float64(g[i])
+				want := gv / (1 + math.Exp(-gv)) * float64(u[i])
+				if math.Abs(float64(got[i])-want) > 1e-6*(1+math.Abs(want)) {
+					t.Fatalf("%s silu(%v)*%v = %v want %v", name, g[i], u[i], got[i], want)
+				}
+			}
+			d := append([]float32(nil), g...)
+			k.add(d, u)
+			for i := range n {
+				if d[i] != g[i]+u[i] {
+					t.Fatalf("%s add", name)
+				}
+			}
+			s := randF32(rng, n)
+			for i := range s {
+				s[i] *= 50
+			}
+			e := append([]float32(nil), s...)
+			sum := k.expSum(e, 20)
+			var wantSum float64
+			for i := range n {
+				want := math.Exp(float64(s[i]) - 20)
+				wantSum += want
+				if math.Abs(float64(e[i])-want) > (3e-7+math.Abs(float64(s[i])-20)*1.2e-7)*want+1e-37 {
+					t.Fatalf("%s exp(%v) = %v want %v", name, s[i]-20, e[i], want)
+				}
+			}
+			if math.Abs(float64(sum)-wantSum) > 1e-6*wantSum+1e-30 {
+				t.Fatalf("%s expSum = %v want %v", name, sum, wantSum)
+			}
+		}
+	}
+}
+
+func TestGEMMKernelTile(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, kc := range []int{0, 1, 3, 4, 5, 256} {
+		a, b := randF32(rng, kc*mr), randF32(rng, kc*nr)
+		c0 := randF32(rng, (mr-1)*20+nr)
+		for _, k := range kernelSets() {
+			c := append([]float32(nil), c0...)
+			if kc == 0 {
+				a, b = make([]float32, 1), make([]float32, 1)
+				if k != genericKernels {
+					continue // the wrapper needs a non-empty panel
+				}
+			}
+			k.gemm6x16(kc, a, b, c, 20)
+			for i := range mr {
+				for j := range nr {
+					want := float64(c0[i*20+j])
+					for kk := range kc {
+						want += float64(a[kk*mr+i]) * float64(b[kk*nr+j])
+					}
+					if math.Abs(float64(c[i*20+j])-want) > 1e-5 {
+						t.Fatalf("%s kc=%d c[%d,%d]=%v want %v", k.name, kc, i, j, c[i*20+j], want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,194 @@
+package compute
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/glmv/glmv/internal/half"
+)
+
+// qBlock is the number of columns that share one scale in Q8_0 and Q4_0.
+const qBlock = 32
+
+// BlocksPerRow is the number of 32-column quantization blocks per row,
+// ⌈Cols/32⌉.
+func (m *Matrix) BlocksPerRow() int { return (m.Cols + qBlock - 1) / qBlock }
+
+// Bytes reports the size of the matrix's stored data.
+func (m *Matrix) Bytes() int64 {
+	return int64(len(m.F32))*4 + int64(len(m.U16))*2 + int64(len(m.Q)) + int64(len(m.Scales))*2
+}
+
+// Quantize converts m to dt (F32, BF16, F16, Q8_0 or Q4_0), rounding to
+// nearest. It returns a new matrix and never aliases m's data, except that
+// converting to m's own dtype returns m. It runs on the calling goroutine;
+// see (*Pool).Quantize for the parallel version.
+func Quantize(m *Matrix, dt DType) (*Matrix, error) {
+	var p *Pool
+	return p.Quantize(m, dt)
+}
+
+// Quantize is the parallel form of the package-level Quantize.
+func (p *Pool) Quantize(m *Matrix, dt DType) (*Matrix, error) {
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("compute: quantize: %w", err)
+	}
+	if m.DType == dt {
+		return m, nil
+	}
+	out := &Matrix{DType: dt, Rows: m.Rows, Cols: m.Cols}
+	n := m.Rows * m.Cols
+	nb := m.BlocksPerRow()
+	switch dt {
+	case F32:
+		out.F32 = make([]float32, n)
+	case BF16, F16:
+		out.U16 = make([]uint16, n)
+	case Q8_0:
+		out.Q = make([]byte, m.Rows*nb*qBlock)
+		out.Scales = make([]uint16, m.Rows*nb)
+	case Q4_0:
+		out.Q = make([]byte, m.Rows*nb*qBlock/2)
+		out.Scales = make([]uint16, m.Rows*nb)
+	default:
+		return nil, fmt.Errorf("compute: quantize: unknown dtype %v", dt)
+	}
+	cols := m.Cols
+	p.For(m.Rows, 16, func(lo, hi int) {
+		buf := make([]float32, nb*qBlock)
+		for r := lo; r < hi; r++ {
+			row := m.Row(r, buf)
+			switch dt {
+			case F32:
+				copy(out.F32[r*cols:], row)
+			case BF16:
+				for i, v := range row {
+					out.U16[r*cols+i] = half.F32ToBF16(v)
+				}
+			case F16:
+				for i, v := range row {
+					out.U16[r*cols+i] = half.F32ToF16(v)
+				}
+			case Q8_0:
+				clear(buf[cols:])
+				for b := range nb {
+					out.Scales[r*nb+b] = quantBlockQ8(out.Q[(r*nb+b)*qBlock:][:qBlock], buf[b*qBlock:][:qBlock])
+				}
+			case Q4_0:
+				clear(buf[cols:])
+				for b := range nb {
+					out.Scales[r*nb+b] = quantBlockQ4(out.Q[(r*nb+b)*qBlock/2:][:qBlock/2], buf[b*qBlock:][:qBlock])
+				}
+			}
+		}
+	})
+	return out, nil
+}
+
+// quantBlockQ8 stores round(x/d) for the 32 values of x into q (as int8) and
+// returns d = max|x|/127 as f16 bits; q uses the f16-rounded d.
+func quantBlockQ8(q []byte, x []float32) uint16 {
+	var amax float32
+	for _, v := range x {
+		amax = max(amax, abs32(v))
+	}
+	d := half.F32ToF16(amax / 127)
+	df := F16ToF32(d)
+	var id float32
+	if df != 0 {
+		id = 1 / df
+	}
+	for i, v := range x {
+		q[i] = byte(int8(max(-127, min(127, math.RoundToEven(float64(v*id))))))
+	}
+	return d
+}
+
+// quantBlockQ4 stores the 32 values of x as 4-bit q = round(x/d)+8 (clamped
+// to [0, 15]) and returns d as f16 bits. d is chosen so that the value of
+// largest magnitude maps exactly to -8, which gives the 16 levels their
+// best use.
+func quantBlockQ4(q []byte, x []float32) uint16 {
+	var amax, mx float32
+	for _, v := range x {
+		if a := abs32(v); a > amax {
+			amax, mx = a, v
+		}
+	}
+	d := half.F32ToF16(mx / -8)
+	df := F16ToF32(d)
+	var id float32
+	if df != 0 {
+		id = 1 / df
+	}
+	enc := func(v float32) byte {
+		return byte(max(0, min(15, math.RoundToEven(float64(v*id))+8)))
+	}
+	for j := range qBlock / 2 {
+		q[j] = enc(x[j]) | enc(x[j+qBlock/2])<<4
+	}
+	return d
+}
+
+func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
+
+// dequantRow writes columns [c0, c1) of row r of a Q8_0 or Q4_0 matrix into
+// dst[:c1-c0].
+func (m *Matrix) dequantRow(r, c0, c1 int, dst []float32) {
+	nb := m.BlocksPerRow()
+	dst = dst[:c1-c0]
+	for c := c0; c < c1; {
+		b := c / qBlock
+		e := min(c1, (b+1)*qBlock)
+		d := F16ToF32(m.Scales[r*nb+b])
+		switch m.DType {
+		case Q8_0:
+			q := m.Q[(r*nb+b)*qBlock:][:qBlock]
+			for i := c; i < e; i++ {
+				dst[i-c0] = d * float32(int8(q[i-b*qBlock]))
+			}
+		case Q4_0:
+			q := m.Q[(r*nb+b)*qBlock/2:][:qBlock/2]
+			for i := c; i < e; i++ {
+				j := i - b*qBlock
+				v := q[j%(qBlock/2)]
+				if j >= qBlock/2 {
+					v >>= 4
+				}
+				dst[i-c0] = d * float32(int(v&15)-8)
+			}
+		}
+		c = e
+	}
+}
+
+// quantizeRowQ8 quantizes the activation row x into len(xd) blocks of 32
+// int8 values (xq, zero-padded past len(x)) with f32 scales xd, for the
+// integer dot products against Q8_0 and Q4_0 weights.
+func quantizeRowQ8(xq []int8, xd []float32, x []float32) {
+	for b := range xd {
+		blk := x[min(len(x), b*qBlock):min(len(x), (b+1)*qBlock)]
+		q := xq[b*qBlock : (b+1)*qBlock]
+		var amax float32
+		for _, v := range blk {
+			amax = max(amax, abs32(v))
+		}
+		d := amax / 127
+		xd[b] = d
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		for i, v := range blk {
+			// Round half away from zero; |v·id| <= 127 so no clamp needed
+			// beyond guarding against rounding up past 127.
+			f := v * id
+			if f >= 0 {
+				q[i] = int8(min(127, f+0.5))
+			} else {
+				q[i] = int8(max(-127, f-0.5))
+			}
+		}
+		clear(q[len(blk):])
+	}
+}
