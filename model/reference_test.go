@@ -131,6 +131,20 @@ func runReferenceCase(t *testing.T, m *Model, c *reftest.Case) {
 		checkClose(t, kind.emb, got, mustF32(t, c, kind.emb))
 	}
 
+	// Stage: the whole decoder input from ids and the case's pixel values.
+	var pimg, pvid []PixelInput
+	if c.Has("pixel_values") {
+		pimg = splitPixels(mustF32(t, c, "pixel_values"), images, cfg.Vision.PatchDim())
+	}
+	if c.Has("pixel_values_videos") {
+		pvid = splitPixels(mustF32(t, c, "pixel_values_videos"), videos, cfg.Vision.PatchDim())
+	}
+	built, err := m.BuildPrompt(ctx, ids, pimg, pvid)
+	if err != nil {
+		t.Fatalf("build prompt: %v", err)
+	}
+	checkClose(t, "inputs_embeds", built.Embeds, mustF32(t, c, "inputs_embeds"))
+
 	// Stage: embeddings of the text tokens.
 	refEmbeds := mustF32(t, c, "inputs_embeds")
 	emb, err := m.Text.Embed(ids)
@@ -210,4 +224,16 @@ func itoa(i int) string {
 		return digits[i : i+1]
 	}
 	return itoa(i/10) + digits[i%10:i%10+1]
+}
+
+// splitPixels cuts concatenated patch rows into one input per grid.
+func splitPixels(all []float32, grids [][3]int, dim int) []PixelInput {
+	var out []PixelInput
+	off := 0
+	for _, g := range grids {
+		n := g[0] * g[1] * g[2] * dim
+		out = append(out, PixelInput{Values: all[off : off+n], Grid: g})
+		off += n
+	}
+	return out
 }
