@@ -34,6 +34,11 @@ type Trace struct {
 	RouterWeights [][]float32
 	// Record enables filling the fields above.
 	Record bool
+	// ForceExperts, when set, replaces the top-k choice of MoE layer i
+	// with ForceExperts[i] ([T, k] expert ids); the weights still come from
+	// the model's own router scores. Tests use it to separate numeric
+	// error from routing flips.
+	ForceExperts [][]int
 }
 
 // Embed writes the embedding rows of ids into a new [len(ids), H] slice.
@@ -209,6 +214,23 @@ func route(logits, bias []float32, mc *MoEConfig, idx []int, wts []float32, scor
 	}
 }
 
+// reweight replaces the chosen experts by forced ones and recomputes
+// their weights from the sigmoid scores of the last route call.
+func reweight(idx []int, wts []float32, forced []int, scores []float32, mc *MoEConfig) {
+	copy(idx, forced)
+	var sum float32
+	for i, e := range idx {
+		wts[i] = scores[e]
+		sum += wts[i]
+	}
+	for i := range wts {
+		if mc.NormTopKProb {
+			wts[i] /= sum + 1e-20
+		}
+		wts[i] *= mc.RoutedScaling
+	}
+}
+
 // moe computes the routed experts plus the shared experts for T rows of x.
 // Tokens are grouped by expert so each expert runs one matrix product.
 func (m *Text) moe(out, x []float32, T int, p *MoE, tr *Trace) {
@@ -220,8 +242,15 @@ func (m *Text) moe(out, x []float32, T int, p *MoE, tr *Trace) {
 	wts := make([]float32, T*K)
 	scores := make([]float32, E)
 	sel := make([]float32, E)
+	var forced []int
+	if tr != nil && len(tr.ForceExperts) > 0 {
+		forced, tr.ForceExperts = tr.ForceExperts[0], tr.ForceExperts[1:]
+	}
 	for t := 0; t < T; t++ {
 		route(logits[t*E:(t+1)*E], p.CorrectionBias, mc, idx[t*K:(t+1)*K], wts[t*K:(t+1)*K], scores, sel)
+		if forced != nil {
+			reweight(idx[t*K:(t+1)*K], wts[t*K:(t+1)*K], forced[t*K:(t+1)*K], scores, mc)
+		}
 	}
 	if tr != nil && tr.Record {
 		tr.RouterLogits = append(tr.RouterLogits, logits)

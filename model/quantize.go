@@ -1,0 +1,118 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/glmv/glmv/compute"
+)
+
+// ParseWeightFormat maps a user-facing name to a storage format:
+// "f32", "bf16", "f16", "q8" (Q8_0) or "q4" (Q4_0).
+func ParseWeightFormat(s string) (compute.DType, error) {
+	switch strings.ToLower(s) {
+	case "f32":
+		return compute.F32, nil
+	case "bf16":
+		return compute.BF16, nil
+	case "f16":
+		return compute.F16, nil
+	case "q8", "q8_0":
+		return compute.Q8_0, nil
+	case "q4", "q4_0":
+		return compute.Q4_0, nil
+	}
+	return 0, fmt.Errorf("unknown weight format %q (want f32, bf16, f16, q8 or q4)", s)
+}
+
+// ConvertWeights converts every large projection matrix of w (attention,
+// MLPs, experts, lm_head, vision blocks and merger) to dt in memory. The
+// router, the embedding table, norms and biases keep their format: they
+// are small or read one row at a time, and the routing decision is
+// sensitive to rounding.
+func ConvertWeights(w *Weights, dt compute.DType, pool *compute.Pool) error {
+	var firstErr error
+	conv := func(m **compute.Matrix) {
+		if *m == nil || firstErr != nil {
+			return
+		}
+		q, err := pool.Quantize(*m, dt)
+		if err != nil {
+			firstErr = err
+			return
+		}
+		*m = q
+	}
+	mlp := func(p *MLP) {
+		if p == nil {
+			return
+		}
+		conv(&p.Gate)
+		conv(&p.Up)
+		conv(&p.GateUp)
+		conv(&p.Down)
+	}
+	t := &w.Text
+	conv(&t.LMHead)
+	for i := range t.Layers {
+		L := &t.Layers[i]
+		conv(&L.Q.W)
+		conv(&L.K.W)
+		conv(&L.V.W)
+		conv(&L.O)
+		mlp(L.MLP)
+		if L.MoE != nil {
+			for e := range L.MoE.Experts {
+				mlp(&L.MoE.Experts[e])
+			}
+			mlp(L.MoE.Shared)
+		}
+	}
+	v := &w.Vision
+	conv(&v.PatchEmbed.W)
+	for i := range v.Blocks {
+		conv(&v.Blocks[i].QKV)
+		conv(&v.Blocks[i].Proj)
+		mlp(&v.Blocks[i].MLP)
+	}
+	conv(&v.Downsample.W)
+	conv(&v.MergerProj)
+	mlp(&v.MergerMLP)
+	if firstErr != nil {
+		return fmt.Errorf("convert weights to %v: %w", dt, firstErr)
+	}
+	return nil
+}
+
+// DecodeWeightBytes estimates the weight bytes one decoded token reads:
+// every attention and dense MLP matrix, the router, the top-k routed
+// experts and the shared experts of MoE layers (the average expert size
+// times k), and lm_head. Embedding rows and norms are negligible.
+func DecodeWeightBytes(cfg *TextConfig, w *TextWeights) int64 {
+	size := func(m *compute.Matrix) int64 {
+		if m == nil {
+			return 0
+		}
+		return m.Bytes()
+	}
+	mlp := func(p *MLP) int64 {
+		if p == nil {
+			return 0
+		}
+		return size(p.Gate) + size(p.Up) + size(p.GateUp) + size(p.Down)
+	}
+	total := size(w.LMHead)
+	for i := range w.Layers {
+		L := &w.Layers[i]
+		total += size(L.Q.W) + size(L.K.W) + size(L.V.W) + size(L.O) + mlp(L.MLP)
+		if L.MoE != nil {
+			var experts int64
+			for e := range L.MoE.Experts {
+				experts += mlp(&L.MoE.Experts[e])
+			}
+			total += size(L.MoE.Router) + mlp(L.MoE.Shared)
+			total += experts * int64(cfg.MoE.TopK) / int64(len(L.MoE.Experts))
+		}
+	}
+	return total
+}
