@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/glmv/glmv/internal/reftest"
@@ -307,8 +308,21 @@ func checkCaseVideo(t *testing.T, c *reftest.Case, proc *Processor) {
 		t.Fatalf("video case without video_frames/video_metadata")
 	}
 	num := func(k string) float64 { f, _ := meta[k].(float64); return f }
-	vm := VideoMetadata{TotalFrames: int(num("total_num_frames")), FPS: num("fps"), Duration: num("duration")}
-	indices, err := proc.SampleFrames(vm)
+	// Load the whole frame list, then sample it with the case's metadata.
+	total := int(num("total_num_frames"))
+	if total <= 0 || total > 10000 {
+		t.Fatalf("total_num_frames = %v", meta["total_num_frames"])
+	}
+	all := make([]*Image, total)
+	for i, name := range caseFrames(pattern, total) {
+		var err error
+		if all[i], err = LoadImage(filepath.Join(c.ModelsDir, name), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	video := VideoFromFrames(all, num("fps"))
+	video.Metadata.Duration = num("duration")
+	sampled, err := proc.SampleVideo(video)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,24 +330,18 @@ func checkCaseVideo(t *testing.T, c *reftest.Case, proc *Processor) {
 	for _, v := range meta["frames_indices"].([]any) {
 		wantIdx = append(wantIdx, int(v.(float64)))
 	}
-	if fmt.Sprint(indices) != fmt.Sprint(wantIdx) {
-		t.Fatalf("sampled frames %v, want %v", indices, wantIdx)
+	if !slices.Equal(sampled.Indices, wantIdx) {
+		t.Fatalf("sampled frames %v, want %v", sampled.Indices, wantIdx)
 	}
-	ts := FrameTimestamps(indices, vm.FPS)
+	ts := sampled.Timestamps
 	var wantTS []float64
 	for _, v := range meta["timestamps"].([]any) {
 		wantTS = append(wantTS, v.(float64))
 	}
-	if fmt.Sprint(ts) != fmt.Sprint(wantTS) {
+	if !slices.Equal(ts, wantTS) {
 		t.Fatalf("timestamps %v, want %v", ts, wantTS)
 	}
-	files := caseFrames(pattern, vm.TotalFrames)
-	frames := make([]*Image, len(indices))
-	for i, idx := range indices {
-		if frames[i], err = LoadImage(filepath.Join(c.ModelsDir, files[idx]), nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	frames := sampled.Frames
 	p, err := proc.ProcessVideo(frames)
 	if err != nil {
 		t.Fatal(err)
