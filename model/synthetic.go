@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 
 	"github.com/glmv/glmv/compute"
 	"github.com/glmv/glmv/internal/half"
@@ -50,32 +52,58 @@ func Preset(name string, layers int) (*Config, error) {
 	return c, nil
 }
 
-// randomSource fills weights with N(0, 1/fan_in)-like values quickly.
+// randomSource fills weights with uniform values of variance 1/fan_in,
+// in parallel chunks that are each seeded from the source, so the result
+// does not depend on the number of cores.
 type randomSource struct {
 	rng *rand.Rand
 	dt  compute.DType
 }
 
+const randomChunk = 1 << 20
+
 func (r *randomSource) matrix(rows, cols int) *compute.Matrix {
 	m := &compute.Matrix{DType: r.dt, Rows: rows, Cols: cols}
-	scale := float32(math.Sqrt(3 / float64(cols))) // uniform with variance 1/cols
+	scale := float32(math.Sqrt(3 / float64(cols)))
 	n := rows * cols
 	if r.dt == compute.F32 {
 		m.F32 = make([]float32, n)
-		for i := range m.F32 {
-			m.F32[i] = (2*r.rng.Float32() - 1) * scale
-		}
-		return m
+	} else {
+		m.U16 = make([]uint16, n)
 	}
-	m.U16 = make([]uint16, n)
-	for i := range m.U16 {
-		v := (2*r.rng.Float32() - 1) * scale
-		if r.dt == compute.BF16 {
-			m.U16[i] = half.F32ToBF16(v)
-		} else {
-			m.U16[i] = half.F32ToF16(v)
-		}
+	chunks := (n + randomChunk - 1) / randomChunk
+	seeds := make([]uint64, chunks)
+	for i := range seeds {
+		seeds[i] = r.rng.Uint64()
 	}
+	var wg sync.WaitGroup
+	next := make(chan int, chunks)
+	for i := 0; i < chunks; i++ {
+		next <- i
+	}
+	close(next)
+	for w := 0; w < min(runtime.GOMAXPROCS(0), chunks); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range next {
+				g := rand.New(rand.NewPCG(seeds[c], 1))
+				lo, hi := c*randomChunk, min((c+1)*randomChunk, n)
+				for i := lo; i < hi; i++ {
+					v := (2*g.Float32() - 1) * scale
+					switch r.dt {
+					case compute.F32:
+						m.F32[i] = v
+					case compute.BF16:
+						m.U16[i] = half.F32ToBF16(v)
+					default:
+						m.U16[i] = half.F32ToF16(v)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
 	return m
 }
 

@@ -30,6 +30,9 @@ type command struct {
 func commands() []command {
 	return []command{
 		// Subcommands are listed here in the order "glmv help" shows them.
+		benchCommand(),
+		tokenizeCommand(),
+		promptCommand(),
 	}
 }
 

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/glmv/glmv/compute"
+	"github.com/glmv/glmv/media"
+	"github.com/glmv/glmv/model"
+)
+
+// benchResult is what `glmv bench --json` prints.
+type benchResult struct {
+	Shape                      string  `json:"shape"`
+	Layers                     int     `json:"layers"`
+	Weights                    string  `json:"weights"`
+	Threads                    int     `json:"threads"`
+	Kernel                     string  `json:"kernel"`
+	PromptTokens               int     `json:"prompt_tokens"`
+	DecodeTokens               int     `json:"decode_tokens"`
+	PrefillTokS                float64 `json:"prefill_tok_s"`
+	DecodeTokS                 float64 `json:"decode_tok_s"`
+	DecodeMedianMs             float64 `json:"decode_median_ms"`
+	DecodeWeightBytesPerToken  int64   `json:"decode_weight_bytes_per_token"`
+	DecodeGBs                  float64 `json:"decode_gbs"`
+	BandwidthGBs               float64 `json:"bandwidth_gbs"`
+	DecodeFractionOfBandwidth  float64 `json:"decode_fraction_of_bandwidth"`
+	VisionMs                   float64 `json:"vision_ms"`
+	VisionPatches              int     `json:"vision_patches"`
+	VisionDepth                int     `json:"vision_depth"`
+	PeakRSSBytes               int64   `json:"peak_rss_bytes"`
+	BuildSeconds               float64 `json:"build_seconds"`
+	EstimatedFullModelDecodeTS float64 `json:"estimated_full_model_decode_tok_s"`
+}
+
+func benchCommand() command {
+	return command{name: "bench", summary: "measure prefill, decode and vision speed on random weights at real model shapes", run: runBench}
+}
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	shape := fs.String("shape", "glm4.1v", "model shape: glm4.1v (GLM-4.1V-9B) or glm4.5v (GLM-4.5V)")
+	layers := fs.Int("layers", 2, "number of text decoder layers to build (the real models have 40 / 46)")
+	weights := fs.String("weights", "bf16", "weight format: f32, bf16, f16, q8 (Q8_0) or q4 (Q4_0)")
+	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
+	prompt := fs.Int("prompt", 512, "prompt tokens for the prefill measurement")
+	decode := fs.Int("decode", 64, "tokens to decode after the prompt")
+	visionDepth := fs.Int("vision-depth", 24, "vision tower blocks (the real tower has 24); 0 skips the vision measurement")
+	imgW := fs.Int("image-width", 1024, "width of the image for the vision measurement")
+	imgH := fs.Int("image-height", 768, "height of the image for the vision measurement")
+	bwMiB := fs.Int("bandwidth-mib", 1024, "size of the buffer read to measure memory bandwidth, in MiB")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: glmv bench [options]\n\nBuilds random weights in memory at the shapes of a real model and measures\nprefill and decode speed, the vision tower on one image, and this machine's\nmemory bandwidth in the same run.\n\nOptions:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *layers <= 0 || *prompt <= 0 || *decode <= 0 || *visionDepth < 0 || *bwMiB <= 0 {
+		return fmt.Errorf("--layers, --prompt, --decode and --bandwidth-mib must be positive, --vision-depth ≥ 0")
+	}
+	dt, err := model.ParseWeightFormat(*weights)
+	if err != nil {
+		return err
+	}
+	cfg, err := model.Preset(*shape, *layers)
+	if err != nil {
+		return err
+	}
+	if *prompt+*decode > cfg.Text.MaxPositions {
+		return fmt.Errorf("--prompt + --decode = %d exceeds the context of %d", *prompt+*decode, cfg.Text.MaxPositions)
+	}
+	cfg.Vision.Depth = *visionDepth
+	pool := compute.NewPool(*threads)
+	defer pool.Close()
+	res := benchResult{Shape: *shape, Layers: *layers, Weights: *weights, Threads: pool.Workers(), Kernel: compute.KernelName(),
+		PromptTokens: *prompt, DecodeTokens: *decode, VisionDepth: *visionDepth}
+	logf := func(format string, a ...any) {
+		if !*asJSON {
+			fmt.Fprintf(stderr, format+"\n", a...)
+		}
+	}
+
+	logf("measuring memory bandwidth (%d MiB read, %d threads)…", *bwMiB, pool.Workers())
+	res.BandwidthGBs = measureBandwidth(pool, *bwMiB<<20)
+
+	logf("building random %s weights: %s, %d layers…", *weights, *shape, *layers)
+	start := time.Now()
+	base := compute.BF16
+	if dt == compute.F32 || dt == compute.F16 {
+		base = dt
+	}
+	w := model.RandomWeights(cfg, base, 1, *visionDepth > 0)
+	if err := model.ConvertWeights(w, dt, pool); err != nil {
+		return err
+	}
+	runtime.GC()
+	res.BuildSeconds = time.Since(start).Seconds()
+	text := model.NewText(&cfg.Text, &w.Text, pool)
+	res.DecodeWeightBytesPerToken = model.DecodeWeightBytes(&cfg.Text, &w.Text)
+
+	// Prefill: one pass over a random prompt.
+	rng := rand.New(rand.NewPCG(2, 3))
+	ids := make([]int, *prompt)
+	for i := range ids {
+		ids[i] = rng.IntN(cfg.Text.Vocab)
+	}
+	h, err := text.Embed(ids)
+	if err != nil {
+		return err
+	}
+	pos := [3][]int{make([]int, *prompt), make([]int, *prompt), make([]int, *prompt)}
+	for a := range pos {
+		for i := range pos[a] {
+			pos[a][i] = i
+		}
+	}
+	cache := model.NewKVCache(&cfg.Text, *prompt+*decode)
+	logf("prefill: %d tokens…", *prompt)
+	start = time.Now()
+	hidden, err := text.Forward(ctx, h, &pos, *prompt, cache, nil)
+	if err != nil {
+		return err
+	}
+	last := text.Logits(hidden[(*prompt-1)*cfg.Text.Hidden:], 1)
+	res.PrefillTokS = float64(*prompt) / time.Since(start).Seconds()
+
+	logf("decode: %d tokens…", *decode)
+	steps := make([]float64, 0, *decode)
+	start = time.Now()
+	for i := 0; i < *decode; i++ {
+		t0 := time.Now()
+		id := model.Argmax(last)
+		e, err := text.Embed([]int{id})
+		if err != nil {
+			return err
+		}
+		p := cache.Len
+		next := [3][]int{{p}, {p}, {p}}
+		hid, err := text.Forward(ctx, e, &next, 1, cache, nil)
+		if err != nil {
+			return err
+		}
+		last = text.Logits(hid, 1)
+		steps = append(steps, time.Since(t0).Seconds())
+	}
+	res.DecodeTokS = float64(*decode) / time.Since(start).Seconds()
+	slices.Sort(steps)
+	med := steps[len(steps)/2]
+	res.DecodeMedianMs = med * 1e3
+	res.DecodeGBs = float64(res.DecodeWeightBytesPerToken) / med / 1e9
+	res.DecodeFractionOfBandwidth = res.DecodeGBs / res.BandwidthGBs
+	full, _ := model.Preset(*shape, 0)
+	if full != nil {
+		// Scale the measured per-token time by the bytes the full model reads.
+		fw := float64(res.DecodeWeightBytesPerToken) * estimateFullScale(cfg, full, w)
+		res.EstimatedFullModelDecodeTS = res.DecodeGBs * 1e9 / fw
+	}
+
+	if *visionDepth > 0 {
+		mc := media.DefaultConfig()
+		rh, rw, err := media.SmartResize(mc.TemporalPatchSize, *imgH, *imgW, mc.TemporalPatchSize, mc.Factor(), mc.MinPixels, mc.MaxPixels)
+		if err != nil {
+			return err
+		}
+		gh, gw := rh/cfg.Vision.PatchSize, rw/cfg.Vision.PatchSize
+		res.VisionPatches = gh * gw
+		pix := make([]float32, res.VisionPatches*cfg.Vision.PatchDim())
+		for i := range pix {
+			pix[i] = 2*rng.Float32() - 1
+		}
+		vis := model.NewVision(&cfg.Vision, &w.Vision, pool)
+		logf("vision: %d×%d image → %d×%d patches, %d blocks…", *imgW, *imgH, gw, gh, *visionDepth)
+		start = time.Now()
+		if _, err := vis.Forward(ctx, pix, []model.Segment{{H: gh, W: gw}}); err != nil {
+			return err
+		}
+		res.VisionMs = time.Since(start).Seconds() * 1e3
+	}
+	res.PeakRSSBytes = peakRSS()
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintf(stdout, "glmv bench: %s shape, %d layers, %s weights, %d threads, kernels %s\n", res.Shape, res.Layers, res.Weights, res.Threads, res.Kernel)
+	fmt.Fprintf(stdout, "  memory bandwidth (read)    %8.1f GB/s\n", res.BandwidthGBs)
+	fmt.Fprintf(stdout, "  prefill (%d tokens)       %8.2f tok/s\n", res.PromptTokens, res.PrefillTokS)
+	fmt.Fprintf(stdout, "  decode (%d tokens)          %8.2f tok/s (median %.1f ms/token)\n", res.DecodeTokens, res.DecodeTokS, res.DecodeMedianMs)
+	fmt.Fprintf(stdout, "  weights read per token     %8.1f MB → %.1f GB/s = %.0f%% of bandwidth\n", float64(res.DecodeWeightBytesPerToken)/1e6, res.DecodeGBs, 100*res.DecodeFractionOfBandwidth)
+	if res.EstimatedFullModelDecodeTS > 0 {
+		fmt.Fprintf(stdout, "  full-model decode estimate %8.2f tok/s (same GB/s over all layers)\n", res.EstimatedFullModelDecodeTS)
+	}
+	if *visionDepth > 0 {
+		fmt.Fprintf(stdout, "  vision tower (%d patches, %d blocks) %.0f ms\n", res.VisionPatches, res.VisionDepth, res.VisionMs)
+	}
+	fmt.Fprintf(stdout, "  peak memory (RSS)          %8.2f GiB\n", float64(res.PeakRSSBytes)/(1<<30))
+	return nil
+}
+
+// estimateFullScale is the ratio of the full model's decode weight bytes
+// to the benchmarked model's: lm_head is shared, the layers scale with
+// their count (dense and MoE layers counted apart).
+func estimateFullScale(cfg, full *model.Config, w *model.Weights) float64 {
+	head := w.Text.LMHead.Bytes()
+	total := model.DecodeWeightBytes(&cfg.Text, &w.Text)
+	// Bytes per layer kind, from the layers that were built.
+	var dense, moe, nd, nm float64
+	for i := range w.Text.Layers {
+		one := &model.TextWeights{Layers: w.Text.Layers[i : i+1], LMHead: &compute.Matrix{}}
+		b := float64(model.DecodeWeightBytes(&cfg.Text, one))
+		if cfg.Text.IsMoELayer(i) {
+			moe, nm = moe+b, nm+1
+		} else {
+			dense, nd = dense+b, nd+1
+		}
+	}
+	var fullLayers float64
+	for i := 0; i < full.Text.Layers; i++ {
+		switch {
+		case full.Text.IsMoELayer(i) && nm > 0:
+			fullLayers += moe / nm
+		case !full.Text.IsMoELayer(i) && nd > 0:
+			fullLayers += dense / nd
+		case nm > 0:
+			fullLayers += moe / nm
+		default:
+			fullLayers += dense / nd
+		}
+	}
+	return (fullLayers + float64(head)) / float64(total)
+}
+
+// measureBandwidth reads a buffer of n bytes with every worker and
+// returns the best of three passes in GB/s.
+func measureBandwidth(pool *compute.Pool, n int) float64 {
+	buf := make([]float32, n/4)
+	pool.For(len(buf), 1<<16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			buf[i] = float32(i&255) * 0.25
+		}
+	})
+	best := 0.0
+	sums := make([]float32, pool.Workers()*16)
+	for pass := 0; pass < 3; pass++ {
+		start := time.Now()
+		chunk := 1 << 16
+		pool.For(len(buf)/chunk, 1, func(lo, hi int) {
+			var s float32
+			for c := lo; c < hi; c++ {
+				part := buf[c*chunk : (c+1)*chunk]
+				s += compute.Dot(part, part)
+			}
+			sums[(lo*16)%len(sums)] += s
+		})
+		if g := float64(n) / time.Since(start).Seconds() / 1e9; g > best {
+			best = g
+		}
+	}
+	return best
+}
