@@ -30,6 +30,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		// Subcommands are listed here in the order "glmv help" shows them.
+		tokenizeCommand(),
+		promptCommand(),
 		benchCommand(),
 		tokenizeCommand(),
 		promptCommand(),
