@@ -127,3 +127,43 @@ func BenchmarkAdd(b *testing.B) {
 		Add(d, s)
 	}
 }
+
+// BenchmarkStreamRead measures the machine's read bandwidth with the dot
+// kernel over two 128 MiB arrays, on 1 and on all workers: the ceiling for
+// the matvec benchmarks.
+func BenchmarkStreamRead(b *testing.B) {
+	const n = 32 << 20
+	x, y := make([]float32, n), make([]float32, n)
+	for i := range x {
+		x[i], y[i] = 1, 2
+	}
+	for _, w := range []int{1, 0} {
+		p := NewPool(w)
+		b.Run(fmt.Sprintf("workers=%d", p.Workers()), func(b *testing.B) {
+			b.SetBytes(2 * n * 4)
+			for b.Loop() {
+				p.For(n, 1<<16, func(lo, hi int) { Dot(x[lo:hi], y[lo:hi]) })
+			}
+		})
+		p.Close()
+	}
+}
+
+// BenchmarkMatVecCached runs the matvec kernels on one core over a weight
+// that fits in L2: their compute ceiling, apart from memory.
+func BenchmarkMatVecCached(b *testing.B) {
+	for _, dt := range benchDTypes {
+		const rows, cols = 64, 4096
+		b.Run(fmt.Sprintf("%v_%dx%d", dt, rows, cols), func(b *testing.B) {
+			w := benchMatrix(b, dt, rows, cols)
+			rng := rand.New(rand.NewPCG(3, 4))
+			x := randF32(rng, cols)
+			out := make([]float32, rows)
+			var p *Pool
+			b.SetBytes(w.Bytes())
+			for b.Loop() {
+				p.MatMul(out, x, 1, w)
+			}
+		})
+	}
+}

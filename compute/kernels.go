@@ -15,9 +15,15 @@ type kernels struct {
 	// or IEEE half bit patterns; len(w) >= len(x).
 	dotBF16, dotF16 func(x []float32, w []uint16) float32
 	// dotQ8 and dotQ4 return Σ over len(xd) blocks of 32 of the integer
-	// dot product of an activation quantized by quantizeRowQ8 (xq, xd) with
-	// a Q8_0 or Q4_0 weight row (wq, wd), scaled by both block scales.
-	dotQ8, dotQ4 func(xq []int8, xd []float32, wq []byte, wd []uint16) float32
+	// dot product of an activation quantized by quantizeRowQ8 (xq, xd, xs)
+	// with a Q8_0 or Q4_0 weight row (wq, wd), scaled by both block scales.
+	dotQ8, dotQ4 func(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32
+	// permQ4, when set, rearranges a row quantized by quantQ8 in place into
+	// the layout dotQ4 expects (dotQ8 still takes the plain one).
+	permQ4 func(xq []int8)
+	// quantQ8 quantizes an activation row to 8-bit blocks; see
+	// quantizeRowQ8.
+	quantQ8 func(xq []int8, xd, xs, x []float32)
 	// gemm6x16 adds a·b to the 6×16 tile c (row stride ldc), where a is
 	// kc×6 and b is kc×16, both packed k-major.
 	gemm6x16 func(kc int, a, b, c []float32, ldc int)
@@ -43,6 +49,7 @@ var genericKernels = &kernels{
 	dotF16:   dotF16Generic,
 	dotQ8:    dotQ8Generic,
 	dotQ4:    dotQ4Generic,
+	quantQ8:  quantizeRowQ8,
 	gemm6x16: gemm6x16Generic,
 	scores:   scoresGeneric,
 	accum:    accumGeneric,
@@ -104,7 +111,7 @@ func dotF16Generic(x []float32, w []uint16) float32 {
 	return s
 }
 
-func dotQ8Generic(xq []int8, xd []float32, wq []byte, wd []uint16) float32 {
+func dotQ8Generic(xq []int8, xd, _ []float32, wq []byte, wd []uint16) float32 {
 	nb := len(xd)
 	xq, wq, wd = xq[:nb*qBlock], wq[:nb*qBlock], wd[:nb]
 	var s float32
@@ -119,7 +126,7 @@ func dotQ8Generic(xq []int8, xd []float32, wq []byte, wd []uint16) float32 {
 	return s
 }
 
-func dotQ4Generic(xq []int8, xd []float32, wq []byte, wd []uint16) float32 {
+func dotQ4Generic(xq []int8, xd, _ []float32, wq []byte, wd []uint16) float32 {
 	nb := len(xd)
 	xq, wq, wd = xq[:nb*qBlock], wq[:nb*qBlock/2], wd[:nb]
 	var s float32

@@ -41,7 +41,7 @@ var avx2Kernels = &kernels{
 		_ = w[len(x)-1]
 		return dotF16AVX2(&x[0], &w[0], len(x))
 	},
-	dotQ8: func(xq []int8, xd []float32, wq []byte, wd []uint16) float32 {
+	dotQ8: func(xq []int8, xd, _ []float32, wq []byte, wd []uint16) float32 {
 		nb := len(xd)
 		if nb == 0 {
 			return 0
@@ -49,13 +49,23 @@ var avx2Kernels = &kernels{
 		_, _, _ = xq[nb*qBlock-1], wq[nb*qBlock-1], wd[nb-1]
 		return dotQ8AVX2(&xq[0], &xd[0], &wq[0], &wd[0], nb)
 	},
-	dotQ4: func(xq []int8, xd []float32, wq []byte, wd []uint16) float32 {
+	dotQ4: func(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32 {
 		nb := len(xd)
 		if nb == 0 {
 			return 0
 		}
-		_, _, _ = xq[nb*qBlock-1], wq[nb*qBlock/2-1], wd[nb-1]
-		return dotQ4AVX2(&xq[0], &xd[0], &wq[0], &wd[0], nb)
+		_, _, _, _ = xq[nb*qBlock-1], xs[nb-1], wq[nb*qBlock/2-1], wd[nb-1]
+		return dotQ4AVX2(&xq[0], &xd[0], &xs[0], &wq[0], &wd[0], nb)
+	},
+	permQ4: permQ4Pairs,
+	quantQ8: func(xq []int8, xd, xs, x []float32) {
+		nb := len(xd)
+		full := min(nb, len(x)/qBlock)
+		if full > 0 {
+			_, _ = xq[full*qBlock-1], xs[full-1]
+			quantQ8AVX2(&xq[0], &xd[0], &xs[0], &x[0], full)
+		}
+		quantizeRowQ8(xq[full*qBlock:nb*qBlock], xd[full:nb], xs[full:nb], x[full*qBlock:])
 	},
 	gemm6x16: func(kc int, a, b, c []float32, ldc int) {
 		_, _, _ = a[kc*mr-1], b[kc*nr-1], c[(mr-1)*ldc+nr-1]
@@ -124,6 +134,21 @@ var avx2Kernels = &kernels{
 	},
 }
 
+// permQ4Pairs puts each whole group of 8 activation blocks into the pair
+// layout of dotQ4AVX2: within blocks A, B (0-1, 2-3, ...) the order becomes
+// A[0:16] B[0:16] A[16:32] B[16:32], matching the low and high nibbles of a
+// 32-byte load of A's and B's Q4_0 weights.
+func permQ4Pairs(xq []int8) {
+	n := len(xq) / (8 * qBlock) * (8 * qBlock)
+	for i := 0; i < n; i += 2 * qBlock {
+		p := (*[2 * qBlock]int8)(xq[i:])
+		var t [16]int8
+		copy(t[:], p[16:32])
+		copy(p[16:32], p[32:48])
+		copy(p[32:48], t[:])
+	}
+}
+
 //go:noescape
 func dotAVX2(a, b *float32, n int) float32
 
@@ -137,7 +162,10 @@ func dotF16AVX2(x *float32, w *uint16, n int) float32
 func dotQ8AVX2(xq *int8, xd *float32, wq *byte, wd *uint16, nb int) float32
 
 //go:noescape
-func dotQ4AVX2(xq *int8, xd *float32, wq *byte, wd *uint16, nb int) float32
+func dotQ4AVX2(xq *int8, xd, xs *float32, wq *byte, wd *uint16, nb int) float32
+
+//go:noescape
+func quantQ8AVX2(xq *int8, xd, xs, x *float32, nb int)
 
 //go:noescape
 func gemm6x16AVX2(kc int, a, b, c *float32, ldc int)

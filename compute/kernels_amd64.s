@@ -217,23 +217,41 @@ hfdone:
 	VZEROUPPER
 	RET
 
-// QDOT multiplies the 32 signed bytes in W (at most ±127) with the 32
-// signed bytes at XOFF(SI), adds the products in int32 lanes, scales them by
-// f16 WDOFF(R9) times f32 XDOFF(R8) and accumulates into ACC. Y15 must hold
-// 16-bit ones. Clobbers Y3, Y4, Y5, AX.
-#define QDOT(W, XOFF, XDOFF, WDOFF, ACC) \
-	VMOVDQU XOFF(SI), Y3; \
-	VPSIGNB W, W, Y4; \
-	VPSIGNB W, Y3, Y3; \
-	VPMADDUBSW Y3, Y4, Y4; \
-	VPMADDWD Y15, Y4, Y4; \
-	VCVTDQ2PS Y4, Y4; \
-	MOVWLZX WDOFF(R9), AX; \
-	VMOVD AX, X5; \
-	VCVTPH2PS X5, X5; \
-	VMULSS XDOFF(R8), X5, X5; \
-	VBROADCASTSS X5, Y5; \
-	VFMADD231PS Y4, Y5, ACC
+// Quantized dot products. Both routines run on groups of 8 blocks: the 8
+// combined scales f16(wd[b])·xd[b] are computed with one VCVTPH2PS/VMULPS
+// into Y6, whose low half is then copied to both halves of Y8 and its high
+// half to both halves of Y9, so each block broadcasts its scale with a
+// single in-lane VSHUFPS. Leftover blocks compute their scale one at a
+// time. Y15 holds 16-bit ones.
+
+// Q8BLK: 32 int8 weights at WOFF(DI) (|w| <= 127) times 32 int8 activations
+// at WOFF(SI), summed in int32 lanes by VPSIGNB/VPMADDUBSW/VPMADDWD,
+// converted and accumulated into ACC with lane IMM of SRC as the scale.
+#define Q8BLK(WOFF, SRC, IMM, ACC) \
+	VMOVDQU WOFF(DI), Y2; \
+	VMOVDQU WOFF(SI), Y4; \
+	VPSIGNB Y2, Y2, Y3; \
+	VPSIGNB Y2, Y4, Y4; \
+	VPMADDUBSW Y4, Y3, Y3; \
+	VPMADDWD Y15, Y3, Y3; \
+	VCVTDQ2PS Y3, Y3; \
+	VSHUFPS $IMM, SRC, SRC, Y5; \
+	VFMADD231PS Y3, Y5, ACC
+
+// ONESCALE leaves f16(wd[0])·xd[0] in X6 (other lanes of Y6 zero) and in
+// every lane of Y8.
+#define ONESCALE \
+	MOVWLZX (R9), AX; \
+	VMOVD AX, X6; \
+	VCVTPH2PS X6, X6; \
+	VMULSS (R8), X6, X6; \
+	VBROADCASTSS X6, Y8
+
+// SPLITSCALES copies the low half of Y6 into both halves of Y8 and the high
+// half into both halves of Y9.
+#define SPLITSCALES \
+	VPERM2F128 $0x00, Y6, Y6, Y8; \
+	VPERM2F128 $0x11, Y6, Y6, Y9
 
 // func dotQ8AVX2(xq *int8, xd *float32, wq *byte, wd *uint16, nb int) float32
 TEXT ·dotQ8AVX2(SB), NOSPLIT, $0-44
@@ -247,25 +265,38 @@ TEXT ·dotQ8AVX2(SB), NOSPLIT, $0-44
 	VPCMPEQW Y15, Y15, Y15
 	VPSRLW $15, Y15, Y15
 
-q8two:
-	CMPQ CX, $2
-	JL   q8one
-	VMOVDQU (DI), Y2
-	QDOT(Y2, 0, 0, 0, Y0)
-	VMOVDQU 32(DI), Y6
-	QDOT(Y6, 32, 4, 2, Y1)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	ADDQ $8, R8
-	ADDQ $4, R9
-	SUBQ $2, CX
-	JMP  q8two
+q8eight:
+	CMPQ CX, $8
+	JL   q8rest
+	VCVTPH2PS (R9), Y6
+	VMULPS (R8), Y6, Y6
+	SPLITSCALES
+	Q8BLK(0, Y8, 0x00, Y0)
+	Q8BLK(32, Y8, 0x55, Y1)
+	Q8BLK(64, Y8, 0xaa, Y0)
+	Q8BLK(96, Y8, 0xff, Y1)
+	Q8BLK(128, Y9, 0x00, Y0)
+	Q8BLK(160, Y9, 0x55, Y1)
+	Q8BLK(192, Y9, 0xaa, Y0)
+	Q8BLK(224, Y9, 0xff, Y1)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	ADDQ $32, R8
+	ADDQ $16, R9
+	SUBQ $8, CX
+	JMP  q8eight
 
-q8one:
+q8rest:
 	TESTQ CX, CX
 	JE    q8done
-	VMOVDQU (DI), Y2
-	QDOT(Y2, 0, 0, 0, Y0)
+	ONESCALE
+	Q8BLK(0, Y8, 0x00, Y0)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $4, R8
+	ADDQ $2, R9
+	DECQ CX
+	JMP  q8rest
 
 q8done:
 	VADDPS Y1, Y0, Y0
@@ -274,60 +305,212 @@ q8done:
 	VZEROUPPER
 	RET
 
-// Q4W expands the 16 bytes at OFF(DI) (element j in the low nibble of byte
-// j, element j+16 in the high nibble) into 32 signed bytes nibble-8 in W.
-// Y14 must hold 0x0f bytes and Y13 0x08 bytes. Clobbers X7.
-#define Q4W(OFF, W, XW) \
-	VMOVDQU OFF(DI), XW; \
-	VPSRLW $4, XW, X7; \
-	VINSERTI128 $1, X7, W, W; \
-	VPAND Y14, W, W; \
-	VPSUBB Y13, W, W
+// Q4BLK: the 16 bytes at WOFF(DI) hold 32 unsigned nibbles (column j low,
+// j+16 high); Y14 holds 0x0f bytes. They multiply the activations at
+// XOFF(SI) directly as VPMADDUBSW's unsigned operand; the -8 offset is
+// applied through the activation block sums (xs). Scale: lane IMM of SRC.
+#define Q4BLK(WOFF, XOFF, SRC, IMM, ACC) \
+	VMOVDQU WOFF(DI), X2; \
+	VPSRLW $4, X2, X3; \
+	VINSERTI128 $1, X3, Y2, Y2; \
+	VPAND Y14, Y2, Y2; \
+	VPMADDUBSW XOFF(SI), Y2, Y2; \
+	VPMADDWD Y15, Y2, Y2; \
+	VCVTDQ2PS Y2, Y2; \
+	VSHUFPS $IMM, SRC, SRC, Y5; \
+	VFMADD231PS Y2, Y5, ACC
 
-// func dotQ4AVX2(xq *int8, xd *float32, wq *byte, wd *uint16, nb int) float32
-TEXT ·dotQ4AVX2(SB), NOSPLIT, $0-44
+// Q4PAIR does two blocks A, B from one 32-byte load at WOFF(DI) (A's 16
+// bytes, then B's). Their low nibbles multiply the 32 activations at
+// XOFF(SI) and the high nibbles those at XOFF+32(SI), which the pair layout
+// (permQ4) arranges as A[0:16] B[0:16] A[16:32] B[16:32]. The int32 lanes
+// 0-3 then belong to A and 4-7 to B; IDX selects their scales from Y6.
+#define Q4PAIR(WOFF, XOFF, IDX, ACC) \
+	VMOVDQU WOFF(DI), Y2; \
+	VPSRLW $4, Y2, Y3; \
+	VPAND Y14, Y2, Y2; \
+	VPAND Y14, Y3, Y3; \
+	VPMADDUBSW XOFF(SI), Y2, Y2; \
+	VPMADDUBSW XOFF+32(SI), Y3, Y3; \
+	VPADDW Y3, Y2, Y2; \
+	VPMADDWD Y15, Y2, Y2; \
+	VCVTDQ2PS Y2, Y2; \
+	VPERMPS Y6, IDX, Y5; \
+	VFMADD231PS Y2, Y5, ACC
+
+// func dotQ4AVX2(xq *int8, xd, xs *float32, wq *byte, wd *uint16, nb int) float32
+//
+// xs[b] is 8·Σ xq of block b: Σ (q-8)·x = Σ q·x - 8·Σ x. The activations
+// of each whole group of 8 blocks must be in the pair layout of permQ4;
+// the last nb%8 blocks are in plain order.
+TEXT ·dotQ4AVX2(SB), NOSPLIT, $0-52
 	MOVQ xq+0(FP), SI
 	MOVQ xd+8(FP), R8
-	MOVQ wq+16(FP), DI
-	MOVQ wd+24(FP), R9
-	MOVQ nb+32(FP), CX
+	MOVQ xs+16(FP), R10
+	MOVQ wq+24(FP), DI
+	MOVQ wd+32(FP), R9
+	MOVQ nb+40(FP), CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
+	VXORPS Y12, Y12, Y12
 	VPCMPEQW Y15, Y15, Y15
 	VPSRLW $15, Y15, Y15
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X14
 	VPBROADCASTD X14, Y14
-	MOVL $0x08080808, AX
-	VMOVD AX, X13
-	VPBROADCASTD X13, Y13
+	VMOVDQU q4idx<>+0(SB), Y7
+	VMOVDQU q4idx<>+32(SB), Y9
+	VMOVDQU q4idx<>+64(SB), Y10
+	VMOVDQU q4idx<>+96(SB), Y11
 
-q4two:
-	CMPQ CX, $2
-	JL   q4one
-	Q4W(0, Y2, X2)
-	QDOT(Y2, 0, 0, 0, Y0)
-	Q4W(16, Y6, X6)
-	QDOT(Y6, 32, 4, 2, Y1)
-	ADDQ $64, SI
-	ADDQ $32, DI
-	ADDQ $8, R8
-	ADDQ $4, R9
-	SUBQ $2, CX
-	JMP  q4two
+q4eight:
+	CMPQ CX, $8
+	JL   q4rest
+	VCVTPH2PS (R9), Y6
+	VMULPS (R8), Y6, Y6
+	VFMADD231PS (R10), Y6, Y12
+	Q4PAIR(0, 0, Y7, Y0)
+	Q4PAIR(32, 64, Y9, Y1)
+	Q4PAIR(64, 128, Y10, Y0)
+	Q4PAIR(96, 192, Y11, Y1)
+	ADDQ $256, SI
+	ADDQ $128, DI
+	ADDQ $32, R8
+	ADDQ $32, R10
+	ADDQ $16, R9
+	SUBQ $8, CX
+	JMP  q4eight
 
-q4one:
+q4rest:
 	TESTQ CX, CX
 	JE    q4done
-	Q4W(0, Y2, X2)
-	QDOT(Y2, 0, 0, 0, Y0)
+	ONESCALE
+	VMOVSS (R10), X13
+	VMULPS Y6, Y13, Y13
+	VADDPS Y13, Y12, Y12
+	Q4BLK(0, 0, Y8, 0x00, Y0)
+	ADDQ $32, SI
+	ADDQ $16, DI
+	ADDQ $4, R8
+	ADDQ $4, R10
+	ADDQ $2, R9
+	DECQ CX
+	JMP  q4rest
 
 q4done:
 	VADDPS Y1, Y0, Y0
+	VSUBPS Y12, Y0, Y0
 	HSUM(Y0, X0, X1)
-	VMOVSS X0, ret+40(FP)
+	VMOVSS X0, ret+48(FP)
 	VZEROUPPER
 	RET
+
+DATA q4idx<>+0(SB)/8, $0x0000000000000000
+DATA q4idx<>+8(SB)/8, $0x0000000000000000
+DATA q4idx<>+16(SB)/8, $0x0000000100000001
+DATA q4idx<>+24(SB)/8, $0x0000000100000001
+DATA q4idx<>+32(SB)/8, $0x0000000200000002
+DATA q4idx<>+40(SB)/8, $0x0000000200000002
+DATA q4idx<>+48(SB)/8, $0x0000000300000003
+DATA q4idx<>+56(SB)/8, $0x0000000300000003
+DATA q4idx<>+64(SB)/8, $0x0000000400000004
+DATA q4idx<>+72(SB)/8, $0x0000000400000004
+DATA q4idx<>+80(SB)/8, $0x0000000500000005
+DATA q4idx<>+88(SB)/8, $0x0000000500000005
+DATA q4idx<>+96(SB)/8, $0x0000000600000006
+DATA q4idx<>+104(SB)/8, $0x0000000600000006
+DATA q4idx<>+112(SB)/8, $0x0000000700000007
+DATA q4idx<>+120(SB)/8, $0x0000000700000007
+GLOBL q4idx<>(SB), RODATA|NOPTR, $128
+
+// func quantQ8AVX2(xq *int8, xd, xs, x *float32, nb int)
+//
+// Quantizes nb whole blocks of 32 activations: xd[b] = max|x|/127,
+// xq = round(x/xd[b]) (ties to even), xs[b] = 8·Σ xq.
+TEXT ·quantQ8AVX2(SB), NOSPLIT, $0-40
+	MOVQ xq+0(FP), DI
+	MOVQ xd+8(FP), R8
+	MOVQ xs+16(FP), R9
+	MOVQ x+24(FP), SI
+	MOVQ nb+32(FP), CX
+	VPCMPEQD Y15, Y15, Y15
+	VPSRLD $1, Y15, Y15
+	VMOVDQU permq8<>(SB), Y14
+	MOVL $0x42fe0000, AX
+	VMOVD AX, X13
+	MOVL $0x41000000, AX
+	VMOVD AX, X12
+	VXORPS X11, X11, X11
+
+qqblock:
+	TESTQ CX, CX
+	JE    qqdone
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VANDPS Y15, Y0, Y4
+	VANDPS Y15, Y1, Y5
+	VMAXPS Y5, Y4, Y4
+	VANDPS Y15, Y2, Y5
+	VANDPS Y15, Y3, Y6
+	VMAXPS Y6, Y5, Y5
+	VMAXPS Y5, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS X5, X4, X4
+	VMOVHLPS X4, X4, X5
+	VMAXPS X5, X4, X4
+	VMOVSHDUP X4, X5
+	VMAXSS X5, X4, X4
+	VDIVSS X13, X4, X5
+	VMOVSS X5, (R8)
+	VDIVSS X4, X13, X7
+	VCMPSS $4, X11, X4, X8
+	VANDPS X8, X7, X7
+	VBROADCASTSS X7, Y7
+	VMULPS Y7, Y0, Y0
+	VMULPS Y7, Y1, Y1
+	VMULPS Y7, Y2, Y2
+	VMULPS Y7, Y3, Y3
+	VCVTPS2DQ Y0, Y0
+	VCVTPS2DQ Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VCVTPS2DQ Y3, Y3
+	VPADDD Y1, Y0, Y8
+	VPADDD Y3, Y2, Y9
+	VPADDD Y9, Y8, Y8
+	VEXTRACTI128 $1, Y8, X9
+	VPADDD X9, X8, X8
+	VPHADDD X8, X8, X8
+	VPHADDD X8, X8, X8
+	VCVTDQ2PS X8, X8
+	VMULSS X12, X8, X8
+	VMOVSS X8, (R9)
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD Y0, Y14, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $128, SI
+	ADDQ $32, DI
+	ADDQ $4, R8
+	ADDQ $4, R9
+	DECQ CX
+	JMP  qqblock
+
+qqdone:
+	VZEROUPPER
+	RET
+
+DATA permq8<>+0(SB)/4, $0
+DATA permq8<>+4(SB)/4, $4
+DATA permq8<>+8(SB)/4, $1
+DATA permq8<>+12(SB)/4, $5
+DATA permq8<>+16(SB)/4, $2
+DATA permq8<>+20(SB)/4, $6
+DATA permq8<>+24(SB)/4, $3
+DATA permq8<>+28(SB)/4, $7
+GLOBL permq8<>(SB), RODATA|NOPTR, $32
 
 // GEMMSTEP does one k step of the 6×16 micro-kernel: B row at BOFF(DI),
 // six A values at AOFF(SI).

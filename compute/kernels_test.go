@@ -192,28 +192,67 @@ func TestQuantizeError(t *testing.T) {
 	}
 }
 
+func TestQuantizeActivations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, n := range testSizes {
+		x := randF32(rng, n)
+		if n >= 64 {
+			clear(x[32:64]) // an all-zero block
+		}
+		nb := (n + qBlock - 1) / qBlock
+		rq, rd, rs := make([]int8, nb*qBlock), make([]float32, nb), make([]float32, nb)
+		quantizeRowQ8(rq, rd, rs, x)
+		for _, k := range kernelSets() {
+			xq, xd, xs := make([]int8, nb*qBlock), make([]float32, nb), make([]float32, nb)
+			for i := range xq {
+				xq[i] = 99 // must be overwritten, padding included
+			}
+			k.quantQ8(xq, xd, xs, x)
+			for b := range nb {
+				if xd[b] != rd[b] {
+					t.Fatalf("%s n=%d block %d: scale %v want %v", k.name, n, b, xd[b], rd[b])
+				}
+				var sum int
+				for i := b * qBlock; i < (b+1)*qBlock; i++ {
+					if d := int(xq[i]) - int(rq[i]); d < -1 || d > 1 {
+						t.Fatalf("%s n=%d: xq[%d] = %d want %d", k.name, n, i, xq[i], rq[i])
+					}
+					sum += int(xq[i])
+				}
+				if xs[b] != float32(8*sum) {
+					t.Fatalf("%s n=%d block %d: sum %v want %v", k.name, n, b, xs[b], 8*sum)
+				}
+			}
+		}
+	}
+}
+
 func TestQuantizedDotKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
-	for _, nb := range []int{0, 1, 2, 3, 5, 128, 129} {
+	for _, nb := range []int{0, 1, 2, 3, 5, 8, 9, 15, 16, 128, 129, 135} {
 		x := randF32(rng, nb*qBlock)
 		if len(x) > 0 {
 			x[0] = 0
 		}
-		xq, xd := make([]int8, nb*qBlock), make([]float32, nb)
-		quantizeRowQ8(xq, xd, x)
+		xq, xd, xs := make([]int8, nb*qBlock), make([]float32, nb), make([]float32, nb)
+		quantizeRowQ8(xq, xd, xs, x)
 		for _, dt := range []DType{Q8_0, Q4_0} {
 			w, _ := Quantize(&Matrix{DType: F32, Rows: 1, Cols: nb * qBlock, F32: randF32(rng, nb*qBlock)}, dt)
 			want := genericKernels.dotQ8
 			if dt == Q4_0 {
 				want = genericKernels.dotQ4
 			}
-			ref := want(xq, xd, w.Q, w.Scales)
+			ref := want(xq, xd, xs, w.Q, w.Scales)
 			for _, k := range kernelSets() {
-				got := k.dotQ8
+				got, kq := k.dotQ8, xq
 				if dt == Q4_0 {
 					got = k.dotQ4
+					if k.permQ4 != nil {
+						kq = append([]int8(nil), xq...)
+						k.permQ4(kq)
+					}
 				}
-				g := got(xq, xd, w.Q, w.Scales)
+				g := got(kq, xd, xs, w.Q, w.Scales)
 				if math.Abs(float64(g-ref)) > 1e-5*(1+math.Abs(float64(ref))) {
 					t.Errorf("%s %v nb=%d: %v want %v", k.name, dt, nb, g, ref)
 				}

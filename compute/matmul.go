@@ -51,13 +51,17 @@ func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 func (p *Pool) matVec(k *kernels, out, x []float32, T int, w *Matrix) {
 	rows, cols := w.Rows, w.Cols
 	var xq []int8
-	var xd []float32
+	var xd, xs []float32
 	nb := w.BlocksPerRow()
 	if w.DType == Q8_0 || w.DType == Q4_0 {
 		xq = make([]int8, T*nb*qBlock)
 		xd = make([]float32, T*nb)
+		xs = make([]float32, T*nb)
 		for t := range T {
-			quantizeRowQ8(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], x[t*cols:(t+1)*cols])
+			k.quantQ8(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], x[t*cols:(t+1)*cols])
+			if w.DType == Q4_0 && k.permQ4 != nil {
+				k.permQ4(xq[t*nb*qBlock : (t+1)*nb*qBlock])
+			}
 		}
 	}
 	p.For(rows, 64, func(lo, hi int) {
@@ -89,7 +93,7 @@ func (p *Pool) matVec(k *kernels, out, x []float32, T int, w *Matrix) {
 				wq := w.Q[r*nb*bb : (r+1)*nb*bb]
 				wd := w.Scales[r*nb : (r+1)*nb]
 				for t := range T {
-					out[t*rows+r] = dot(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], wq, wd)
+					out[t*rows+r] = dot(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], wq, wd)
 				}
 			}
 		default:

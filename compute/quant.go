@@ -164,8 +164,9 @@ func (m *Matrix) dequantRow(r, c0, c1 int, dst []float32) {
 
 // quantizeRowQ8 quantizes the activation row x into len(xd) blocks of 32
 // int8 values (xq, zero-padded past len(x)) with f32 scales xd, for the
-// integer dot products against Q8_0 and Q4_0 weights.
-func quantizeRowQ8(xq []int8, xd []float32, x []float32) {
+// integer dot products against Q8_0 and Q4_0 weights. xs[b] is set to 8
+// times the sum of block b's int8 values (the Q4_0 offset correction).
+func quantizeRowQ8(xq []int8, xd, xs []float32, x []float32) {
 	for b := range xd {
 		blk := x[min(len(x), b*qBlock):min(len(x), (b+1)*qBlock)]
 		q := xq[b*qBlock : (b+1)*qBlock]
@@ -190,5 +191,10 @@ func quantizeRowQ8(xq []int8, xd []float32, x []float32) {
 			}
 		}
 		clear(q[len(blk):])
+		var sum int32
+		for _, v := range q {
+			sum += int32(v)
+		}
+		xs[b] = float32(8 * sum)
 	}
 }
