@@ -1,0 +1,543 @@
+package glmv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/glmv/glmv/chat"
+	"github.com/glmv/glmv/media"
+	"github.com/glmv/glmv/model"
+	"github.com/glmv/glmv/prompt"
+	"github.com/glmv/glmv/sample"
+)
+
+// Message is one turn of a conversation.
+type Message struct {
+	// Role is "system", "user", "assistant" or "tool".
+	Role string
+	// Content is the text, images and videos of the turn, in order.
+	Content []Part
+	// Reasoning is the thinking of an earlier assistant turn, if kept.
+	Reasoning string
+	// ToolCalls are the calls an earlier assistant turn made.
+	ToolCalls []chat.ToolCall
+	// ToolCallID and Name identify a tool result.
+	ToolCallID, Name string
+}
+
+// Part is one piece of a message: exactly one of Text, Image or Video.
+type Part struct {
+	Text  string
+	Image *Image
+	Video *Video
+}
+
+// Image is an image from a file or from encoded bytes (JPEG, PNG, GIF,
+// WebP, BMP or TIFF).
+type Image struct {
+	Path string
+	Data []byte
+}
+
+// Video is a video file (decoded with ffmpeg) or a list of frame images
+// taken at FPS frames per second.
+type Video struct {
+	Path   string
+	Frames []string
+	FPS    float64
+}
+
+// Text is a text part.
+func Text(s string) Part { return Part{Text: s} }
+
+// ImageFile is an image part read from path.
+func ImageFile(path string) Part { return Part{Image: &Image{Path: path}} }
+
+// ImageBytes is an image part from encoded bytes.
+func ImageBytes(data []byte) Part { return Part{Image: &Image{Data: data}} }
+
+// VideoFile is a video part read from path with ffmpeg.
+func VideoFile(path string) Part { return Part{Video: &Video{Path: path}} }
+
+// User is a user turn.
+func User(parts ...Part) Message { return Message{Role: "user", Content: parts} }
+
+// System is a system turn.
+func System(text string) Message { return Message{Role: "system", Content: []Part{Text(text)}} }
+
+// Assistant is an earlier assistant turn.
+func Assistant(text string) Message { return Message{Role: "assistant", Content: []Part{Text(text)}} }
+
+// Request is one generation request. Nil sampling fields take the
+// checkpoint's generation_config.json defaults (greedy when it has none).
+type Request struct {
+	Messages []Message
+	// Tools are JSON tool definitions passed to the chat template.
+	Tools []json.RawMessage
+	// MaxTokens caps the generated tokens; 0 means generation_config's
+	// max_new_tokens, else 1024.
+	MaxTokens int
+	// Thinking switches the hybrid thinking on or off; nil keeps the
+	// template's default.
+	Thinking *bool
+
+	Temperature       *float64
+	TopK              *int
+	TopP              *float64
+	MinP              *float64
+	RepetitionPenalty *float64
+	Seed              uint64
+	// Stop ends generation when the output contains one of these strings
+	// (the stop string itself is not returned).
+	Stop []string
+}
+
+// EventKind says what an Event carries.
+type EventKind int
+
+// Event kinds, in the order they may appear.
+const (
+	// EventThinking is reasoning text.
+	EventThinking EventKind = iota
+	// EventAnswer is answer text.
+	EventAnswer
+	// EventBox is a grounding box (its text is also part of the answer).
+	EventBox
+	// EventToolCall is a complete tool call.
+	EventToolCall
+	// EventRaw is output that could not be parsed (malformed or cut off).
+	EventRaw
+	// EventDone ends the stream and carries the usage.
+	EventDone
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventThinking:
+		return "thinking"
+	case EventAnswer:
+		return "answer"
+	case EventBox:
+		return "box"
+	case EventToolCall:
+		return "tool_call"
+	case EventRaw:
+		return "raw"
+	case EventDone:
+		return "done"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event is one piece of a streamed answer.
+type Event struct {
+	Kind EventKind
+	// Text of thinking, answer and raw events; inner text of a box.
+	Text string
+	// InThinking marks boxes and tool calls written inside the thinking.
+	InThinking bool
+	Box        *chat.Box
+	ToolCall   *chat.ToolCall
+	Usage      *Usage
+}
+
+// Usage reports what a request cost.
+type Usage struct {
+	PromptTokens     int
+	VisionTokens     int
+	CompletionTokens int
+	// FinishReason is "stop" (end-of-turn token or stop string), "length"
+	// (MaxTokens reached) or "cancelled".
+	FinishReason string
+	// Time spent reading and preprocessing media, in the vision tower, in
+	// the prompt prefill and decoding, and until the first token.
+	Preprocess, Vision, Prefill, Decode, TimeToFirstToken time.Duration
+	// ImageWidth and ImageHeight are the original size of the last image
+	// (what boxes refer to).
+	ImageWidth, ImageHeight int
+	// Tokens are the generated token ids (without the end-of-turn token).
+	Tokens []int
+}
+
+// DecodeTokensPerSecond is the decode speed after the first token.
+func (u *Usage) DecodeTokensPerSecond() float64 {
+	if u.CompletionTokens <= 1 || u.Decode <= 0 {
+		return 0
+	}
+	return float64(u.CompletionTokens-1) / u.Decode.Seconds()
+}
+
+// PreparedPrompt is a request turned into model input.
+type PreparedPrompt struct {
+	// Text is the rendered prompt before placeholder expansion.
+	Text string
+	// IDs are the expanded prompt's token ids.
+	IDs    []int
+	Images []model.PixelInput
+	Videos []model.PixelInput
+	// ImageWidth and ImageHeight are the original size of the last image.
+	ImageWidth, ImageHeight int
+	Preprocess              time.Duration
+}
+
+// Prepare renders the chat template, reads and preprocesses the media and
+// tokenizes the expanded prompt.
+func (m *Model) Prepare(ctx context.Context, req *Request) (*PreparedPrompt, error) {
+	start := time.Now()
+	cc := chat.Context{Tools: req.Tools, AddGenerationPrompt: true, EnableThinking: req.Thinking}
+	pp := &PreparedPrompt{}
+	var grids [][3]int
+	var videos []prompt.Video
+	for mi, msg := range req.Messages {
+		cm := chat.Message{Role: msg.Role, ToolCalls: msg.ToolCalls, ToolCallID: msg.ToolCallID, Name: msg.Name}
+		if msg.Reasoning != "" {
+			r := msg.Reasoning
+			cm.ReasoningContent = &r
+		}
+		var parts []chat.Part
+		onlyText := true
+		for pi, p := range msg.Content {
+			switch {
+			case p.Image != nil:
+				onlyText = false
+				img, err := m.loadImage(p.Image)
+				if err != nil {
+					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+				}
+				pat, err := m.proc.ProcessImage(img)
+				if err != nil {
+					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+				}
+				pp.Images = append(pp.Images, model.PixelInput{Values: pat.Values, Grid: pat.Grid})
+				grids = append(grids, pat.Grid)
+				pp.ImageWidth, pp.ImageHeight = pat.OrigW, pat.OrigH
+				parts = append(parts, chat.Part{Type: "image"})
+			case p.Video != nil:
+				onlyText = false
+				pat, ts, err := m.loadVideo(ctx, p.Video)
+				if err != nil {
+					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+				}
+				pp.Videos = append(pp.Videos, model.PixelInput{Values: pat.Values, Grid: pat.Grid})
+				videos = append(videos, prompt.Video{Grid: pat.Grid, Timestamps: ts})
+				parts = append(parts, chat.Part{Type: "video"})
+			default:
+				parts = append(parts, chat.Part{Type: "text", Text: p.Text})
+			}
+		}
+		if onlyText {
+			var sb strings.Builder
+			for _, p := range msg.Content {
+				sb.WriteString(p.Text)
+			}
+			cm.Content = chat.TextContent(sb.String())
+		} else {
+			cm.Content = chat.PartsContent(parts...)
+		}
+		cc.Messages = append(cc.Messages, cm)
+	}
+	text, err := m.Template.Render(cc)
+	if err != nil {
+		return nil, fmt.Errorf("chat template: %w", err)
+	}
+	pp.Text = text
+	expanded, err := prompt.Expand(text, m.markers, m.Config.Vision.SpatialMerge, grids, videos, m.timestamp)
+	if err != nil {
+		return nil, err
+	}
+	pp.IDs = m.Tokenizer.Encode(expanded)
+	pp.Preprocess = time.Since(start)
+	return pp, nil
+}
+
+func (m *Model) loadImage(im *Image) (*media.Image, error) {
+	if im.Path != "" {
+		return media.LoadImage(im.Path, nil)
+	}
+	if len(im.Data) == 0 {
+		return nil, fmt.Errorf("image part has neither a path nor data")
+	}
+	return media.DecodeImage(im.Data, nil)
+}
+
+// loadVideo samples, decodes and preprocesses a video; it returns the
+// patches and the timestamp of each temporal group.
+func (m *Model) loadVideo(ctx context.Context, v *Video) (*media.Patches, []float64, error) {
+	var vid *media.Video
+	var err error
+	switch {
+	case v.Path != "":
+		ff, ferr := m.ffmpeg()
+		if ferr != nil {
+			return nil, nil, ferr
+		}
+		vid, err = m.proc.LoadVideo(ctx, ff, v.Path)
+	case len(v.Frames) > 0:
+		frames := make([]*media.Image, len(v.Frames))
+		for i, f := range v.Frames {
+			if frames[i], err = media.LoadImage(f, nil); err != nil {
+				return nil, nil, fmt.Errorf("video frame %d: %w", i, err)
+			}
+		}
+		fps := v.FPS
+		if fps <= 0 {
+			fps = 2
+		}
+		vid, err = m.proc.SampleVideo(media.VideoFromFrames(frames, fps))
+	default:
+		return nil, nil, fmt.Errorf("video part has neither a path nor frames")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	pat, err := m.proc.ProcessVideo(vid.Frames)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pat, media.GroupTimestamps(vid.Timestamps, pat.Grid[0]), nil
+}
+
+// samplerOptions merges the request with the checkpoint defaults.
+func (m *Model) samplerOptions(req *Request) sample.Options {
+	g := m.Generation
+	o := sample.Options{Seed: req.Seed}
+	if g.DoSample {
+		o.Temperature, o.TopK, o.TopP = g.Temperature, g.TopK, g.TopP
+	}
+	o.RepetitionPenalty = g.RepetitionPenalty
+	if req.Temperature != nil {
+		o.Temperature = *req.Temperature
+	}
+	if req.TopK != nil {
+		o.TopK = *req.TopK
+	}
+	if req.TopP != nil {
+		o.TopP = *req.TopP
+	}
+	if req.MinP != nil {
+		o.MinP = *req.MinP
+	}
+	if req.RepetitionPenalty != nil {
+		o.RepetitionPenalty = *req.RepetitionPenalty
+	}
+	return o
+}
+
+// Generate streams the answer to req. The sequence ends with an EventDone
+// carrying the usage, or with an error. Breaking out of the loop or
+// cancelling ctx stops generation.
+func (m *Model) Generate(ctx context.Context, req Request) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		if err := m.generate(ctx, &req, yield); err != nil {
+			yield(Event{}, err)
+		}
+	}
+}
+
+// errStopped is returned inside generate when the consumer stopped.
+var errStopped = fmt.Errorf("stopped by the caller")
+
+func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, error) bool) error {
+	so := m.samplerOptions(req)
+	smp, err := sample.New(so)
+	if err != nil {
+		return fmt.Errorf("sampling options: %w", err)
+	}
+	maxNew := req.MaxTokens
+	if maxNew <= 0 {
+		maxNew = m.Generation.MaxNewTokens
+	}
+	if maxNew <= 0 {
+		maxNew = 1024
+	}
+	pp, err := m.Prepare(ctx, req)
+	if err != nil {
+		return err
+	}
+	S := len(pp.IDs)
+	if S == 0 {
+		return fmt.Errorf("the prompt is empty")
+	}
+	if S >= m.limit {
+		return fmt.Errorf("%w: the prompt is %d tokens, %d more than the context of %d", ErrContextFull, S, S-m.limit+1, m.limit)
+	}
+	maxNew = min(maxNew, m.limit-S)
+	usage := &Usage{PromptTokens: S, Preprocess: pp.Preprocess, ImageWidth: pp.ImageWidth, ImageHeight: pp.ImageHeight}
+	start := time.Now()
+	p, err := m.net.BuildPrompt(ctx, pp.IDs, pp.Images, pp.Videos)
+	if err != nil {
+		return err
+	}
+	usage.Vision = time.Since(start)
+	for _, id := range pp.IDs {
+		if id == m.Config.ImageTokenID {
+			usage.VisionTokens++
+		}
+	}
+
+	text := m.net.Text
+	cache := model.NewKVCache(&m.Config.Text, S+maxNew)
+	t0 := time.Now()
+	hidden, err := text.Forward(ctx, p.Embeds, &p.Pos, S, cache, nil)
+	if err != nil {
+		return err
+	}
+	H := m.Config.Text.Hidden
+	logits := text.Logits(hidden[(S-1)*H:], 1)
+	usage.Prefill = time.Since(t0)
+
+	parser := chat.NewParser(chat.ParserOptions{
+		StartInThinking: endsWithOpenThink(pp.Text),
+		ImageWidth:      pp.ImageWidth, ImageHeight: pp.ImageHeight, Tools: req.Tools,
+	})
+	emit := func(evs []chat.Event) bool {
+		for _, e := range evs {
+			ev := Event{Text: e.Text, InThinking: e.InThinking, Box: e.Box, ToolCall: e.ToolCall}
+			switch e.Kind {
+			case chat.ThinkingText:
+				ev.Kind = EventThinking
+			case chat.AnswerText:
+				ev.Kind = EventAnswer
+			case chat.BoxEvent:
+				ev.Kind = EventBox
+			case chat.ToolCallEvent:
+				ev.Kind = EventToolCall
+			default:
+				ev.Kind = EventRaw
+			}
+			if !yield(ev, nil) {
+				return false
+			}
+		}
+		return true
+	}
+	eos := map[int]bool{}
+	for _, id := range m.Generation.EOS {
+		eos[id] = true
+	}
+	seen := append([]int(nil), pp.IDs...)
+	stream := m.Tokenizer.NewStreamDecoder()
+	stops := newStopMatcher(req.Stop)
+	decodeStart := time.Now()
+	usage.FinishReason = "length"
+	for step := 0; step < maxNew; step++ {
+		if ctx.Err() != nil {
+			usage.FinishReason = "cancelled"
+			break
+		}
+		id := smp.Next(logits, seen)
+		if step == 0 {
+			usage.TimeToFirstToken = time.Since(start) + pp.Preprocess
+			decodeStart = time.Now()
+		}
+		if eos[id] {
+			usage.FinishReason = "stop"
+			break
+		}
+		usage.CompletionTokens++
+		usage.Tokens = append(usage.Tokens, id)
+		seen = append(seen, id)
+		out, hit := stops.add(stream.Add(id))
+		if !emit(parser.Add(out)) {
+			return nil
+		}
+		if hit {
+			usage.FinishReason = "stop"
+			break
+		}
+		if step == maxNew-1 {
+			break
+		}
+		e, err := text.Embed([]int{id})
+		if err != nil {
+			return err
+		}
+		pos := cache.Len + p.Delta
+		next := [3][]int{{pos}, {pos}, {pos}}
+		h, err := text.Forward(ctx, e, &next, 1, cache, nil)
+		if err != nil {
+			if ctx.Err() != nil {
+				usage.FinishReason = "cancelled"
+				break
+			}
+			return err
+		}
+		logits = text.Logits(h, 1)
+	}
+	usage.Decode = time.Since(decodeStart)
+	if !stops.hit {
+		out, _ := stops.add(stream.Flush())
+		if !emit(parser.Add(out + stops.flush())) {
+			return nil
+		}
+	}
+	if !emit(parser.Close()) {
+		return nil
+	}
+	yield(Event{Kind: EventDone, Usage: usage}, nil)
+	return nil
+}
+
+// stopMatcher holds back streamed text that could be the start of a stop
+// string, and cuts the output at the first stop string.
+type stopMatcher struct {
+	stops   []string
+	pending string
+	hit     bool
+}
+
+func newStopMatcher(stops []string) *stopMatcher {
+	var s []string
+	for _, x := range stops {
+		if x != "" {
+			s = append(s, x)
+		}
+	}
+	return &stopMatcher{stops: s}
+}
+
+// add takes new text and returns what can be released, and whether a stop
+// string was found (the text before it is released, the rest dropped).
+func (s *stopMatcher) add(text string) (string, bool) {
+	if s.hit {
+		return "", true
+	}
+	if len(s.stops) == 0 {
+		return text, false
+	}
+	s.pending += text
+	cut := -1
+	for _, st := range s.stops {
+		if i := strings.Index(s.pending, st); i >= 0 && (cut < 0 || i < cut) {
+			cut = i
+		}
+	}
+	if cut >= 0 {
+		out := s.pending[:cut]
+		s.pending, s.hit = "", true
+		return out, true
+	}
+	keep := 0
+	for _, st := range s.stops {
+		for k := min(len(st)-1, len(s.pending)); k > keep; k-- {
+			if strings.HasSuffix(s.pending, st[:k]) {
+				keep = k
+				break
+			}
+		}
+	}
+	out := s.pending[:len(s.pending)-keep]
+	s.pending = s.pending[len(s.pending)-keep:]
+	return out, false
+}
+
+// flush releases the held-back text at the end of generation.
+func (s *stopMatcher) flush() string {
+	out := s.pending
+	s.pending = ""
+	return out
+}
