@@ -215,4 +215,3 @@ func endsWithOpenThink(p string) bool {
 	i := strings.LastIndex(p, "<think>")
 	return i >= 0 && !strings.Contains(p[i:], "</think>")
 }
-
