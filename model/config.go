@@ -384,3 +384,66 @@ func parseIDList(raw json.RawMessage) ([]int, error) {
 	}
 	return many, nil
 }
+
+// ParamCounts are parameter counts implied by a config.
+type ParamCounts struct {
+	Text, Vision, Total int64
+	// Active is what one text token uses: everything but the embedding
+	// table, with only the routed experts a token picks (top-k) counted.
+	Active int64
+}
+
+// Params counts the parameters the config implies (every tensor BindWeights
+// expects).
+func (c *Config) Params() ParamCounts {
+	t, v := &c.Text, &c.Vision
+	H, D := int64(t.Hidden), int64(t.HeadDim)
+	q, kv := int64(t.Heads)*D, int64(t.KVHeads)*D
+	attn := H*q + 2*H*kv + q*H
+	if t.AttentionBias {
+		attn += q + 2*kv
+	}
+	norms := 2 * H
+	if t.SandwichNorms {
+		norms = 4 * H
+	}
+	embed := int64(t.Vocab) * H
+	var p ParamCounts
+	p.Text = embed + H // embedding, final norm
+	if !c.TieWordEmbeddings {
+		p.Text += embed
+	}
+	p.Active = embed + H // lm_head and final norm
+	for l := 0; l < t.Layers; l++ {
+		layer := attn + norms
+		active := layer
+		if t.IsMoELayer(l) {
+			m := t.MoE
+			E, Im := int64(m.Experts), int64(m.Intermediate)
+			expert := 3 * H * Im
+			router := E*H + E
+			shared := int64(m.Shared) * expert
+			layer += E*expert + shared + router
+			active += int64(m.TopK)*expert + shared + router
+		} else {
+			layer += 3 * H * int64(t.Intermediate)
+			active = layer
+		}
+		p.Text += layer
+		p.Active += active
+	}
+	C, O, mm := int64(v.Hidden), int64(v.OutHidden), int64(v.SpatialMerge*v.SpatialMerge)
+	side := int64(v.ImageSize / v.PatchSize)
+	p.Vision = C*int64(v.PatchDim()) + C + // patch embedding
+		C + side*side*C + // post-conv norm, position table
+		int64(v.Depth)*(2*C+3*C*C+C*C+3*C*O) + // blocks
+		C + O*C*mm + O + // post norm, downsample
+		O*O + 2*O + 3*O*int64(v.Intermediate) // merger
+	p.Total = p.Text + p.Vision
+	return p
+}
+
+// KVBytesPerToken is the KV cache size of one token in float32.
+func (t *TextConfig) KVBytesPerToken() int64 {
+	return int64(t.Layers) * 2 * int64(t.KVHeads*t.HeadDim) * 4
+}

@@ -221,3 +221,36 @@ func seqPositions(start, n int) [3][]int {
 	}
 	return p
 }
+
+// Parameter counts of the real shapes agree with the hand-checked totals
+// in the specification (§10.1), and the tiny models' counts with the
+// number of values in their weight files.
+func TestParams(t *testing.T) {
+	c45, _ := Preset("glm4.5v", 0)
+	p := c45.Params()
+	// The spec's active count leaves out the final norm (4096) and the 45
+	// router correction biases (128 each), which every token also uses.
+	const active = 12_803_362_816 + 4096 + 45*128
+	if p.Total != 107_710_933_120 || p.Vision != 858_681_856 || p.Active != active {
+		t.Errorf("GLM-4.5V params %+v, want total 107710933120, vision 858681856, active %d", p, active)
+	}
+	c41, _ := Preset("glm4.1v", 0)
+	if p := c41.Params(); p.Total != 10_292_777_472 || p.Vision != 892_498_432 {
+		t.Errorf("GLM-4.1V params %+v, want total 10292777472, vision 892498432", p)
+	}
+	for _, dir := range refModelDirs(t) {
+		m, err := Load(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, name := range m.files.Names() {
+			ti, _ := m.files.Info(name)
+			n += ti.NumElements()
+		}
+		m.Close()
+		if got := m.Config.Params().Total; got != n {
+			t.Errorf("%s: config implies %d parameters, files hold %d", dir, got, n)
+		}
+	}
+}
