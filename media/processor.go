@@ -162,8 +162,31 @@ func (p *Processor) patchify(frames []*Image) *Patches {
 		ResizedH:  H,
 		ResizedW:  W,
 	}
+	// Each frame of a temporal group is normalised once into planar
+	// float32 [c][y][x]; a repeated frame (a still image) shares its plane.
+	planes := make([][]float32, tp)
+	bufs := make([][]float32, tp) // allocated on first use, reused per group
 	row := 0
 	for t := range gt {
+		for f := range tp {
+			img := frames[t*tp+f]
+			if f > 0 && img == frames[t*tp+f-1] {
+				planes[f] = planes[f-1]
+				continue
+			}
+			if bufs[f] == nil {
+				bufs[f] = make([]float32, 3*H*W)
+			}
+			pl := bufs[f]
+			for ch := range 3 {
+				lut := &p.norm[ch]
+				dst := pl[ch*H*W : (ch+1)*H*W]
+				for i := range dst {
+					dst[i] = lut[img.Pix[i*3+ch]]
+				}
+			}
+			planes[f] = pl
+		}
 		for bh := range gh / m {
 			for bw := range gw / m {
 				for ih := range m {
@@ -173,15 +196,11 @@ func (p *Processor) patchify(frames []*Image) *Patches {
 						x0 := (bw*m + iw) * ps
 						k := 0
 						for ch := range 3 {
-							lut := &p.norm[ch]
 							for f := range tp {
-								pix := frames[t*tp+f].Pix
+								pl := planes[f][ch*H*W:]
 								for py := range ps {
-									base := ((y0+py)*W + x0) * 3
-									for px := range ps {
-										dst[k] = lut[pix[base+px*3+ch]]
-										k++
-									}
+									base := (y0+py)*W + x0
+									k += copy(dst[k:k+ps], pl[base:base+ps])
 								}
 							}
 						}

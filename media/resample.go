@@ -182,27 +182,30 @@ func clampShift(acc int32, bits uint) uint8 {
 	return uint8(v)
 }
 
-// resizeHorizontal resizes each row of an interleaved image with ch channels.
-func resizeHorizontal(dst, src []uint8, h, inW, outW, ch int, f *axisFilter) {
+// resizeHorizontal resizes each row of an interleaved RGB image.
+func resizeHorizontal(dst, src []uint8, h, inW, outW int, f *axisFilter) {
 	half := int32(1) << (f.bits - 1)
 	if f.bits == 0 {
 		half = 0
 	}
 	for y := range h {
-		srow := src[y*inW*ch : (y+1)*inW*ch]
-		drow := dst[y*outW*ch : (y+1)*outW*ch]
+		srow := src[y*inW*3 : (y+1)*inW*3]
+		drow := dst[y*outW*3 : (y+1)*outW*3]
 		for x := range outW {
 			lo, n := f.start[x], f.n[x]
 			k := f.coef[x*f.ksize : x*f.ksize+n]
-			for c := range ch {
-				acc := half
-				p := lo*ch + c
-				for _, kv := range k {
-					acc += int32(srow[p]) * kv
-					p += ch
-				}
-				drow[x*ch+c] = clampShift(acc, f.bits)
+			s := srow[lo*3 : (lo+n)*3]
+			r, g, b := half, half, half
+			for j, kv := range k {
+				p := s[j*3 : j*3+3 : j*3+3]
+				r += int32(p[0]) * kv
+				g += int32(p[1]) * kv
+				b += int32(p[2]) * kv
 			}
+			d := drow[x*3 : x*3+3 : x*3+3]
+			d[0] = clampShift(r, f.bits)
+			d[1] = clampShift(g, f.bits)
+			d[2] = clampShift(b, f.bits)
 		}
 	}
 }
@@ -255,7 +258,7 @@ func Resize(img *Image, w, h int, r Resampler) (*Image, error) {
 			return nil, err
 		}
 		out := make([]uint8, img.Height*w*ch)
-		resizeHorizontal(out, cur, img.Height, curW, w, ch, f)
+		resizeHorizontal(out, cur, img.Height, curW, w, f)
 		cur, curW = out, w
 	}
 	if h != img.Height {
