@@ -30,8 +30,9 @@ type command struct {
 func commands() []command {
 	return []command{
 		// Subcommands are listed here in the order "glmv help" shows them.
-		tokenizeCommand(),
-		promptCommand(),
+		runCommand(),
+		inspectCommand(),
+		demoCommand(),
 		benchCommand(),
 		tokenizeCommand(),
 		promptCommand(),

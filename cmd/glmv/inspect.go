@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/glmv/glmv/chat"
+	"github.com/glmv/glmv/hub"
+	"github.com/glmv/glmv/model"
+	"github.com/glmv/glmv/safetensors"
+	"github.com/glmv/glmv/tokenizer"
+)
+
+func inspectCommand() command {
+	return command{name: "inspect", summary: "describe a checkpoint: family, parameters, dtypes, memory, context, tokens, problems", run: runInspect}
+}
+
+// inspectReport is what `glmv inspect --json` prints.
+type inspectReport struct {
+	Dir             string            `json:"dir"`
+	ModelType       string            `json:"model_type"`
+	Family          string            `json:"family"`
+	Params          model.ParamCounts `json:"params"`
+	Tensors         int               `json:"tensors"`
+	DTypes          map[string]int    `json:"dtypes"`
+	WeightBytes     int64             `json:"weight_bytes"`
+	ContextLength   int               `json:"context_length"`
+	KVBytesPerToken int64             `json:"kv_cache_bytes_per_token"`
+	MemoryFullCtx   int64             `json:"memory_bytes_at_full_context"`
+	TextLayers      int               `json:"text_layers"`
+	Experts         int               `json:"experts,omitempty"`
+	ExpertsPerToken int               `json:"experts_per_token,omitempty"`
+	VisionDepth     int               `json:"vision_depth"`
+	SpecialTokens   map[string]int    `json:"special_tokens,omitempty"`
+	EOS             []int             `json:"eos_token_ids"`
+	Problems        []string          `json:"problems"`
+}
+
+func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("m", "", "checkpoint folder, or a Hugging Face repo id in the local cache (required)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: glmv inspect -m MODEL [--json]\n\nDescribes a checkpoint without running it: family, parameter counts (total\nand active per token), tensor dtypes, memory needed, context length,\nspecial tokens, and anything missing or inconsistent in the folder.\n\nOptions:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *name == "" {
+		return fmt.Errorf("no model: pass -m with a checkpoint folder or a Hugging Face repo id")
+	}
+	dir, err := hub.Resolve(*name, os.Getenv)
+	if err != nil {
+		return err
+	}
+	r, err := inspect(dir)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	gib := func(b int64) string { return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30)) }
+	billions := func(n int64) string { return fmt.Sprintf("%d (%.2fB)", n, float64(n)/1e9) }
+	fmt.Fprintf(stdout, "folder          %s\n", r.Dir)
+	fmt.Fprintf(stdout, "family          %s (%s)\n", r.Family, r.ModelType)
+	fmt.Fprintf(stdout, "parameters      %s total: text %s, vision %s\n", billions(r.Params.Total), billions(r.Params.Text), billions(r.Params.Vision))
+	fmt.Fprintf(stdout, "active/token    %s (text, without the embedding table)\n", billions(r.Params.Active))
+	layers := fmt.Sprintf("%d text layers", r.TextLayers)
+	if r.Experts > 0 {
+		layers += fmt.Sprintf(", %d experts (top %d)", r.Experts, r.ExpertsPerToken)
+	}
+	fmt.Fprintf(stdout, "structure       %s, %d vision blocks\n", layers, r.VisionDepth)
+	var dts []string
+	for k, v := range r.DTypes {
+		dts = append(dts, fmt.Sprintf("%s×%d", k, v))
+	}
+	sort.Strings(dts)
+	fmt.Fprintf(stdout, "tensors         %d (%s), %s on disk\n", r.Tensors, strings.Join(dts, ", "), gib(r.WeightBytes))
+	fmt.Fprintf(stdout, "context         %d tokens; KV cache %d bytes/token (f32)\n", r.ContextLength, r.KVBytesPerToken)
+	fmt.Fprintf(stdout, "memory          %s weights (memory-mapped) + %s KV cache at full context = %s\n", gib(r.WeightBytes), gib(r.KVBytesPerToken*int64(r.ContextLength)), gib(r.MemoryFullCtx))
+	if len(r.SpecialTokens) > 0 {
+		var st []string
+		for k, v := range r.SpecialTokens {
+			st = append(st, fmt.Sprintf("%s=%d", k, v))
+		}
+		sort.Strings(st)
+		fmt.Fprintf(stdout, "special tokens  %s\n", strings.Join(st, " "))
+	}
+	fmt.Fprintf(stdout, "stop tokens     %v\n", r.EOS)
+	if len(r.Problems) == 0 {
+		fmt.Fprintln(stdout, "problems        none found")
+	} else {
+		fmt.Fprintln(stdout, "problems:")
+		for _, p := range r.Problems {
+			fmt.Fprintf(stdout, "  - %s\n", strings.ReplaceAll(p, "\n", "\n    "))
+		}
+	}
+	return nil
+}
+
+// inspect gathers the report; only an unreadable config is an error, all
+// else becomes a listed problem.
+func inspect(dir string) (*inspectReport, error) {
+	cfg, err := model.LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	r := &inspectReport{Dir: dir, ModelType: cfg.ModelType, Params: cfg.Params(), DTypes: map[string]int{},
+		ContextLength: cfg.Text.MaxPositions, KVBytesPerToken: cfg.Text.KVBytesPerToken(),
+		TextLayers: cfg.Text.Layers, VisionDepth: cfg.Vision.Depth, EOS: cfg.Text.EOS, Problems: []string{}}
+	r.Family = "GLM-4.1V (dense text model)"
+	if cfg.Text.MoE != nil {
+		r.Family = "GLM-4.5V / GLM-4.6V (mixture-of-experts text model)"
+		r.Experts, r.ExpertsPerToken = cfg.Text.MoE.Experts, cfg.Text.MoE.TopK
+	}
+	set, err := safetensors.OpenDir(dir)
+	if err != nil {
+		r.Problems = append(r.Problems, err.Error())
+	} else {
+		for _, f := range set.Files {
+			if st, err := os.Stat(f.Path); err == nil {
+				r.WeightBytes += st.Size()
+			}
+			for _, t := range f.Header.Tensors {
+				r.DTypes[string(t.DType)]++
+				r.Tensors++
+			}
+		}
+		if _, err := model.BindWeights(cfg, set); err != nil {
+			r.Problems = append(r.Problems, err.Error())
+		}
+		set.Close()
+	}
+	r.MemoryFullCtx = r.WeightBytes + r.KVBytesPerToken*int64(r.ContextLength)
+	for _, f := range []struct{ name, why string }{
+		{"tokenizer.json", "glmv cannot tokenize prompts"},
+		{"generation_config.json", "sampling falls back to greedy"},
+		{"preprocessor_config.json", "images use the GLM-4.5V default preprocessing"},
+	} {
+		if _, err := os.Stat(filepath.Join(dir, f.name)); err != nil {
+			r.Problems = append(r.Problems, fmt.Sprintf("%s is missing: %s", f.name, f.why))
+		}
+	}
+	if _, err := chat.LoadTemplate(dir); err != nil {
+		r.Problems = append(r.Problems, fmt.Sprintf("chat template: %v", err))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err != nil {
+		// Reported above.
+	} else if tok, err := tokenizer.LoadDir(dir); err != nil {
+		r.Problems = append(r.Problems, err.Error())
+	} else {
+		r.SpecialTokens = map[string]int{}
+		for _, s := range []struct {
+			text string
+			want int
+		}{{"<|image|>", cfg.ImageTokenID}, {"<|video|>", cfg.VideoTokenID}, {"<|begin_of_image|>", cfg.ImageStartID},
+			{"<|end_of_image|>", cfg.ImageEndID}, {"<|begin_of_video|>", cfg.VideoStartID}, {"<|end_of_video|>", cfg.VideoEndID},
+			{"<think>", -1}, {"</think>", -1}, {"<|begin_of_box|>", -1}, {"<|end_of_box|>", -1}, {"<|user|>", -1}, {"<|assistant|>", -1}} {
+			id, ok := tok.TokenID(s.text)
+			if !ok {
+				r.Problems = append(r.Problems, fmt.Sprintf("tokenizer has no %s token", s.text))
+				continue
+			}
+			r.SpecialTokens[s.text] = id
+			if s.want >= 0 && id != s.want {
+				r.Problems = append(r.Problems, fmt.Sprintf("tokenizer maps %s to %d but config.json says %d", s.text, id, s.want))
+			}
+		}
+		if tok.VocabSize() > cfg.Text.Vocab {
+			r.Problems = append(r.Problems, fmt.Sprintf("tokenizer has %d tokens but the model's vocabulary is %d", tok.VocabSize(), cfg.Text.Vocab))
+		}
+	}
+	return r, nil
+}
