@@ -23,12 +23,12 @@ func runCommand() command {
 // runFlags are the options shared by run and demo.
 type runFlags struct {
 	model, system, weights, drawBoxes, video string
-	images, stops                         multiFlag
-	noThink, hideThinking, asJSON         bool
-	maxTokens, threads, topK, contextLen  int
-	temperature, topP, minP, repPenalty   float64
-	seed                                  uint64
-	set                                   map[string]bool
+	images, stops                            multiFlag
+	noThink, hideThinking, asJSON            bool
+	maxTokens, threads, topK, contextLen     int
+	temperature, topP, minP, repPenalty      float64
+	seed                                     uint64
+	set                                      map[string]bool
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
