@@ -191,3 +191,92 @@ func (p *Processor) ProcessVideo(frames []*Image) (*Patches, error) {
 	out.OrigH, out.OrigW = H, W
 	return out, nil
 }
+
+// SampleFrameIndicesGLM46V returns the frames GLM-4.6V's video processor
+// (Glm46vVideoProcessor.sample_frames) keeps: a target rate of 3 fps for
+// clips up to 30 s, 1 fps up to 300 s and 0.5 fps beyond (durations capped
+// at 2400 s), int(duration·rate·temporalPatchSize) frames at most 640,
+// chosen by walking the frame timestamps in steps of
+// 1/(temporalPatchSize·rate) seconds and falling back to evenly spaced
+// indices when that walk yields too few or too many; then padded to a
+// multiple of temporalPatchSize, de-duplicated and padded to even. The
+// stream's frame rate is required.
+func SampleFrameIndicesGLM46V(meta VideoMetadata, temporalPatchSize int) ([]int, error) {
+	n := meta.TotalFrames
+	if n <= 0 {
+		return nil, fmt.Errorf("media: video has %d frames", n)
+	}
+	if !(meta.FPS > 0) || math.IsInf(meta.FPS, 0) {
+		return nil, fmt.Errorf("media: GLM-4.6V frame sampling needs the video's frame rate, got %v", meta.FPS)
+	}
+	if meta.Duration < 0 || math.IsNaN(meta.Duration) || math.IsInf(meta.Duration, 0) || temporalPatchSize <= 0 {
+		return nil, fmt.Errorf("media: video duration %v, temporal patch %d", meta.Duration, temporalPatchSize)
+	}
+	last := n - 1
+	duration := meta.Duration
+	if duration == 0 {
+		duration = math.RoundToEven(float64(last)/meta.FPS) + 1
+	}
+	effective := math.Min(duration, 2400)
+	rate := 0.5
+	switch {
+	case effective <= 30:
+		rate = 3
+	case effective <= 300:
+		rate = 1
+	}
+	extract := min(int(effective*rate*float64(temporalPatchSize)), 640)
+	even := func(a, b float64) []int {
+		v := linspace(a, b, extract)
+		out := make([]int, len(v))
+		for i, x := range v {
+			out[i] = int(x)
+		}
+		return out
+	}
+	var idx []int
+	if n < extract {
+		idx = even(0, float64(last))
+	} else {
+		perFrame := 1 / meta.FPS
+		maxSecond := float64(int(duration))
+		step := 1 / (float64(temporalPatchSize) * rate)
+		current := 0.0
+		for i := range n {
+			if float64(i)*perFrame >= current {
+				current += step
+				idx = append(idx, i)
+				if current >= maxSecond {
+					break
+				}
+			}
+		}
+		if len(idx) < 3 {
+			idx = even(0, float64(last))
+		}
+		switch {
+		case len(idx) < extract:
+			idx = even(float64(idx[0]), float64(idx[len(idx)-1]))
+		case len(idx) > extract:
+			idx = even(0, float64(last))
+		}
+	}
+	if len(idx) == 0 {
+		return nil, fmt.Errorf("media: no frames sampled (duration %v s)", duration)
+	}
+	if len(idx)%temporalPatchSize != 0 {
+		idx = append(idx, idx[len(idx)-1])
+	}
+	seen := make(map[int]bool, len(idx))
+	uniq := idx[:0]
+	for _, v := range idx {
+		if !seen[v] {
+			seen[v] = true
+			uniq = append(uniq, v)
+		}
+	}
+	if len(uniq)%2 == 1 {
+		uniq = append(uniq, uniq[len(uniq)-1])
+	}
+	return uniq, nil
+}

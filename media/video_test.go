@@ -301,3 +301,59 @@ func TestProcessVideoFrameList(t *testing.T) {
 		t.Error("no frames: no error")
 	}
 }
+
+func TestSampleFrameIndicesGLM46V(t *testing.T) {
+	seq := func(n int) []int {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	small := []struct {
+		meta VideoMetadata
+		want []int
+	}{
+		// 20 frames < 30 wanted: linspace(0, 19, 30) as ints, de-duplicated.
+		{VideoMetadata{20, 4, 5}, seq(20)},
+		// 7 frames < 21 wanted; odd after de-duplication → padded.
+		{VideoMetadata{7, 2, 3.5}, []int{0, 1, 2, 3, 4, 5, 6, 6}},
+		// The timestamp walk at 6 samples per second of a 10 fps clip.
+		{VideoMetadata{100, 10, 10}, []int{0, 2, 4, 5, 7, 9, 10, 12, 14, 15, 17, 19, 20, 22, 24, 25, 27, 29, 30, 32,
+			34, 35, 37, 39, 40, 42, 44, 45, 47, 49, 50, 52, 54, 56, 57, 59, 61, 62, 64, 66, 67, 69, 71, 72, 74, 76, 77,
+			79, 81, 82, 84, 86, 87, 89, 91, 92, 94, 95, 97, 99}},
+	}
+	for _, c := range small {
+		got, err := SampleFrameIndicesGLM46V(c.meta, 2)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("%+v: got %v, %v; want %v", c.meta, got, err, c.want)
+		}
+	}
+	// Longer clips: count, ends and sum (expected values from a line-by-line
+	// Python transcription of the reference sampler).
+	large := []struct {
+		meta                VideoMetadata
+		n, first, last, sum int
+	}{
+		{VideoMetadata{1000, 25, 40}, 80, 0, 988, 39520},                    // 1 fps tier
+		{VideoMetadata{9000, 30, 300}, 600, 0, 8985, 2695500},               // 1 fps, 300 s
+		{VideoMetadata{100000, 30, 100000.0 / 30}, 640, 0, 99999, 31999365}, // 0.5 fps, capped at 640
+	}
+	for _, c := range large {
+		got, err := SampleFrameIndicesGLM46V(c.meta, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := 0
+		for _, v := range got {
+			sum += v
+		}
+		if len(got) != c.n || got[0] != c.first || got[len(got)-1] != c.last || sum != c.sum {
+			t.Errorf("%+v: %d frames %d..%d sum %d; want %d frames %d..%d sum %d", c.meta, len(got), got[0],
+				got[len(got)-1], sum, c.n, c.first, c.last, c.sum)
+		}
+	}
+	if _, err := SampleFrameIndicesGLM46V(VideoMetadata{10, 0, 5}, 2); err == nil {
+		t.Error("unknown fps: no error")
+	}
+}
