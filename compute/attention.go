@@ -33,6 +33,20 @@ func (p *Pool) attention(kn *kernels, out, q, k, v []float32, T, nKeys int, s At
 	if T <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0 {
 		return
 	}
+	if nKeys <= 0 {
+		clear(out[:T*s.Heads*s.HeadDim])
+		return
+	}
+	if s.HeadDim%nr == 0 && T > tiledTokens(s) {
+		p.attentionTiled(kn, out, q, k, v, T, nKeys, s, causal, past)
+		return
+	}
+	p.attentionRows(kn, out, q, k, v, T, nKeys, s, causal, past)
+}
+
+// attentionRows is the row-at-a-time form, for head sizes the tiled form
+// does not cover: one query row against a block of keys at a time.
+func (p *Pool) attentionRows(kn *kernels, out, q, k, v []float32, T, nKeys int, s AttnShape, causal bool, past int) {
 	D := s.HeadDim
 	group := s.Heads / s.KVHeads
 	qStride, kvStride := s.Heads*D, s.KVHeads*D
@@ -104,6 +118,169 @@ func (p *Pool) attention(kn *kernels, out, q, k, v []float32, T, nKeys int, s At
 					for i, a := range acc[r*D : (r+1)*D] {
 						o[i] = a * inv
 					}
+				}
+			}
+		}
+	})
+}
+
+// tileKeys is the number of keys per block in attentionTiled, a multiple
+// of nr.
+const tileKeys = 64
+
+// tiledTokens is the number of query tokens per task in attentionTiled:
+// about 96 query rows (tokens × the heads of a GQA group).
+func tiledTokens(s AttnShape) int {
+	group := s.Heads / s.KVHeads
+	return max(1, (96+group-1)/group)
+}
+
+// attentionTiled runs attention as small matrix products on the GEMM
+// micro-kernel, for prefill. Keys and values are first packed once per KV
+// head (keys transposed into D×nr panels). A task then takes one KV head
+// and R = tq·group query rows (tq tokens × the query heads sharing the KV
+// head, packed as mr-row panels of q·scale); for each block of tileKeys
+// keys it forms the R×tileKeys scores with the micro-kernel, updates the
+// online softmax per row, and adds P·V into the R×D accumulator, again with
+// the micro-kernel. HeadDim must be a multiple of nr.
+func (p *Pool) attentionTiled(kn *kernels, out, q, k, v []float32, T, nKeys int, s AttnShape, causal bool, past int) {
+	D := s.HeadDim
+	group := s.Heads / s.KVHeads
+	qStride, kvStride := s.Heads*D, s.KVHeads*D
+	tq := min(tiledTokens(s), T)
+	R := tq * group
+	rp := (R + mr - 1) / mr // row panels
+	nqb := (T + tq - 1) / tq
+	nMaxAll := nKeys
+	if causal {
+		nMaxAll = min(nKeys, past+T)
+	}
+	nkb := (nMaxAll + tileKeys - 1) / tileKeys
+	blk := tileKeys * D
+	// Packed keys: block (kvh, jb) at (kvh·nkb+jb)·blk holds panels of D×nr
+	// (keys past the end are zero). Packed values: the same block holds
+	// D/nr panels of kb×nr.
+	kpAll := make([]float32, s.KVHeads*nkb*blk)
+	vpAll := make([]float32, s.KVHeads*nkb*blk)
+	p.For(s.KVHeads*nkb, 1, func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			kvh, jb := u/nkb, u%nkb
+			j0 := jb * tileKeys
+			kb := min(tileKeys, nMaxAll-j0)
+			kp := kpAll[u*blk : (u+1)*blk]
+			for j := range kb {
+				c, jj := j/nr, j%nr
+				pan := kp[c*D*nr : (c+1)*D*nr]
+				src := k[(j0+j)*kvStride+kvh*D:][:D]
+				for d, x := range src {
+					pan[d*nr+jj] = x
+				}
+			}
+			vp := vpAll[u*blk : (u+1)*blk]
+			for c := range D / nr {
+				pan := vp[c*kb*nr : (c+1)*kb*nr]
+				for j := range kb {
+					o := (j0+j)*kvStride + kvh*D + c*nr
+					copy(pan[j*nr:(j+1)*nr], v[o:o+nr])
+				}
+			}
+		}
+	})
+	p.For(s.KVHeads*nqb, 1, func(lo, hi int) {
+		qp := make([]float32, rp*mr*D)        // packed q: rp panels of D×mr
+		pp := make([]float32, rp*mr*tileKeys) // packed probabilities: panels of kb×mr
+		sc := make([]float32, rp*mr*tileKeys) // scores, row stride tileKeys
+		acc := make([]float32, rp*mr*D)       // output accumulator, row stride D
+		m := make([]float32, rp*mr)
+		l := make([]float32, rp*mr)
+		for u := lo; u < hi; u++ {
+			kvh, t0 := u%s.KVHeads, (u/s.KVHeads)*tq
+			t1 := min(T, t0+tq)
+			rows := (t1 - t0) * group
+			nMax := nKeys
+			if causal {
+				nMax = min(nKeys, past+t1)
+			}
+			// Pack q·scale: row r is token t0+r/group, head kvh·group+r%group.
+			clear(qp)
+			for r := range rows {
+				pan := qp[(r/mr)*mr*D : (r/mr+1)*mr*D]
+				t, h := t0+r/group, kvh*group+r%group
+				for d, x := range q[t*qStride+h*D : t*qStride+(h+1)*D] {
+					pan[d*mr+r%mr] = x * s.Scale
+				}
+			}
+			clear(acc)
+			clear(l)
+			for i := range m {
+				m[i] = float32(math.Inf(-1))
+			}
+			for j0 := 0; j0 < nMax; j0 += tileKeys {
+				kb := min(tileKeys, nMax-j0)
+				kpn := (kb + nr - 1) / nr
+				ub := kvh*nkb + j0/tileKeys
+				kp := kpAll[ub*blk : (ub+1)*blk]
+				vp := vpAll[ub*blk : (ub+1)*blk]
+				// Within a block, the full-block value panels have
+				// stride tileKeys·nr; the last, partial block kb·nr.
+				vkb := min(tileKeys, nMaxAll-j0)
+				clear(sc)
+				for i := range rp {
+					for c := range kpn {
+						kn.gemm6x16(D, qp[i*mr*D:(i+1)*mr*D], kp[c*D*nr:(c+1)*D*nr], sc[i*mr*tileKeys+c*nr:], tileKeys)
+					}
+				}
+				// Online softmax per row; probabilities go to pp, packed.
+				for r := range rp * mr {
+					valid := 0
+					if r < rows {
+						valid = kb
+						if causal {
+							valid = max(0, min(kb, past+t0+r/group+1-j0))
+						}
+					}
+					row := sc[r*tileKeys : r*tileKeys+kb]
+					if valid > 0 {
+						mx := m[r]
+						for _, x := range row[:valid] {
+							if x > mx {
+								mx = x
+							}
+						}
+						if mx > m[r] {
+							c := float32(math.Exp(float64(m[r] - mx)))
+							l[r] *= c
+							ar := acc[r*D : (r+1)*D]
+							for i := range ar {
+								ar[i] *= c
+							}
+							m[r] = mx
+						}
+						l[r] += kn.expSum(row[:valid], mx)
+					}
+					clear(row[valid:])
+					pan := pp[(r/mr)*mr*kb+r%mr : (r/mr+1)*mr*kb]
+					for j, x := range row {
+						pan[j*mr] = x
+					}
+				}
+				// acc += P·V, over the first kb keys of the block.
+				for i := range rp {
+					for c := range D / nr {
+						kn.gemm6x16(kb, pp[i*mr*kb:(i+1)*mr*kb], vp[c*vkb*nr:c*vkb*nr+kb*nr], acc[i*mr*D+c*nr:], D)
+					}
+				}
+			}
+			for r := range rows {
+				t, h := t0+r/group, kvh*group+r%group
+				o := out[t*qStride+h*D : t*qStride+(h+1)*D]
+				if l[r] == 0 {
+					clear(o)
+					continue
+				}
+				inv := 1 / l[r]
+				for i, a := range acc[r*D : (r+1)*D] {
+					o[i] = a * inv
 				}
 			}
 		}

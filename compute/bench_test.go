@@ -167,3 +167,35 @@ func BenchmarkMatVecCached(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkAttentionPrefill(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		sh     AttnShape
+		T      int
+		causal bool
+	}{
+		{"text_h32_kv2_T512", AttnShape{Heads: 32, KVHeads: 2, HeadDim: 128}, 512, true},
+		{"vision_h12_T1024", AttnShape{Heads: 12, KVHeads: 12, HeadDim: 128}, 1024, false},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			sh := c.sh
+			sh.Scale = 0.088
+			rng := rand.New(rand.NewPCG(5, 6))
+			kv := sh.KVHeads * sh.HeadDim
+			q := randF32(rng, c.T*sh.Heads*sh.HeadDim)
+			k := randF32(rng, c.T*kv)
+			v := randF32(rng, c.T*kv)
+			out := make([]float32, len(q))
+			p := benchPool(b)
+			for b.Loop() {
+				p.Attention(out, q, k, v, c.T, c.T, sh, c.causal, 0)
+			}
+			flop := 4 * float64(c.T) * float64(c.T) * float64(sh.Heads*sh.HeadDim)
+			if c.causal {
+				flop /= 2
+			}
+			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
