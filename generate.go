@@ -363,7 +363,7 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 		return fmt.Errorf("the prompt is empty")
 	}
 	if S >= m.limit {
-		return fmt.Errorf("%w: the prompt is %d tokens, %d more than the context of %d", ErrContextFull, S, S-m.limit+1, m.limit)
+		return fmt.Errorf("%w: the prompt is %d tokens and the context holds %d; shorten it by at least %d tokens to leave room for an answer", ErrContextFull, S, m.limit, S-m.limit+1)
 	}
 	maxNew = min(maxNew, m.limit-S)
 	usage := &Usage{PromptTokens: S, Preprocess: pp.Preprocess, ImageWidth: pp.ImageWidth, ImageHeight: pp.ImageHeight}

@@ -77,7 +77,7 @@ func TestPromptTooLong(t *testing.T) {
 			err = e
 		}
 	}
-	if !errors.Is(err, ErrContextFull) || !strings.Contains(err.Error(), "more than the context of 4096") {
+	if !errors.Is(err, ErrContextFull) || !strings.Contains(err.Error(), "the context holds 4096; shorten it by at least") {
 		t.Errorf("err = %v", err)
 	}
 }
