@@ -85,7 +85,9 @@ func Resolve(name string, getenv func(string) string) (string, error) {
 		return "", fmt.Errorf("%s: the cache folder %s has no snapshots", name, snaps)
 	}
 	// No refs/main: take the most recently modified snapshot.
-	sort.Slice(cands, func(i, j int) bool { return modTime(filepath.Join(snaps, cands[i])) > modTime(filepath.Join(snaps, cands[j])) })
+	sort.Slice(cands, func(i, j int) bool {
+		return modTime(filepath.Join(snaps, cands[i])) > modTime(filepath.Join(snaps, cands[j]))
+	})
 	return filepath.Join(snaps, cands[0]), nil
 }
 
