@@ -149,14 +149,11 @@ func newAxisFilter(inSize, outSize int, r Resampler) (*axisFilter, error) {
 		}
 		f.bits = bits
 	}
+	// Both round half away from zero after scaling: (int)(±0.5 + w·2^bits).
 	one := float64(int64(1) << f.bits)
 	for k, v := range w {
+		v *= one
 		var q int64
-		if r == Pillow {
-			v *= one
-		} else {
-			v = float64(v * one)
-		}
 		if v < 0 {
 			q = int64(-0.5 + v)
 		} else {
