@@ -71,8 +71,18 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	gib := func(b int64) string { return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30)) }
-	billions := func(n int64) string { return fmt.Sprintf("%d (%.2fB)", n, float64(n)/1e9) }
+	gib := func(b int64) string {
+		if b < 1<<30 {
+			return fmt.Sprintf("%.2f MiB", float64(b)/(1<<20))
+		}
+		return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
+	}
+	billions := func(n int64) string {
+		if n >= 1e9 {
+			return fmt.Sprintf("%d (%.2fB)", n, float64(n)/1e9)
+		}
+		return fmt.Sprintf("%d (%.2fM)", n, float64(n)/1e6)
+	}
 	fmt.Fprintf(stdout, "folder          %s\n", r.Dir)
 	fmt.Fprintf(stdout, "family          %s (%s)\n", r.Family, r.ModelType)
 	fmt.Fprintf(stdout, "parameters      %s total: text %s, vision %s\n", billions(r.Params.Total), billions(r.Params.Text), billions(r.Params.Vision))

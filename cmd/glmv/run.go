@@ -253,6 +253,7 @@ func (p *printer) stream(ctx context.Context, m *glmv.Model, req glmv.Request) (
 	res := &streamResult{}
 	var sb strings.Builder
 	enc := json.NewEncoder(p.w)
+	enc.SetEscapeHTML(false)
 	inThinking := false
 	for ev, err := range m.Generate(ctx, req) {
 		if err != nil {
