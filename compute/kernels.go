@@ -14,6 +14,13 @@ type kernels struct {
 	// dotBF16 and dotF16 return Σ x[i]·w[i] with w widened from bfloat16
 	// or IEEE half bit patterns; len(w) >= len(x).
 	dotBF16, dotF16 func(x []float32, w []uint16) float32
+	// dot4, dot4BF16 and dot4F16 set out[i] = Σ_c x[c]·w[i*stride+c] for
+	// four weight rows i < 4, sharing the loads of x.
+	dot4              func(x, w []float32, stride int, out *[4]float32)
+	dot4BF16, dot4F16 func(x []float32, w []uint16, stride int, out *[4]float32)
+	// widenBF16 and widenF16 set dst[i] = src[i] as float32, len(dst)
+	// values.
+	widenBF16, widenF16 func(dst []float32, src []uint16)
 	// dotQ8 and dotQ4 return Σ over len(xd) blocks of 32 of the integer
 	// dot product of an activation quantized by quantizeRowQ8 (xq, xd, xs)
 	// with a Q8_0 or Q4_0 weight row (wq, wd), scaled by both block scales.
@@ -43,20 +50,37 @@ type kernels struct {
 
 // genericKernels is the portable reference implementation.
 var genericKernels = &kernels{
-	name:     "go",
-	dot:      dotGeneric,
-	dotBF16:  dotBF16Generic,
-	dotF16:   dotF16Generic,
-	dotQ8:    dotQ8Generic,
-	dotQ4:    dotQ4Generic,
-	quantQ8:  quantizeRowQ8,
-	gemm6x16: gemm6x16Generic,
-	scores:   scoresGeneric,
-	accum:    accumGeneric,
-	expSum:   expSumGeneric,
-	scaleMul: scaleMulGeneric,
-	siluMul:  siluMulGeneric,
-	add:      addGeneric,
+	name:    "go",
+	dot:     dotGeneric,
+	dotBF16: dotBF16Generic,
+	dotF16:  dotF16Generic,
+	dot4: func(x, w []float32, stride int, out *[4]float32) {
+		for i := range out {
+			out[i] = dotGeneric(x, w[i*stride:])
+		}
+	},
+	dot4BF16: func(x []float32, w []uint16, stride int, out *[4]float32) {
+		for i := range out {
+			out[i] = dotBF16Generic(x, w[i*stride:])
+		}
+	},
+	dot4F16: func(x []float32, w []uint16, stride int, out *[4]float32) {
+		for i := range out {
+			out[i] = dotF16Generic(x, w[i*stride:])
+		}
+	},
+	widenBF16: widenBF16Generic,
+	widenF16:  widenF16Generic,
+	dotQ8:     dotQ8Generic,
+	dotQ4:     dotQ4Generic,
+	quantQ8:   quantizeRowQ8,
+	gemm6x16:  gemm6x16Generic,
+	scores:    scoresGeneric,
+	accum:     accumGeneric,
+	expSum:    expSumGeneric,
+	scaleMul:  scaleMulGeneric,
+	siluMul:   siluMulGeneric,
+	add:       addGeneric,
 }
 
 // kern is the kernel set used by the public functions: the SIMD set when the
@@ -109,6 +133,20 @@ func dotF16Generic(x []float32, w []uint16) float32 {
 		s += v * F16ToF32(w[i])
 	}
 	return s
+}
+
+func widenBF16Generic(dst []float32, src []uint16) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = math.Float32frombits(uint32(v) << 16)
+	}
+}
+
+func widenF16Generic(dst []float32, src []uint16) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = F16ToF32(v)
+	}
 }
 
 func dotQ8Generic(xq []int8, xd, _ []float32, wq []byte, wd []uint16) float32 {

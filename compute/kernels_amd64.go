@@ -41,6 +41,51 @@ var avx2Kernels = &kernels{
 		_ = w[len(x)-1]
 		return dotF16AVX2(&x[0], &w[0], len(x))
 	},
+	dot4: func(x, w []float32, stride int, out *[4]float32) {
+		n := len(x)
+		if n == 0 {
+			*out = [4]float32{}
+			return
+		}
+		_ = w[3*stride+n-1]
+		dot4F32AVX2(&x[0], &w[0], stride, n, &out[0])
+	},
+	dot4BF16: func(x []float32, w []uint16, stride int, out *[4]float32) {
+		n := len(x)
+		if n == 0 {
+			*out = [4]float32{}
+			return
+		}
+		_ = w[3*stride+n-1]
+		dot4BF16AVX2(&x[0], &w[0], stride, n, &out[0])
+	},
+	dot4F16: func(x []float32, w []uint16, stride int, out *[4]float32) {
+		n := len(x)
+		if n == 0 {
+			*out = [4]float32{}
+			return
+		}
+		_ = w[3*stride+n-1]
+		dot4F16AVX2(&x[0], &w[0], stride, n, &out[0])
+	},
+	widenBF16: func(dst []float32, src []uint16) {
+		n := len(dst)
+		n8 := n &^ 7
+		if n8 > 0 {
+			_ = src[n8-1]
+			widenBF16AVX2(&dst[0], &src[0], n8)
+		}
+		widenBF16Generic(dst[n8:], src[n8:n])
+	},
+	widenF16: func(dst []float32, src []uint16) {
+		n := len(dst)
+		n8 := n &^ 7
+		if n8 > 0 {
+			_ = src[n8-1]
+			widenF16AVX2(&dst[0], &src[0], n8)
+		}
+		widenF16Generic(dst[n8:], src[n8:n])
+	},
 	dotQ8: func(xq []int8, xd, _ []float32, wq []byte, wd []uint16) float32 {
 		nb := len(xd)
 		if nb == 0 {
@@ -187,3 +232,18 @@ func scaleMulAVX2(out, x, w *float32, n int, s float32)
 
 //go:noescape
 func addAVX2(dst, src *float32, n int)
+
+//go:noescape
+func dot4F32AVX2(x *float32, w *float32, stride, n int, out *float32)
+
+//go:noescape
+func dot4BF16AVX2(x *float32, w *uint16, stride, n int, out *float32)
+
+//go:noescape
+func dot4F16AVX2(x *float32, w *uint16, stride, n int, out *float32)
+
+//go:noescape
+func widenBF16AVX2(dst *float32, src *uint16, n int)
+
+//go:noescape
+func widenF16AVX2(dst *float32, src *uint16, n int)

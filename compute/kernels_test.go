@@ -60,6 +60,49 @@ func TestDotKernels(t *testing.T) {
 				}
 			}
 			check("dot", k.dot(a, b), want)
+			// Four rows with a stride: rows i of w4 (f32) and u4 (bf16/f16).
+			stride := n + 2
+			w4 := randF32(rng, 4*stride)
+			u4 := make([]uint16, 4*stride)
+			h4 := make([]uint16, 4*stride)
+			for i, v := range w4 {
+				mb, _ := Quantize(&Matrix{DType: F32, Rows: 1, Cols: 1, F32: []float32{v}}, BF16)
+				mh, _ := Quantize(&Matrix{DType: F32, Rows: 1, Cols: 1, F32: []float32{v}}, F16)
+				u4[i], h4[i] = mb.U16[0], mh.U16[0]
+			}
+			var o, ob, oh [4]float32
+			k.dot4(a, w4, stride, &o)
+			k.dot4BF16(a, u4, stride, &ob)
+			k.dot4F16(a, h4, stride, &oh)
+			for i := range 4 {
+				var wf, wb, wh float64
+				for c := range n {
+					wf += float64(a[c]) * float64(w4[i*stride+c])
+					wb += float64(a[c]) * float64(BF16ToF32(u4[i*stride+c]))
+					wh += float64(a[c]) * float64(F16ToF32(h4[i*stride+c]))
+				}
+				check(fmt.Sprintf("dot4[%d]", i), o[i], wf)
+				check(fmt.Sprintf("dot4BF16[%d]", i), ob[i], wb)
+				check(fmt.Sprintf("dot4F16[%d]", i), oh[i], wh)
+			}
+			// Widening.
+			wd := make([]float32, n+1)
+			wd[n] = 7
+			k.widenBF16(wd[:n], bf)
+			for i := range n {
+				if wd[i] != BF16ToF32(bf[i]) {
+					t.Fatalf("%s widenBF16 n=%d [%d]", k.name, n, i)
+				}
+			}
+			k.widenF16(wd[:n], hf)
+			for i := range n {
+				if wd[i] != F16ToF32(hf[i]) {
+					t.Fatalf("%s widenF16 n=%d [%d]", k.name, n, i)
+				}
+			}
+			if wd[n] != 7 {
+				t.Fatalf("%s widen wrote past n", k.name)
+			}
 			check("dotBF16", k.dotBF16(a, bf), wantB)
 			check("dotF16", k.dotF16(a, hf), wantH)
 		}

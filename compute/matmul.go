@@ -65,20 +65,35 @@ func (p *Pool) matVec(k *kernels, out, x []float32, T int, w *Matrix) {
 		}
 	}
 	p.For(rows, 64, func(lo, hi int) {
+		var o4 [4]float32
 		switch w.DType {
 		case F32:
-			for r := lo; r < hi; r++ {
+			r := lo
+			for ; r+4 <= hi; r += 4 {
+				for t := range T {
+					k.dot4(x[t*cols:(t+1)*cols], w.F32[r*cols:(r+4)*cols], cols, &o4)
+					copy(out[t*rows+r:t*rows+r+4], o4[:])
+				}
+			}
+			for ; r < hi; r++ {
 				wr := w.F32[r*cols : (r+1)*cols]
 				for t := range T {
 					out[t*rows+r] = k.dot(x[t*cols:(t+1)*cols], wr)
 				}
 			}
 		case BF16, F16:
-			dot := k.dotBF16
+			dot, dot4 := k.dotBF16, k.dot4BF16
 			if w.DType == F16 {
-				dot = k.dotF16
+				dot, dot4 = k.dotF16, k.dot4F16
 			}
-			for r := lo; r < hi; r++ {
+			r := lo
+			for ; r+4 <= hi; r += 4 {
+				for t := range T {
+					dot4(x[t*cols:(t+1)*cols], w.U16[r*cols:(r+4)*cols], cols, &o4)
+					copy(out[t*rows+r:t*rows+r+4], o4[:])
+				}
+			}
+			for ; r < hi; r++ {
 				wr := w.U16[r*cols : (r+1)*cols]
 				for t := range T {
 					out[t*rows+r] = dot(x[t*cols:(t+1)*cols], wr)
@@ -137,6 +152,7 @@ func (p *Pool) gemm(k *kernels, out, x []float32, T int, w *Matrix) {
 	const ncp, mcp = ncBlock / nr, mcBlock / mr
 	p.For(np, 1, func(lo, hi int) {
 		bp := make([]float32, ncBlock*kcBlock)
+		tmp := make([]float32, kcBlock)
 		var ctmp [mr * nr]float32
 		for jc := lo; jc < hi; jc += ncp {
 			jce := min(hi, jc+ncp)
@@ -146,7 +162,7 @@ func (p *Pool) gemm(k *kernels, out, x []float32, T int, w *Matrix) {
 			for k0 := 0; k0 < K; k0 += kcBlock {
 				kcl := min(kcBlock, K-k0)
 				for jr := jc; jr < jce; jr++ {
-					packB(w, bp[(jr-jc)*kcl*nr:][:kcl*nr], jr*nr, k0, kcl)
+					packB(k, w, bp[(jr-jc)*kcl*nr:][:kcl*nr], tmp, jr*nr, k0, kcl)
 				}
 				apk := ap[k0*mp*mr:]
 				for ic := 0; ic < mp; ic += mcp {
@@ -178,9 +194,9 @@ func (p *Pool) gemm(k *kernels, out, x []float32, T int, w *Matrix) {
 }
 
 // packB writes the kcl×nr panel of Wᵀ for weight rows [n0, n0+nr) and
-// columns [k0, k0+kcl) into dst, k-major, widening the weights to f32.
-// Rows past the end of W are zero.
-func packB(w *Matrix, dst []float32, n0, k0, kcl int) {
+// columns [k0, k0+kcl) into dst, k-major, widening the weights to f32
+// (through tmp, len >= kcl). Rows past the end of W are zero.
+func packB(k *kernels, w *Matrix, dst, tmp []float32, n0, k0, kcl int) {
 	K := w.Cols
 	nb := w.BlocksPerRow()
 	for j := range nr {
@@ -191,19 +207,16 @@ func packB(w *Matrix, dst []float32, n0, k0, kcl int) {
 			}
 			continue
 		}
+		var seg []float32
 		switch w.DType {
 		case F32:
-			for kk, v := range w.F32[n*K+k0:][:kcl] {
-				dst[kk*nr+j] = v
-			}
+			seg = w.F32[n*K+k0:][:kcl]
 		case BF16:
-			for kk, v := range w.U16[n*K+k0:][:kcl] {
-				dst[kk*nr+j] = BF16ToF32(v)
-			}
+			seg = tmp[:kcl]
+			k.widenBF16(seg, w.U16[n*K+k0:][:kcl])
 		case F16:
-			for kk, v := range w.U16[n*K+k0:][:kcl] {
-				dst[kk*nr+j] = F16ToF32(v)
-			}
+			seg = tmp[:kcl]
+			k.widenF16(seg, w.U16[n*K+k0:][:kcl])
 		case Q8_0:
 			// k0 is a multiple of qBlock, so blocks start at kk = 0.
 			for b := 0; b*qBlock < kcl; b++ {
@@ -231,6 +244,12 @@ func packB(w *Matrix, dst []float32, n0, k0, kcl int) {
 			}
 		default:
 			panic("compute: MatMul: unknown dtype " + w.DType.String())
+		}
+		if seg != nil {
+			d := dst[j:]
+			for kk, v := range seg {
+				d[kk*nr] = v
+			}
 		}
 	}
 }
