@@ -53,6 +53,10 @@ type axisFilter struct {
 	bits  uint
 }
 
+// The kernels below wrap every product in float64(…): an explicit
+// conversion forbids the compiler from fusing a multiply and an add into
+// one FMA, which would round differently from the C reference.
+
 // keysPillow is Pillow's bicubic_filter (a = −0.5), term for term.
 func keysPillow(x float64) float64 {
 	const a = -0.5
@@ -60,10 +64,13 @@ func keysPillow(x float64) float64 {
 		x = -x
 	}
 	if x < 1 {
-		return float64(float64(float64((a+2)*x)-(a+3))*x)*x + 1
+		t := float64((a+2)*x) - (a + 3)
+		return float64(float64(t*x)*x) + 1
 	}
 	if x < 2 {
-		return float64(float64(float64(float64(x-5)*x)+8)*x-4) * a
+		t := float64(float64(x-5)*x) + 8
+		t = float64(t*x) - 4
+		return t * a
 	}
 	return 0
 }
@@ -74,10 +81,13 @@ func keysATen(x float64) float64 {
 	const a = -0.5
 	x = math.Abs(x)
 	if x < 1 {
-		return float64(float64(float64((a+2)*x)-(a+3))*x)*x + 1
+		t := float64((a+2)*x) - (a + 3)
+		return float64(float64(t*x)*x) + 1
 	}
 	if x < 2 {
-		return float64(float64(float64(float64(a*x)-5*a)*x)+8*a)*x - 4*a
+		t := float64(a*x) - 5*a
+		t = float64(t*x) + 8*a
+		return float64(t*x) - 4*a
 	}
 	return 0
 }

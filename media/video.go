@@ -102,10 +102,11 @@ func linspace(start, stop float64, num int) []float64 {
 	div := float64(num - 1)
 	step := (stop - start) / div
 	for k := range out {
+		// float64(…) keeps numpy's separate rounding of the product.
 		if step == 0 {
-			out[k] = float64(k)/div*(stop-start) + start
+			out[k] = float64(float64(k)/div*(stop-start)) + start
 		} else {
-			out[k] = float64(k)*step + start
+			out[k] = float64(float64(k)*step) + start
 		}
 	}
 	out[num-1] = stop
