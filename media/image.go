@@ -174,7 +174,7 @@ func checkComplete(format string, data []byte, cfg image.Config) error {
 			return fmt.Errorf("%w: PNG has no IEND chunk", ErrTruncated)
 		}
 	case "jpeg":
-		sos := bytes.Index(data, []byte{0xFF, 0xDA})
+		sos := jpegScanStart(data)
 		if sos < 0 || !bytes.Contains(data[sos:], []byte{0xFF, 0xD9}) {
 			return fmt.Errorf("%w: JPEG has no end-of-image marker after its scan", ErrTruncated)
 		}
@@ -201,4 +201,38 @@ func checkComplete(format string, data []byte, cfg image.Config) error {
 		}
 	}
 	return nil
+}
+
+// jpegScanStart returns the offset of the first top-level start-of-scan
+// marker, walking the marker segments (so a thumbnail inside APP1 does not
+// count), or -1.
+func jpegScanStart(d []byte) int {
+	if len(d) < 4 || d[0] != 0xFF || d[1] != 0xD8 {
+		return -1
+	}
+	i := 2
+	for i+4 <= len(d) {
+		if d[i] != 0xFF {
+			return -1
+		}
+		m := d[i+1]
+		switch {
+		case m == 0xFF:
+			i++
+			continue
+		case m == 0xDA:
+			return i
+		case m == 0x01 || (m >= 0xD0 && m <= 0xD8):
+			i += 2
+			continue
+		case m == 0xD9:
+			return -1
+		}
+		n := int(binary.BigEndian.Uint16(d[i+2 : i+4]))
+		if n < 2 {
+			return -1
+		}
+		i += 2 + n
+	}
+	return -1
 }

@@ -340,12 +340,24 @@ func TestDecodeRefusals(t *testing.T) {
 	binary.BigEndian.PutUint32(bomb[29:], crc32.ChecksumIEEE(bomb[12:29]))
 	bomb = append(bomb, good[33:]...)
 
+	// A JPEG cut inside its scan whose APP1 holds a complete thumbnail
+	// (its own SOS and EOI markers must not hide the truncation).
+	full := jb.Bytes()
+	thumb := []byte("Exif\x00\x00\xFF\xD8\xFF\xDA\x00\x02\xFF\xD9")
+	app1 := []byte{0xFF, 0xE1, 0, byte(len(thumb) + 2)}
+	sos := jpegScanStart(full)
+	if sos < 0 {
+		t.Fatal("no scan in the test JPEG")
+	}
+	cutThumb := slices.Concat(full[:2], app1, thumb, full[2:sos+20])
+
 	cases := []struct {
 		name string
 		data []byte
 		opts *DecodeOptions
 		want error
 	}{
+		{"jpeg cut with thumbnail", cutThumb, nil, ErrTruncated},
 		{"empty", nil, nil, ErrNotImage},
 		{"text", []byte("hello, world: definitely not an image"), nil, ErrNotImage},
 		{"png cut", good[:len(good)/2], nil, ErrTruncated},
