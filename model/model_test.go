@@ -254,3 +254,25 @@ func TestParams(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVisionTower times the GLM-4.5V vision tower (24 blocks × 1536,
+// merger 10944) on one 1024×768 image (54×74 patches after smart_resize,
+// 999 merged tokens), with bf16 weights. Slow: run it with -benchtime 1x.
+func BenchmarkVisionTower(b *testing.B) {
+	cfg, _ := Preset("glm4.5v", 1)
+	w := RandomVisionWeights(&cfg.Vision, compute.BF16, 1)
+	pool := compute.NewPool(0)
+	defer pool.Close()
+	v := NewVision(&cfg.Vision, w, pool)
+	seg := []Segment{{H: 54, W: 74}}
+	pix := make([]float32, 54*74*cfg.Vision.PatchDim())
+	for i := range pix {
+		pix[i] = float32(i%255)/127 - 1
+	}
+	for b.Loop() {
+		if _, err := v.Forward(context.Background(), pix, seg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/image")
+}

@@ -122,8 +122,9 @@ func (r *randomSource) mlp(hidden, width int, fused bool) MLP {
 	return MLP{Gate: r.matrix(width, hidden), Up: r.matrix(width, hidden), Down: r.matrix(hidden, width)}
 }
 
-// RandomWeights builds weights for cfg in memory, stored as dt, from a
-// seeded generator. With withVision false the vision tower is left empty.
+// RandomWeights builds weights for cfg in memory, stored as dt (F32, BF16
+// or F16), from a seeded generator. With withVision false the vision tower
+// is left empty.
 func RandomWeights(cfg *Config, dt compute.DType, seed uint64, withVision bool) *Weights {
 	r := &randomSource{rng: rand.New(rand.NewPCG(seed, 0x676c6d76)), dt: dt}
 	t := &cfg.Text
@@ -160,11 +161,16 @@ func RandomWeights(cfg *Config, dt compute.DType, seed uint64, withVision bool) 
 		}
 		L.MoE = moe
 	}
-	if !withVision {
-		return w
+	if withVision {
+		w.Vision = *RandomVisionWeights(&cfg.Vision, dt, seed+1)
 	}
-	v := &cfg.Vision
-	vw := &w.Vision
+	return w
+}
+
+// RandomVisionWeights builds vision-tower weights for cfg in memory.
+func RandomVisionWeights(v *VisionConfig, dt compute.DType, seed uint64) *VisionWeights {
+	r := &randomSource{rng: rand.New(rand.NewPCG(seed, 0x76697369)), dt: dt}
+	vw := &VisionWeights{}
 	C := v.Hidden
 	vw.PatchEmbed = Linear{W: r.matrix(C, v.PatchDim()), B: r.vector(C, 0, 0.1)}
 	vw.PostConvNorm = r.vector(C, 1, 0.1)
@@ -183,5 +189,5 @@ func RandomWeights(cfg *Config, dt compute.DType, seed uint64, withVision bool) 
 	vw.MergerProj = r.matrix(v.OutHidden, v.OutHidden)
 	vw.MergerNormW, vw.MergerNormB = r.vector(v.OutHidden, 1, 0.1), r.vector(v.OutHidden, 0, 0.1)
 	vw.MergerMLP = r.mlp(v.OutHidden, v.Intermediate, false)
-	return w
+	return vw
 }
