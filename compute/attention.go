@@ -37,8 +37,12 @@ func (p *Pool) attention(kn *kernels, out, q, k, v []float32, T, nKeys int, s At
 		clear(out[:T*s.Heads*s.HeadDim])
 		return
 	}
-	if s.HeadDim%nr == 0 && T > tiledTokens(s) {
-		p.attentionTiled(kn, out, q, k, v, T, nKeys, s, causal, past)
+	if s.HeadDim%nr == 0 {
+		if T > tiledTokens(s) {
+			p.attentionTiled(kn, out, q, k, v, T, nKeys, s, causal, past)
+		} else {
+			p.attentionGQA(kn, out, q, k, v, T, nKeys, s, causal, past)
+		}
 		return
 	}
 	p.attentionRows(kn, out, q, k, v, T, nKeys, s, causal, past)
@@ -273,6 +277,117 @@ func (p *Pool) attentionTiled(kn *kernels, out, q, k, v []float32, T, nKeys int,
 			}
 			for r := range rows {
 				t, h := t0+r/group, kvh*group+r%group
+				o := out[t*qStride+h*D : t*qStride+(h+1)*D]
+				if l[r] == 0 {
+					clear(o)
+					continue
+				}
+				inv := 1 / l[r]
+				for i, a := range acc[r*D : (r+1)*D] {
+					o[i] = a * inv
+				}
+			}
+		}
+	})
+}
+
+// attentionGQA is the decode form (at most tiledTokens(s) query tokens): a
+// task takes one KV head and all query rows that share it, and streams the
+// keys and values once, in blocks of tileKeys. Scores come from a kernel
+// that dots 3 query rows with 4 keys at a time straight from the cache
+// layout; P·V uses the GEMM micro-kernel on the values in place. HeadDim
+// must be a multiple of nr.
+func (p *Pool) attentionGQA(kn *kernels, out, q, k, v []float32, T, nKeys int, s AttnShape, causal bool, past int) {
+	D := s.HeadDim
+	group := s.Heads / s.KVHeads
+	qStride, kvStride := s.Heads*D, s.KVHeads*D
+	rows := T * group
+	rp := (rows + mr - 1) / mr
+	nMax := nKeys
+	if causal {
+		nMax = min(nKeys, past+T)
+	}
+	p.For(s.KVHeads, 1, func(lo, hi int) {
+		sc := make([]float32, rp*mr*tileKeys) // scores, row stride tileKeys
+		pp := make([]float32, rp*mr*tileKeys) // probabilities, panels of kb×mr
+		acc := make([]float32, rp*mr*D)       // accumulator, row stride D
+		m := make([]float32, rows)
+		l := make([]float32, rows)
+		for kvh := lo; kvh < hi; kvh++ {
+			clear(acc)
+			clear(l)
+			for i := range m {
+				m[i] = float32(math.Inf(-1))
+			}
+			kb0, vb0 := k[kvh*D:], v[kvh*D:]
+			for j0 := 0; j0 < nMax; j0 += tileKeys {
+				kb := min(tileKeys, nMax-j0)
+				kblk := kb0[j0*kvStride:]
+				// Scores for row r = t·group+g.
+				for t := range T {
+					qt := q[t*qStride+kvh*group*D:]
+					st := sc[t*group*tileKeys:]
+					g := 0
+					for ; g+3 <= group; g += 3 {
+						j := 0
+						for ; j+4 <= kb; j += 4 {
+							kn.scores3x4(st[g*tileKeys+j:], tileKeys, qt[g*D:], D, kblk[j*kvStride:], kvStride, D)
+						}
+						for r := g; r < g+3 && j < kb; r++ {
+							kn.scores(st[r*tileKeys+j:r*tileKeys+kb], qt[r*D:(r+1)*D], kblk[j*kvStride:], kvStride)
+						}
+					}
+					for ; g < group; g++ {
+						kn.scores(st[g*tileKeys:g*tileKeys+kb], qt[g*D:(g+1)*D], kblk, kvStride)
+					}
+				}
+				// Online softmax per row; probabilities go to pp, packed.
+				for r := range rp * mr {
+					valid := 0
+					if r < rows {
+						valid = kb
+						if causal {
+							valid = max(0, min(kb, past+r/group+1-j0))
+						}
+					}
+					row := sc[r*tileKeys : r*tileKeys+kb]
+					if valid > 0 {
+						for i := range row[:valid] {
+							row[i] *= s.Scale
+						}
+						mx := m[r]
+						for _, x := range row[:valid] {
+							if x > mx {
+								mx = x
+							}
+						}
+						if mx > m[r] {
+							c := float32(math.Exp(float64(m[r] - mx)))
+							l[r] *= c
+							ar := acc[r*D : (r+1)*D]
+							for i := range ar {
+								ar[i] *= c
+							}
+							m[r] = mx
+						}
+						l[r] += kn.expSum(row[:valid], mx)
+					}
+					clear(row[valid:])
+					pan := pp[(r/mr)*mr*kb+r%mr : (r/mr+1)*mr*kb]
+					for j, x := range row {
+						pan[j*mr] = x
+					}
+				}
+				// acc += P·V with the values read in place.
+				vblk := vb0[j0*kvStride:]
+				for i := range rp {
+					for c := range D / nr {
+						kn.gemm6x16s(kb, pp[i*mr*kb:(i+1)*mr*kb], vblk[c*nr:], kvStride, acc[i*mr*D+c*nr:], D)
+					}
+				}
+			}
+			for r := range rows {
+				t, h := r/group, kvh*group+r%group
 				o := out[t*qStride+h*D : t*qStride+(h+1)*D]
 				if l[r] == 0 {
 					clear(o)

@@ -1,9 +1,43 @@
 // Package compute holds the numeric kernels of glmv: matrix products over
-// weights kept in their stored format (f32, bf16, f16), attention, norms,
-// rotary embeddings and the small element-wise ops, plus the worker pool that
-// spreads them over all cores.
+// weights kept in their stored format (f32, bf16, f16, or the block-quantized
+// Q8_0 and Q4_0), attention, norms and the small element-wise ops, plus the
+// worker pool that spreads them over all cores.
 //
 // It is the only package that knows about threads, SIMD and memory layout;
 // the model code calls these functions on plain []float32 activations so the
 // kernels can be made faster without touching it.
+//
+// # Kernels
+//
+// Every inner loop exists twice: in plain Go, and in AVX2/FMA/F16C assembly
+// (kernels_amd64.s). The assembly set is chosen once at start-up when the CPU
+// has all three features; the build tag purego forces the Go set.
+// KernelName reports which one runs. The tests run both sets against float64
+// references.
+//
+// MatMul picks by the number of token rows T: below 6 it streams the weights
+// once and dots them with each row, four weight rows at a time (bf16 and f16
+// are widened in registers); from 6 rows on it runs a packed, cache-blocked
+// GEMM with a 6×16 register-blocked micro-kernel, widening or dequantizing
+// the weights while packing each kc×16 panel.
+//
+// # Quantized weights
+//
+// Quantize converts a weight to Q8_0 (blocks of 32 int8 values with an f16
+// scale, 8.5 bits per weight) or Q4_0 (blocks of 32 4-bit values with an f16
+// scale, 4.5 bits per weight; w = d·(q-8), with d chosen so the block's
+// largest magnitude maps to -8). Dequantization errors are at most d/2 for
+// Q8_0 and d for Q4_0 per weight. For T < 6 the activation rows are
+// quantized on the fly to 8 bits per block of 32 (scale max|x|/127) and
+// multiplied with integer instructions; that rounding adds at most
+// Σ_blocks max|x|/254·Σ|w| to each output. The GEMM path multiplies the
+// dequantized weights in f32.
+//
+// # Attention
+//
+// Attention reads each KV head once for all the query heads that share it
+// (GQA), with an online softmax and no T×nKeys buffer. Decode (few query
+// rows) works one query row at a time against blocks of 64 keys held in
+// cache; prefill packs keys and values once per KV head and computes scores
+// and P·V for ~96 query rows at a time with the GEMM micro-kernel.
 package compute

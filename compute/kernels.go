@@ -34,6 +34,12 @@ type kernels struct {
 	// gemm6x16 adds a·b to the 6×16 tile c (row stride ldc), where a is
 	// kc×6 and b is kc×16, both packed k-major.
 	gemm6x16 func(kc int, a, b, c []float32, ldc int)
+	// gemm6x16s is gemm6x16 with b unpacked: row k of b starts at
+	// b[k*bstride].
+	gemm6x16s func(kc int, a, b []float32, bstride int, c []float32, ldc int)
+	// scores3x4 sets s[r*sstride+j] = q[r*qstride:][:d]·k[j*kstride:][:d]
+	// for 3 query rows r and 4 keys j.
+	scores3x4 func(s []float32, sstride int, q []float32, qstride int, k []float32, kstride, d int)
 	// scores sets s[j] = q·k[j*kstride:][:len(q)] for j < len(s).
 	scores func(s, q, k []float32, kstride int)
 	// accum adds Σ_j p[j]·v[j*vstride:][:len(acc)] to acc.
@@ -75,6 +81,8 @@ var genericKernels = &kernels{
 	dotQ4:     dotQ4Generic,
 	quantQ8:   quantizeRowQ8,
 	gemm6x16:  gemm6x16Generic,
+	gemm6x16s: gemm6x16sGeneric,
+	scores3x4: scores3x4Generic,
 	scores:    scoresGeneric,
 	accum:     accumGeneric,
 	expSum:    expSumGeneric,
@@ -196,6 +204,34 @@ func gemm6x16Generic(kc int, a, b, c []float32, ldc int) {
 		cr := c[i*ldc : i*ldc+nr]
 		for j := range nr {
 			cr[j] += acc[i][j]
+		}
+	}
+}
+
+func gemm6x16sGeneric(kc int, a, b []float32, bstride int, c []float32, ldc int) {
+	var acc [mr][nr]float32
+	for k := range kc {
+		bk := (*[nr]float32)(b[k*bstride:])
+		for i := range mr {
+			av := a[k*mr+i]
+			row := &acc[i]
+			for j := range nr {
+				row[j] += av * bk[j]
+			}
+		}
+	}
+	for i := range mr {
+		cr := c[i*ldc : i*ldc+nr]
+		for j := range nr {
+			cr[j] += acc[i][j]
+		}
+	}
+}
+
+func scores3x4Generic(s []float32, sstride int, q []float32, qstride int, k []float32, kstride, d int) {
+	for r := range 3 {
+		for j := range 4 {
+			s[r*sstride+j] = dotGeneric(q[r*qstride:][:d], k[j*kstride:])
 		}
 	}
 }

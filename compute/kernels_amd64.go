@@ -116,6 +116,21 @@ var avx2Kernels = &kernels{
 		_, _, _ = a[kc*mr-1], b[kc*nr-1], c[(mr-1)*ldc+nr-1]
 		gemm6x16AVX2(kc, &a[0], &b[0], &c[0], ldc)
 	},
+	gemm6x16s: func(kc int, a, b []float32, bstride int, c []float32, ldc int) {
+		if kc <= 0 {
+			return
+		}
+		_, _, _ = a[kc*mr-1], b[(kc-1)*bstride+nr-1], c[(mr-1)*ldc+nr-1]
+		gemm6x16sAVX2(kc, &a[0], &b[0], bstride, &c[0], ldc)
+	},
+	scores3x4: func(s []float32, sstride int, q []float32, qstride int, k []float32, kstride, d int) {
+		if d <= 0 || d%8 != 0 {
+			scores3x4Generic(s, sstride, q, qstride, k, kstride, d)
+			return
+		}
+		_, _, _ = s[2*sstride+3], q[2*qstride+d-1], k[3*kstride+d-1]
+		scores3x4AVX2(&s[0], sstride, &q[0], qstride, &k[0], kstride, d)
+	},
 	scores: func(s, q, k []float32, kstride int) {
 		d := len(q)
 		if len(s) == 0 || d == 0 {
@@ -247,3 +262,9 @@ func widenBF16AVX2(dst *float32, src *uint16, n int)
 
 //go:noescape
 func widenF16AVX2(dst *float32, src *uint16, n int)
+
+//go:noescape
+func gemm6x16sAVX2(kc int, a, b *float32, bstride int, c *float32, ldc int)
+
+//go:noescape
+func scores3x4AVX2(s *float32, sstride int, q *float32, qstride int, k *float32, kstride, d int)

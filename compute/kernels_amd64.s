@@ -600,6 +600,129 @@ gemmstore:
 	VZEROUPPER
 	RET
 
+// func gemm6x16sAVX2(kc int, a, b *float32, bstride int, c *float32, ldc int)
+//
+// As gemm6x16AVX2, but row k of b starts at b[k*bstride] (unpacked B).
+TEXT ·gemm6x16sAVX2(SB), NOSPLIT, $0-48
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ bstride+24(FP), R11
+	SHLQ $2, R11
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), BX
+	SHLQ $2, BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+gemms2:
+	CMPQ CX, $2
+	JL   gemms1
+	GEMMSTEP(0, 0)
+	ADDQ R11, DI
+	GEMMSTEP(24, 0)
+	ADDQ R11, DI
+	ADDQ $48, SI
+	SUBQ $2, CX
+	JMP  gemms2
+
+gemms1:
+	TESTQ CX, CX
+	JE    gemmsstore
+	GEMMSTEP(0, 0)
+
+gemmsstore:
+	GEMMROW(Y0, Y1)
+	GEMMROW(Y2, Y3)
+	GEMMROW(Y4, Y5)
+	GEMMROW(Y6, Y7)
+	GEMMROW(Y8, Y9)
+	GEMMROW(Y10, Y11)
+	VZEROUPPER
+	RET
+
+// SC4 reduces the four key accumulators A, B, C, D of one query row to
+// [ΣA, ΣB, ΣC, ΣD] in XA and stores them at (DX).
+#define SC4(A, B, C, D, XA) \
+	VHADDPS B, A, A; \
+	VHADDPS D, C, C; \
+	VHADDPS C, A, A; \
+	VEXTRACTF128 $1, A, X12; \
+	VADDPS X12, XA, XA; \
+	VMOVUPS XA, (DX)
+
+// func scores3x4AVX2(s *float32, sstride int, q *float32, qstride int, k *float32, kstride, d int)
+//
+// s[r*sstride+j] = Σ_i q[r*qstride+i]·k[j*kstride+i] for r < 3, j < 4,
+// i < d; d must be a positive multiple of 8.
+TEXT ·scores3x4AVX2(SB), NOSPLIT, $0-56
+	MOVQ q+16(FP), SI
+	MOVQ qstride+24(FP), R8
+	SHLQ $2, R8
+	MOVQ k+32(FP), DI
+	MOVQ kstride+40(FP), R9
+	SHLQ $2, R9
+	LEAQ (R9)(R9*2), R10
+	MOVQ d+48(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+sc34:
+	VMOVUPS (SI), Y12
+	VMOVUPS (SI)(R8*1), Y13
+	VMOVUPS (SI)(R8*2), Y14
+	VMOVUPS (DI), Y15
+	VFMADD231PS Y15, Y12, Y0
+	VFMADD231PS Y15, Y13, Y4
+	VFMADD231PS Y15, Y14, Y8
+	VMOVUPS (DI)(R9*1), Y15
+	VFMADD231PS Y15, Y12, Y1
+	VFMADD231PS Y15, Y13, Y5
+	VFMADD231PS Y15, Y14, Y9
+	VMOVUPS (DI)(R9*2), Y15
+	VFMADD231PS Y15, Y12, Y2
+	VFMADD231PS Y15, Y13, Y6
+	VFMADD231PS Y15, Y14, Y10
+	VMOVUPS (DI)(R10*1), Y15
+	VFMADD231PS Y15, Y12, Y3
+	VFMADD231PS Y15, Y13, Y7
+	VFMADD231PS Y15, Y14, Y11
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNE  sc34
+
+	MOVQ s+0(FP), DX
+	MOVQ sstride+8(FP), BX
+	SHLQ $2, BX
+	SC4(Y0, Y1, Y2, Y3, X0)
+	ADDQ BX, DX
+	SC4(Y4, Y5, Y6, Y7, X4)
+	ADDQ BX, DX
+	SC4(Y8, Y9, Y10, Y11, X8)
+	VZEROUPPER
+	RET
+
 // func scoresAVX2(s, q, k *float32, n, d, kstride int)
 //
 // s[j] = Σ_i q[i]·k[j*kstride+i] for j < n; d must be a multiple of 8.
