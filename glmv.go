@@ -120,11 +120,9 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 		if err != nil {
 			return fail(err)
 		}
-		progress("convert", 0, 1)
-		if err := model.ConvertWeights(net.Weights, dt, pool); err != nil {
+		if err := model.ConvertWeights(net.Weights, dt, pool, func(done, total int) { progress("convert", done, total) }); err != nil {
 			return fail(err)
 		}
-		progress("convert", 1, 1)
 	}
 	if m.Tokenizer, err = tokenizer.LoadDir(dir); err != nil {
 		return fail(err)

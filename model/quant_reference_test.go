@@ -52,7 +52,7 @@ func TestReferenceQuantized(t *testing.T) {
 					if m, err = Load(c.ModelDir, pool); err != nil {
 						t.Fatal(err)
 					}
-					if err := ConvertWeights(m.Weights, dt, pool); err != nil {
+					if err := ConvertWeights(m.Weights, dt, pool, nil); err != nil {
 						t.Fatal(err)
 					}
 					models[c.ModelDir] = m
@@ -167,7 +167,7 @@ func TestQuantizedKernelsMatchRoundedWeights(t *testing.T) {
 				dt []compute.DType
 			}{{quant, []compute.DType{dt}}, {wide, []compute.DType{dt, compute.F32}}} {
 				for _, d := range step.dt {
-					if err := ConvertWeights(step.m.Weights, d, pool); err != nil {
+					if err := ConvertWeights(step.m.Weights, d, pool, nil); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -29,20 +29,30 @@ func ParseWeightFormat(s string) (compute.DType, error) {
 // MLPs, experts, lm_head, vision blocks and merger) to dt in memory. The
 // router, the embedding table, norms and biases keep their format: they
 // are small or read one row at a time, and the routing decision is
-// sensitive to rounding.
-func ConvertWeights(w *Weights, dt compute.DType, pool *compute.Pool) error {
-	var firstErr error
-	conv := func(m **compute.Matrix) {
-		if *m == nil || firstErr != nil {
-			return
+// sensitive to rounding. progress, when not nil, is called after each
+// matrix with the number done and the total.
+func ConvertWeights(w *Weights, dt compute.DType, pool *compute.Pool, progress func(done, total int)) error {
+	var mats []**compute.Matrix
+	collect(w, func(m **compute.Matrix) {
+		if *m != nil {
+			mats = append(mats, m)
 		}
+	})
+	for i, m := range mats {
 		q, err := pool.Quantize(*m, dt)
 		if err != nil {
-			firstErr = err
-			return
+			return fmt.Errorf("convert weights to %v: %w", dt, err)
 		}
 		*m = q
+		if progress != nil {
+			progress(i+1, len(mats))
+		}
 	}
+	return nil
+}
+
+// collect calls conv on the address of every large projection matrix.
+func collect(w *Weights, conv func(**compute.Matrix)) {
 	mlp := func(p *MLP) {
 		if p == nil {
 			return
@@ -78,10 +88,6 @@ func ConvertWeights(w *Weights, dt compute.DType, pool *compute.Pool) error {
 	conv(&v.Downsample.W)
 	conv(&v.MergerProj)
 	mlp(&v.MergerMLP)
-	if firstErr != nil {
-		return fmt.Errorf("convert weights to %v: %w", dt, firstErr)
-	}
-	return nil
 }
 
 // DecodeWeightBytes estimates the weight bytes one decoded token reads:

@@ -103,7 +103,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		base = dt
 	}
 	w := model.RandomWeights(cfg, base, 1, *visionDepth > 0)
-	if err := model.ConvertWeights(w, dt, pool); err != nil {
+	if err := model.ConvertWeights(w, dt, pool, nil); err != nil {
 		return err
 	}
 	runtime.GC()
