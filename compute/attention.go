@@ -293,10 +293,10 @@ func (p *Pool) attentionTiled(kn *kernels, out, q, k, v []float32, T, nKeys int,
 
 // attentionGQA is the decode form (at most tiledTokens(s) query tokens): a
 // task takes one KV head and all query rows that share it, and streams the
-// keys and values once, in blocks of tileKeys. Scores come from a kernel
-// that dots 3 query rows with 4 keys at a time straight from the cache
-// layout; P·V uses the GEMM micro-kernel on the values in place. HeadDim
-// must be a multiple of nr.
+// keys and values once, in blocks of tileKeys copied to a padded buffer.
+// Scores come from a kernel that dots 3 query rows with 4 keys at a time;
+// P·V uses the GEMM micro-kernel on the copied values (row stride D+nr).
+// HeadDim must be a multiple of nr.
 func (p *Pool) attentionGQA(kn *kernels, out, q, k, v []float32, T, nKeys int, s AttnShape, causal bool, past int) {
 	D := s.HeadDim
 	group := s.Heads / s.KVHeads
@@ -313,6 +313,13 @@ func (p *Pool) attentionGQA(kn *kernels, out, q, k, v []float32, T, nKeys int, s
 		acc := make([]float32, rp*mr*D)       // accumulator, row stride D
 		m := make([]float32, rows)
 		l := make([]float32, rows)
+		// The block's keys and values are first copied to a padded,
+		// contiguous layout: in the cache, rows of one KV head are
+		// kvStride apart, often a power of two like 4 KiB, which maps
+		// them all to the same L1 sets.
+		dp := D + nr
+		kc := make([]float32, tileKeys*dp)
+		vc := make([]float32, tileKeys*dp)
 		for kvh := lo; kvh < hi; kvh++ {
 			clear(acc)
 			clear(l)
@@ -322,7 +329,11 @@ func (p *Pool) attentionGQA(kn *kernels, out, q, k, v []float32, T, nKeys int, s
 			kb0, vb0 := k[kvh*D:], v[kvh*D:]
 			for j0 := 0; j0 < nMax; j0 += tileKeys {
 				kb := min(tileKeys, nMax-j0)
-				kblk := kb0[j0*kvStride:]
+				for j := range kb {
+					o := (j0 + j) * kvStride
+					copy(kc[j*dp:j*dp+D], kb0[o:o+D])
+					copy(vc[j*dp:j*dp+D], vb0[o:o+D])
+				}
 				// Scores for row r = t·group+g.
 				for t := range T {
 					qt := q[t*qStride+kvh*group*D:]
@@ -331,14 +342,14 @@ func (p *Pool) attentionGQA(kn *kernels, out, q, k, v []float32, T, nKeys int, s
 					for ; g+3 <= group; g += 3 {
 						j := 0
 						for ; j+4 <= kb; j += 4 {
-							kn.scores3x4(st[g*tileKeys+j:], tileKeys, qt[g*D:], D, kblk[j*kvStride:], kvStride, D)
+							kn.scores3x4(st[g*tileKeys+j:], tileKeys, qt[g*D:], D, kc[j*dp:], dp, D)
 						}
 						for r := g; r < g+3 && j < kb; r++ {
-							kn.scores(st[r*tileKeys+j:r*tileKeys+kb], qt[r*D:(r+1)*D], kblk[j*kvStride:], kvStride)
+							kn.scores(st[r*tileKeys+j:r*tileKeys+kb], qt[r*D:(r+1)*D], kc[j*dp:], dp)
 						}
 					}
 					for ; g < group; g++ {
-						kn.scores(st[g*tileKeys:g*tileKeys+kb], qt[g*D:(g+1)*D], kblk, kvStride)
+						kn.scores(st[g*tileKeys:g*tileKeys+kb], qt[g*D:(g+1)*D], kc, dp)
 					}
 				}
 				// Online softmax per row; probabilities go to pp, packed.
@@ -378,11 +389,10 @@ func (p *Pool) attentionGQA(kn *kernels, out, q, k, v []float32, T, nKeys int, s
 						pan[j*mr] = x
 					}
 				}
-				// acc += P·V with the values read in place.
-				vblk := vb0[j0*kvStride:]
+				// acc += P·V, the values read in their copied layout.
 				for i := range rp {
 					for c := range D / nr {
-						kn.gemm6x16s(kb, pp[i*mr*kb:(i+1)*mr*kb], vblk[c*nr:], kvStride, acc[i*mr*D+c*nr:], D)
+						kn.gemm6x16s(kb, pp[i*mr*kb:(i+1)*mr*kb], vc[c*nr:], dp, acc[i*mr*D+c*nr:], D)
 					}
 				}
 			}
