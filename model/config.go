@@ -280,6 +280,9 @@ func ParseConfig(b []byte) (*Config, error) {
 	if t.MRopeSection == nil {
 		t.MRopeSection = []int{8, 12, 12}
 	}
+	if t.HeadDim <= 0 && len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("head_dim %d must be positive (hidden_size %d, %d heads)", t.HeadDim, t.Hidden, t.Heads))
+	}
 	if t.HeadDim > 0 {
 		rot := t.RotaryDims()
 		sum := 0
