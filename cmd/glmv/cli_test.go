@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -255,5 +256,26 @@ func TestCLIErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want an error mentioning %q", code, errs, c.want)
 			}
 		})
+	}
+}
+
+// A video file goes through ffmpeg, frame sampling, the vision tower and
+// the prompt's per-frame timestamps.
+func TestRunWithVideo(t *testing.T) {
+	ff, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Skip("ffmpeg is not installed (CI installs it)")
+	}
+	dir, _ := demoFiles(t)
+	video := filepath.Join(t.TempDir(), "clip.mp4")
+	cmd := exec.Command(ff, "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=4:duration=3", "-pix_fmt", "yuv420p", video)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("making the test video: %v\n%s", err, out)
+	}
+	// 3 s at the processor's 2 fps → 6 frames → 3 temporal groups of 2×2
+	// merged tokens (64×48 is resized to 56×56 → 4×4 patches).
+	code, out, errs := glmvCLI(t, "run", "-m", dir, "--video", video, "--max-tokens", "1", "--json", "What happens?")
+	if code != 0 || !strings.Contains(out, `"vision_tokens":12`) {
+		t.Errorf("exit %d, want 12 vision tokens in %s %s", code, out, errs)
 	}
 }
