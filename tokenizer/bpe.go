@@ -134,7 +134,11 @@ func (b *bpe) encodeWord(dst []int, word string) []int {
 		}
 	}
 	if ids == nil {
-		ids = b.merge(word)
+		if len(word) <= smallWord {
+			ids = b.mergeSmall(word)
+		} else {
+			ids = b.merge(word)
+		}
 	}
 	if cacheable {
 		b.mu.Lock()
@@ -145,6 +149,62 @@ func (b *bpe) encodeWord(dst []int, word string) []int {
 		b.mu.Unlock()
 	}
 	return append(dst, ids...)
+}
+
+// smallWord is the length up to which mergeSmall is used: for short words
+// a linear scan for the best pair beats the heap.
+const smallWord = 32
+
+const noMerge = int32(1<<31 - 1)
+
+// mergeSmall is merge for words of at most smallWord bytes: it keeps the
+// rank of every adjacent pair and repeatedly merges the lowest-ranked,
+// leftmost pair, which is the order merge follows.
+func (b *bpe) mergeSmall(word string) []int {
+	var idBuf [smallWord]int32
+	var rankBuf [smallWord]int32
+	ids := idBuf[:0]
+	for i := 0; i < len(word); i++ {
+		if id := b.byteID[word[i]]; id >= 0 {
+			ids = append(ids, id)
+		}
+	}
+	ranks := rankBuf[:0]
+	for i := 0; i+1 < len(ids); i++ {
+		ranks = append(ranks, b.rank(ids[i], ids[i+1]))
+	}
+	for {
+		best := -1
+		for i, r := range ranks {
+			if r != noMerge && (best < 0 || r < ranks[best]) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		ids[best] = b.merges[mergeKey(ids[best], ids[best+1])].id
+		ids = append(ids[:best+1], ids[best+2:]...)
+		ranks = append(ranks[:best], ranks[best+1:]...)
+		if best > 0 {
+			ranks[best-1] = b.rank(ids[best-1], ids[best])
+		}
+		if best < len(ranks) {
+			ranks[best] = b.rank(ids[best], ids[best+1])
+		}
+	}
+	out := make([]int, len(ids))
+	for i, id := range ids {
+		out[i] = int(id)
+	}
+	return out
+}
+
+func (b *bpe) rank(a, c int32) int32 {
+	if m, ok := b.merges[mergeKey(a, c)]; ok {
+		return m.rank
+	}
+	return noMerge
 }
 
 // symbol is one node of the doubly linked list of parts of a word.

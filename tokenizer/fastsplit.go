@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -19,8 +20,10 @@ const (
 func fastMatcherFor(pattern string) matcher {
 	switch pattern {
 	case pattern3Digits:
+		bmpClasses()
 		return wordMatcher{maxDigits: 3}
 	case pattern1Digit:
+		bmpClasses()
 		return wordMatcher{maxDigits: 1}
 	}
 	return nil
@@ -68,12 +71,25 @@ func classOf(r rune) uint8 {
 	return 0
 }
 
+// bmpClasses is the class of every character of the Basic Multilingual
+// Plane (64 KiB), built the first time a wordMatcher is made.
+var bmpClasses = sync.OnceValue(func() *[0x10000]uint8 {
+	var t [0x10000]uint8
+	for r := range t {
+		t[r] = classOf(rune(r))
+	}
+	return &t
+})
+
 // runeAt decodes the rune at s[i] and its class.
 func runeAt(s string, i int) (cls uint8, width int) {
 	if c := s[i]; c < utf8.RuneSelf {
 		return asciiClass[c], 1
 	}
 	r, w := utf8.DecodeRuneInString(s[i:])
+	if r < 0x10000 {
+		return bmpClasses()[r], w
+	}
 	return classOf(r), w
 }
 

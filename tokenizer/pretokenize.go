@@ -177,6 +177,24 @@ type splitStep struct {
 }
 
 func (st *splitStep) split(s string, emit func(string)) {
+	if st.behavior == isolated && !st.invert {
+		// The common case needs no list of spans: emit gaps and matches.
+		prev := 0
+		st.m.matches(s, func(a, b int) {
+			if a == b {
+				return
+			}
+			if prev < a {
+				emit(s[prev:a])
+			}
+			emit(s[a:b])
+			prev = b
+		})
+		if prev < len(s) {
+			emit(s[prev:])
+		}
+		return
+	}
 	// Collect (start, end, isMatch) spans covering s.
 	type span struct {
 		start, end int
