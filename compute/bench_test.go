@@ -199,3 +199,46 @@ func BenchmarkAttentionPrefill(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkQuantize(b *testing.B) {
+	const rows, cols = 1024, 4096
+	src := benchMatrix(b, BF16, rows, cols)
+	p := benchPool(b)
+	for _, dt := range []DType{Q8_0, Q4_0} {
+		b.Run(fmt.Sprintf("BF16_to_%v_%dx%d", dt, rows, cols), func(b *testing.B) {
+			b.SetBytes(src.Bytes())
+			for b.Loop() {
+				if _, err := p.Quantize(src, dt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMatMulPaths times the matvec and GEMM paths on the same small-T
+// products, to place gemmMinT per weight format.
+func BenchmarkMatMulPaths(b *testing.B) {
+	const rows, cols = 4096, 4096
+	for _, dt := range benchDTypes {
+		w := benchMatrix(b, dt, rows, cols)
+		for _, T := range []int{4, 8, 16, 32, 64} {
+			rng := rand.New(rand.NewPCG(3, 4))
+			x := randF32(rng, T*cols)
+			out := make([]float32, T*rows)
+			for _, path := range []string{"matvec", "gemm"} {
+				b.Run(fmt.Sprintf("%v_T%d_%s", dt, T, path), func(b *testing.B) {
+					p := benchPool(b)
+					for b.Loop() {
+						if path == "gemm" {
+							p.gemm(kern, out, x, T, w)
+						} else {
+							p.matVec(kern, out, x, T, w)
+						}
+					}
+					b.ReportMetric(2*float64(T*rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}

@@ -88,9 +88,12 @@ func (p *Pool) Quantize(m *Matrix, dt DType) (*Matrix, error) {
 // quantBlockQ8 stores round(x/d) for the 32 values of x into q (as int8) and
 // returns d = max|x|/127 as f16 bits; q uses the f16-rounded d.
 func quantBlockQ8(q []byte, x []float32) uint16 {
+	x, q = x[:qBlock], q[:qBlock]
 	var amax float32
 	for _, v := range x {
-		amax = max(amax, abs32(v))
+		if a := abs32(v); a > amax {
+			amax = a
+		}
 	}
 	d := half.F32ToF16(amax / 127)
 	df := F16ToF32(d)
@@ -99,7 +102,7 @@ func quantBlockQ8(q []byte, x []float32) uint16 {
 		id = 1 / df
 	}
 	for i, v := range x {
-		q[i] = byte(int8(max(-127, min(127, math.RoundToEven(float64(v*id))))))
+		q[i] = byte(int8(max(-127, min(127, roundEven(v*id)))))
 	}
 	return d
 }
@@ -109,6 +112,7 @@ func quantBlockQ8(q []byte, x []float32) uint16 {
 // largest magnitude maps exactly to -8, which gives the 16 levels their
 // best use.
 func quantBlockQ4(q []byte, x []float32) uint16 {
+	x, q = x[:qBlock], q[:qBlock/2]
 	var amax, mx float32
 	for _, v := range x {
 		if a := abs32(v); a > amax {
@@ -121,13 +125,27 @@ func quantBlockQ4(q []byte, x []float32) uint16 {
 	if df != 0 {
 		id = 1 / df
 	}
-	enc := func(v float32) byte {
-		return byte(max(0, min(15, math.RoundToEven(float64(v*id))+8)))
-	}
 	for j := range qBlock / 2 {
-		q[j] = enc(x[j]) | enc(x[j+qBlock/2])<<4
+		lo := max(0, min(15, roundEven(x[j]*id)+8))
+		hi := max(0, min(15, roundEven(x[j+qBlock/2]*id)+8))
+		q[j] = byte(lo) | byte(hi)<<4
 	}
 	return d
+}
+
+// roundEven rounds f to the nearest integer, ties to even, for |f| < 2^22
+// (larger values are clamped by the callers anyway; NaN gives 0).
+func roundEven(f float32) int32 {
+	const magic = 1 << 23 * 1.5
+	if !(f > -1<<22 && f < 1<<22) {
+		if f > 0 {
+			return 1 << 22
+		} else if f < 0 {
+			return -1 << 22
+		}
+		return 0
+	}
+	return int32((f + magic) - magic)
 }
 
 func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
