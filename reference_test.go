@@ -76,24 +76,6 @@ func TestReferencePipeline(t *testing.T) {
 	}
 }
 
-func f32(t *testing.T, c *reftest.Case, name string) []float32 {
-	t.Helper()
-	v, _, err := c.F32(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func ints(t *testing.T, c *reftest.Case, name string) []int {
-	t.Helper()
-	v, _, err := c.Ints(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 // comparePixels checks patch values within one uint8 level and logs how
 // many are not bit-exact.
 func comparePixels(t *testing.T, what string, got, want []float32) {
@@ -139,7 +121,7 @@ func runPipelineCase(t *testing.T, m *model.Model, c *reftest.Case, tok *tokeniz
 		if err != nil || !slices.Equal(grids, want) {
 			t.Fatalf("image grids %v, reference %v (%v)", grids, want, err)
 		}
-		comparePixels(t, "pixel_values", all, f32(t, c, "pixel_values"))
+		comparePixels(t, "pixel_values", all, c.MustF32(t, "pixel_values"))
 	}
 	if pattern, ok := c.Meta["video_frames"].(string); ok {
 		in := c.Meta["video_input"].(map[string]any)
@@ -171,7 +153,7 @@ func runPipelineCase(t *testing.T, m *model.Model, c *reftest.Case, tok *tokeniz
 		if len(want) != 1 || p.Grid != want[0] {
 			t.Fatalf("video grid %v, reference %v", p.Grid, want)
 		}
-		comparePixels(t, "pixel_values_videos", p.Values, f32(t, c, "pixel_values_videos"))
+		comparePixels(t, "pixel_values_videos", p.Values, c.MustF32(t, "pixel_values_videos"))
 		videos = append(videos, model.PixelInput{Values: p.Values, Grid: p.Grid})
 		pvideos = append(pvideos, prompt.Video{Grid: p.Grid, Timestamps: media.GroupTimestamps(v.Timestamps, p.Grid[0])})
 	}
@@ -181,7 +163,7 @@ func runPipelineCase(t *testing.T, m *model.Model, c *reftest.Case, tok *tokeniz
 		t.Fatal(err)
 	}
 	ids := tok.Encode(text)
-	if want := ints(t, c, "input_ids"); !slices.Equal(ids, want) {
+	if want := c.MustInts(t, "input_ids"); !slices.Equal(ids, want) {
 		t.Fatalf("input ids differ from the reference\n got %v\nwant %v", ids, want)
 	}
 	p, err := m.BuildPrompt(ctx, ids, images, videos)
@@ -189,7 +171,7 @@ func runPipelineCase(t *testing.T, m *model.Model, c *reftest.Case, tok *tokeniz
 		t.Fatal(err)
 	}
 	S := len(ids)
-	refPos := ints(t, c, "position_ids")
+	refPos := c.MustInts(t, "position_ids")
 	for a := 0; a < 3; a++ {
 		if !slices.Equal(p.Pos[a], refPos[a*S:(a+1)*S]) {
 			t.Errorf("positions axis %d differ", a)
@@ -201,13 +183,13 @@ func runPipelineCase(t *testing.T, m *model.Model, c *reftest.Case, tok *tokeniz
 		t.Fatal(err)
 	}
 	logits := m.Text.Logits(hidden, S)
-	d, _ := reftest.MaxAbsDiff(logits, f32(t, c, "logits"))
+	d, _ := reftest.MaxAbsDiff(logits, c.MustF32(t, "logits"))
 	t.Logf("logits from raw inputs: max |diff| %.3g", d)
 	if d > logitsTol {
 		t.Errorf("logits from raw inputs: max |diff| %.3g exceeds %g", d, logitsTol)
 	}
 	if c.Has("generated_ids") {
-		want := ints(t, c, "generated_ids")
+		want := c.MustInts(t, "generated_ids")
 		got, err := m.Text.Greedy(ctx, slices.Clone(p.Embeds), &p.Pos, S, p.Delta, model.NewKVCache(&cfg.Text, 0), model.GreedyOptions{MaxNew: len(want)})
 		if err != nil {
 			t.Fatal(err)

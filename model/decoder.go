@@ -201,23 +201,13 @@ func route(logits, bias []float32, mc *MoEConfig, idx []int, wts []float32, scor
 	sort.SliceStable(order, func(i, j int) bool { return sel[order[i]] > sel[order[j]] })
 	copy(idx, order[:len(idx)])
 	sort.Ints(idx)
-	var sum float32
-	for i, e := range idx {
-		wts[i] = scores[e]
-		sum += wts[i]
-	}
-	for i := range wts {
-		if mc.NormTopKProb {
-			wts[i] /= sum + 1e-20
-		}
-		wts[i] *= mc.RoutedScaling
-	}
+	expertWeights(idx, wts, scores, mc)
 }
 
-// reweight replaces the chosen experts by forced ones and recomputes
-// their weights from the sigmoid scores of the last route call.
-func reweight(idx []int, wts []float32, forced []int, scores []float32, mc *MoEConfig) {
-	copy(idx, forced)
+// expertWeights sets the weights of the chosen experts idx from their
+// uncorrected sigmoid scores: normalised to sum to one when norm_topk_prob
+// is set, then scaled by routed_scaling_factor.
+func expertWeights(idx []int, wts []float32, scores []float32, mc *MoEConfig) {
 	var sum float32
 	for i, e := range idx {
 		wts[i] = scores[e]
@@ -249,7 +239,8 @@ func (m *Text) moe(out, x []float32, T int, p *MoE, tr *Trace) {
 	for t := 0; t < T; t++ {
 		route(logits[t*E:(t+1)*E], p.CorrectionBias, mc, idx[t*K:(t+1)*K], wts[t*K:(t+1)*K], scores, sel)
 		if forced != nil {
-			reweight(idx[t*K:(t+1)*K], wts[t*K:(t+1)*K], forced[t*K:(t+1)*K], scores, mc)
+			copy(idx[t*K:(t+1)*K], forced[t*K:(t+1)*K])
+			expertWeights(idx[t*K:(t+1)*K], wts[t*K:(t+1)*K], scores, mc)
 		}
 	}
 	if tr != nil && tr.Record {

@@ -68,20 +68,20 @@ func TestReferenceQuantized(t *testing.T) {
 
 func runQuantCase(t *testing.T, m *Model, c *reftest.Case, relTol float64) {
 	ctx := context.Background()
-	S := len(mustInts(t, c, "input_ids"))
-	refPos := mustInts(t, c, "position_ids")
+	S := len(c.MustInts(t, "input_ids"))
+	refPos := c.MustInts(t, "position_ids")
 	var pos [3][]int
 	for a := range pos {
 		pos[a] = refPos[a*S : (a+1)*S]
 	}
-	embeds := mustF32(t, c, "inputs_embeds")
+	embeds := c.MustF32(t, "inputs_embeds")
 	cache := NewKVCache(&m.Config.Text, 0)
 	// Routing is forced to the reference's experts so the comparison
 	// measures the numeric error of the format, not discrete routing flips
 	// (which the free-running greedy check below does include).
 	tr := &Trace{}
 	if c.Has("router_topk_indices") {
-		ri := mustInts(t, c, "router_topk_indices")
+		ri := c.MustInts(t, "router_topk_indices")
 		K := m.Config.Text.MoE.TopK
 		for l := 0; l*S*K < len(ri); l++ {
 			tr.ForceExperts = append(tr.ForceExperts, ri[l*S*K:(l+1)*S*K])
@@ -91,7 +91,7 @@ func runQuantCase(t *testing.T, m *Model, c *reftest.Case, relTol float64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := mustF32(t, c, "logits")
+	want := c.MustF32(t, "logits")
 	got := m.Text.Logits(hidden, S)
 	d, _ := reftest.MaxAbsDiff(got, want)
 	scale := 0.0
@@ -110,8 +110,8 @@ func runQuantCase(t *testing.T, m *Model, c *reftest.Case, relTol float64) {
 		t.Errorf("max |Δ logits| %.4g exceeds %.0f%% of the logit scale %.3g", d, 100*relTol, scale)
 	}
 	if c.Has("generated_ids") {
-		ref := mustInts(t, c, "generated_ids")
-		delta := mustInts(t, c, "rope_deltas")[0]
+		ref := c.MustInts(t, "generated_ids")
+		delta := c.MustInts(t, "rope_deltas")[0]
 		gen, err := m.Text.Greedy(ctx, slices.Clone(embeds), &pos, S, delta, NewKVCache(&m.Config.Text, 0), GreedyOptions{MaxNew: len(ref)})
 		if err != nil {
 			t.Fatal(err)
@@ -172,18 +172,18 @@ func TestQuantizedKernelsMatchRoundedWeights(t *testing.T) {
 					}
 				}
 			}
-			S := len(mustInts(t, c, "input_ids"))
-			refPos := mustInts(t, c, "position_ids")
+			S := len(c.MustInts(t, "input_ids"))
+			refPos := c.MustInts(t, "position_ids")
 			var pos [3][]int
 			for a := range pos {
 				pos[a] = refPos[a*S : (a+1)*S]
 			}
-			embeds := mustF32(t, c, "inputs_embeds")
+			embeds := c.MustF32(t, "inputs_embeds")
 			// Prefill (matrix path), then one-token decode steps (vector
 			// path, where activations are quantized on the fly) fed with
 			// the reference's generated tokens.
-			gen := mustInts(t, c, "generated_ids")
-			delta := mustInts(t, c, "rope_deltas")[0]
+			gen := c.MustInts(t, "generated_ids")
+			delta := c.MustInts(t, "rope_deltas")[0]
 			logits := func(m *Model) []float32 {
 				cache := NewKVCache(&m.Config.Text, 0)
 				h, err := m.Text.Forward(context.Background(), slices.Clone(embeds), &pos, S, cache, nil)

@@ -53,24 +53,6 @@ func TestReference(t *testing.T) {
 	}
 }
 
-func mustF32(t *testing.T, c *reftest.Case, name string) []float32 {
-	t.Helper()
-	v, _, err := c.F32(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func mustInts(t *testing.T, c *reftest.Case, name string) []int {
-	t.Helper()
-	v, _, err := c.Ints(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 func checkClose(t *testing.T, what string, got, want []float32) {
 	t.Helper()
 	if len(got) != len(want) {
@@ -89,7 +71,7 @@ func runReferenceCase(t *testing.T, m *Model, c *reftest.Case) {
 	ctx := context.Background()
 	cfg := m.Config
 	H := cfg.Text.Hidden
-	ids := mustInts(t, c, "input_ids")
+	ids := c.MustInts(t, "input_ids")
 	S := len(ids)
 	images, err := c.Grids("image_grid_thw")
 	if err != nil {
@@ -101,7 +83,7 @@ func runReferenceCase(t *testing.T, m *Model, c *reftest.Case) {
 	}
 
 	// Stage: 3-D rope positions from the ids and grids.
-	refPos := mustInts(t, c, "position_ids")
+	refPos := c.MustInts(t, "position_ids")
 	pos, delta, err := RopeIndex(cfg, ids, images, videos)
 	if err != nil {
 		t.Fatalf("rope index: %v", err)
@@ -111,7 +93,7 @@ func runReferenceCase(t *testing.T, m *Model, c *reftest.Case) {
 			t.Errorf("position_ids axis %d differ:\n got %v\nwant %v", a, pos[a], refPos[a*S:(a+1)*S])
 		}
 	}
-	if want := mustInts(t, c, "rope_deltas")[0]; delta != want {
+	if want := c.MustInts(t, "rope_deltas")[0]; delta != want {
 		t.Errorf("rope delta %d, want %d", delta, want)
 	}
 
@@ -124,29 +106,29 @@ func runReferenceCase(t *testing.T, m *Model, c *reftest.Case) {
 			continue
 		}
 		grids, _ := c.Grids(kind.grid)
-		got, err := m.Vision.Forward(ctx, mustF32(t, c, kind.pix), Segments(grids))
+		got, err := m.Vision.Forward(ctx, c.MustF32(t, kind.pix), Segments(grids))
 		if err != nil {
 			t.Fatalf("vision: %v", err)
 		}
-		checkClose(t, kind.emb, got, mustF32(t, c, kind.emb))
+		checkClose(t, kind.emb, got, c.MustF32(t, kind.emb))
 	}
 
 	// Stage: the whole decoder input from ids and the case's pixel values.
 	var pimg, pvid []PixelInput
 	if c.Has("pixel_values") {
-		pimg = splitPixels(mustF32(t, c, "pixel_values"), images, cfg.Vision.PatchDim())
+		pimg = splitPixels(c.MustF32(t, "pixel_values"), images, cfg.Vision.PatchDim())
 	}
 	if c.Has("pixel_values_videos") {
-		pvid = splitPixels(mustF32(t, c, "pixel_values_videos"), videos, cfg.Vision.PatchDim())
+		pvid = splitPixels(c.MustF32(t, "pixel_values_videos"), videos, cfg.Vision.PatchDim())
 	}
 	built, err := m.BuildPrompt(ctx, ids, pimg, pvid)
 	if err != nil {
 		t.Fatalf("build prompt: %v", err)
 	}
-	checkClose(t, "inputs_embeds", built.Embeds, mustF32(t, c, "inputs_embeds"))
+	checkClose(t, "inputs_embeds", built.Embeds, c.MustF32(t, "inputs_embeds"))
 
 	// Stage: embeddings of the text tokens.
-	refEmbeds := mustF32(t, c, "inputs_embeds")
+	refEmbeds := c.MustF32(t, "inputs_embeds")
 	emb, err := m.Text.Embed(ids)
 	if err != nil {
 		t.Fatal(err)
@@ -172,20 +154,20 @@ func runReferenceCase(t *testing.T, m *Model, c *reftest.Case) {
 	if err != nil {
 		t.Fatalf("forward: %v", err)
 	}
-	refLayers := mustF32(t, c, "layer_outputs")
+	refLayers := c.MustF32(t, "layer_outputs")
 	for l, got := range tr.LayerOutputs {
 		checkClose(t, "layer "+itoa(l)+" output", got, refLayers[l*S*H:(l+1)*S*H])
 	}
-	checkClose(t, "final_hidden", hidden, mustF32(t, c, "final_hidden"))
-	checkClose(t, "logits", m.Text.Logits(hidden, S), mustF32(t, c, "logits"))
+	checkClose(t, "final_hidden", hidden, c.MustF32(t, "final_hidden"))
+	checkClose(t, "logits", m.Text.Logits(hidden, S), c.MustF32(t, "logits"))
 	if c.Has("router_logits") {
 		if len(tr.RouterLogits) == 0 {
 			t.Fatal("reference has router outputs but no MoE layer ran")
 		}
 		E, K := cfg.Text.MoE.Experts, cfg.Text.MoE.TopK
-		rl := mustF32(t, c, "router_logits")
-		ri := mustInts(t, c, "router_topk_indices")
-		rw := mustF32(t, c, "router_topk_weights")
+		rl := c.MustF32(t, "router_logits")
+		ri := c.MustInts(t, "router_topk_indices")
+		rw := c.MustF32(t, "router_topk_weights")
 		for l := range tr.RouterLogits {
 			checkClose(t, "router logits of MoE layer "+itoa(l), tr.RouterLogits[l], rl[l*S*E:(l+1)*S*E])
 			if !slices.Equal(tr.RouterIndices[l], ri[l*S*K:(l+1)*S*K]) {
@@ -197,8 +179,8 @@ func runReferenceCase(t *testing.T, m *Model, c *reftest.Case) {
 
 	// Stage: greedy decoding with the KV cache.
 	if c.Has("generated_ids") {
-		want := mustInts(t, c, "generated_ids")
-		stepRef := mustF32(t, c, "step_logits")
+		want := c.MustInts(t, "generated_ids")
+		stepRef := c.MustF32(t, "step_logits")
 		V := cfg.Text.Vocab
 		cache := NewKVCache(&cfg.Text, 0)
 		got, err := m.Text.Greedy(ctx, slices.Clone(refEmbeds), &refP, S, delta, cache, GreedyOptions{

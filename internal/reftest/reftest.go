@@ -115,6 +115,32 @@ func (c *Case) Grids(name string) ([][3]int, error) {
 	return out, nil
 }
 
+// TB is the part of testing.TB the Must helpers use.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+}
+
+// MustF32 returns a float tensor or stops the test.
+func (c *Case) MustF32(t TB, name string) []float32 {
+	t.Helper()
+	v, _, err := c.F32(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// MustInts returns an integer tensor or stops the test.
+func (c *Case) MustInts(t TB, name string) []int {
+	t.Helper()
+	v, _, err := c.Ints(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // MaxAbsDiff returns max |a[i]-b[i]| and its index; NaN anywhere counts as
 // an infinite difference. Lengths must match.
 func MaxAbsDiff(a, b []float32) (float64, int) {
