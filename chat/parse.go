@@ -67,6 +67,14 @@ type ParserOptions struct {
 	Tools []json.RawMessage
 }
 
+// PromptOpensThinking reports whether a rendered prompt ends inside an open
+// <think> block (some templates pre-open it), in which case the model's
+// output starts with thinking: pass the result as StartInThinking.
+func PromptOpensThinking(prompt string) bool {
+	p := strings.TrimRight(prompt, " \t\r\n")
+	return strings.HasSuffix(p, thinkOpen)
+}
+
 // Parser splits streamed model output into events. Feed it text as it is
 // decoded with Add, then call Close. It never panics, whatever the input.
 type Parser struct {

@@ -261,3 +261,16 @@ func collect(events []Event) Result {
 	r.Thinking, r.Answer, r.Raw = strings.TrimSpace(th.String()), an.String(), raw.String()
 	return r
 }
+
+func TestPromptOpensThinking(t *testing.T) {
+	for prompt, want := range map[string]bool{
+		"<|assistant|>\n<think>":           true,
+		"<|assistant|>\n<think>\n":         true,
+		"<|assistant|>\n<think></think>\n": false,
+		"<|assistant|>\n":                  false,
+	} {
+		if got := PromptOpensThinking(prompt); got != want {
+			t.Errorf("PromptOpensThinking(%q) = %v, want %v", prompt, got, want)
+		}
+	}
+}

@@ -10,7 +10,11 @@
 //
 // Encode never adds special tokens: chat templates write [gMASK]<sop> and the
 // role tokens themselves. The results agree id for id with the Hugging Face
-// tokenizers library (see the goldens in testdata/tokenizer).
+// tokenizers library (see the goldens in testdata/tokenizer). Split regexes
+// run on github.com/dlclark/regexp2, except the GLM-4/Llama 3/Qwen pattern,
+// which has an equivalent hand-written matcher. Character classes (\p{L},
+// \s…) come from Go's Unicode tables, so characters assigned after that
+// Unicode version may split differently from the reference.
 package tokenizer
 
 import (
