@@ -21,6 +21,9 @@ type kernels struct {
 	// widenBF16 and widenF16 set dst[i] = src[i] as float32, len(dst)
 	// values.
 	widenBF16, widenF16 func(dst []float32, src []uint16)
+	// dequantQ8 and dequantQ4 expand len(d) whole blocks of Q8_0 or Q4_0
+	// weights (q, d) into dst (32 values per block).
+	dequantQ8, dequantQ4 func(dst []float32, q []byte, d []uint16)
 	// dotQ8 and dotQ4 return Σ over len(xd) blocks of 32 of the integer
 	// dot product of an activation quantized by quantizeRowQ8 (xq, xd, xs)
 	// with a Q8_0 or Q4_0 weight row (wq, wd), scaled by both block scales.
@@ -77,6 +80,8 @@ var genericKernels = &kernels{
 	},
 	widenBF16: widenBF16Generic,
 	widenF16:  widenF16Generic,
+	dequantQ8: dequantQ8Generic,
+	dequantQ4: dequantQ4Generic,
 	dotQ8:     dotQ8Generic,
 	dotQ4:     dotQ4Generic,
 	quantQ8:   quantizeRowQ8,
@@ -154,6 +159,30 @@ func widenF16Generic(dst []float32, src []uint16) {
 	src = src[:len(dst)]
 	for i, v := range src {
 		dst[i] = F16ToF32(v)
+	}
+}
+
+func dequantQ8Generic(dst []float32, q []byte, d []uint16) {
+	nb := len(d)
+	dst, q = dst[:nb*qBlock], q[:nb*qBlock]
+	for b, db := range d {
+		s := F16ToF32(db)
+		for i, v := range q[b*qBlock : (b+1)*qBlock] {
+			dst[b*qBlock+i] = s * float32(int8(v))
+		}
+	}
+}
+
+func dequantQ4Generic(dst []float32, q []byte, d []uint16) {
+	nb := len(d)
+	dst, q = dst[:nb*qBlock], q[:nb*qBlock/2]
+	for b, db := range d {
+		s := F16ToF32(db)
+		o := dst[b*qBlock : (b+1)*qBlock]
+		for j, v := range q[b*qBlock/2 : (b+1)*qBlock/2] {
+			o[j] = s * float32(int(v&15)-8)
+			o[j+qBlock/2] = s * float32(int(v>>4)-8)
+		}
 	}
 }
 

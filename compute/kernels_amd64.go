@@ -86,6 +86,22 @@ var avx2Kernels = &kernels{
 		}
 		widenF16Generic(dst[n8:], src[n8:n])
 	},
+	dequantQ8: func(dst []float32, q []byte, d []uint16) {
+		nb := len(d)
+		if nb == 0 {
+			return
+		}
+		_, _ = dst[nb*qBlock-1], q[nb*qBlock-1]
+		dequantQ8AVX2(&dst[0], &q[0], &d[0], nb)
+	},
+	dequantQ4: func(dst []float32, q []byte, d []uint16) {
+		nb := len(d)
+		if nb == 0 {
+			return
+		}
+		_, _ = dst[nb*qBlock-1], q[nb*qBlock/2-1]
+		dequantQ4AVX2(&dst[0], &q[0], &d[0], nb)
+	},
 	dotQ8: func(xq []int8, xd, _ []float32, wq []byte, wd []uint16) float32 {
 		nb := len(xd)
 		if nb == 0 {
@@ -268,3 +284,9 @@ func gemm6x16sAVX2(kc int, a, b *float32, bstride int, c *float32, ldc int)
 
 //go:noescape
 func scores3x4AVX2(s *float32, sstride int, q *float32, qstride int, k *float32, kstride, d int)
+
+//go:noescape
+func dequantQ8AVX2(dst *float32, q *byte, d *uint16, nb int)
+
+//go:noescape
+func dequantQ4AVX2(dst *float32, q *byte, d *uint16, nb int)

@@ -1418,6 +1418,105 @@ widenF16AVX2done:
 	RET
 
 
+// func dequantQ8AVX2(dst *float32, q *byte, d *uint16, nb int)
+//
+// dst[b*32+i] = f16(d[b])·int8(q[b*32+i]) for nb blocks.
+TEXT ·dequantQ8AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ q+8(FP), SI
+	MOVQ d+16(FP), R9
+	MOVQ nb+24(FP), CX
+
+dq8:
+	TESTQ CX, CX
+	JE    dq8done
+	MOVWLZX (R9), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VBROADCASTSS X6, Y6
+	VPMOVSXBD (SI), Y0
+	VPMOVSXBD 8(SI), Y1
+	VPMOVSXBD 16(SI), Y2
+	VPMOVSXBD 24(SI), Y3
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VMULPS Y6, Y0, Y0
+	VMULPS Y6, Y1, Y1
+	VMULPS Y6, Y2, Y2
+	VMULPS Y6, Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $32, SI
+	ADDQ $128, DI
+	ADDQ $2, R9
+	DECQ CX
+	JMP  dq8
+
+dq8done:
+	VZEROUPPER
+	RET
+
+// func dequantQ4AVX2(dst *float32, q *byte, d *uint16, nb int)
+//
+// dst[b*32+j] = f16(d[b])·(low nibble of q[b*16+j] - 8) and
+// dst[b*32+16+j] = f16(d[b])·(high nibble - 8), for j < 16, nb blocks.
+TEXT ·dequantQ4AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ q+8(FP), SI
+	MOVQ d+16(FP), R9
+	MOVQ nb+24(FP), CX
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, X14
+	MOVL $0x08080808, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, X13
+
+dq4:
+	TESTQ CX, CX
+	JE    dq4done
+	MOVWLZX (R9), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VBROADCASTSS X6, Y6
+	VMOVDQU (SI), X0
+	VPAND X14, X0, X1
+	VPSRLW $4, X0, X2
+	VPAND X14, X2, X2
+	VPSUBB X13, X1, X1
+	VPSUBB X13, X2, X2
+	VPMOVSXBD X1, Y3
+	VPSRLDQ $8, X1, X1
+	VPMOVSXBD X1, Y4
+	VPMOVSXBD X2, Y5
+	VPSRLDQ $8, X2, X2
+	VPMOVSXBD X2, Y7
+	VCVTDQ2PS Y3, Y3
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VCVTDQ2PS Y7, Y7
+	VMULPS Y6, Y3, Y3
+	VMULPS Y6, Y4, Y4
+	VMULPS Y6, Y5, Y5
+	VMULPS Y6, Y7, Y7
+	VMOVUPS Y3, (DI)
+	VMOVUPS Y4, 32(DI)
+	VMOVUPS Y5, 64(DI)
+	VMOVUPS Y7, 96(DI)
+	ADDQ $16, SI
+	ADDQ $128, DI
+	ADDQ $2, R9
+	DECQ CX
+	JMP  dq4
+
+dq4done:
+	VZEROUPPER
+	RET
+
 // expHi = 88
 DATA expHi<>+0(SB)/4, $0x42b00000
 DATA expHi<>+4(SB)/4, $0x42b00000

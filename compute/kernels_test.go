@@ -286,6 +286,21 @@ func TestQuantizedDotKernels(t *testing.T) {
 				want = genericKernels.dotQ4
 			}
 			ref := want(xq, xd, xs, w.Q, w.Scales)
+			wrow := make([]float32, nb*qBlock)
+			w.Row(0, wrow)
+			for _, k := range kernelSets() {
+				deq := make([]float32, nb*qBlock)
+				if dt == Q8_0 {
+					k.dequantQ8(deq, w.Q, w.Scales)
+				} else {
+					k.dequantQ4(deq, w.Q, w.Scales)
+				}
+				for i := range deq {
+					if deq[i] != wrow[i] {
+						t.Fatalf("%s dequant %v nb=%d [%d]: %v want %v", k.name, dt, nb, i, deq[i], wrow[i])
+					}
+				}
+			}
 			for _, k := range kernelSets() {
 				got, kq := k.dotQ8, xq
 				if dt == Q4_0 {

@@ -152,7 +152,7 @@ func (p *Pool) gemm(k *kernels, out, x []float32, T int, w *Matrix) {
 	const ncp, mcp = ncBlock / nr, mcBlock / mr
 	p.For(np, 1, func(lo, hi int) {
 		bp := make([]float32, ncBlock*kcBlock)
-		tmp := make([]float32, kcBlock)
+		tmp := make([]float32, kcBlock+qBlock)
 		var ctmp [mr * nr]float32
 		for jc := lo; jc < hi; jc += ncp {
 			jce := min(hi, jc+ncp)
@@ -217,31 +217,18 @@ func packB(k *kernels, w *Matrix, dst, tmp []float32, n0, k0, kcl int) {
 		case F16:
 			seg = tmp[:kcl]
 			k.widenF16(seg, w.U16[n*K+k0:][:kcl])
-		case Q8_0:
-			// k0 is a multiple of qBlock, so blocks start at kk = 0.
-			for b := 0; b*qBlock < kcl; b++ {
-				bi := n*nb + k0/qBlock + b
-				d := F16ToF32(w.Scales[bi])
-				q := w.Q[bi*qBlock:][:qBlock]
-				for i := range min(qBlock, kcl-b*qBlock) {
-					dst[(b*qBlock+i)*nr+j] = d * float32(int8(q[i]))
-				}
+		case Q8_0, Q4_0:
+			// k0 is a multiple of qBlock: whole blocks, the last one
+			// possibly running past Cols into the zero padding.
+			nbk := (kcl + qBlock - 1) / qBlock
+			b0 := n*nb + k0/qBlock
+			full := tmp[:nbk*qBlock]
+			if w.DType == Q8_0 {
+				k.dequantQ8(full, w.Q[b0*qBlock:(b0+nbk)*qBlock], w.Scales[b0:b0+nbk])
+			} else {
+				k.dequantQ4(full, w.Q[b0*qBlock/2:(b0+nbk)*qBlock/2], w.Scales[b0:b0+nbk])
 			}
-		case Q4_0:
-			for b := 0; b*qBlock < kcl; b++ {
-				bi := n*nb + k0/qBlock + b
-				d := F16ToF32(w.Scales[bi])
-				q := w.Q[bi*qBlock/2:][:qBlock/2]
-				lim := min(qBlock, kcl-b*qBlock)
-				for i, v := range q {
-					if i < lim {
-						dst[(b*qBlock+i)*nr+j] = d * float32(int(v&15)-8)
-					}
-					if i+qBlock/2 < lim {
-						dst[(b*qBlock+i+qBlock/2)*nr+j] = d * float32(int(v>>4)-8)
-					}
-				}
-			}
+			seg = full[:kcl]
 		default:
 			panic("compute: MatMul: unknown dtype " + w.DType.String())
 		}
