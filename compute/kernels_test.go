@@ -129,7 +129,7 @@ func refMatMul(x []float32, T int, w *Matrix) []float64 {
 // matMulTol is the error allowed for out[t, r]: float32 rounding of the sum,
 // plus, for the quantized matvec path, the effect of rounding x to 8 bits
 // per block: |Σ w·(x-x̂)| <= Σ_blocks (max|x|/127/2)·Σ|w|.
-func matMulTol(x []float32, T, t, r int, w *Matrix) float64 {
+func matMulTol(x []float32, t, r int, w *Matrix, viaRows bool) float64 {
 	row := make([]float32, w.Cols)
 	w.Row(r, row)
 	xr := x[t*w.Cols : (t+1)*w.Cols]
@@ -144,7 +144,7 @@ func matMulTol(x []float32, T, t, r int, w *Matrix) float64 {
 		qerr += amax / 127 / 2 * wsum
 	}
 	tol := 2e-6*mag + 1e-6
-	if (w.DType == Q8_0 || w.DType == Q4_0) && T < gemmMinT {
+	if (w.DType == Q8_0 || w.DType == Q4_0) && viaRows {
 		tol += qerr * 1.01
 	}
 	return tol
@@ -165,26 +165,39 @@ func TestMatMul(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, T := range []int{1, 2, 5, 6, 7, 13, 100} {
-				if T*rows*cols > 2_000_000 {
+				if T*rows*cols > 2_100_000 {
 					continue
 				}
 				x := randF32(rng, T*cols)
 				want := refMatMul(x, T, w)
 				for _, k := range kernelSets() {
 					for pi, p := range testPools(t) {
-						out := make([]float32, T*rows+1)
-						out[T*rows] = 42
-						p.matMul(k, out, x, T, w)
-						if out[T*rows] != 42 {
-							t.Fatalf("wrote past the end")
-						}
-						bad := 0
-						for i, g := range out[:T*rows] {
-							tt, r := i/rows, i%rows
-							if d := math.Abs(float64(g) - want[i]); !(d <= matMulTol(x, T, tt, r, w)) {
-								if bad++; bad < 4 {
-									t.Errorf("%s %v [%dx%d] T=%d pool#%d: out[%d,%d]=%v want %v (tol %g)",
-										k.name, dt, rows, cols, T, pi, tt, r, g, want[i], matMulTol(x, T, tt, r, w))
+						for _, path := range []string{"MatMul", "rows", "gemm"} {
+							out := make([]float32, T*rows+1)
+							out[T*rows] = 42
+							viaRows := T < gemmMinT(w.DType)
+							switch path {
+							case "MatMul":
+								p.matMul(k, out, x, T, w)
+							case "rows":
+								p.matVec(k, out, x, T, w)
+								viaRows = true
+							case "gemm":
+								p.gemm(k, out, x, T, w)
+								viaRows = false
+							}
+							if out[T*rows] != 42 {
+								t.Fatalf("wrote past the end")
+							}
+							bad := 0
+							for i, g := range out[:T*rows] {
+								tt, r := i/rows, i%rows
+								tol := matMulTol(x, tt, r, w, viaRows)
+								if d := math.Abs(float64(g) - want[i]); !(d <= tol) {
+									if bad++; bad < 4 {
+										t.Errorf("%s %s %v [%dx%d] T=%d pool#%d: out[%d,%d]=%v want %v (tol %g)",
+											k.name, path, dt, rows, cols, T, pi, tt, r, g, want[i], tol)
+									}
 								}
 							}
 						}

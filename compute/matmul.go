@@ -12,17 +12,33 @@ const (
 	ncBlock = 256 // weight rows per packed block; a multiple of nr
 )
 
-// gemmMinT is the smallest number of token rows for which MatMul packs and
-// runs the GEMM; below it, the weight-streaming matvec kernels are faster.
-const gemmMinT = 6
+// gemmMinT returns the smallest number of token rows for which MatMul
+// packs and runs the GEMM for weights in dt; below it, the weight-streaming
+// row kernels are faster (they avoid widening or dequantizing the whole
+// weight per call, and for Q8_0/Q4_0 use integer dot products). The
+// crossovers were measured with BenchmarkMatMulPaths on the target machine
+// (AMD Zen, 2 cores, AVX2).
+func gemmMinT(dt DType) int {
+	switch dt {
+	case F32:
+		return 32
+	case BF16, F16:
+		return 96
+	case Q8_0:
+		return 256
+	case Q4_0:
+		return 1 << 30
+	}
+	return 32
+}
 
 // MatMul computes out[t, r] = Σ_c x[t, c] · W[r, c] for t < T, i.e. the
 // PyTorch Linear product x·Wᵀ without bias. x is [T, W.Cols] and out is
-// [T, W.Rows], both row-major. W may be in any DType; for Q8_0 and Q4_0 the
-// matvec path (T < 6) quantizes x to 8 bits per block of 32 and uses integer
-// dot products, so its result differs from the f32 product of the
-// dequantized weights by the activation rounding (see the package tests for
-// the bound).
+// [T, W.Rows], both row-major. W may be in any DType. For Q8_0 and Q4_0 the
+// row-kernel path (always for Q4_0, below 256 rows for Q8_0) quantizes x to
+// 8 bits per block of 32 and uses integer dot products, so its result
+// differs from the f32 product of the dequantized weights by the activation
+// rounding: at most Σ_blocks max|x|/254·Σ|w| per output.
 func (p *Pool) MatMul(out, x []float32, T int, w *Matrix) {
 	p.matMul(kern, out, x, T, w)
 }
@@ -39,45 +55,61 @@ func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 		clear(out[:T*rows])
 		return
 	}
-	if T >= gemmMinT {
+	if T >= gemmMinT(w.DType) {
 		p.gemm(k, out, x, T, w)
 		return
 	}
 	p.matVec(k, out, x, T, w)
 }
 
-// matVec streams the weights once, row by row, and dots each row with the T
-// activation rows (which stay in cache).
+// matVec streams the weights row by row and dots each row with the
+// activation rows, taken in blocks of about 256 KiB (so they stay in L2
+// while the weights stream past once per block). Quantized weights use
+// 8-bit activations and integer dot products.
 func (p *Pool) matVec(k *kernels, out, x []float32, T int, w *Matrix) {
-	rows, cols := w.Rows, w.Cols
+	cols := w.Cols
 	var xq []int8
 	var xd, xs []float32
 	nb := w.BlocksPerRow()
+	rowBytes := cols * 4
 	if w.DType == Q8_0 || w.DType == Q4_0 {
+		rowBytes = nb * qBlock
 		xq = make([]int8, T*nb*qBlock)
 		xd = make([]float32, T*nb)
 		xs = make([]float32, T*nb)
-		for t := range T {
-			k.quantQ8(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], x[t*cols:(t+1)*cols])
-			if w.DType == Q4_0 && k.permQ4 != nil {
-				k.permQ4(xq[t*nb*qBlock : (t+1)*nb*qBlock])
+		p.For(T, 8, func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				k.quantQ8(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], x[t*cols:(t+1)*cols])
+				if w.DType == Q4_0 && k.permQ4 != nil {
+					k.permQ4(xq[t*nb*qBlock : (t+1)*nb*qBlock])
+				}
 			}
-		}
+		})
 	}
+	tb := max(1, (256<<10)/rowBytes)
+	for t0 := 0; t0 < T; t0 += tb {
+		p.matVecBlock(k, out, x, xq, xd, xs, t0, min(T, t0+tb), w)
+	}
+}
+
+// matVecBlock is matVec for the token rows [t0, t1).
+func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []float32, t0, t1 int, w *Matrix) {
+	rows, cols := w.Rows, w.Cols
+	nb := w.BlocksPerRow()
 	p.For(rows, 64, func(lo, hi int) {
 		var o4 [4]float32
 		switch w.DType {
 		case F32:
 			r := lo
 			for ; r+4 <= hi; r += 4 {
-				for t := range T {
+				for t := t0; t < t1; t++ {
 					k.dot4(x[t*cols:(t+1)*cols], w.F32[r*cols:(r+4)*cols], cols, &o4)
 					copy(out[t*rows+r:t*rows+r+4], o4[:])
 				}
 			}
 			for ; r < hi; r++ {
 				wr := w.F32[r*cols : (r+1)*cols]
-				for t := range T {
+				for t := t0; t < t1; t++ {
 					out[t*rows+r] = k.dot(x[t*cols:(t+1)*cols], wr)
 				}
 			}
@@ -88,14 +120,14 @@ func (p *Pool) matVec(k *kernels, out, x []float32, T int, w *Matrix) {
 			}
 			r := lo
 			for ; r+4 <= hi; r += 4 {
-				for t := range T {
+				for t := t0; t < t1; t++ {
 					dot4(x[t*cols:(t+1)*cols], w.U16[r*cols:(r+4)*cols], cols, &o4)
 					copy(out[t*rows+r:t*rows+r+4], o4[:])
 				}
 			}
 			for ; r < hi; r++ {
 				wr := w.U16[r*cols : (r+1)*cols]
-				for t := range T {
+				for t := t0; t < t1; t++ {
 					out[t*rows+r] = dot(x[t*cols:(t+1)*cols], wr)
 				}
 			}
@@ -107,7 +139,7 @@ func (p *Pool) matVec(k *kernels, out, x []float32, T int, w *Matrix) {
 			for r := lo; r < hi; r++ {
 				wq := w.Q[r*nb*bb : (r+1)*nb*bb]
 				wd := w.Scales[r*nb : (r+1)*nb]
-				for t := range T {
+				for t := t0; t < t1; t++ {
 					out[t*rows+r] = dot(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], wq, wd)
 				}
 			}
