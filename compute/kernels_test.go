@@ -170,6 +170,12 @@ func TestMatMul(t *testing.T) {
 				}
 				x := randF32(rng, T*cols)
 				want := refMatMul(x, T, w)
+				tolRows := make([]float64, T*rows)
+				tolGEMM := make([]float64, T*rows)
+				for i := range tolRows {
+					tolRows[i] = matMulTol(x, i/rows, i%rows, w, true)
+					tolGEMM[i] = matMulTol(x, i/rows, i%rows, w, false)
+				}
 				for _, k := range kernelSets() {
 					for pi, p := range testPools(t) {
 						for _, path := range []string{"MatMul", "rows", "gemm"} {
@@ -192,7 +198,10 @@ func TestMatMul(t *testing.T) {
 							bad := 0
 							for i, g := range out[:T*rows] {
 								tt, r := i/rows, i%rows
-								tol := matMulTol(x, tt, r, w, viaRows)
+								tol := tolGEMM[i]
+								if viaRows {
+									tol = tolRows[i]
+								}
 								if d := math.Abs(float64(g) - want[i]); !(d <= tol) {
 									if bad++; bad < 4 {
 										t.Errorf("%s %s %v [%dx%d] T=%d pool#%d: out[%d,%d]=%v want %v (tol %g)",
