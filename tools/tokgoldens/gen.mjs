@@ -20,7 +20,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 
 const out = path.resolve("../../testdata/tokenizer");
-const tokenizers = ["qwen3", "deepseek_v3", "llama3"];
+const tokenizers = ["qwen3", "deepseek_v3", "llama3", "gpt4o"];
 
 // mulberry32: a small seeded PRNG so the corpus is the same on every run.
 function rng(seed) {
