@@ -452,21 +452,13 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 		if step == maxNew-1 {
 			break
 		}
-		e, err := text.Embed([]int{id})
-		if err != nil {
-			return err
-		}
-		pos := cache.Len + p.Delta
-		next := [3][]int{{pos}, {pos}, {pos}}
-		h, err := text.Forward(ctx, e, &next, 1, cache, nil)
-		if err != nil {
+		if logits, err = text.Step(ctx, id, p.Delta, cache); err != nil {
 			if ctx.Err() != nil {
 				usage.FinishReason = "cancelled"
 				break
 			}
 			return err
 		}
-		logits = text.Logits(h, 1)
 	}
 	usage.Decode = time.Since(decodeStart)
 	if !stops.hit {

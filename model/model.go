@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/glmv/glmv/compute"
 	"github.com/glmv/glmv/safetensors"
@@ -71,36 +72,39 @@ func (t *Text) Greedy(ctx context.Context, h []float32, pos *[3][]int, S, delta 
 		return nil, err
 	}
 	H := t.Cfg.Hidden
-	last := hidden[(S-1)*H:]
+	logits := t.Logits(hidden[(S-1)*H:], 1)
 	var out []int
 	for step := 0; step < o.MaxNew; step++ {
-		logits := t.Logits(last, 1)
 		if o.OnLogits != nil {
 			o.OnLogits(step, logits)
 		}
 		id := Argmax(logits)
 		out = append(out, id)
-		for _, s := range o.Stop {
-			if s == id {
-				return out, nil
-			}
-		}
-		if step == o.MaxNew-1 {
+		if slices.Contains(o.Stop, id) || step == o.MaxNew-1 {
 			break
 		}
-		e, err := t.Embed([]int{id})
-		if err != nil {
+		if logits, err = t.Step(ctx, id, delta, cache); err != nil {
 			return out, err
 		}
-		p := cache.Len + delta
-		next := [3][]int{{p}, {p}, {p}}
-		hid, err := t.Forward(ctx, e, &next, 1, cache, nil)
-		if err != nil {
-			return out, err
-		}
-		last = hid
 	}
 	return out, nil
+}
+
+// Step feeds one generated token: it runs it through the decoder at
+// position cache.Len + delta on all three rope axes (text continues the
+// prompt's positions) and returns the logits for the next token.
+func (t *Text) Step(ctx context.Context, id, delta int, cache *KVCache) ([]float32, error) {
+	e, err := t.Embed([]int{id})
+	if err != nil {
+		return nil, err
+	}
+	p := cache.Len + delta
+	next := [3][]int{{p}, {p}, {p}}
+	h, err := t.Forward(ctx, e, &next, 1, cache, nil)
+	if err != nil {
+		return nil, err
+	}
+	return t.Logits(h, 1), nil
 }
 
 // Argmax returns the index of the largest value (the first one on ties).

@@ -192,14 +192,11 @@ func TestQuantizedKernelsMatchRoundedWeights(t *testing.T) {
 				}
 				out := m.Text.Logits(h, S)
 				for _, id := range gen {
-					e, _ := m.Text.Embed([]int{id})
-					p := cache.Len + delta
-					next := [3][]int{{p}, {p}, {p}}
-					h, err := m.Text.Forward(context.Background(), e, &next, 1, cache, nil)
+					l, err := m.Text.Step(context.Background(), id, delta, cache)
 					if err != nil {
 						t.Fatal(err)
 					}
-					out = append(out, m.Text.Logits(h, 1)...)
+					out = append(out, l...)
 				}
 				return out
 			}

@@ -142,18 +142,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	start = time.Now()
 	for i := 0; i < *decode; i++ {
 		t0 := time.Now()
-		id := model.Argmax(last)
-		e, err := text.Embed([]int{id})
-		if err != nil {
+		if last, err = text.Step(ctx, model.Argmax(last), 0, cache); err != nil {
 			return err
 		}
-		p := cache.Len
-		next := [3][]int{{p}, {p}, {p}}
-		hid, err := text.Forward(ctx, e, &next, 1, cache, nil)
-		if err != nil {
-			return err
-		}
-		last = text.Logits(hid, 1)
 		steps = append(steps, time.Since(t0).Seconds())
 	}
 	res.DecodeTokS = float64(*decode) / time.Since(start).Seconds()
