@@ -110,13 +110,23 @@ var avx2Kernels = &kernels{
 		_, _, _ = xq[nb*qBlock-1], wq[nb*qBlock-1], wd[nb-1]
 		return dotQ8AVX2(&xq[0], &xd[0], &wq[0], &wd[0], nb)
 	},
-	dotQ4: func(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32 {
-		nb := len(xd)
-		if nb == 0 {
-			return 0
+	dotQ4: dotQ4Asm,
+	dotQ4x4: func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+		full := nb &^ 7
+		if full > 0 {
+			_, _, _ = xq[(3*nb+full)*qBlock-1], xd[3*nb+full-1], xs[3*nb+full-1]
+			_, _ = wq[full*qBlock/2-1], wd[full-1]
+			dotQ4x4AVX2(&xq[0], &xd[0], &xs[0], nb, full, &wq[0], &wd[0], &out[0])
+		} else {
+			*out = [4]float32{}
 		}
-		_, _, _, _ = xq[nb*qBlock-1], xs[nb-1], wq[nb*qBlock/2-1], wd[nb-1]
-		return dotQ4AVX2(&xq[0], &xd[0], &xs[0], &wq[0], &wd[0], nb)
+		if full < nb {
+			for t := range out {
+				o := t * nb
+				out[t] += dotQ4Asm(xq[(o+full)*qBlock:(o+nb)*qBlock], xd[o+full:o+nb], xs[o+full:o+nb],
+					wq[full*qBlock/2:], wd[full:nb])
+			}
+		}
 	},
 	permQ4: permQ4Pairs,
 	quantQ8: func(xq []int8, xd, xs, x []float32) {
@@ -210,6 +220,16 @@ var avx2Kernels = &kernels{
 	},
 }
 
+// dotQ4Asm is the avx2 dotQ4.
+func dotQ4Asm(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32 {
+	nb := len(xd)
+	if nb == 0 {
+		return 0
+	}
+	_, _, _, _ = xq[nb*qBlock-1], xs[nb-1], wq[nb*qBlock/2-1], wd[nb-1]
+	return dotQ4AVX2(&xq[0], &xd[0], &xs[0], &wq[0], &wd[0], nb)
+}
+
 // permQ4Pairs puts each whole group of 8 activation blocks into the pair
 // layout of dotQ4AVX2: within blocks A, B (0-1, 2-3, ...) the order becomes
 // A[0:16] B[0:16] A[16:32] B[16:32], matching the low and high nibbles of a
@@ -290,3 +310,6 @@ func dequantQ8AVX2(dst *float32, q *byte, d *uint16, nb int)
 
 //go:noescape
 func dequantQ4AVX2(dst *float32, q *byte, d *uint16, nb int)
+
+//go:noescape
+func dotQ4x4AVX2(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)

@@ -423,6 +423,95 @@ DATA q4idx<>+112(SB)/8, $0x0000000700000007
 DATA q4idx<>+120(SB)/8, $0x0000000700000007
 GLOBL q4idx<>(SB), RODATA|NOPTR, $128
 
+// Q4TOK multiplies the unpacked pair in Y8 (low nibbles) and Y9 (high
+// nibbles) with one token's activations at XA and XB, scales the int32
+// lanes by its scales SC permuted with Y12, and accumulates into ACC.
+#define Q4TOK(XA, XB, SC, ACC) \
+	VPMADDUBSW XA, Y8, Y10; \
+	VPMADDUBSW XB, Y9, Y11; \
+	VPADDW Y11, Y10, Y10; \
+	VPMADDWD Y15, Y10, Y10; \
+	VCVTDQ2PS Y10, Y10; \
+	VPERMPS SC, Y12, Y11; \
+	VFMADD231PS Y10, Y11, ACC
+
+// Q4PAIR4 unpacks the pair of Q4_0 blocks at WOFF(DI) once and multiplies
+// it with 4 tokens (activation rows R11 bytes apart, R13 = 3·R11).
+#define Q4PAIR4(WOFF, XOFF, IOFF) \
+	VMOVDQU WOFF(DI), Y8; \
+	VPSRLW $4, Y8, Y9; \
+	VPAND Y14, Y8, Y8; \
+	VPAND Y14, Y9, Y9; \
+	VMOVDQU q4idx<>+IOFF(SB), Y12; \
+	Q4TOK(XOFF(SI), XOFF+32(SI), Y4, Y0); \
+	Q4TOK(XOFF(SI)(R11*1), XOFF+32(SI)(R11*1), Y5, Y1); \
+	Q4TOK(XOFF(SI)(R11*2), XOFF+32(SI)(R11*2), Y6, Y2); \
+	Q4TOK(XOFF(SI)(R13*1), XOFF+32(SI)(R13*1), Y7, Y3)
+
+// func dotQ4x4AVX2(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+//
+// dotQ4AVX2 over the first n blocks for 4 tokens at once: token t's
+// activations start at xq[t*nb*32], xd[t*nb], xs[t*nb]; out[t] receives its
+// dot product with the weight row. n must be a positive multiple of 8 (all
+// in pair layout).
+TEXT ·dotQ4x4AVX2(SB), NOSPLIT, $0-64
+	MOVQ xq+0(FP), SI
+	MOVQ xd+8(FP), R8
+	MOVQ xs+16(FP), R10
+	MOVQ nb+24(FP), AX
+	MOVQ n+32(FP), CX
+	MOVQ wq+40(FP), DI
+	MOVQ wd+48(FP), R9
+	MOVQ AX, R11
+	SHLQ $5, R11
+	LEAQ (R11)(R11*2), R13
+	MOVQ AX, R12
+	SHLQ $2, R12
+	LEAQ (R12)(R12*2), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+
+q4x4:
+	VCVTPH2PS (R9), Y13
+	VMULPS (R8), Y13, Y4
+	VMULPS (R8)(R12*1), Y13, Y5
+	VMULPS (R8)(R12*2), Y13, Y6
+	VMULPS (R8)(BX*1), Y13, Y7
+	VFNMADD231PS (R10), Y4, Y0
+	VFNMADD231PS (R10)(R12*1), Y5, Y1
+	VFNMADD231PS (R10)(R12*2), Y6, Y2
+	VFNMADD231PS (R10)(BX*1), Y7, Y3
+	Q4PAIR4(0, 0, 0)
+	Q4PAIR4(32, 64, 32)
+	Q4PAIR4(64, 128, 64)
+	Q4PAIR4(96, 192, 96)
+	ADDQ $256, SI
+	ADDQ $128, DI
+	ADDQ $32, R8
+	ADDQ $32, R10
+	ADDQ $16, R9
+	SUBQ $8, CX
+	JNE  q4x4
+
+	MOVQ out+56(FP), DX
+	HSUM(Y0, X0, X8)
+	HSUM(Y1, X1, X8)
+	HSUM(Y2, X2, X8)
+	HSUM(Y3, X3, X8)
+	VMOVSS X0, (DX)
+	VMOVSS X1, 4(DX)
+	VMOVSS X2, 8(DX)
+	VMOVSS X3, 12(DX)
+	VZEROUPPER
+	RET
+
 // func quantQ8AVX2(xq *int8, xd, xs, x *float32, nb int)
 //
 // Quantizes nb whole blocks of 32 activations: xd[b] = max|x|/127,

@@ -139,7 +139,16 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 			for r := lo; r < hi; r++ {
 				wq := w.Q[r*nb*bb : (r+1)*nb*bb]
 				wd := w.Scales[r*nb : (r+1)*nb]
-				for t := t0; t < t1; t++ {
+				t := t0
+				if w.DType == Q4_0 {
+					for ; t+4 <= t1; t += 4 {
+						k.dotQ4x4(xq[t*nb*qBlock:(t+4)*nb*qBlock], xd[t*nb:(t+4)*nb], xs[t*nb:(t+4)*nb], nb, wq, wd, &o4)
+						for i, v := range o4 {
+							out[(t+i)*rows+r] = v
+						}
+					}
+				}
+				for ; t < t1; t++ {
 					out[t*rows+r] = dot(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], wq, wd)
 				}
 			}
