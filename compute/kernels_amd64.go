@@ -102,15 +102,24 @@ var avx2Kernels = &kernels{
 		_, _ = dst[nb*qBlock-1], q[nb*qBlock/2-1]
 		dequantQ4AVX2(&dst[0], &q[0], &d[0], nb)
 	},
-	dotQ8: func(xq []int8, xd, _ []float32, wq []byte, wd []uint16) float32 {
-		nb := len(xd)
-		if nb == 0 {
-			return 0
-		}
-		_, _, _ = xq[nb*qBlock-1], wq[nb*qBlock-1], wd[nb-1]
-		return dotQ8AVX2(&xq[0], &xd[0], &wq[0], &wd[0], nb)
-	},
+	dotQ8: dotQ8Asm,
 	dotQ4: dotQ4Asm,
+	dotQ8x4: func(xq []int8, xd []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+		full := nb &^ 7
+		if full > 0 {
+			_, _ = xq[(3*nb+full)*qBlock-1], xd[3*nb+full-1]
+			_, _ = wq[full*qBlock-1], wd[full-1]
+			dotQ8x4AVX2(&xq[0], &xd[0], nb, full, &wq[0], &wd[0], &out[0])
+		} else {
+			*out = [4]float32{}
+		}
+		if full < nb {
+			for t := range out {
+				o := t * nb
+				out[t] += dotQ8Asm(xq[(o+full)*qBlock:(o+nb)*qBlock], xd[o+full:o+nb], nil, wq[full*qBlock:], wd[full:nb])
+			}
+		}
+	},
 	dotQ4x4: func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
 		full := nb &^ 7
 		if full > 0 {
@@ -220,6 +229,16 @@ var avx2Kernels = &kernels{
 	},
 }
 
+// dotQ8Asm is the avx2 dotQ8.
+func dotQ8Asm(xq []int8, xd, _ []float32, wq []byte, wd []uint16) float32 {
+	nb := len(xd)
+	if nb == 0 {
+		return 0
+	}
+	_, _, _ = xq[nb*qBlock-1], wq[nb*qBlock-1], wd[nb-1]
+	return dotQ8AVX2(&xq[0], &xd[0], &wq[0], &wd[0], nb)
+}
+
 // dotQ4Asm is the avx2 dotQ4.
 func dotQ4Asm(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32 {
 	nb := len(xd)
@@ -313,3 +332,6 @@ func dequantQ4AVX2(dst *float32, q *byte, d *uint16, nb int)
 
 //go:noescape
 func dotQ4x4AVX2(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+
+//go:noescape
+func dotQ8x4AVX2(xq *int8, xd *float32, nb, n int, wq *byte, wd *uint16, out *float32)

@@ -423,6 +423,112 @@ DATA q4idx<>+112(SB)/8, $0x0000000700000007
 DATA q4idx<>+120(SB)/8, $0x0000000700000007
 GLOBL q4idx<>(SB), RODATA|NOPTR, $128
 
+// Q8TOK multiplies the pair of Q8_0 blocks held as |w| in Y9, Y11 (signs
+// in Y8, Y10) with one token's activations at XA, XB (the next 32 bytes),
+// folds the two blocks' int32 lanes together with VPHADDD (lanes 0,1,4,5:
+// first block; 2,3,6,7: second), scales them by SC permuted with Y12 and
+// accumulates into ACC. Y15 holds 16-bit ones.
+#define Q8TOK(XA, XB, SC, ACC) \
+	VMOVDQU XA, Y13; \
+	VPSIGNB Y8, Y13, Y13; \
+	VPMADDUBSW Y13, Y9, Y13; \
+	VPMADDWD Y15, Y13, Y13; \
+	VMOVDQU XB, Y14; \
+	VPSIGNB Y10, Y14, Y14; \
+	VPMADDUBSW Y14, Y11, Y14; \
+	VPMADDWD Y15, Y14, Y14; \
+	VPHADDD Y14, Y13, Y13; \
+	VCVTDQ2PS Y13, Y13; \
+	VPERMPS SC, Y12, Y14; \
+	VFMADD231PS Y13, Y14, ACC
+
+// Q8PAIR4 loads the pair of Q8_0 blocks at WOFF(DI) once and multiplies it
+// with 4 tokens (activation rows R11 bytes apart, R13 = 3·R11).
+#define Q8PAIR4(WOFF, IOFF) \
+	VMOVDQU WOFF(DI), Y8; \
+	VMOVDQU WOFF+32(DI), Y10; \
+	VPSIGNB Y8, Y8, Y9; \
+	VPSIGNB Y10, Y10, Y11; \
+	VMOVDQU q8idx<>+IOFF(SB), Y12; \
+	Q8TOK(WOFF(SI), WOFF+32(SI), Y4, Y0); \
+	Q8TOK(WOFF(SI)(R11*1), WOFF+32(SI)(R11*1), Y5, Y1); \
+	Q8TOK(WOFF(SI)(R11*2), WOFF+32(SI)(R11*2), Y6, Y2); \
+	Q8TOK(WOFF(SI)(R13*1), WOFF+32(SI)(R13*1), Y7, Y3)
+
+// func dotQ8x4AVX2(xq *int8, xd *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+//
+// dotQ8AVX2 over the first n blocks for 4 tokens at once: token t's
+// activations start at xq[t*nb*32], xd[t*nb]; out[t] receives its dot
+// product with the weight row. n must be a positive multiple of 8.
+TEXT ·dotQ8x4AVX2(SB), NOSPLIT, $0-56
+	MOVQ xq+0(FP), SI
+	MOVQ xd+8(FP), R8
+	MOVQ nb+16(FP), AX
+	MOVQ n+24(FP), CX
+	MOVQ wq+32(FP), DI
+	MOVQ wd+40(FP), R9
+	MOVQ AX, R11
+	SHLQ $5, R11
+	LEAQ (R11)(R11*2), R13
+	MOVQ AX, R12
+	SHLQ $2, R12
+	LEAQ (R12)(R12*2), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+
+q8x4:
+	VCVTPH2PS (R9), Y13
+	VMULPS (R8), Y13, Y4
+	VMULPS (R8)(R12*1), Y13, Y5
+	VMULPS (R8)(R12*2), Y13, Y6
+	VMULPS (R8)(BX*1), Y13, Y7
+	Q8PAIR4(0, 0)
+	Q8PAIR4(64, 32)
+	Q8PAIR4(128, 64)
+	Q8PAIR4(192, 96)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	ADDQ $32, R8
+	ADDQ $16, R9
+	SUBQ $8, CX
+	JNE  q8x4
+
+	MOVQ out+48(FP), DX
+	HSUM(Y0, X0, X8)
+	HSUM(Y1, X1, X8)
+	HSUM(Y2, X2, X8)
+	HSUM(Y3, X3, X8)
+	VMOVSS X0, (DX)
+	VMOVSS X1, 4(DX)
+	VMOVSS X2, 8(DX)
+	VMOVSS X3, 12(DX)
+	VZEROUPPER
+	RET
+
+// q8idx: for block pair p of a group of 8, lanes 0,1,4,5 take scale 2p and
+// lanes 2,3,6,7 scale 2p+1 (the VPHADDD lane order).
+DATA q8idx<>+0(SB)/8, $0x0000000000000000
+DATA q8idx<>+8(SB)/8, $0x0000000100000001
+DATA q8idx<>+16(SB)/8, $0x0000000000000000
+DATA q8idx<>+24(SB)/8, $0x0000000100000001
+DATA q8idx<>+32(SB)/8, $0x0000000200000002
+DATA q8idx<>+40(SB)/8, $0x0000000300000003
+DATA q8idx<>+48(SB)/8, $0x0000000200000002
+DATA q8idx<>+56(SB)/8, $0x0000000300000003
+DATA q8idx<>+64(SB)/8, $0x0000000400000004
+DATA q8idx<>+72(SB)/8, $0x0000000500000005
+DATA q8idx<>+80(SB)/8, $0x0000000400000004
+DATA q8idx<>+88(SB)/8, $0x0000000500000005
+DATA q8idx<>+96(SB)/8, $0x0000000600000006
+DATA q8idx<>+104(SB)/8, $0x0000000700000007
+DATA q8idx<>+112(SB)/8, $0x0000000600000006
+DATA q8idx<>+120(SB)/8, $0x0000000700000007
+GLOBL q8idx<>(SB), RODATA|NOPTR, $128
+
 // Q4TOK multiplies the unpacked pair in Y8 (low nibbles) and Y9 (high
 // nibbles) with one token's activations at XA and XB, scales the int32
 // lanes by its scales SC permuted with Y12, and accumulates into ACC.

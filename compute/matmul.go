@@ -140,12 +140,14 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 				wq := w.Q[r*nb*bb : (r+1)*nb*bb]
 				wd := w.Scales[r*nb : (r+1)*nb]
 				t := t0
-				if w.DType == Q4_0 {
-					for ; t+4 <= t1; t += 4 {
+				for ; t+4 <= t1; t += 4 {
+					if w.DType == Q4_0 {
 						k.dotQ4x4(xq[t*nb*qBlock:(t+4)*nb*qBlock], xd[t*nb:(t+4)*nb], xs[t*nb:(t+4)*nb], nb, wq, wd, &o4)
-						for i, v := range o4 {
-							out[(t+i)*rows+r] = v
-						}
+					} else {
+						k.dotQ8x4(xq[t*nb*qBlock:(t+4)*nb*qBlock], xd[t*nb:(t+4)*nb], nb, wq, wd, &o4)
+					}
+					for i, v := range o4 {
+						out[(t+i)*rows+r] = v
 					}
 				}
 				for ; t < t1; t++ {
