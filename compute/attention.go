@@ -291,123 +291,175 @@ func (p *Pool) attentionTiled(kn *kernels, out, q, k, v []float32, T, nKeys int,
 	})
 }
 
-// attentionGQA is the decode form (at most tiledTokens(s) query tokens): a
-// task takes one KV head and all query rows that share it, and streams the
-// keys and values once, in blocks of tileKeys copied to a padded buffer.
-// Scores come from a kernel that dots 3 query rows with 4 keys at a time;
-// P·V uses the GEMM micro-kernel on the copied values (row stride D+nr).
-// HeadDim must be a multiple of nr.
+// attentionGQA is the decode form (at most tiledTokens(s) query tokens).
+// The keys are split into contiguous chunks, one task each (split-K), so
+// every task streams whole cache rows (all KV heads of a key are adjacent)
+// and all cores stay busy even with few KV heads. A task copies a block of
+// gqaKeys keys into a padded per-head layout, then for each KV head forms
+// the scores of all query rows sharing it with a kernel that dots 3 query
+// rows with 4 keys at a time, updates its online softmax, and adds P·V with
+// the GEMM micro-kernel. The chunks' partial softmax states are merged at
+// the end. HeadDim must be a multiple of nr.
 func (p *Pool) attentionGQA(kn *kernels, out, q, k, v []float32, T, nKeys int, s AttnShape, causal bool, past int) {
 	D := s.HeadDim
 	group := s.Heads / s.KVHeads
 	qStride, kvStride := s.Heads*D, s.KVHeads*D
-	rows := T * group
+	rows := T * group // query rows per KV head
 	rp := (rows + mr - 1) / mr
+	all := s.KVHeads * rp * mr // padded rows of all heads
 	nMax := nKeys
 	if causal {
 		nMax = min(nKeys, past+T)
 	}
-	p.For(s.KVHeads, 1, func(lo, hi int) {
-		sc := make([]float32, rp*mr*tileKeys) // scores, row stride tileKeys
-		pp := make([]float32, rp*mr*tileKeys) // probabilities, panels of kb×mr
-		acc := make([]float32, rp*mr*D)       // accumulator, row stride D
-		m := make([]float32, rows)
-		l := make([]float32, rows)
-		// The block's keys and values are first copied to a padded,
-		// contiguous layout: in the cache, rows of one KV head are
-		// kvStride apart, often a power of two like 4 KiB, which maps
-		// them all to the same L1 sets.
-		dp := D + nr
-		kc := make([]float32, tileKeys*dp)
-		vc := make([]float32, tileKeys*dp)
-		for kvh := lo; kvh < hi; kvh++ {
-			clear(acc)
-			clear(l)
+	nkb := (nMax + gqaKeys - 1) / gqaKeys
+	nch := max(1, min(nkb, 2*p.Workers()))
+	// Per-chunk softmax state for every (KV head, row): running max m,
+	// sum l and unnormalized output acc (row stride D).
+	ms := make([]float32, nch*all)
+	ls := make([]float32, nch*all)
+	accs := make([]float32, nch*all*D)
+	dp := D + nr // padded row stride of the copied keys and values
+	p.For(nch, 1, func(lo, hi int) {
+		kc := make([]float32, s.KVHeads*gqaKeys*dp)
+		vc := make([]float32, s.KVHeads*gqaKeys*dp)
+		sc := make([]float32, rp*mr*gqaKeys) // scores, row stride gqaKeys
+		pp := make([]float32, rp*mr*gqaKeys) // probabilities, panels of kb×mr
+		for c := lo; c < hi; c++ {
+			m, l, acc := ms[c*all:(c+1)*all], ls[c*all:(c+1)*all], accs[c*all*D:(c+1)*all*D]
 			for i := range m {
 				m[i] = float32(math.Inf(-1))
 			}
-			kb0, vb0 := k[kvh*D:], v[kvh*D:]
-			for j0 := 0; j0 < nMax; j0 += tileKeys {
-				kb := min(tileKeys, nMax-j0)
+			for jb := c * nkb / nch; jb < (c+1)*nkb/nch; jb++ {
+				j0 := jb * gqaKeys
+				kb := min(gqaKeys, nMax-j0)
+				// Copy: rows are read whole and in order.
 				for j := range kb {
-					o := (j0 + j) * kvStride
-					copy(kc[j*dp:j*dp+D], kb0[o:o+D])
-					copy(vc[j*dp:j*dp+D], vb0[o:o+D])
-				}
-				// Scores for row r = t·group+g.
-				for t := range T {
-					qt := q[t*qStride+kvh*group*D:]
-					st := sc[t*group*tileKeys:]
-					g := 0
-					for ; g+3 <= group; g += 3 {
-						j := 0
-						for ; j+4 <= kb; j += 4 {
-							kn.scores3x4(st[g*tileKeys+j:], tileKeys, qt[g*D:], D, kc[j*dp:], dp, D)
-						}
-						for r := g; r < g+3 && j < kb; r++ {
-							kn.scores(st[r*tileKeys+j:r*tileKeys+kb], qt[r*D:(r+1)*D], kc[j*dp:], dp)
-						}
-					}
-					for ; g < group; g++ {
-						kn.scores(st[g*tileKeys:g*tileKeys+kb], qt[g*D:(g+1)*D], kc, dp)
+					kr := k[(j0+j)*kvStride : (j0+j+1)*kvStride]
+					vr := v[(j0+j)*kvStride : (j0+j+1)*kvStride]
+					for h := range s.KVHeads {
+						o := (h*gqaKeys + j) * dp
+						copy(kc[o:o+D], kr[h*D:(h+1)*D])
+						copy(vc[o:o+D], vr[h*D:(h+1)*D])
 					}
 				}
-				// Online softmax per row; probabilities go to pp, packed.
-				for r := range rp * mr {
-					valid := 0
-					if r < rows {
-						valid = kb
-						if causal {
-							valid = max(0, min(kb, past+r/group+1-j0))
-						}
-					}
-					row := sc[r*tileKeys : r*tileKeys+kb]
-					if valid > 0 {
-						for i := range row[:valid] {
-							row[i] *= s.Scale
-						}
-						mx := m[r]
-						for _, x := range row[:valid] {
-							if x > mx {
-								mx = x
-							}
-						}
-						if mx > m[r] {
-							c := float32(math.Exp(float64(m[r] - mx)))
-							l[r] *= c
-							ar := acc[r*D : (r+1)*D]
-							for i := range ar {
-								ar[i] *= c
-							}
-							m[r] = mx
-						}
-						l[r] += kn.expSum(row[:valid], mx)
-					}
-					clear(row[valid:])
-					pan := pp[(r/mr)*mr*kb+r%mr : (r/mr+1)*mr*kb]
-					for j, x := range row {
-						pan[j*mr] = x
-					}
-				}
-				// acc += P·V, the values read in their copied layout.
-				for i := range rp {
-					for c := range D / nr {
-						kn.gemm6x16s(kb, pp[i*mr*kb:(i+1)*mr*kb], vc[c*nr:], dp, acc[i*mr*D+c*nr:], D)
-					}
-				}
-			}
-			for r := range rows {
-				t, h := r/group, kvh*group+r%group
-				o := out[t*qStride+h*D : t*qStride+(h+1)*D]
-				if l[r] == 0 {
-					clear(o)
-					continue
-				}
-				inv := 1 / l[r]
-				for i, a := range acc[r*D : (r+1)*D] {
-					o[i] = a * inv
+				for kvh := range s.KVHeads {
+					kh := kc[kvh*gqaKeys*dp : (kvh+1)*gqaKeys*dp]
+					vh := vc[kvh*gqaKeys*dp : (kvh+1)*gqaKeys*dp]
+					base := kvh * rp * mr
+					gqaBlock(kn, s, q, kh, vh, sc, pp, m[base:base+rp*mr], l[base:base+rp*mr], acc[base*D:(base+rp*mr)*D],
+						T, kvh, j0, kb, causal, past)
 				}
 			}
 		}
 	})
+	// Merge the chunks: o = Σ_c e^(m_c-M)·acc_c / Σ_c e^(m_c-M)·l_c.
+	p.For(s.KVHeads*rows, 16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			kvh, r := i/rows, i%rows
+			row := kvh*rp*mr + r
+			t, h := r/group, kvh*group+r%group
+			o := out[t*qStride+h*D : t*qStride+(h+1)*D]
+			M := float32(math.Inf(-1))
+			for c := range nch {
+				M = max(M, ms[c*all+row])
+			}
+			clear(o)
+			var L float32
+			for c := range nch {
+				mc := ms[c*all+row]
+				if mc == float32(math.Inf(-1)) {
+					continue
+				}
+				f := float32(math.Exp(float64(mc - M)))
+				L += f * ls[c*all+row]
+				for d, a := range accs[(c*all+row)*D : (c*all+row+1)*D] {
+					o[d] += f * a
+				}
+			}
+			if L == 0 {
+				clear(o)
+				continue
+			}
+			inv := 1 / L
+			for d := range o {
+				o[d] *= inv
+			}
+		}
+	})
+}
+
+// gqaKeys is the number of keys per block in attentionGQA.
+const gqaKeys = 64
+
+// gqaBlock folds keys [j0, j0+kb) of KV head kvh (copied to kh, vh with row
+// stride HeadDim+nr) into the softmax state m, l, acc of the head's T·group
+// query rows. sc and pp are scratch.
+func gqaBlock(kn *kernels, s AttnShape, q, kh, vh, sc, pp, m, l, acc []float32, T, kvh, j0, kb int, causal bool, past int) {
+	D := s.HeadDim
+	group := s.Heads / s.KVHeads
+	qStride := s.Heads * D
+	rows := T * group
+	rp := (rows + mr - 1) / mr
+	dp := D + nr
+	// Scores for row r = t·group+g.
+	for t := range T {
+		qt := q[t*qStride+kvh*group*D:]
+		st := sc[t*group*gqaKeys:]
+		g := 0
+		for ; g+3 <= group; g += 3 {
+			j := 0
+			for ; j+4 <= kb; j += 4 {
+				kn.scores3x4(st[g*gqaKeys+j:], gqaKeys, qt[g*D:], D, kh[j*dp:], dp, D)
+			}
+			for r := g; r < g+3 && j < kb; r++ {
+				kn.scores(st[r*gqaKeys+j:r*gqaKeys+kb], qt[r*D:(r+1)*D], kh[j*dp:], dp)
+			}
+		}
+		for ; g < group; g++ {
+			kn.scores(st[g*gqaKeys:g*gqaKeys+kb], qt[g*D:(g+1)*D], kh, dp)
+		}
+	}
+	// Online softmax per row; probabilities go to pp, packed.
+	for r := range rp * mr {
+		valid := 0
+		if r < rows {
+			valid = kb
+			if causal {
+				valid = max(0, min(kb, past+r/group+1-j0))
+			}
+		}
+		row := sc[r*gqaKeys : r*gqaKeys+kb]
+		if valid > 0 {
+			for i := range row[:valid] {
+				row[i] *= s.Scale
+			}
+			mx := m[r]
+			for _, x := range row[:valid] {
+				if x > mx {
+					mx = x
+				}
+			}
+			if mx > m[r] {
+				c := float32(math.Exp(float64(m[r] - mx)))
+				l[r] *= c
+				ar := acc[r*D : (r+1)*D]
+				for i := range ar {
+					ar[i] *= c
+				}
+				m[r] = mx
+			}
+			l[r] += kn.expSum(row[:valid], mx)
+		}
+		clear(row[valid:])
+		pan := pp[(r/mr)*mr*kb+r%mr : (r/mr+1)*mr*kb]
+		for j, x := range row {
+			pan[j*mr] = x
+		}
+	}
+	// acc += P·V.
+	for i := range rp {
+		for c := range D / nr {
+			kn.gemm6x16s(kb, pp[i*mr*kb:(i+1)*mr*kb], vh[c*nr:], dp, acc[i*mr*D+c*nr:], D)
+		}
+	}
 }
