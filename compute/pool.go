@@ -3,6 +3,7 @@ package compute
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Pool is a persistent set of worker goroutines that run the parallel parts
@@ -64,6 +65,10 @@ func (p *Pool) Close() {
 // For splits [0, n) into contiguous chunks of at least grain items and calls
 // fn on each chunk, in parallel over the pool's workers. It returns when all
 // chunks are done.
+//
+// There are up to forChunksPerWorker chunks per worker, handed out in
+// order to whichever worker is free, so a core slowed down by other work
+// on the machine does not hold the others up.
 func (p *Pool) For(n, grain int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -73,22 +78,32 @@ func (p *Pool) For(n, grain int, fn func(lo, hi int)) {
 	}
 	w := p.Workers()
 	chunks := (n + grain - 1) / grain
-	if chunks > w {
-		chunks = w
-	}
-	if chunks <= 1 {
+	if w <= 1 || chunks <= 1 {
 		fn(0, n)
 		return
 	}
-	var done sync.WaitGroup
+	chunks = min(chunks, w*forChunksPerWorker)
 	step := (n + chunks - 1) / chunks
-	done.Add(chunks - 1)
-	lo := step
-	for c := 1; c < chunks; c++ {
-		hi := min(lo+step, n)
-		p.jobs <- poolJob{fn: fn, lo: lo, hi: hi, done: &done}
-		lo = hi
+	chunks = (n + step - 1) / step
+	var next atomic.Int64
+	run := func(int, int) {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
+				return
+			}
+			fn(c*step, min(n, (c+1)*step))
+		}
 	}
-	fn(0, min(step, n))
+	helpers := min(w, chunks) - 1
+	var done sync.WaitGroup
+	done.Add(helpers)
+	for range helpers {
+		p.jobs <- poolJob{fn: run, done: &done}
+	}
+	run(0, 0)
 	done.Wait()
 }
+
+// forChunksPerWorker is how many chunks For makes per worker at most.
+const forChunksPerWorker = 4
