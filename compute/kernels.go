@@ -21,6 +21,9 @@ type kernels struct {
 	// widenBF16 and widenF16 set dst[i] = src[i] as float32, len(dst)
 	// values.
 	widenBF16, widenF16 func(dst []float32, src []uint16)
+	// quantW8 and quantW4 quantize len(d) whole blocks of weights x into
+	// Q8_0 or Q4_0 (q, d), as quantBlockQ8 and quantBlockQ4 do.
+	quantW8, quantW4 func(q []byte, d []uint16, x []float32)
 	// dequantQ8 and dequantQ4 expand len(d) whole blocks of Q8_0 or Q4_0
 	// weights (q, d) into dst (32 values per block).
 	dequantQ8, dequantQ4 func(dst []float32, q []byte, d []uint16)
@@ -86,6 +89,16 @@ var genericKernels = &kernels{
 	},
 	widenBF16: widenBF16Generic,
 	widenF16:  widenF16Generic,
+	quantW8: func(q []byte, d []uint16, x []float32) {
+		for b := range d {
+			d[b] = quantBlockQ8(q[b*qBlock:(b+1)*qBlock], x[b*qBlock:(b+1)*qBlock])
+		}
+	},
+	quantW4: func(q []byte, d []uint16, x []float32) {
+		for b := range d {
+			d[b] = quantBlockQ4(q[b*qBlock/2:(b+1)*qBlock/2], x[b*qBlock:(b+1)*qBlock])
+		}
+	},
 	dequantQ8: dequantQ8Generic,
 	dequantQ4: dequantQ4Generic,
 	dotQ8:     dotQ8Generic,

@@ -86,6 +86,22 @@ var avx2Kernels = &kernels{
 		}
 		widenF16Generic(dst[n8:], src[n8:n])
 	},
+	quantW8: func(q []byte, d []uint16, x []float32) {
+		nb := len(d)
+		if nb == 0 {
+			return
+		}
+		_, _ = q[nb*qBlock-1], x[nb*qBlock-1]
+		quantWQ8AVX2(&q[0], &d[0], &x[0], nb)
+	},
+	quantW4: func(q []byte, d []uint16, x []float32) {
+		nb := len(d)
+		if nb == 0 {
+			return
+		}
+		_, _ = q[nb*qBlock/2-1], x[nb*qBlock-1]
+		quantWQ4AVX2(&q[0], &d[0], &x[0], nb)
+	},
 	dequantQ8: func(dst []float32, q []byte, d []uint16) {
 		nb := len(d)
 		if nb == 0 {
@@ -335,3 +351,9 @@ func dotQ4x4AVX2(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out
 
 //go:noescape
 func dotQ8x4AVX2(xq *int8, xd *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+
+//go:noescape
+func quantWQ8AVX2(q *byte, d *uint16, x *float32, nb int)
+
+//go:noescape
+func quantWQ4AVX2(q *byte, d *uint16, x *float32, nb int)

@@ -1712,6 +1712,178 @@ dq4done:
 	VZEROUPPER
 	RET
 
+// ABSMAX32 loads the 32 floats at (SI) into Y0-Y3 and leaves max|x| in
+// the low lane of X4 (Y15: 0x7fffffff lanes).
+#define ABSMAX32 \
+	VMOVUPS (SI), Y0; \
+	VMOVUPS 32(SI), Y1; \
+	VMOVUPS 64(SI), Y2; \
+	VMOVUPS 96(SI), Y3; \
+	VANDPS Y15, Y0, Y4; \
+	VANDPS Y15, Y1, Y5; \
+	VMAXPS Y5, Y4, Y4; \
+	VANDPS Y15, Y2, Y5; \
+	VANDPS Y15, Y3, Y6; \
+	VMAXPS Y6, Y5, Y5; \
+	VMAXPS Y5, Y4, Y4; \
+	VEXTRACTF128 $1, Y4, X5; \
+	VMAXPS X5, X4, X4; \
+	VMOVHLPS X4, X4, X5; \
+	VMAXPS X5, X4, X4; \
+	VMOVSHDUP X4, X5; \
+	VMAXSS X5, X4, X4
+
+// F16SCALE rounds the scale in X5 to f16, stores it at (R9), and leaves in
+// Y7 the broadcast inverse of the rounded scale (0 when it is 0). X11 must
+// be zero and X12 hold 1.0.
+#define F16SCALE \
+	VCVTPS2PH $0, X5, X6; \
+	VPEXTRW $0, X6, AX; \
+	MOVW AX, (R9); \
+	VCVTPH2PS X6, X6; \
+	VDIVSS X6, X12, X7; \
+	VCMPSS $4, X11, X6, X8; \
+	VANDPS X8, X7, X7; \
+	VBROADCASTSS X7, Y7
+
+// ROUND4 multiplies Y0-Y3 by Y7 and converts them to int32 (ties to even).
+#define ROUND4 \
+	VMULPS Y7, Y0, Y0; \
+	VMULPS Y7, Y1, Y1; \
+	VMULPS Y7, Y2, Y2; \
+	VMULPS Y7, Y3, Y3; \
+	VCVTPS2DQ Y0, Y0; \
+	VCVTPS2DQ Y1, Y1; \
+	VCVTPS2DQ Y2, Y2; \
+	VCVTPS2DQ Y3, Y3
+
+// PACK4 packs the int32 lanes of Y0-Y3 (saturating) into 32 bytes in Y0,
+// in order (Y14: the permq8 dword order).
+#define PACK4 \
+	VPACKSSDW Y1, Y0, Y0; \
+	VPACKSSDW Y3, Y2, Y2; \
+	VPACKSSWB Y2, Y0, Y0; \
+	VPERMD Y0, Y14, Y0
+
+// func quantWQ8AVX2(q *byte, d *uint16, x *float32, nb int)
+//
+// Q8_0-quantizes nb blocks of 32 weights: d[b] = f16(max|x|/127),
+// q = clamp(round(x/d), ±127), exactly as quantBlockQ8.
+TEXT ·quantWQ8AVX2(SB), NOSPLIT, $0-32
+	MOVQ q+0(FP), DI
+	MOVQ d+8(FP), R9
+	MOVQ x+16(FP), SI
+	MOVQ nb+24(FP), CX
+	VPCMPEQD Y15, Y15, Y15
+	VPSRLD $1, Y15, Y15
+	VMOVDQU permq8<>(SB), Y14
+	MOVL $0x42fe0000, AX
+	VMOVD AX, X13
+	MOVL $0x3f800000, AX
+	VMOVD AX, X12
+	VXORPS X11, X11, X11
+	MOVL $0x81818181, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+
+wq8:
+	TESTQ CX, CX
+	JE    wq8done
+	ABSMAX32
+	VDIVSS X13, X4, X5
+	F16SCALE
+	ROUND4
+	PACK4
+	VPMAXSB Y10, Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $128, SI
+	ADDQ $32, DI
+	ADDQ $2, R9
+	DECQ CX
+	JMP  wq8
+
+wq8done:
+	VZEROUPPER
+	RET
+
+// func quantWQ4AVX2(q *byte, d *uint16, x *float32, nb int)
+//
+// Q4_0-quantizes nb blocks of 32 weights: d[b] = f16(m/-8) where m is the
+// value of largest magnitude (the positive one on a tie), q = clamp(round(
+// x/d)+8, 0, 15), column j in the low nibble of byte j and column j+16 in
+// its high nibble.
+TEXT ·quantWQ4AVX2(SB), NOSPLIT, $0-32
+	MOVQ q+0(FP), DI
+	MOVQ d+8(FP), R9
+	MOVQ x+16(FP), SI
+	MOVQ nb+24(FP), CX
+	VMOVDQU permq8<>(SB), Y14
+	MOVL $0xc1000000, AX
+	VMOVD AX, X13
+	MOVL $0x3f800000, AX
+	VMOVD AX, X12
+	VXORPS X11, X11, X11
+	MOVL $8, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X9
+	VPBROADCASTD X9, Y9
+
+wq4:
+	TESTQ CX, CX
+	JE    wq4done
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VMAXPS Y1, Y0, Y4
+	VMAXPS Y3, Y2, Y5
+	VMAXPS Y5, Y4, Y4
+	VMINPS Y1, Y0, Y5
+	VMINPS Y3, Y2, Y6
+	VMINPS Y6, Y5, Y5
+	VEXTRACTF128 $1, Y4, X6
+	VMAXPS X6, X4, X4
+	VMOVHLPS X4, X4, X6
+	VMAXPS X6, X4, X4
+	VMOVSHDUP X4, X6
+	VMAXSS X6, X4, X4
+	VEXTRACTF128 $1, Y5, X6
+	VMINPS X6, X5, X5
+	VMOVHLPS X5, X5, X6
+	VMINPS X6, X5, X5
+	VMOVSHDUP X5, X6
+	VMINSS X6, X5, X5
+	// m = -min > max ? min : max; X5 = m / -8.
+	VSUBSS X5, X11, X6
+	VCMPSS $1, X6, X4, X8
+	VBLENDVPS X8, X5, X4, X4
+	VDIVSS X13, X4, X5
+	F16SCALE
+	ROUND4
+	VPADDD Y10, Y0, Y0
+	VPADDD Y10, Y1, Y1
+	VPADDD Y10, Y2, Y2
+	VPADDD Y10, Y3, Y3
+	PACK4
+	VPXOR Y8, Y8, Y8
+	VPMAXSB Y8, Y0, Y0
+	VPMINSB Y9, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPSLLW $4, X1, X1
+	VPOR X1, X0, X0
+	VMOVDQU X0, (DI)
+	ADDQ $128, SI
+	ADDQ $16, DI
+	ADDQ $2, R9
+	DECQ CX
+	JMP  wq4
+
+wq4done:
+	VZEROUPPER
+	RET
+
 // expHi = 88
 DATA expHi<>+0(SB)/4, $0x42b00000
 DATA expHi<>+4(SB)/4, $0x42b00000

@@ -257,6 +257,41 @@ func TestQuantizeError(t *testing.T) {
 	}
 }
 
+func TestQuantizeWeightKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	for _, nb := range []int{0, 1, 3, 9} {
+		x := randF32(rng, nb*qBlock)
+		if nb >= 2 {
+			clear(x[qBlock : 2*qBlock]) // an all-zero block
+		}
+		if nb >= 3 {
+			for i := 2 * qBlock; i < 3*qBlock; i++ {
+				x[i] = -abs32(x[i]) * 1e-6 // all negative, tiny (f16 subnormal scale)
+			}
+		}
+		q8, d8 := make([]byte, nb*qBlock), make([]uint16, nb)
+		q4, d4 := make([]byte, nb*qBlock/2), make([]uint16, nb)
+		genericKernels.quantW8(q8, d8, x)
+		genericKernels.quantW4(q4, d4, x)
+		for _, k := range kernelSets() {
+			g8, e8 := make([]byte, nb*qBlock), make([]uint16, nb)
+			g4, e4 := make([]byte, nb*qBlock/2), make([]uint16, nb)
+			k.quantW8(g8, e8, x)
+			k.quantW4(g4, e4, x)
+			for i := range g8 {
+				if g8[i] != q8[i] || e8[i/qBlock] != d8[i/qBlock] {
+					t.Fatalf("%s quantW8 nb=%d [%d]: %d/%#x want %d/%#x", k.name, nb, i, int8(g8[i]), e8[i/qBlock], int8(q8[i]), d8[i/qBlock])
+				}
+			}
+			for i := range g4 {
+				if g4[i] != q4[i] || e4[i/(qBlock/2)] != d4[i/(qBlock/2)] {
+					t.Fatalf("%s quantW4 nb=%d [%d]: %#x/%#x want %#x/%#x", k.name, nb, i, g4[i], e4[i/(qBlock/2)], q4[i], d4[i/(qBlock/2)])
+				}
+			}
+		}
+	}
+}
+
 func TestQuantizeActivations(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
 	for _, n := range testSizes {

@@ -57,7 +57,17 @@ func (p *Pool) Quantize(m *Matrix, dt DType) (*Matrix, error) {
 	p.For(m.Rows, 16, func(lo, hi int) {
 		buf := make([]float32, nb*qBlock)
 		for r := lo; r < hi; r++ {
-			row := m.Row(r, buf)
+			var row []float32
+			switch m.DType {
+			case BF16:
+				row = buf[:cols]
+				kern.widenBF16(row, m.U16[r*cols:(r+1)*cols])
+			case F16:
+				row = buf[:cols]
+				kern.widenF16(row, m.U16[r*cols:(r+1)*cols])
+			default:
+				row = m.Row(r, buf)
+			}
 			switch dt {
 			case F32:
 				copy(out.F32[r*cols:], row)
@@ -71,14 +81,10 @@ func (p *Pool) Quantize(m *Matrix, dt DType) (*Matrix, error) {
 				}
 			case Q8_0:
 				clear(buf[cols:])
-				for b := range nb {
-					out.Scales[r*nb+b] = quantBlockQ8(out.Q[(r*nb+b)*qBlock:][:qBlock], buf[b*qBlock:][:qBlock])
-				}
+				kern.quantW8(out.Q[r*nb*qBlock:(r+1)*nb*qBlock], out.Scales[r*nb:(r+1)*nb], buf)
 			case Q4_0:
 				clear(buf[cols:])
-				for b := range nb {
-					out.Scales[r*nb+b] = quantBlockQ4(out.Q[(r*nb+b)*qBlock/2:][:qBlock/2], buf[b*qBlock:][:qBlock])
-				}
+				kern.quantW4(out.Q[r*nb*qBlock/2:(r+1)*nb*qBlock/2], out.Scales[r*nb:(r+1)*nb], buf)
 			}
 		}
 	})
