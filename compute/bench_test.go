@@ -128,6 +128,16 @@ func BenchmarkAdd(b *testing.B) {
 	}
 }
 
+// BenchmarkReadBandwidth reports (*Pool).ReadBandwidth over 512 MiB.
+func BenchmarkReadBandwidth(b *testing.B) {
+	p := benchPool(b)
+	var bw float64
+	for b.Loop() {
+		bw = p.ReadBandwidth(512<<20, 3)
+	}
+	b.ReportMetric(bw/1e9, "GB/s")
+}
+
 // BenchmarkStreamRead measures the machine's read bandwidth with the dot
 // kernel over two 128 MiB arrays, on 1 and on all workers: the ceiling for
 // the matvec benchmarks.

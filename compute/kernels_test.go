@@ -535,3 +535,14 @@ func TestGEMMKernelTile(t *testing.T) {
 		}
 	}
 }
+
+func TestReadBandwidth(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	if bw := p.ReadBandwidth(1<<20, 2); !(bw > 0) {
+		t.Fatalf("ReadBandwidth = %v", bw)
+	}
+	if bw := p.ReadBandwidth(0, 2); bw != 0 {
+		t.Fatalf("ReadBandwidth(0) = %v", bw)
+	}
+}
