@@ -130,7 +130,7 @@ func (p *Pool) attentionRows(kn *kernels, out, q, k, v []float32, T, nKeys int, 
 
 // tileKeys is the number of keys per block in attentionTiled, a multiple
 // of nr.
-const tileKeys = 64
+const tileKeys = 128
 
 // tiledTokens is the number of query tokens per task in attentionTiled:
 // about 96 query rows (tokens × the heads of a GQA group).
