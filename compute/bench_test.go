@@ -42,7 +42,7 @@ func weightBytes(m *Matrix) int64 {
 
 func BenchmarkMatVec(b *testing.B) {
 	for _, dt := range benchDTypes {
-		for _, sh := range [][2]int{{4096, 4096}, {13696, 4096}} {
+		for _, sh := range [][2]int{{4096, 4096}, {13696, 4096}, {27392, 4096}, {4096, 13696}} {
 			b.Run(fmt.Sprintf("%v_%dx%d", dt, sh[0], sh[1]), func(b *testing.B) {
 				w := benchMatrix(b, dt, sh[0], sh[1])
 				p := benchPool(b)
