@@ -15,11 +15,15 @@
 // KernelName reports which one runs. The tests run both sets against float64
 // references.
 //
-// MatMul picks by the number of token rows T: below 6 it streams the weights
-// once and dots them with each row, four weight rows at a time (bf16 and f16
-// are widened in registers); from 6 rows on it runs a packed, cache-blocked
-// GEMM with a 6×16 register-blocked micro-kernel, widening or dequantizing
-// the weights while packing each kc×16 panel.
+// MatMul picks by format and number of token rows T (gemmMinT). The row
+// path streams the weights once per block of activation rows kept in L2 and
+// dots each weight row with them: f32/bf16/f16 four weight rows at a time
+// (bf16 and f16 widened in registers), Q8_0/Q4_0 with integer dot products
+// on 8-bit activations, four tokens at a time. The GEMM path packs x and
+// kc×16 panels of Wᵀ (widening or dequantizing while packing) and runs a
+// 6×16 register-blocked micro-kernel; it is used from 32 rows for f32, 96
+// for bf16/f16 and 256 for Q8_0 (Q4_0 always takes the integer row path,
+// which is faster there at every T measured).
 //
 // # Quantized weights
 //
@@ -36,8 +40,11 @@
 // # Attention
 //
 // Attention reads each KV head once for all the query heads that share it
-// (GQA), with an online softmax and no T×nKeys buffer. Decode (few query
-// rows) works one query row at a time against blocks of 64 keys held in
-// cache; prefill packs keys and values once per KV head and computes scores
-// and P·V for ~96 query rows at a time with the GEMM micro-kernel.
+// (GQA), with an online softmax and no T×nKeys buffer. Decode (up to ~96
+// query rows per KV head) splits the keys into contiguous chunks over the
+// workers, scores 3 query rows × 4 keys per kernel call, runs P·V on the
+// GEMM micro-kernel and merges the chunks' softmax states; prefill packs
+// keys and values once per KV head and computes scores and P·V for ~96
+// query rows at a time with the micro-kernel. Head sizes that are not a
+// multiple of 16 use a simpler row-at-a-time form.
 package compute
