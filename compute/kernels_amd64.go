@@ -120,6 +120,38 @@ var avx2Kernels = &kernels{
 	},
 	dotQ8: dotQ8Asm,
 	dotQ4: dotQ4Asm,
+	dotQ8r4: func(xq []int8, xd []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+		full := nb &^ 7
+		if full > 0 {
+			_, _ = xq[full*qBlock-1], xd[full-1]
+			_, _ = wq[(3*nb+full)*qBlock-1], wd[3*nb+full-1]
+			dotQ8r4AVX2(&xq[0], &xd[0], nb, full, &wq[0], &wd[0], &out[0])
+		} else {
+			*out = [4]float32{}
+		}
+		if full < nb {
+			for i := range out {
+				o := i * nb
+				out[i] += dotQ8Asm(xq[full*qBlock:nb*qBlock], xd[full:nb], nil, wq[(o+full)*qBlock:], wd[o+full:o+nb])
+			}
+		}
+	},
+	dotQ4r4: func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+		full := nb &^ 7
+		if full > 0 {
+			_, _, _ = xq[full*qBlock-1], xd[full-1], xs[full-1]
+			_, _ = wq[(3*nb+full)*qBlock/2-1], wd[3*nb+full-1]
+			dotQ4r4AVX2(&xq[0], &xd[0], &xs[0], nb, full, &wq[0], &wd[0], &out[0])
+		} else {
+			*out = [4]float32{}
+		}
+		if full < nb {
+			for i := range out {
+				o := i * nb
+				out[i] += dotQ4Asm(xq[full*qBlock:nb*qBlock], xd[full:nb], xs[full:nb], wq[(o+full)*qBlock/2:], wd[o+full:o+nb])
+			}
+		}
+	},
 	dotQ8x4: func(xq []int8, xd []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
 		full := nb &^ 7
 		if full > 0 {
@@ -357,3 +389,9 @@ func quantWQ8AVX2(q *byte, d *uint16, x *float32, nb int)
 
 //go:noescape
 func quantWQ4AVX2(q *byte, d *uint16, x *float32, nb int)
+
+//go:noescape
+func dotQ8r4AVX2(xq *int8, xd *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+
+//go:noescape
+func dotQ4r4AVX2(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)

@@ -529,6 +529,186 @@ DATA q8idx<>+112(SB)/8, $0x0000000600000006
 DATA q8idx<>+120(SB)/8, $0x0000000700000007
 GLOBL q8idx<>(SB), RODATA|NOPTR, $128
 
+// Q8ROW multiplies one weight row's pair of Q8_0 blocks at WA, WB with the
+// shared activation pair in Y13, Y14, folds the blocks with VPHADDD, scales
+// by SC permuted with Y12 (q8idx) and accumulates into ACC.
+#define Q8ROW(WA, WB, SC, ACC) \
+	VMOVDQU WA, Y8; \
+	VPSIGNB Y8, Y8, Y9; \
+	VPSIGNB Y8, Y13, Y8; \
+	VPMADDUBSW Y8, Y9, Y8; \
+	VPMADDWD Y15, Y8, Y8; \
+	VMOVDQU WB, Y10; \
+	VPSIGNB Y10, Y10, Y11; \
+	VPSIGNB Y10, Y14, Y10; \
+	VPMADDUBSW Y10, Y11, Y10; \
+	VPMADDWD Y15, Y10, Y10; \
+	VPHADDD Y10, Y8, Y8; \
+	VCVTDQ2PS Y8, Y8; \
+	VPERMPS SC, Y12, Y9; \
+	VFMADD231PS Y8, Y9, ACC
+
+// Q8R4PAIR loads the activation block pair at OFF(SI) once and multiplies
+// it with the pair at OFF of 4 weight rows (R11 bytes apart, R13 = 3·R11).
+#define Q8R4PAIR(OFF, IOFF) \
+	VMOVDQU OFF(SI), Y13; \
+	VMOVDQU OFF+32(SI), Y14; \
+	VMOVDQU q8idx<>+IOFF(SB), Y12; \
+	Q8ROW(OFF(DI), OFF+32(DI), Y4, Y0); \
+	Q8ROW(OFF(DI)(R11*1), OFF+32(DI)(R11*1), Y5, Y1); \
+	Q8ROW(OFF(DI)(R11*2), OFF+32(DI)(R11*2), Y6, Y2); \
+	Q8ROW(OFF(DI)(R13*1), OFF+32(DI)(R13*1), Y7, Y3)
+
+// R4SCALES sets Y4-Y7 to the combined scales f16(wd)·xd of 8 blocks for
+// the 4 weight rows (scale rows R12 bytes apart, BX = 3·R12).
+#define R4SCALES \
+	VMOVUPS (R8), Y13; \
+	VCVTPH2PS (R9), Y4; \
+	VMULPS Y13, Y4, Y4; \
+	VCVTPH2PS (R9)(R12*1), Y5; \
+	VMULPS Y13, Y5, Y5; \
+	VCVTPH2PS (R9)(R12*2), Y6; \
+	VMULPS Y13, Y6, Y6; \
+	VCVTPH2PS (R9)(BX*1), Y7; \
+	VMULPS Y13, Y7, Y7
+
+// R4STORE reduces the 4 accumulators and stores them at out.
+#define R4STORE \
+	HSUM(Y0, X0, X8); \
+	HSUM(Y1, X1, X8); \
+	HSUM(Y2, X2, X8); \
+	HSUM(Y3, X3, X8); \
+	VMOVSS X0, (DX); \
+	VMOVSS X1, 4(DX); \
+	VMOVSS X2, 8(DX); \
+	VMOVSS X3, 12(DX)
+
+// func dotQ8r4AVX2(xq *int8, xd *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+//
+// dotQ8AVX2 over the first n blocks of one activation row and 4 weight rows
+// (row i at wq[i*nb*32], wd[i*nb]); out[i] receives row i's result. n must
+// be a positive multiple of 8.
+TEXT ·dotQ8r4AVX2(SB), NOSPLIT, $0-56
+	MOVQ xq+0(FP), SI
+	MOVQ xd+8(FP), R8
+	MOVQ nb+16(FP), AX
+	MOVQ n+24(FP), CX
+	MOVQ wq+32(FP), DI
+	MOVQ wd+40(FP), R9
+	MOVQ AX, R11
+	SHLQ $5, R11
+	LEAQ (R11)(R11*2), R13
+	MOVQ AX, R12
+	SHLQ $1, R12
+	LEAQ (R12)(R12*2), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+
+q8r4:
+	R4SCALES
+	Q8R4PAIR(0, 0)
+	Q8R4PAIR(64, 32)
+	Q8R4PAIR(128, 64)
+	Q8R4PAIR(192, 96)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	ADDQ $32, R8
+	ADDQ $16, R9
+	SUBQ $8, CX
+	JNE  q8r4
+
+	MOVQ out+48(FP), DX
+	R4STORE
+	VZEROUPPER
+	RET
+
+// Q4ROW multiplies one weight row's pair of Q4_0 blocks at W with the
+// shared activation pair (pair layout) in Y13, Y14, scales by SC permuted
+// with Y12 (q4idx) and accumulates into ACC.
+#define Q4ROW(W, SC, ACC) \
+	VMOVDQU W, Y8; \
+	VPSRLW $4, Y8, Y9; \
+	VPAND nib0f<>(SB), Y8, Y8; \
+	VPAND nib0f<>(SB), Y9, Y9; \
+	VPMADDUBSW Y13, Y8, Y8; \
+	VPMADDUBSW Y14, Y9, Y9; \
+	VPADDW Y9, Y8, Y8; \
+	VPMADDWD Y15, Y8, Y8; \
+	VCVTDQ2PS Y8, Y8; \
+	VPERMPS SC, Y12, Y9; \
+	VFMADD231PS Y8, Y9, ACC
+
+// Q4R4PAIR loads the activation pair at XOFF(SI) once and multiplies it
+// with the pair at WOFF of 4 weight rows (R11 bytes apart, R13 = 3·R11).
+#define Q4R4PAIR(WOFF, XOFF, IOFF) \
+	VMOVDQU XOFF(SI), Y13; \
+	VMOVDQU XOFF+32(SI), Y14; \
+	VMOVDQU q4idx<>+IOFF(SB), Y12; \
+	Q4ROW(WOFF(DI), Y4, Y0); \
+	Q4ROW(WOFF(DI)(R11*1), Y5, Y1); \
+	Q4ROW(WOFF(DI)(R11*2), Y6, Y2); \
+	Q4ROW(WOFF(DI)(R13*1), Y7, Y3)
+
+// func dotQ4r4AVX2(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+//
+// dotQ4AVX2 over the first n blocks of one activation row (pair layout) and
+// 4 weight rows (row i at wq[i*nb*16], wd[i*nb]); out[i] receives row i's
+// result. n must be a positive multiple of 8.
+TEXT ·dotQ4r4AVX2(SB), NOSPLIT, $0-64
+	MOVQ xq+0(FP), SI
+	MOVQ xd+8(FP), R8
+	MOVQ xs+16(FP), R10
+	MOVQ nb+24(FP), AX
+	MOVQ n+32(FP), CX
+	MOVQ wq+40(FP), DI
+	MOVQ wd+48(FP), R9
+	MOVQ AX, R11
+	SHLQ $4, R11
+	LEAQ (R11)(R11*2), R13
+	MOVQ AX, R12
+	SHLQ $1, R12
+	LEAQ (R12)(R12*2), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+
+q4r4:
+	R4SCALES
+	VMOVUPS (R10), Y13
+	VFNMADD231PS Y13, Y4, Y0
+	VFNMADD231PS Y13, Y5, Y1
+	VFNMADD231PS Y13, Y6, Y2
+	VFNMADD231PS Y13, Y7, Y3
+	Q4R4PAIR(0, 0, 0)
+	Q4R4PAIR(32, 64, 32)
+	Q4R4PAIR(64, 128, 64)
+	Q4R4PAIR(96, 192, 96)
+	ADDQ $256, SI
+	ADDQ $128, DI
+	ADDQ $32, R8
+	ADDQ $32, R10
+	ADDQ $16, R9
+	SUBQ $8, CX
+	JNE  q4r4
+
+	MOVQ out+56(FP), DX
+	R4STORE
+	VZEROUPPER
+	RET
+
+DATA nib0f<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA nib0f<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA nib0f<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA nib0f<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL nib0f<>(SB), RODATA|NOPTR, $32
+
 // Q4TOK multiplies the unpacked pair in Y8 (low nibbles) and Y9 (high
 // nibbles) with one token's activations at XA and XB, scales the int32
 // lanes by its scales SC permuted with Y12, and accumulates into ACC.

@@ -136,7 +136,27 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 			if w.DType == Q4_0 {
 				dot, bb = k.dotQ4, qBlock/2
 			}
-			for r := lo; r < hi; r++ {
+			r := lo
+			if t1-t0 < 4 && nb*qBlock > 8<<10 {
+				// Few tokens and long rows: 4 weight rows at a time share
+				// the activation loads, which no longer stay in L1 next
+				// to the weight stream. (On short rows the single-row
+				// kernel streams faster.)
+				for ; r+4 <= hi; r += 4 {
+					wq4 := w.Q[r*nb*bb : (r+4)*nb*bb]
+					wd4 := w.Scales[r*nb : (r+4)*nb]
+					for t := t0; t < t1; t++ {
+						xqt, xdt, xst := xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb]
+						if w.DType == Q4_0 {
+							k.dotQ4r4(xqt, xdt, xst, nb, wq4, wd4, &o4)
+						} else {
+							k.dotQ8r4(xqt, xdt, nb, wq4, wd4, &o4)
+						}
+						copy(out[t*rows+r:t*rows+r+4], o4[:])
+					}
+				}
+			}
+			for ; r < hi; r++ {
 				wq := w.Q[r*nb*bb : (r+1)*nb*bb]
 				wd := w.Scales[r*nb : (r+1)*nb]
 				t := t0
