@@ -94,7 +94,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	logf("measuring memory bandwidth (%d MiB read, %d threads)…", *bwMiB, pool.Workers())
-	res.BandwidthGBs = measureBandwidth(pool, *bwMiB<<20)
+	res.BandwidthGBs = pool.ReadBandwidth(int64(*bwMiB)<<20, 3) / 1e9
 
 	logf("building random %s weights: %s, %d layers…", *weights, *shape, *layers)
 	start := time.Now()
@@ -233,33 +233,4 @@ func estimateFullScale(cfg, full *model.Config, w *model.Weights) float64 {
 		}
 	}
 	return (fullLayers + float64(head)) / float64(total)
-}
-
-// measureBandwidth reads a buffer of n bytes with every worker and
-// returns the best of three passes in GB/s.
-func measureBandwidth(pool *compute.Pool, n int) float64 {
-	buf := make([]float32, n/4)
-	pool.For(len(buf), 1<<16, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			buf[i] = float32(i&255) * 0.25
-		}
-	})
-	best := 0.0
-	sums := make([]float32, pool.Workers()*16)
-	for pass := 0; pass < 3; pass++ {
-		start := time.Now()
-		chunk := 1 << 16
-		pool.For(len(buf)/chunk, 1, func(lo, hi int) {
-			var s float32
-			for c := lo; c < hi; c++ {
-				part := buf[c*chunk : (c+1)*chunk]
-				s += compute.Dot(part, part)
-			}
-			sums[(lo*16)%len(sums)] += s
-		})
-		if g := float64(n) / time.Since(start).Seconds() / 1e9; g > best {
-			best = g
-		}
-	}
-	return best
 }
