@@ -12,6 +12,13 @@ const (
 	ncBlock = 256 // weight rows per packed block; a multiple of nr
 )
 
+// longRow is the row length (columns) above which the one-token bf16, f16
+// and quantized row kernels take four weight rows at a time: the
+// activation row no longer stays in L1 next to the weight stream, and
+// sharing its loads wins. Below it the single-row kernels stream faster
+// (measured at 4096 and 13696 columns).
+const longRow = 8192
+
 // gemmMinT returns the smallest number of token rows for which MatMul
 // packs and runs the GEMM for weights in dt; below it, the weight-streaming
 // row kernels are faster (they avoid widening or dequantizing the whole
@@ -119,7 +126,9 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 				dot, dot4 = k.dotF16, k.dot4F16
 			}
 			r := lo
-			for ; r+4 <= hi; r += 4 {
+			// Four rows at a time share the loads of x; for one token
+			// and short rows the single-row kernel streams faster.
+			for ; r+4 <= hi && (t1-t0 > 1 || cols > longRow); r += 4 {
 				for t := t0; t < t1; t++ {
 					dot4(x[t*cols:(t+1)*cols], w.U16[r*cols:(r+4)*cols], cols, &o4)
 					copy(out[t*rows+r:t*rows+r+4], o4[:])
@@ -137,7 +146,7 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 				dot, bb = k.dotQ4, qBlock/2
 			}
 			r := lo
-			if t1-t0 < 4 && nb*qBlock > 8<<10 {
+			if t1-t0 < 4 && cols > longRow {
 				// Few tokens and long rows: 4 weight rows at a time share
 				// the activation loads, which no longer stay in L1 next
 				// to the weight stream. (On short rows the single-row
