@@ -19,7 +19,7 @@ import (
 var quantTolerance = map[compute.DType]float64{
 	compute.BF16: 0.02,
 	compute.F16:  0.005,
-	compute.Q8_0: 0.05,
+	compute.Q8_0: 0.08,
 	compute.Q4_0: 0.75,
 }
 

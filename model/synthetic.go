@@ -57,7 +57,36 @@ func Preset(name string, layers int) (*Config, error) {
 // does not depend on the number of cores.
 type randomSource struct {
 	rng *rand.Rand
-	dt  compute.DType
+	dt  compute.DType // storage of generated values: F32, BF16 or F16
+	// quant, when set, converts each projection matrix right after it is
+	// generated, so peak memory stays near the final size.
+	quant func(*compute.Matrix) *compute.Matrix
+}
+
+// newRandomSource draws values in dt, or in bf16 and then converts each
+// projection matrix to dt when dt is a block-quantized format.
+func newRandomSource(seed, stream uint64, dt compute.DType) *randomSource {
+	r := &randomSource{rng: rand.New(rand.NewPCG(seed, stream)), dt: dt}
+	if dt != compute.F32 && dt != compute.BF16 && dt != compute.F16 {
+		r.dt = compute.BF16
+		r.quant = func(m *compute.Matrix) *compute.Matrix {
+			q, err := compute.Quantize(m, dt)
+			if err != nil {
+				panic(err) // dt was checked by the caller; shapes are ours
+			}
+			return q
+		}
+	}
+	return r
+}
+
+// proj is a projection matrix: converted when the source quantizes.
+func (r *randomSource) proj(rows, cols int) *compute.Matrix {
+	m := r.matrix(rows, cols)
+	if r.quant != nil {
+		return r.quant(m)
+	}
+	return m
 }
 
 const randomChunk = 1 << 20
@@ -117,22 +146,24 @@ func (r *randomSource) vector(n int, center, spread float32) []float32 {
 
 func (r *randomSource) mlp(hidden, width int, fused bool) MLP {
 	if fused {
-		return MLP{GateUp: r.matrix(2*width, hidden), Down: r.matrix(hidden, width)}
+		return MLP{GateUp: r.proj(2*width, hidden), Down: r.proj(hidden, width)}
 	}
-	return MLP{Gate: r.matrix(width, hidden), Up: r.matrix(width, hidden), Down: r.matrix(hidden, width)}
+	return MLP{Gate: r.proj(width, hidden), Up: r.proj(width, hidden), Down: r.proj(hidden, width)}
 }
 
-// RandomWeights builds weights for cfg in memory, stored as dt (F32, BF16
-// or F16), from a seeded generator. With withVision false the vision tower
+// RandomWeights builds weights for cfg in memory from a seeded generator,
+// with the projection matrices stored as dt (any format; block-quantized
+// ones are drawn in bf16 and converted one matrix at a time) and the
+// embedding table and routers in bf16 (or dt when it is a float format). With withVision false the vision tower
 // is left empty.
 func RandomWeights(cfg *Config, dt compute.DType, seed uint64, withVision bool) *Weights {
-	r := &randomSource{rng: rand.New(rand.NewPCG(seed, 0x676c6d76)), dt: dt}
+	r := newRandomSource(seed, 0x676c6d76, dt)
 	t := &cfg.Text
 	H, D := t.Hidden, t.HeadDim
 	w := &Weights{}
 	tw := &w.Text
 	tw.Embed = r.matrix(t.Vocab, H)
-	tw.LMHead = r.matrix(t.Vocab, H)
+	tw.LMHead = r.proj(t.Vocab, H)
 	tw.Norm = r.vector(H, 1, 0.1)
 	tw.Layers = make([]TextLayer, t.Layers)
 	for l := range tw.Layers {
@@ -141,10 +172,10 @@ func RandomWeights(cfg *Config, dt compute.DType, seed uint64, withVision bool) 
 		if t.SandwichNorms {
 			L.PostSelfAttnNorm, L.PostMLPNorm = r.vector(H, 1, 0.1), r.vector(H, 1, 0.1)
 		}
-		L.Q = Linear{W: r.matrix(t.Heads*D, H), B: r.vector(t.Heads*D, 0, 0.1)}
-		L.K = Linear{W: r.matrix(t.KVHeads*D, H), B: r.vector(t.KVHeads*D, 0, 0.1)}
-		L.V = Linear{W: r.matrix(t.KVHeads*D, H), B: r.vector(t.KVHeads*D, 0, 0.1)}
-		L.O = r.matrix(H, t.Heads*D)
+		L.Q = Linear{W: r.proj(t.Heads*D, H), B: r.vector(t.Heads*D, 0, 0.1)}
+		L.K = Linear{W: r.proj(t.KVHeads*D, H), B: r.vector(t.KVHeads*D, 0, 0.1)}
+		L.V = Linear{W: r.proj(t.KVHeads*D, H), B: r.vector(t.KVHeads*D, 0, 0.1)}
+		L.O = r.proj(H, t.Heads*D)
 		if !t.IsMoELayer(l) {
 			m := r.mlp(H, t.Intermediate, t.FusedGateUp)
 			L.MLP = &m
@@ -169,10 +200,10 @@ func RandomWeights(cfg *Config, dt compute.DType, seed uint64, withVision bool) 
 
 // RandomVisionWeights builds vision-tower weights for cfg in memory.
 func RandomVisionWeights(v *VisionConfig, dt compute.DType, seed uint64) *VisionWeights {
-	r := &randomSource{rng: rand.New(rand.NewPCG(seed, 0x76697369)), dt: dt}
+	r := newRandomSource(seed, 0x76697369, dt)
 	vw := &VisionWeights{}
 	C := v.Hidden
-	vw.PatchEmbed = Linear{W: r.matrix(C, v.PatchDim()), B: r.vector(C, 0, 0.1)}
+	vw.PatchEmbed = Linear{W: r.proj(C, v.PatchDim()), B: r.vector(C, 0, 0.1)}
 	vw.PostConvNorm = r.vector(C, 1, 0.1)
 	vw.PosTableSide = v.ImageSize / v.PatchSize
 	vw.PosEmbed = r.vector(vw.PosTableSide*vw.PosTableSide*C, 0, 0.5)
@@ -180,13 +211,13 @@ func RandomVisionWeights(v *VisionConfig, dt compute.DType, seed uint64) *Vision
 	for i := range vw.Blocks {
 		vw.Blocks[i] = VisionBlock{
 			Norm1: r.vector(C, 1, 0.1), Norm2: r.vector(C, 1, 0.1),
-			QKV: r.matrix(3*C, C), Proj: r.matrix(C, C), MLP: r.mlp(C, v.OutHidden, false),
+			QKV: r.proj(3*C, C), Proj: r.proj(C, C), MLP: r.mlp(C, v.OutHidden, false),
 		}
 	}
 	vw.PostNorm = r.vector(C, 1, 0.1)
 	m := v.SpatialMerge
-	vw.Downsample = Linear{W: r.matrix(v.OutHidden, m*m*C), B: r.vector(v.OutHidden, 0, 0.1)}
-	vw.MergerProj = r.matrix(v.OutHidden, v.OutHidden)
+	vw.Downsample = Linear{W: r.proj(v.OutHidden, m*m*C), B: r.vector(v.OutHidden, 0, 0.1)}
+	vw.MergerProj = r.proj(v.OutHidden, v.OutHidden)
 	vw.MergerNormW, vw.MergerNormB = r.vector(v.OutHidden, 1, 0.1), r.vector(v.OutHidden, 0, 0.1)
 	vw.MergerMLP = r.mlp(v.OutHidden, v.Intermediate, false)
 	return vw

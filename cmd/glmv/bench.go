@@ -98,14 +98,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	logf("building random %s weights: %s, %d layers…", *weights, *shape, *layers)
 	start := time.Now()
-	base := compute.BF16
-	if dt == compute.F32 || dt == compute.F16 {
-		base = dt
-	}
-	w := model.RandomWeights(cfg, base, 1, *visionDepth > 0)
-	if err := model.ConvertWeights(w, dt, pool, nil); err != nil {
-		return err
-	}
+	w := model.RandomWeights(cfg, dt, 1, *visionDepth > 0)
 	runtime.GC()
 	res.BuildSeconds = time.Since(start).Seconds()
 	text := model.NewText(&cfg.Text, &w.Text, pool)
