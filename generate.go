@@ -338,9 +338,6 @@ func (m *Model) Generate(ctx context.Context, req Request) iter.Seq2[Event, erro
 	}
 }
 
-// errStopped is returned inside generate when the consumer stopped.
-var errStopped = fmt.Errorf("stopped by the caller")
-
 func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, error) bool) error {
 	so := m.samplerOptions(req)
 	smp, err := sample.New(so)
