@@ -12,15 +12,17 @@ import (
 )
 
 // quantTolerance is the stated tolerance of each quantized format on the
-// reference cases: max |Δ logits| relative to max |logits|. The float
-// weights are replaced by their rounded versions, so differences of a few
-// percent of the logit scale are expected and greedy tokens may diverge
-// after the first near-tie; the test reports the agreement.
+// reference cases: the RMS of the logit error relative to the RMS of the
+// reference logits (about twice the worst case observed on the public
+// fixtures: bf16 0.8%, f16 0.1%, Q8_0 3.1%, Q4_0 35%). The weights are
+// replaced by rounded versions and the Q8_0/Q4_0 kernels also round the
+// activations to 8 bits, so greedy tokens may diverge after the first near
+// tie; the test logs the agreement. Q4_0 is that lossy on random weights.
 var quantTolerance = map[compute.DType]float64{
 	compute.BF16: 0.02,
 	compute.F16:  0.005,
-	compute.Q8_0: 0.08,
-	compute.Q4_0: 0.75,
+	compute.Q8_0: 0.06,
+	compute.Q4_0: 0.60,
 }
 
 // kernelTolerance bounds the difference between a quantized model and the
@@ -105,9 +107,17 @@ func runQuantCase(t *testing.T, m *Model, c *reftest.Case, relTol float64) {
 			agree++
 		}
 	}
-	t.Logf("max |Δ logits| %.4g = %.2f%% of scale %.3g; arg-max agrees at %d/%d positions", d, 100*d/scale, scale, agree, S)
-	if d > relTol*scale {
-		t.Errorf("max |Δ logits| %.4g exceeds %.0f%% of the logit scale %.3g", d, 100*relTol, scale)
+	var se, sw float64
+	for i := range got {
+		e := float64(got[i]) - float64(want[i])
+		se += e * e
+		sw += float64(want[i]) * float64(want[i])
+	}
+	rel := math.Sqrt(se / sw)
+	t.Logf("RMS error %.2f%% of the logits' RMS; max |Δ logits| %.4g = %.2f%% of max |logit| %.3g; arg-max agrees at %d/%d positions",
+		100*rel, d, 100*d/scale, scale, agree, S)
+	if rel > relTol {
+		t.Errorf("RMS error %.2f%% exceeds the stated %.1f%%", 100*rel, 100*relTol)
 	}
 	if c.Has("generated_ids") {
 		ref := c.MustInts(t, "generated_ids")
