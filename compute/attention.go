@@ -243,30 +243,7 @@ func (p *Pool) attentionTiled(kn *kernels, out, q, k, v []float32, T, nKeys int,
 							valid = max(0, min(kb, past+t0+r/group+1-j0))
 						}
 					}
-					row := sc[r*tileKeys : r*tileKeys+kb]
-					if valid > 0 {
-						mx := m[r]
-						for _, x := range row[:valid] {
-							if x > mx {
-								mx = x
-							}
-						}
-						if mx > m[r] {
-							c := float32(math.Exp(float64(m[r] - mx)))
-							l[r] *= c
-							ar := acc[r*D : (r+1)*D]
-							for i := range ar {
-								ar[i] *= c
-							}
-							m[r] = mx
-						}
-						l[r] += kn.expSum(row[:valid], mx)
-					}
-					clear(row[valid:])
-					pan := pp[(r/mr)*mr*kb+r%mr : (r/mr+1)*mr*kb]
-					for j, x := range row {
-						pan[j*mr] = x
-					}
+					kn.softmaxPackRow(sc[r*tileKeys:r*tileKeys+kb], valid, &m[r], &l[r], acc[r*D:(r+1)*D], pp[(r/mr)*mr*kb+r%mr:(r/mr+1)*mr*kb])
 				}
 				// acc += P·V, over the first kb keys of the block.
 				for i := range rp {
@@ -429,37 +406,45 @@ func gqaBlock(kn *kernels, s AttnShape, q, kh, vh, sc, pp, m, l, acc []float32, 
 			}
 		}
 		row := sc[r*gqaKeys : r*gqaKeys+kb]
-		if valid > 0 {
-			for i := range row[:valid] {
-				row[i] *= s.Scale
-			}
-			mx := m[r]
-			for _, x := range row[:valid] {
-				if x > mx {
-					mx = x
-				}
-			}
-			if mx > m[r] {
-				c := float32(math.Exp(float64(m[r] - mx)))
-				l[r] *= c
-				ar := acc[r*D : (r+1)*D]
-				for i := range ar {
-					ar[i] *= c
-				}
-				m[r] = mx
-			}
-			l[r] += kn.expSum(row[:valid], mx)
+		for i := range row[:valid] {
+			row[i] *= s.Scale
 		}
-		clear(row[valid:])
-		pan := pp[(r/mr)*mr*kb+r%mr : (r/mr+1)*mr*kb]
-		for j, x := range row {
-			pan[j*mr] = x
-		}
+		kn.softmaxPackRow(row, valid, &m[r], &l[r], acc[r*D:(r+1)*D], pp[(r/mr)*mr*kb+r%mr:(r/mr+1)*mr*kb])
 	}
 	// acc += P·V.
 	for i := range rp {
 		for c := range D / nr {
 			kn.gemm6x16s(kb, pp[i*mr*kb:(i+1)*mr*kb], vh[c*nr:], dp, acc[i*mr*D+c*nr:], D)
 		}
+	}
+}
+
+// softmaxPackRow folds one row of attention scores into the online
+// softmax of its query: row[:valid] are the scores of the keys it may see.
+// When their maximum exceeds the running maximum *m, the running sum *l
+// and the accumulator acc are rescaled. The row becomes e^(score - max),
+// zero past valid, and is written into pan with stride mr (the packed
+// left operand of the P·V micro-kernel).
+func (kn *kernels) softmaxPackRow(row []float32, valid int, m, l *float32, acc, pan []float32) {
+	if valid > 0 {
+		mx := *m
+		for _, x := range row[:valid] {
+			if x > mx {
+				mx = x
+			}
+		}
+		if mx > *m {
+			c := float32(math.Exp(float64(*m - mx)))
+			*l *= c
+			for i := range acc {
+				acc[i] *= c
+			}
+			*m = mx
+		}
+		*l += kn.expSum(row[:valid], mx)
+	}
+	clear(row[valid:])
+	for j, x := range row {
+		pan[j*mr] = x
 	}
 }
