@@ -260,24 +260,7 @@ func dotQ4Generic(xq []int8, xd, _ []float32, wq []byte, wd []uint16) float32 {
 }
 
 func gemm6x16Generic(kc int, a, b, c []float32, ldc int) {
-	var acc [mr][nr]float32
-	a, b = a[:kc*mr], b[:kc*nr]
-	for k := range kc {
-		bk := (*[nr]float32)(b[k*nr:])
-		for i := range mr {
-			av := a[k*mr+i]
-			row := &acc[i]
-			for j := range nr {
-				row[j] += av * bk[j]
-			}
-		}
-	}
-	for i := range mr {
-		cr := c[i*ldc : i*ldc+nr]
-		for j := range nr {
-			cr[j] += acc[i][j]
-		}
-	}
+	gemm6x16sGeneric(kc, a[:kc*mr], b[:kc*nr], nr, c, ldc)
 }
 
 func gemm6x16sGeneric(kc int, a, b []float32, bstride int, c []float32, ldc int) {
