@@ -32,11 +32,6 @@ const (
 // positions and greedy tokens exactly, pixels within one uint8 level,
 // logits within 1e-2.
 func TestReferencePipeline(t *testing.T) {
-	root := reftest.Root()
-	cases, err := reftest.Cases(root)
-	if err != nil || len(cases) == 0 {
-		t.Fatalf("no reference cases under %s (%v)", root, err)
-	}
 	dir, _, err := demo.Extract(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -57,23 +52,17 @@ func TestReferencePipeline(t *testing.T) {
 			m.Close()
 		}
 	}()
-	for _, path := range cases {
-		c, err := reftest.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Run(c.ID(), func(t *testing.T) {
-			defer c.Tensors.Close()
-			m := models[c.ModelDir]
-			if m == nil {
-				if m, err = model.Load(c.ModelDir, pool); err != nil {
-					t.Fatal(err)
-				}
-				models[c.ModelDir] = m
+	reftest.Run(t, func(t *testing.T, c *reftest.Case) {
+		m := models[c.ModelDir]
+		if m == nil {
+			var err error
+			if m, err = model.Load(c.ModelDir, pool); err != nil {
+				t.Fatal(err)
 			}
-			runPipelineCase(t, m, c, tok, proc)
-		})
-	}
+			models[c.ModelDir] = m
+		}
+		runPipelineCase(t, m, c, tok, proc)
+	})
 }
 
 // comparePixels checks patch values within one uint8 level and logs how

@@ -17,14 +17,6 @@ const tol = 1e-4
 // root through the stages implemented in this package and compares each
 // with the reference tensors.
 func TestReference(t *testing.T) {
-	root := reftest.Root()
-	cases, err := reftest.Cases(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cases) == 0 {
-		t.Fatalf("no reference cases under %s", root)
-	}
 	pool := compute.NewPool(0)
 	defer pool.Close()
 	models := map[string]*Model{}
@@ -33,24 +25,17 @@ func TestReference(t *testing.T) {
 			m.Close()
 		}
 	}()
-	for _, path := range cases {
-		c, err := reftest.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Run(c.ID(), func(t *testing.T) {
-			defer c.Tensors.Close()
-			m := models[c.ModelDir]
-			if m == nil {
-				m, err = Load(c.ModelDir, pool)
-				if err != nil {
-					t.Fatalf("load %s: %v", c.ModelDir, err)
-				}
-				models[c.ModelDir] = m
+	reftest.Run(t, func(t *testing.T, c *reftest.Case) {
+		m := models[c.ModelDir]
+		if m == nil {
+			var err error
+			if m, err = Load(c.ModelDir, pool); err != nil {
+				t.Fatalf("load %s: %v", c.ModelDir, err)
 			}
-			runReferenceCase(t, m, c)
-		})
-	}
+			models[c.ModelDir] = m
+		}
+		runReferenceCase(t, m, c)
+	})
 }
 
 func checkClose(t *testing.T, what string, got, want []float32) {

@@ -20,36 +20,25 @@ func grids(v any) [][3]int {
 // The expansion of every reference case's prompt equals the reference
 // processor's expanded prompt.
 func TestExpandReference(t *testing.T) {
-	cases, err := reftest.Cases(reftest.Root())
-	if err != nil || len(cases) == 0 {
-		t.Fatalf("no reference cases (%v)", err)
-	}
-	for _, path := range cases {
-		c, err := reftest.Open(path)
+	reftest.Run(t, func(t *testing.T, c *reftest.Case) {
+		var videos []Video
+		for _, g := range grids(c.Meta["video_grid_thw"]) {
+			v := Video{Grid: g}
+			md, _ := c.Meta["video_metadata"].(map[string]any)
+			ts, _ := md["timestamps"].([]any)
+			for i := 0; i < len(ts); i += 2 {
+				v.Timestamps = append(v.Timestamps, ts[i].(float64))
+			}
+			videos = append(videos, v)
+		}
+		got, err := Expand(c.Meta["prompt"].(string), DefaultMarkers, 2, grids(c.Meta["image_grid_thw"]), videos, TimestampSeconds)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Tensors.Close()
-		t.Run(c.ID(), func(t *testing.T) {
-			var videos []Video
-			for _, g := range grids(c.Meta["video_grid_thw"]) {
-				v := Video{Grid: g}
-				md, _ := c.Meta["video_metadata"].(map[string]any)
-				ts, _ := md["timestamps"].([]any)
-				for i := 0; i < len(ts); i += 2 {
-					v.Timestamps = append(v.Timestamps, ts[i].(float64))
-				}
-				videos = append(videos, v)
-			}
-			got, err := Expand(c.Meta["prompt"].(string), DefaultMarkers, 2, grids(c.Meta["image_grid_thw"]), videos, TimestampSeconds)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := c.Meta["expanded_prompt"].(string); got != want {
-				t.Errorf("expanded prompt differs\n got %q\nwant %q", got, want)
-			}
-		})
-	}
+		if want := c.Meta["expanded_prompt"].(string); got != want {
+			t.Errorf("expanded prompt differs\n got %q\nwant %q", got, want)
+		}
+	})
 }
 
 func TestExpandErrors(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"testing"
 
 	"github.com/glmv/glmv/safetensors"
 )
@@ -50,6 +51,31 @@ func Cases(root string) ([]string, error) {
 	}
 	sort.Strings(matches)
 	return matches, nil
+}
+
+// Run walks every case under Root() and runs fn on it as the subtest
+// "<model>/<case>", closing the case's tensors afterwards. It fails the
+// test when the root holds no case.
+func Run(t *testing.T, fn func(t *testing.T, c *Case)) {
+	t.Helper()
+	root := Root()
+	cases, err := Cases(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatalf("no reference cases under %s", root)
+	}
+	for _, path := range cases {
+		c, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(c.ID(), func(t *testing.T) {
+			defer c.Tensors.Close()
+			fn(t, c)
+		})
+	}
 }
 
 // Open reads one case JSON and maps its tensors.
