@@ -171,6 +171,23 @@ func (u *Usage) DecodeTokensPerSecond() float64 {
 	return float64(u.CompletionTokens-1) / u.Decode.Seconds()
 }
 
+// InputError reports a request that cannot be served as given: an image
+// or video that cannot be read, a template error, bad sampling options, a
+// prompt longer than the context. Servers answer it as a client error.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *InputError) Unwrap() error { return e.Err }
+
+func inputError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &InputError{Err: err}
+}
+
 // PreparedPrompt is a request turned into model input.
 type PreparedPrompt struct {
 	// Text is the rendered prompt before placeholder expansion.
@@ -187,6 +204,11 @@ type PreparedPrompt struct {
 // Prepare renders the chat template, reads and preprocesses the media and
 // tokenizes the expanded prompt.
 func (m *Model) Prepare(ctx context.Context, req *Request) (*PreparedPrompt, error) {
+	pp, err := m.prepare(ctx, req)
+	return pp, inputError(err)
+}
+
+func (m *Model) prepare(ctx context.Context, req *Request) (*PreparedPrompt, error) {
 	start := time.Now()
 	cc := chat.Context{Tools: req.Tools, AddGenerationPrompt: true, EnableThinking: req.Thinking}
 	pp := &PreparedPrompt{}
@@ -342,7 +364,7 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	so := m.samplerOptions(req)
 	smp, err := sample.New(so)
 	if err != nil {
-		return fmt.Errorf("sampling options: %w", err)
+		return inputError(fmt.Errorf("sampling options: %w", err))
 	}
 	maxNew := req.MaxTokens
 	if maxNew <= 0 {
@@ -357,10 +379,10 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	}
 	S := len(pp.IDs)
 	if S == 0 {
-		return fmt.Errorf("the prompt is empty")
+		return inputError(fmt.Errorf("the prompt is empty"))
 	}
 	if S >= m.limit {
-		return fmt.Errorf("%w: the prompt is %d tokens and the context holds %d; shorten it by at least %d tokens to leave room for an answer", ErrContextFull, S, m.limit, S-m.limit+1)
+		return inputError(fmt.Errorf("%w: the prompt is %d tokens and the context holds %d; shorten it by at least %d tokens to leave room for an answer", ErrContextFull, S, m.limit, S-m.limit+1))
 	}
 	maxNew = min(maxNew, m.limit-S)
 	usage := &Usage{PromptTokens: S, Preprocess: pp.Preprocess, ImageWidth: pp.ImageWidth, ImageHeight: pp.ImageHeight}

@@ -32,6 +32,7 @@ func commands() []command {
 	return []command{
 		// Subcommands are listed here in the order "glmv help" shows them.
 		runCommand(),
+		serveCommand(),
 		inspectCommand(),
 		demoCommand(),
 		benchCommand(),
