@@ -1,10 +1,5 @@
 package tokenizer
 
-import (
-	"strings"
-	"unicode/utf8"
-)
-
 // StreamDecoder turns ids into text one id at a time, for printing a
 // generation as it happens. Tokens may end in the middle of a UTF-8
 // character; the decoder holds such bytes back until the character is
@@ -36,22 +31,7 @@ func (d *StreamDecoder) Flush() string {
 // right away; a valid but incomplete character at the end waits for more
 // bytes unless final is set.
 func (d *StreamDecoder) drain(final bool) string {
-	b := d.pending
-	var sb strings.Builder
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		if r != utf8.RuneError || n > 1 {
-			sb.Write(b[:n])
-			b = b[n:]
-			continue
-		}
-		bad, incomplete := invalidPrefix(b)
-		if incomplete && !final {
-			break
-		}
-		sb.WriteRune(utf8.RuneError)
-		b = b[bad:]
-	}
-	d.pending = append(d.pending[:0], b...)
-	return sb.String()
+	out, rest := lossyPrefix(d.pending, final)
+	d.pending = append(d.pending[:0], rest...)
+	return out
 }

@@ -399,6 +399,14 @@ func lossyString(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}
+	out, _ := lossyPrefix(b, true)
+	return out
+}
+
+// lossyPrefix converts b like lossyString. When final is false it stops
+// before a valid but incomplete character at the end of b and returns
+// those bytes as rest, for a streaming caller to complete later.
+func lossyPrefix(b []byte, final bool) (out string, rest []byte) {
 	var sb strings.Builder
 	sb.Grow(len(b) + 8)
 	for len(b) > 0 {
@@ -408,11 +416,14 @@ func lossyString(b []byte) string {
 			b = b[n:]
 			continue
 		}
-		bad, _ := invalidPrefix(b)
+		bad, incomplete := invalidPrefix(b)
+		if incomplete && !final {
+			break
+		}
 		sb.WriteRune(utf8.RuneError)
 		b = b[bad:]
 	}
-	return sb.String()
+	return sb.String(), b
 }
 
 // invalidPrefix, for b starting with an ill-formed sequence, returns the
