@@ -113,15 +113,7 @@ func (p *Pool) attentionRows(kn *kernels, out, q, k, v []float32, T, nKeys int, 
 				for g := range group {
 					h := kvh*group + g
 					r := (t-t0)*group + g
-					o := out[t*qStride+h*D : t*qStride+(h+1)*D]
-					if l[r] == 0 {
-						clear(o)
-						continue
-					}
-					inv := 1 / l[r]
-					for i, a := range acc[r*D : (r+1)*D] {
-						o[i] = a * inv
-					}
+					normalizeRow(out[t*qStride+h*D:t*qStride+(h+1)*D], acc[r*D:(r+1)*D], l[r])
 				}
 			}
 		}
@@ -254,15 +246,7 @@ func (p *Pool) attentionTiled(kn *kernels, out, q, k, v []float32, T, nKeys int,
 			}
 			for r := range rows {
 				t, h := t0+r/group, kvh*group+r%group
-				o := out[t*qStride+h*D : t*qStride+(h+1)*D]
-				if l[r] == 0 {
-					clear(o)
-					continue
-				}
-				inv := 1 / l[r]
-				for i, a := range acc[r*D : (r+1)*D] {
-					o[i] = a * inv
-				}
+				normalizeRow(out[t*qStride+h*D:t*qStride+(h+1)*D], acc[r*D:(r+1)*D], l[r])
 			}
 		}
 	})
@@ -446,5 +430,18 @@ func (kn *kernels) softmaxPackRow(row []float32, valid int, m, l *float32, acc, 
 	clear(row[valid:])
 	for j, x := range row {
 		pan[j*mr] = x
+	}
+}
+
+// normalizeRow writes the finished output of one query, acc/l, into o; a
+// query that saw no key (l = 0) gets zeros.
+func normalizeRow(o, acc []float32, l float32) {
+	if l == 0 {
+		clear(o)
+		return
+	}
+	inv := 1 / l
+	for i, a := range acc {
+		o[i] = a * inv
 	}
 }

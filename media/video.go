@@ -72,6 +72,19 @@ func SampleFrameIndices(meta VideoMetadata, fps, maxDuration float64) ([]int, er
 			}
 		}
 	}
+	uniq := dedupe(idx)
+	if len(uniq) == 0 {
+		return nil, fmt.Errorf("media: no frames sampled (duration %v s at %v fps)", duration, fps)
+	}
+	if len(uniq)%2 == 1 {
+		uniq = append(uniq, uniq[len(uniq)-1])
+	}
+	return uniq, nil
+}
+
+// dedupe removes repeated frame indices in place, keeping the first
+// occurrence of each, as the reference samplers do.
+func dedupe(idx []int) []int {
 	seen := make(map[int]bool, len(idx))
 	uniq := idx[:0]
 	for _, v := range idx {
@@ -80,13 +93,7 @@ func SampleFrameIndices(meta VideoMetadata, fps, maxDuration float64) ([]int, er
 			uniq = append(uniq, v)
 		}
 	}
-	if len(uniq) == 0 {
-		return nil, fmt.Errorf("media: no frames sampled (duration %v s at %v fps)", duration, fps)
-	}
-	if len(uniq)%2 == 1 {
-		uniq = append(uniq, uniq[len(uniq)-1])
-	}
-	return uniq, nil
+	return uniq
 }
 
 // linspace matches numpy.linspace(start, stop, num, endpoint=True).
@@ -268,14 +275,7 @@ func SampleFrameIndicesGLM46V(meta VideoMetadata, temporalPatchSize int) ([]int,
 	if len(idx)%temporalPatchSize != 0 {
 		idx = append(idx, idx[len(idx)-1])
 	}
-	seen := make(map[int]bool, len(idx))
-	uniq := idx[:0]
-	for _, v := range idx {
-		if !seen[v] {
-			seen[v] = true
-			uniq = append(uniq, v)
-		}
-	}
+	uniq := dedupe(idx)
 	if len(uniq)%2 == 1 {
 		uniq = append(uniq, uniq[len(uniq)-1])
 	}
