@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/glmv/glmv/model"
 )
 
 // GenerationConfig holds the defaults of a checkpoint's
@@ -61,17 +63,10 @@ func loadGenerationConfig(dir string, eos []int) (GenerationConfig, error) {
 	if raw.MaxNewTokens != nil {
 		g.MaxNewTokens = *raw.MaxNewTokens
 	}
-	if len(raw.EOS) > 0 && string(raw.EOS) != "null" {
-		var one int
-		var many []int
-		switch {
-		case json.Unmarshal(raw.EOS, &one) == nil:
-			g.EOS = []int{one}
-		case json.Unmarshal(raw.EOS, &many) == nil:
-			g.EOS = many
-		default:
-			return g, fmt.Errorf("generation config %s: eos_token_id must be an integer or a list", path)
-		}
+	if eos, err := model.ParseIDList(raw.EOS); err != nil {
+		return g, fmt.Errorf("generation config %s: eos_token_id: %w", path, err)
+	} else if eos != nil {
+		g.EOS = eos
 	}
 	return g, nil
 }

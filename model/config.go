@@ -246,7 +246,7 @@ func ParseConfig(b []byte) (*Config, error) {
 	t.MaxPositions = opt(rt.MaxPositions, 65536)
 	t.HiddenAct = rt.HiddenAct
 	t.Pad = opt(rt.Pad, -1)
-	eos, err := parseIDList(rt.EOS)
+	eos, err := ParseIDList(rt.EOS)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("text_config.eos_token_id: %w", err))
 	}
@@ -372,8 +372,9 @@ func ParseConfig(b []byte) (*Config, error) {
 	return c, nil
 }
 
-// parseIDList accepts null, one integer or a list of integers.
-func parseIDList(raw json.RawMessage) ([]int, error) {
+// ParseIDList reads a token-id field that may be null, one integer or a
+// list of integers (eos_token_id is written all three ways).
+func ParseIDList(raw json.RawMessage) ([]int, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
