@@ -71,11 +71,7 @@ func TestReferenceQuantized(t *testing.T) {
 func runQuantCase(t *testing.T, m *Model, c *reftest.Case, relTol float64) {
 	ctx := context.Background()
 	S := len(c.MustInts(t, "input_ids"))
-	refPos := c.MustInts(t, "position_ids")
-	var pos [3][]int
-	for a := range pos {
-		pos[a] = refPos[a*S : (a+1)*S]
-	}
+	pos := c.Positions(t)
 	embeds := c.MustF32(t, "inputs_embeds")
 	cache := NewKVCache(&m.Config.Text, 0)
 	// Routing is forced to the reference's experts so the comparison
@@ -183,11 +179,7 @@ func TestQuantizedKernelsMatchRoundedWeights(t *testing.T) {
 				}
 			}
 			S := len(c.MustInts(t, "input_ids"))
-			refPos := c.MustInts(t, "position_ids")
-			var pos [3][]int
-			for a := range pos {
-				pos[a] = refPos[a*S : (a+1)*S]
-			}
+			pos := c.Positions(t)
 			embeds := c.MustF32(t, "inputs_embeds")
 			// Prefill (matrix path), then one-token decode steps (vector
 			// path, where activations are quantized on the fly) fed with

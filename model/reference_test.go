@@ -68,14 +68,14 @@ func runReferenceCase(t *testing.T, m *Model, c *reftest.Case) {
 	}
 
 	// Stage: 3-D rope positions from the ids and grids.
-	refPos := c.MustInts(t, "position_ids")
+	refP := c.Positions(t)
 	pos, delta, err := RopeIndex(cfg, ids, images, videos)
 	if err != nil {
 		t.Fatalf("rope index: %v", err)
 	}
 	for a := 0; a < 3; a++ {
-		if !slices.Equal(pos[a], refPos[a*S:(a+1)*S]) {
-			t.Errorf("position_ids axis %d differ:\n got %v\nwant %v", a, pos[a], refPos[a*S:(a+1)*S])
+		if !slices.Equal(pos[a], refP[a]) {
+			t.Errorf("position_ids axis %d differ:\n got %v\nwant %v", a, pos[a], refP[a])
 		}
 	}
 	if want := c.MustInts(t, "rope_deltas")[0]; delta != want {
@@ -128,10 +128,6 @@ func runReferenceCase(t *testing.T, m *Model, c *reftest.Case) {
 	checkClose(t, "text embeddings", gotText, wantText)
 
 	// Stage: decoder from the reference inputs_embeds and position ids.
-	var refP [3][]int
-	for a := range refP {
-		refP[a] = refPos[a*S : (a+1)*S]
-	}
 	cache := NewKVCache(&cfg.Text, 0)
 	tr := &Trace{Record: true}
 	h := slices.Clone(refEmbeds)

@@ -122,6 +122,15 @@ func (c *Case) Ints(name string) ([]int, []int, error) {
 	return out, shape, nil
 }
 
+// Positions returns the case's position_ids [3, S] as one slice per axis
+// (temporal, height, width).
+func (c *Case) Positions(t TB) [3][]int {
+	t.Helper()
+	v := c.MustInts(t, "position_ids")
+	S := len(v) / 3
+	return [3][]int{v[:S], v[S : 2*S], v[2*S:]}
+}
+
 // Grids returns an [n, 3] integer tensor as grids; nil when absent.
 func (c *Case) Grids(name string) ([][3]int, error) {
 	if !c.Has(name) {
