@@ -53,6 +53,7 @@ type Sampler struct {
 	rng  *rand.Rand
 	idx  []int
 	prob []float64
+	done []bool // ids already penalised this step, reused across steps
 }
 
 // New makes a sampler; it returns an error for invalid options.
@@ -70,16 +71,23 @@ func (s *Sampler) Next(logits []float32, seen []int) int {
 	o := s.opt
 	if o.RepetitionPenalty > 0 && o.RepetitionPenalty != 1 {
 		p := float32(o.RepetitionPenalty)
-		done := map[int]bool{}
+		if len(s.done) < len(logits) {
+			s.done = make([]bool, len(logits))
+		}
 		for _, id := range seen {
-			if id < 0 || id >= len(logits) || done[id] {
+			if id < 0 || id >= len(logits) || s.done[id] {
 				continue
 			}
-			done[id] = true
+			s.done[id] = true
 			if logits[id] > 0 {
 				logits[id] /= p
 			} else {
 				logits[id] *= p
+			}
+		}
+		for _, id := range seen {
+			if id >= 0 && id < len(logits) {
+				s.done[id] = false
 			}
 		}
 	}
