@@ -95,30 +95,36 @@ func collect(w *Weights, conv func(**compute.Matrix)) {
 // experts and the shared experts of MoE layers (the average expert size
 // times k), and lm_head. Embedding rows and norms are negligible.
 func DecodeWeightBytes(cfg *TextConfig, w *TextWeights) int64 {
-	size := func(m *compute.Matrix) int64 {
-		if m == nil {
-			return 0
-		}
-		return m.Bytes()
+	total := matrixBytes(w.LMHead)
+	for i := range w.Layers {
+		total += LayerDecodeBytes(cfg, &w.Layers[i])
 	}
+	return total
+}
+
+// LayerDecodeBytes is the share of DecodeWeightBytes of one layer.
+func LayerDecodeBytes(cfg *TextConfig, L *TextLayer) int64 {
 	mlp := func(p *MLP) int64 {
 		if p == nil {
 			return 0
 		}
-		return size(p.Gate) + size(p.Up) + size(p.GateUp) + size(p.Down)
+		return matrixBytes(p.Gate) + matrixBytes(p.Up) + matrixBytes(p.GateUp) + matrixBytes(p.Down)
 	}
-	total := size(w.LMHead)
-	for i := range w.Layers {
-		L := &w.Layers[i]
-		total += size(L.Q.W) + size(L.K.W) + size(L.V.W) + size(L.O) + mlp(L.MLP)
-		if L.MoE != nil {
-			var experts int64
-			for e := range L.MoE.Experts {
-				experts += mlp(&L.MoE.Experts[e])
-			}
-			total += size(L.MoE.Router) + mlp(L.MoE.Shared)
-			total += experts * int64(cfg.MoE.TopK) / int64(len(L.MoE.Experts))
+	total := matrixBytes(L.Q.W) + matrixBytes(L.K.W) + matrixBytes(L.V.W) + matrixBytes(L.O) + mlp(L.MLP)
+	if L.MoE != nil {
+		var experts int64
+		for e := range L.MoE.Experts {
+			experts += mlp(&L.MoE.Experts[e])
 		}
+		total += matrixBytes(L.MoE.Router) + mlp(L.MoE.Shared)
+		total += experts * int64(cfg.MoE.TopK) / int64(len(L.MoE.Experts))
 	}
 	return total
+}
+
+func matrixBytes(m *compute.Matrix) int64 {
+	if m == nil {
+		return 0
+	}
+	return m.Bytes()
 }

@@ -230,8 +230,7 @@ func estimateFullScale(cfg, full *model.Config, w *model.Weights) float64 {
 	// Bytes per layer kind, from the layers that were built.
 	var dense, moe, nd, nm float64
 	for i := range w.Text.Layers {
-		one := &model.TextWeights{Layers: w.Text.Layers[i : i+1], LMHead: &compute.Matrix{}}
-		b := float64(model.DecodeWeightBytes(&cfg.Text, one))
+		b := float64(model.LayerDecodeBytes(&cfg.Text, &w.Text.Layers[i]))
 		if cfg.Text.IsMoELayer(i) {
 			moe, nm = moe+b, nm+1
 		} else {
