@@ -448,6 +448,10 @@ func (p *exprParser) parsePrimary() (string, error) {
 			return "false", nil
 		case "none", "None":
 			return "none", nil
+		case "dict", "namespace":
+			if p.isOp("(") {
+				return p.parseDictCall()
+			}
 		}
 		return t.text, nil
 	case tokString:
@@ -517,6 +521,34 @@ func (p *exprParser) parsePrimary() (string, error) {
 	}
 	p.pos--
 	return "", p.errorf("unexpected token")
+}
+
+// parseDictCall parses dict(k=v, …) or namespace(k=v, …) after the name,
+// keeping the keyword order (the engine's builtins lose it).
+func (p *exprParser) parseDictCall() (string, error) {
+	p.pos++
+	args, err := p.parseArgs()
+	if err != nil {
+		return "", err
+	}
+	var pairs []string
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || !isIdent(k) {
+			return "", fmt.Errorf("dict() and namespace() take keyword arguments only")
+		}
+		pairs = append(pairs, quoteName(k), v)
+	}
+	return emitCall("dict", pairs...), nil
+}
+
+func isIdent(s string) bool {
+	for i, r := range s {
+		if r != '_' && !unicode.IsLetter(r) && (i == 0 || !unicode.IsDigit(r)) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // parseList parses comma-separated expressions up to the closing op.

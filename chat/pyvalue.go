@@ -729,6 +729,13 @@ func runtimeFuncs() map[string]jinja.Value {
 			}
 			return items, nil
 		},
+		"dict": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+			d := jinja.NewDict()
+			for i := 0; i+1 < len(args); i += 2 {
+				d.AsDict().Set(args[i].AsString(), args[i+1])
+			}
+			return d, nil
+		},
 		"iter": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
 			return pyIter(args[0])
 		},
