@@ -203,6 +203,13 @@ func (p *exprParser) next() token {
 	return t
 }
 
+// back undoes next() of t.
+func (p *exprParser) back(t token) {
+	if t.kind != tokEOF {
+		p.pos--
+	}
+}
+
 func (p *exprParser) isOp(op string) bool {
 	t := p.peek()
 	return t.kind == tokOp && t.text == op
@@ -519,7 +526,7 @@ func (p *exprParser) parsePrimary() (string, error) {
 			return "{" + strings.Join(items, ", ") + "}", nil
 		}
 	}
-	p.pos--
+	p.back(t)
 	return "", p.errorf("unexpected token")
 }
 
@@ -621,7 +628,7 @@ func (p *exprParser) parsePostfix(e string) (string, error) {
 			case tokInt:
 				e = emitCall("item", e, t.text)
 			default:
-				p.pos--
+				p.back(t)
 				return "", p.errorf("expected an attribute name")
 			}
 		case p.isOp("["):
@@ -669,7 +676,7 @@ func (p *exprParser) parsePostfix(e string) (string, error) {
 func (p *exprParser) dottedName() (string, error) {
 	t := p.next()
 	if t.kind != tokName {
-		p.pos--
+		p.back(t)
 		return "", p.errorf("expected a name")
 	}
 	name := t.text
@@ -818,7 +825,7 @@ func rewriteStatement(src string, consts *[]jinja.Value) (out string, drop bool,
 			case t.kind == tokName || t.kind == tokOp && (t.text == "," || t.text == "(" || t.text == ")"):
 				targets = append(targets, t.text)
 			default:
-				p.pos--
+				p.back(t)
 				return "", false, p.errorf("bad for loop target")
 			}
 		}
@@ -899,7 +906,7 @@ func rewriteStatement(src string, consts *[]jinja.Value) (out string, drop bool,
 			}
 			t := p.next()
 			if t.kind != tokName {
-				p.pos--
+				p.back(t)
 				return "", false, p.errorf("bad macro parameter")
 			}
 			param := t.text
