@@ -7,12 +7,16 @@ import (
 )
 
 // archKernelSets returns the SIMD kernel sets the CPU (and OS) support,
-// slowest first: the AVX2/FMA/F16C set, or none.
+// slowest first: the AVX2/FMA/F16C set, then the AVX-512 one.
 func archKernelSets() []*kernels {
 	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || !cpu.X86.HasF16C {
 		return nil
 	}
-	return []*kernels{avx2Kernels}
+	sets := []*kernels{avx2Kernels}
+	if hasAVX512() {
+		sets = append(sets, avx512Kernels)
+	}
+	return sets
 }
 
 // CPUFeatures lists the CPU features that matter to the kernels and that
