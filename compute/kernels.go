@@ -73,6 +73,14 @@ type kernels struct {
 	siluMul func(out, g, u []float32)
 	// add sets dst[i] += src[i].
 	add func(dst, src []float32)
+
+	// quantQ8K quantizes an activation row to q8_K; see quantizeRowQ8K.
+	quantQ8K func(q []int8, d []float32, bsum []int16, x []float32)
+	// blockDot[dt] is the dot product of a quantized activation row with
+	// one row of raw ggml blocks of format dt (nil for other formats).
+	blockDot [numDTypes]blockDot
+	// dequantBlk[dt] expands whole raw blocks of format dt into dst.
+	dequantBlk [numDTypes]func(dst []float32, w []byte)
 }
 
 // genericKernels is the portable reference implementation.
@@ -132,16 +140,19 @@ var genericKernels = &kernels{
 			out[t] = dotQ4Generic(xq[t*nb*qBlock:], xd[t*nb:(t+1)*nb], nil, wq, wd)
 		}
 	},
-	quantQ8:   quantizeRowQ8,
-	gemm6x16:  gemm6x16Generic,
-	gemm6x16s: gemm6x16sGeneric,
-	scores3x4: scores3x4Generic,
-	scores:    scoresGeneric,
-	accum:     accumGeneric,
-	expSum:    expSumGeneric,
-	scaleMul:  scaleMulGeneric,
-	siluMul:   siluMulGeneric,
-	add:       addGeneric,
+	quantQ8:    quantizeRowQ8,
+	gemm6x16:   gemm6x16Generic,
+	gemm6x16s:  gemm6x16sGeneric,
+	scores3x4:  scores3x4Generic,
+	scores:     scoresGeneric,
+	accum:      accumGeneric,
+	expSum:     expSumGeneric,
+	scaleMul:   scaleMulGeneric,
+	siluMul:    siluMulGeneric,
+	add:        addGeneric,
+	quantQ8K:   quantizeRowQ8K,
+	blockDot:   genericBlockDots(),
+	dequantBlk: genericDequantBlks(),
 }
 
 // kern is the kernel set used by the public functions, chosen once at
