@@ -169,7 +169,7 @@ func inspect(dir string) (*inspectReport, error) {
 				r.Tensors++
 			}
 		}
-		if _, err := model.BindWeights(cfg, set); err != nil {
+		if _, err := model.BindWeights(cfg, &model.SafetensorsSource{Set: set}); err != nil {
 			r.Problems = append(r.Problems, err.Error())
 		}
 		set.Close()
