@@ -35,23 +35,9 @@ const kvRelTol = 0.25
 // KV cache format, checking the logits within that format's tolerance
 // and, for f32 and f16, the greedy tokens exactly.
 func TestReferenceKVTypes(t *testing.T) {
-	pool := compute.NewPool(0)
-	defer pool.Close()
-	models := map[string]*Model{}
-	defer func() {
-		for _, m := range models {
-			m.Close()
-		}
-	}()
+	load := referenceModels(t)
 	reftest.Run(t, func(t *testing.T, c *reftest.Case) {
-		m := models[c.ModelDir]
-		if m == nil {
-			var err error
-			if m, err = Load(c.ModelDir, pool); err != nil {
-				t.Fatalf("load %s: %v", c.ModelDir, err)
-			}
-			models[c.ModelDir] = m
-		}
+		m := load(t, c)
 		cfg := m.Config
 		ids := c.MustInts(t, "input_ids")
 		S, V := len(ids), cfg.Text.Vocab
