@@ -399,7 +399,10 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	}
 
 	text := m.net.Text
-	cache := model.NewKVCache(&m.Config.Text, S+maxNew)
+	cache, err := model.NewKVCacheOf(&m.Config.Text, S+maxNew, m.kvType)
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	hidden, err := text.Forward(ctx, p.Embeds, &p.Pos, S, cache, nil)
 	if err != nil {

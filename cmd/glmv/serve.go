@@ -29,6 +29,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
 	weights := fs.String("weights", "", "convert weights in memory: f32, bf16, f16, q8 or q4 (default: as stored)")
 	contextLen := fs.Int("context", 0, "cap the context length in tokens (0: the model's)")
+	var ef engineFlags
+	ef.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: glmv serve -m MODEL [--addr HOST:PORT] [options]\n\nServes POST /v1/chat/completions (streaming or not; images as base64\ndata: URLs; thinking in reasoning_content; enable_thinking through\nchat_template_kwargs), GET /v1/models and GET /health. One request runs at\na time; the others wait.\n\nOptions:")
 		fs.PrintDefaults()
@@ -40,8 +42,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("no model: pass -m with a checkpoint folder or a Hugging Face repo id")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	m, err := glmv.Load(*modelName, glmv.Options{Threads: *threads, Weights: *weights, ContextLimit: *contextLen, Logger: log,
-		Progress: newProgressBar(stderr).update})
+	opts := glmv.Options{Threads: *threads, Weights: *weights, ContextLimit: *contextLen, Logger: log,
+		Progress: newProgressBar(stderr).update}
+	ef.apply(&opts)
+	m, err := glmv.Load(*modelName, opts)
 	if err != nil {
 		return err
 	}
