@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -69,7 +70,10 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+		return problemsError(r.Problems)
 	}
 	gib := func(b int64) string {
 		if b < 1<<30 {
@@ -117,7 +121,19 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			fmt.Fprintf(stdout, "  - %s\n", strings.ReplaceAll(p, "\n", "\n    "))
 		}
 	}
-	return nil
+	return problemsError(r.Problems)
+}
+
+// problemsError makes inspect exit non-zero when it found problems, so a
+// script can tell a usable checkpoint from a broken one.
+func problemsError(problems []string) error {
+	switch len(problems) {
+	case 0:
+		return nil
+	case 1:
+		return errors.New("found 1 problem (listed above)")
+	}
+	return fmt.Errorf("found %d problems (listed above)", len(problems))
 }
 
 // inspect gathers the report; only an unreadable config is an error, all
