@@ -51,7 +51,10 @@ type Image struct {
 type Video struct {
 	Path   string
 	Frames []string
-	FPS    float64
+	// Data is an encoded video file (MP4, WebM, …) held in memory; it is
+	// written to a temporary file for ffmpeg and removed afterwards.
+	Data []byte
+	FPS  float64
 }
 
 // Text is a text part.
@@ -350,6 +353,8 @@ func (m *Model) loadVideo(ctx context.Context, v *Video) (*media.Patches, []floa
 			return nil, nil, ferr
 		}
 		vid, err = m.proc.LoadVideo(ctx, ff, v.Path)
+	case len(v.Data) > 0:
+		vid, err = m.loadVideoBytes(ctx, v.Data)
 	case len(v.Frames) > 0:
 		frames := make([]*media.Image, len(v.Frames))
 		for i, f := range v.Frames {
@@ -474,10 +479,13 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	logits := text.Logits(hidden[(S-1)*H:], 1)
 	usage.Prefill = time.Since(t0)
 
-	parser := chat.NewParser(chat.ParserOptions{
+	var parser outputParser = chat.NewParser(chat.ParserOptions{
 		StartInThinking: endsWithOpenThink(pp.Text),
 		ImageWidth:      pp.ImageWidth, ImageHeight: pp.ImageHeight, Tools: req.Tools,
 	})
+	if req.Prompt != "" {
+		parser = rawParser{} // a raw completion is returned as decoded
+	}
 	var lps []TokenLogprob // logprobs not yet attached to an event
 	emit := func(evs []chat.Event) bool {
 		for i, e := range evs {
@@ -644,3 +652,21 @@ func (s *stopMatcher) flush() string {
 	s.pending = ""
 	return out
 }
+
+// outputParser splits decoded text into events.
+type outputParser interface {
+	Add(text string) []chat.Event
+	Close() []chat.Event
+}
+
+// rawParser passes text through unparsed, as EventRaw.
+type rawParser struct{}
+
+func (rawParser) Add(text string) []chat.Event {
+	if text == "" {
+		return nil
+	}
+	return []chat.Event{{Kind: chat.RawText, Text: text}}
+}
+
+func (rawParser) Close() []chat.Event { return nil }
