@@ -19,8 +19,10 @@ func (m *Matrix) Bytes() int64 {
 	return int64(len(m.F32))*4 + int64(len(m.U16))*2 + int64(len(m.Q)) + int64(len(m.Scales))*2
 }
 
-// Quantize converts m to dt (F32, BF16, F16, Q8_0 or Q4_0), rounding to
-// nearest. It returns a new matrix and never aliases m's data, except that
+// Quantize converts m to dt (F32, BF16, F16, Q8_0 or Q4_0, rounding to
+// nearest, or a ggml block format with a quantizer: GGMLQ8_0, GGMLQ4_0,
+// Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, as llama.cpp's reference
+// quantizers do; those need Cols to be a multiple of the block size). It returns a new matrix and never aliases m's data, except that
 // converting to m's own dtype returns m. It runs on the calling goroutine;
 // see (*Pool).Quantize for the parallel version.
 func Quantize(m *Matrix, dt DType) (*Matrix, error) {
@@ -51,7 +53,13 @@ func (p *Pool) Quantize(m *Matrix, dt DType) (*Matrix, error) {
 		out.Q = make([]byte, m.Rows*nb*qBlock/2)
 		out.Scales = make([]uint16, m.Rows*nb)
 	default:
-		return nil, fmt.Errorf("compute: quantize: unknown dtype %v", dt)
+		if !dt.IsBlock() || blockFormats[dt].quant == nil {
+			return nil, fmt.Errorf("compute: quantize: no quantizer for %v", dt)
+		}
+		if m.Cols%dt.BlockSize() != 0 {
+			return nil, fmt.Errorf("compute: quantize: %v needs a multiple of %d columns, got %d", dt, dt.BlockSize(), m.Cols)
+		}
+		out.Q = make([]byte, m.Rows*out.blockRowBytes())
 	}
 	cols := m.Cols
 	p.For(m.Rows, 16, func(lo, hi int) {
@@ -85,6 +93,10 @@ func (p *Pool) Quantize(m *Matrix, dt DType) (*Matrix, error) {
 			case Q4_0:
 				clear(buf[cols:])
 				kern.quantW4(out.Q[r*nb*qBlock/2:(r+1)*nb*qBlock/2], out.Scales[r*nb:(r+1)*nb], buf)
+			default:
+				rb := out.blockRowBytes()
+				// Sizes were checked above.
+				_ = QuantizeBlocks(dt, out.Q[r*rb:(r+1)*rb], row)
 			}
 		}
 	})
