@@ -317,3 +317,180 @@ q6kloop:
 	DECQ CX
 	JNZ  q6kloop
 	KEND(40)
+
+// ---- 32-column formats, activations from quantizeRowQ8 (int8 x, f32 xd,
+// xs = 8·Σx per block). One block per iteration; the block's weight scale
+// times xd is broadcast to Y6 (BSCALE), the integer block dot converted to
+// f32 is accumulated into Y0 and any offset/min term into the scalar X1.
+
+DATA ones16<>+0(SB)/8, $0x0001000100010001
+GLOBL ones16<>(SB), RODATA|NOPTR, $8
+
+DATA tenbits<>+0(SB)/8, $0x1010101010101010
+GLOBL tenbits<>(SB), RODATA|NOPTR, $8
+
+// Byte j of a 32-byte register gets byte j/8 of a broadcast dword.
+DATA qhshuf<>+0(SB)/8, $0x0000000000000000
+DATA qhshuf<>+8(SB)/8, $0x0101010101010101
+DATA qhshuf<>+16(SB)/8, $0x0202020202020202
+DATA qhshuf<>+24(SB)/8, $0x0303030303030303
+GLOBL qhshuf<>(SB), RODATA|NOPTR, $32
+
+// Every bit except bit j%8 in byte j.
+DATA qhbits<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL qhbits<>(SB), RODATA|NOPTR, $8
+
+// BSCALE sets X6 (and its broadcast Y6) to xd·f16 at OFF(DI).
+#define BSCALE(OFF) \
+	MOVWLZX OFF(DI), AX; \
+	VMOVD AX, X6; \
+	VCVTPH2PS X6, X6; \
+	VMULSS (R8), X6, X6; \
+	VBROADCASTSS X6, Y6
+
+// NIB32 loads the 16 nibble bytes at OFF(DI) into Y2 as 32 bytes 0..15:
+// low nibbles (columns 0-15), then high ones (16-31).
+#define NIB32(OFF) \
+	VMOVDQU OFF(DI), X2; \
+	VPSRLW $4, X2, X3; \
+	VINSERTI128 $1, X3, Y2, Y2; \
+	VPAND Y14, Y2, Y2
+
+// HI5 ORs 0x10 into the bytes of Y2 whose bit in the dword at OFF(DI) is
+// set (Q5_0/Q5_1's fifth bits).
+#define HI5(OFF) \
+	VPBROADCASTD OFF(DI), Y7; \
+	VPSHUFB qhshuf<>(SB), Y7, Y7; \
+	VPOR Y12, Y7, Y7; \
+	VPCMPEQB Y11, Y7, Y7; \
+	VPAND Y13, Y7, Y7; \
+	VPOR Y7, Y2, Y2
+
+// UDOT multiplies the unsigned bytes of Y2 with the 32 activations at
+// (SI) and accumulates their sum, times Y6, into Y0.
+#define UDOT \
+	VPMADDUBSW (SI), Y2, Y2; \
+	VPMADDWD Y15, Y2, Y2; \
+	VCVTDQ2PS Y2, Y2; \
+	VFMADD231PS Y2, Y6, Y0
+
+// MINTERM adds (xd·f16 at OFF(DI)) · xs/8 to X1 (Q4_1/Q5_1's min).
+#define MINTERM(OFF) \
+	MOVWLZX OFF(DI), AX; \
+	VMOVD AX, X7; \
+	VCVTPH2PS X7, X7; \
+	VMULSS (R8), X7, X7; \
+	VMULSS (R9), X7, X7; \
+	VMULSS eighth<>(SB), X7, X7; \
+	VADDSS X7, X1, X1
+
+DATA eighth<>+0(SB)/4, $0.125
+GLOBL eighth<>(SB), RODATA|NOPTR, $4
+
+DATA two<>+0(SB)/4, $2.0
+GLOBL two<>(SB), RODATA|NOPTR, $4
+
+#define B32PROLOGUE \
+	MOVQ xq+0(FP), SI; \
+	MOVQ xd+8(FP), R8; \
+	MOVQ xs+16(FP), R9; \
+	MOVQ w+24(FP), DI; \
+	MOVQ nb+32(FP), CX; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS X1, X1, X1; \
+	VPBROADCASTW ones16<>(SB), Y15; \
+	VPBROADCASTQ nib<>(SB), Y14; \
+	VPBROADCASTQ tenbits<>(SB), Y13; \
+	VPBROADCASTQ qhbits<>(SB), Y12; \
+	VPCMPEQB Y11, Y11, Y11
+
+#define B32NEXT(TS, LOOP) \
+	ADDQ $32, SI; \
+	ADDQ $4, R8; \
+	ADDQ $4, R9; \
+	ADDQ $TS, DI; \
+	DECQ CX; \
+	JNZ  LOOP
+
+// B32END returns Σ Y0 + X1.
+#define B32END \
+	VEXTRACTF128 $1, Y0, X2; \
+	VADDPS X2, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VADDSS X1, X0, X0; \
+	VMOVSS X0, ret+40(FP); \
+	VZEROUPPER; \
+	RET
+
+// func dotQ8_0GAVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
+TEXT ·dotQ8_0GAVX2(SB), NOSPLIT, $0-44
+	B32PROLOGUE
+
+q80loop:
+	BSCALE(0)
+	VMOVDQU 2(DI), Y2
+	VMOVDQU (SI), Y3
+	VPSIGNB Y2, Y2, Y4
+	VPSIGNB Y2, Y3, Y3
+	VPMADDUBSW Y3, Y4, Y4
+	VPMADDWD Y15, Y4, Y4
+	VCVTDQ2PS Y4, Y4
+	VFMADD231PS Y4, Y6, Y0
+	B32NEXT(34, q80loop)
+	B32END
+
+// func dotQ4_0GAVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
+TEXT ·dotQ4_0GAVX2(SB), NOSPLIT, $0-44
+	B32PROLOGUE
+
+q40loop:
+	BSCALE(0)
+	NIB32(2)
+	UDOT
+	// - d·xd·xs (the -8 offset).
+	VMULSS (R9), X6, X7
+	VSUBSS X7, X1, X1
+	B32NEXT(18, q40loop)
+	B32END
+
+// func dotQ4_1AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
+TEXT ·dotQ4_1AVX2(SB), NOSPLIT, $0-44
+	B32PROLOGUE
+
+q41loop:
+	BSCALE(0)
+	NIB32(4)
+	UDOT
+	MINTERM(2)
+	B32NEXT(20, q41loop)
+	B32END
+
+// func dotQ5_0AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
+TEXT ·dotQ5_0AVX2(SB), NOSPLIT, $0-44
+	B32PROLOGUE
+
+q50loop:
+	BSCALE(0)
+	NIB32(6)
+	HI5(2)
+	UDOT
+	// - d·xd·2·xs (the -16 offset).
+	VMULSS (R9), X6, X7
+	VMULSS two<>(SB), X7, X7
+	VSUBSS X7, X1, X1
+	B32NEXT(22, q50loop)
+	B32END
+
+// func dotQ5_1AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
+TEXT ·dotQ5_1AVX2(SB), NOSPLIT, $0-44
+	B32PROLOGUE
+
+q51loop:
+	BSCALE(0)
+	NIB32(8)
+	HI5(4)
+	UDOT
+	MINTERM(2)
+	B32NEXT(24, q51loop)
+	B32END
