@@ -108,7 +108,9 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 	}
 	pool := compute.NewPool(opts.Threads)
 	progress("weights", 0, 1)
-	net, err := model.Load(dir, pool)
+	// An FP8 checkpoint converts straight to the asked-for format (Q8_0
+	// by default) while binding.
+	net, err := model.LoadWith(dir, pool, model.LoadOptions{FP8Target: opts.Weights})
 	if err != nil {
 		pool.Close()
 		return nil, err
