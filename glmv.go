@@ -126,7 +126,7 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 		if err != nil {
 			return fail(err)
 		}
-		if err := model.ConvertWeights(net.Weights, dt, pool, func(done, total int) { progress("convert", done, total) }); err != nil {
+		if err := net.ConvertWeights(dt, func(done, total int) { progress("convert", done, total) }); err != nil {
 			return fail(err)
 		}
 	}

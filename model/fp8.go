@@ -203,6 +203,8 @@ func (s *FP8Source) Matrix(name string, rows, cols int) (*compute.Matrix, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s with %s: %w", real, sc, err)
 	}
+	// The FP8 bytes are not read again: let their pages go.
+	s.Set.Release(data)
 	return m, nil
 }
 
