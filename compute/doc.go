@@ -1,7 +1,8 @@
 // Package compute holds the numeric kernels of glmv: matrix products over
 // weights kept in their stored format (f32, bf16, f16, the block-quantized
-// Q8_0 and Q4_0, or llama.cpp's block formats up to the K-quants), attention, norms and the small element-wise ops, plus the
-// worker pool that spreads them over all cores.
+// Q8_0 and Q4_0, or llama.cpp's block formats up to the K-quants),
+// attention, norms and the small element-wise ops, plus the worker pool
+// that spreads them over all cores.
 //
 // It is the only package that knows about threads, SIMD and memory layout;
 // the model code calls these functions on plain []float32 activations so the
