@@ -121,6 +121,13 @@ func Load(textPath, mmproj string, pool *compute.Pool) (*model.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
 	}
+	return p.Model(pool)
+}
+
+// Model binds the pair's tensors into a model, which then owns the files
+// (closing the model closes them; the headers stay readable). On error the
+// files are closed.
+func (p *Pair) Model(pool *compute.Pool) (*model.Model, error) {
 	src, err := NewSource(p.Text, p.Vision)
 	if err != nil {
 		p.Close()
@@ -128,7 +135,7 @@ func Load(textPath, mmproj string, pool *compute.Pool) (*model.Model, error) {
 	}
 	m, err := model.New(p.Config, src, pool)
 	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", textPath, err)
+		return nil, fmt.Errorf("load model %s: %w", p.Text.Path, err)
 	}
 	return m, nil
 }
