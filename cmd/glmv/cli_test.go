@@ -316,7 +316,7 @@ func TestGGUFCommands(t *testing.T) {
 	if code, got, errs := glmvCLI(t, "prompt", "-m", text, "--messages", msgs); code != 0 || got != want {
 		t.Errorf("prompt from the GGUF exited %d: %q, checkpoint gives %q (%s)", code, got, want, errs)
 	}
-	in := "Hello <|user|> wörld 123\n"
+	in := "\"Hello <|user|> wörld 123\"\n"
 	wantTok, _, _ := runWithStdin(t, in, "tokenize", "-t", dir)
 	if gotTok, errs, code := runWithStdin(t, in, "tokenize", "-t", text); code != 0 || gotTok != wantTok || wantTok == "" {
 		t.Errorf("tokenize from the GGUF exited %d: %q, tokenizer.json gives %q (%s)", code, gotTok, wantTok, errs)
