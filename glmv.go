@@ -44,6 +44,9 @@ type Options struct {
 	// ContextLimit caps the context below the model's own length; 0 keeps
 	// the model's max_position_embeddings.
 	ContextLimit int
+	// KVType is the KV cache format: "f16" (the default when empty),
+	// "f32" or "q8_0". See model.KVCache for the accuracy of each.
+	KVType string
 	// Logger receives progress and diagnostics; nil discards them.
 	Logger *slog.Logger
 	// Progress, when set, is called while loading with a stage name and
@@ -78,6 +81,7 @@ type Model struct {
 	markers   prompt.Markers
 	timestamp prompt.TimestampStyle
 	limit     int
+	kvType    compute.DType
 	ff        *media.FFmpeg
 	ffErr     error
 }
@@ -110,19 +114,19 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 		if opts.MMProj != "" {
 			return fail(fmt.Errorf("an mmproj file goes with a GGUF text model, and %s is not one", nameOrDir))
 		}
-		if err := m.openCheckpoint(nameOrDir, opts.Getenv); err != nil {
+		if err := m.openCheckpoint(nameOrDir, opts.Getenv, opts.Weights); err != nil {
 			return fail(err)
 		}
 	}
 	progress("weights", 1, 1)
-	dir, net, pool := m.Dir, m.net, m.pool
+	dir, net := m.Dir, m.net
 	var err error
 	if opts.Weights != "" {
 		dt, err := model.ParseWeightFormat(opts.Weights)
 		if err != nil {
 			return fail(err)
 		}
-		if err := model.ConvertWeights(net.Weights, dt, pool, func(done, total int) { progress("convert", done, total) }); err != nil {
+		if err := net.ConvertWeights(dt, func(done, total int) { progress("convert", done, total) }); err != nil {
 			return fail(err)
 		}
 	}
@@ -141,6 +145,9 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 	if err := m.checkSpecialTokens(); err != nil {
 		return fail(err)
 	}
+	if m.kvType, err = model.ParseKVType(opts.KVType); err != nil {
+		return fail(err)
+	}
 	m.limit = m.Config.Text.MaxPositions
 	if opts.ContextLimit > 0 && opts.ContextLimit < m.limit {
 		m.limit = opts.ContextLimit
@@ -150,7 +157,9 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 }
 
 // openCheckpoint loads a Hugging Face checkpoint folder (or cached repo).
-func (m *Model) openCheckpoint(nameOrDir string, getenv func(string) string) error {
+// An FP8 checkpoint converts straight to the weights format (Q8_0 by
+// default) while binding.
+func (m *Model) openCheckpoint(nameOrDir string, getenv func(string) string, weights string) error {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -164,7 +173,7 @@ func (m *Model) openCheckpoint(nameOrDir string, getenv func(string) string) err
 		}
 	}
 	m.Dir = dir
-	if m.net, err = model.Load(dir, m.pool); err != nil {
+	if m.net, err = model.LoadWith(dir, m.pool, model.LoadOptions{FP8Target: weights}); err != nil {
 		return err
 	}
 	m.Config = m.net.Config

@@ -4,22 +4,21 @@
 // model configuration from the GGUF metadata and serves the tensors to
 // model.BindWeights under their Hugging Face names, memory-mapped.
 //
-// F32, F16 and BF16 tensors are bound without copying. Q8_0 and Q4_0
-// tensors are repacked at load into compute's split layout (quantized
-// values and scales in separate arrays), which copies them once; other
-// ggml types are refused with an error naming the tensor.
+// Tensors are bound without copying in every type compute runs (F32, F16,
+// BF16 and the ggml block formats Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K …
+// Q6_K, see compute.SupportedGGMLTypes); other types (IQ*, TQ*, …) are
+// refused with an error naming the tensor, its type and the supported
+// list. Only the patch embedding, which llama.cpp splits in two along
+// time, is rebuilt (a small copy).
 package ggufmodel
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/glmv/glmv/compute"
 	"github.com/glmv/glmv/gguf"
 	"github.com/glmv/glmv/model"
-	"github.com/glmv/glmv/safetensors"
 )
 
 // Source serves the tensors of a GGUF pair to model.BindWeights. It
@@ -112,17 +111,6 @@ func (s *Source) Lookup(name string) (model.TensorRef, bool) {
 		ref.Files = append(ref.Files, t.Name)
 	}
 	return ref, true
-}
-
-// Supported lists the ggml types Matrix binds.
-var Supported = []gguf.Type{gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16, gguf.TypeQ8_0, gguf.TypeQ4_0}
-
-func supportedList() string {
-	var s []string
-	for _, t := range Supported {
-		s = append(s, t.String())
-	}
-	return strings.Join(s, ", ")
 }
 
 // Matrix implements model.WeightSource.
@@ -238,50 +226,12 @@ func (s *Source) Close() error {
 	return err
 }
 
-// matrixFromGGML binds raw ggml data of type t as a [rows, cols] matrix.
+// matrixFromGGML binds raw ggml data of type t as a [rows, cols] matrix,
+// without copying (compute runs the ggml block formats as they are).
 func matrixFromGGML(t gguf.Type, rows, cols int, raw []byte) (*compute.Matrix, error) {
-	if rows < 0 || cols < 0 || int64(rows)*int64(cols) < 0 {
-		return nil, fmt.Errorf("bad shape [%d, %d]", rows, cols)
+	info, ok := compute.GGMLType(uint32(t))
+	if !ok {
+		return nil, fmt.Errorf("type %v is not supported (glmv runs %s)", t, compute.SupportedGGMLTypes())
 	}
-	if cols%max(t.BlockSize(), 1) != 0 {
-		return nil, fmt.Errorf("rows of %d %v values are not whole blocks", cols, t)
-	}
-	if want := int64(rows) * t.RowBytes(int64(cols)); int64(len(raw)) != want {
-		return nil, fmt.Errorf("%d bytes, a [%d, %d] %v matrix needs %d", len(raw), rows, cols, t, want)
-	}
-	m := &compute.Matrix{Rows: rows, Cols: cols}
-	switch t {
-	case gguf.TypeF32:
-		m.DType, m.F32 = compute.F32, safetensors.AsFloat32(raw)
-	case gguf.TypeF16:
-		m.DType, m.U16 = compute.F16, safetensors.AsUint16(raw)
-	case gguf.TypeBF16:
-		m.DType, m.U16 = compute.BF16, safetensors.AsUint16(raw)
-	case gguf.TypeQ8_0, gguf.TypeQ4_0:
-		repackBlocks(m, t, raw)
-	default:
-		return nil, fmt.Errorf("type %v is not supported (glmv runs %s)", t, supportedList())
-	}
-	return m, nil
-}
-
-// repackBlocks copies ggml Q8_0 / Q4_0 blocks (an f16 scale followed by
-// the quantized values) into compute's split layout: the values of every
-// block in Q, the scales in Scales. The quantized values are laid out the
-// same way in both (Q4_0: byte j holds column j low, j+16 high).
-func repackBlocks(m *compute.Matrix, t gguf.Type, raw []byte) {
-	bb := t.BlockBytes()
-	nb := len(raw) / bb
-	m.DType = compute.Q8_0
-	if t == gguf.TypeQ4_0 {
-		m.DType = compute.Q4_0
-	}
-	q := bb - 2
-	m.Q = make([]byte, nb*q)
-	m.Scales = make([]uint16, nb)
-	for b := range nb {
-		blk := raw[b*bb : (b+1)*bb]
-		m.Scales[b] = binary.LittleEndian.Uint16(blk)
-		copy(m.Q[b*q:(b+1)*q], blk[2:])
-	}
+	return compute.NewBlockMatrix(info.DType, rows, cols, raw)
 }
