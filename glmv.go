@@ -235,6 +235,9 @@ func (m *Model) ffmpeg() (*media.FFmpeg, error) {
 	return m.ff, m.ffErr
 }
 
+// Parallel is the most requests the engine decodes together.
+func (m *Model) Parallel() int { return m.eng.Parallel() }
+
 // Stats reports the engine's queue, running sequences and cache numbers,
 // for logs and metrics.
 func (m *Model) Stats() engine.Stats { return m.eng.Stats() }

@@ -192,6 +192,9 @@ type Stats struct {
 	Evictions                     int64
 }
 
+// Parallel is the most sequences run together.
+func (e *Engine) Parallel() int { return e.opts.Parallel }
+
 // Stats returns a snapshot of the counters.
 func (e *Engine) Stats() Stats {
 	e.mu.Lock()
@@ -327,6 +330,10 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Stream, error) {
 	if s.embeds, err = e.inputRows(ctx, s, items, spans); err != nil {
 		return nil, err
 	}
+	st := e.Stats()
+	e.log.Info("prefix cache", "prompt_tokens", S, "reused_tokens", reuse, "vision_items", s.info.VisionItems,
+		"vision_cached", s.info.VisionCached, "hits", st.PrefixHits, "misses", st.PrefixMisses,
+		"cache_bytes", st.CacheBytes, "cache_limit", st.CacheLimit, "evictions", st.Evictions)
 	sctx, cancel := context.WithCancel(ctx)
 	s.ctx = sctx
 	s.stream = &Stream{notify: make(chan struct{}, 1), cancel: cancel}

@@ -51,13 +51,15 @@ func (e *Engine) shutdown(running []*seq) {
 }
 
 // finish ends s with reason and hands its KV cache to the prefix cache.
+// The cache holds the sequence before its Done event is delivered, so a
+// conversation's next turn always finds it.
 func (e *Engine) finish(s *seq, reason string, err error) {
-	s.stream.push(Event{Done: true, Finish: reason, Err: err, Info: &s.info})
-	s.stream.cancel()
 	if err == nil {
 		e.cache.addPrefix(s.keys, s.kv)
 	}
 	s.kv, s.embeds = nil, nil
+	s.stream.push(Event{Done: true, Finish: reason, Err: err, Info: &s.info})
+	s.stream.cancel()
 }
 
 // step runs one batched forward pass and returns the sequences still
