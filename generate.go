@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glmv/glmv/chat"
+	"github.com/glmv/glmv/engine"
 	"github.com/glmv/glmv/media"
 	"github.com/glmv/glmv/model"
 	"github.com/glmv/glmv/prompt"
@@ -200,6 +202,9 @@ type Usage struct {
 	ImageWidth, ImageHeight int
 	// Tokens are the generated token ids (without the end-of-turn token).
 	Tokens []int
+	// CachedTokens of the prompt were reused from the engine's prefix
+	// cache instead of computed.
+	CachedTokens int
 }
 
 // DecodeTokensPerSecond is the decode speed after the first token.
@@ -456,31 +461,41 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	}
 	maxNew = min(maxNew, m.limit-S)
 	usage := &Usage{PromptTokens: S, Preprocess: pp.Preprocess, ImageWidth: pp.ImageWidth, ImageHeight: pp.ImageHeight}
-	start := time.Now()
-	p, err := m.net.BuildPrompt(ctx, pp.IDs, pp.Images, pp.Videos)
-	if err != nil {
-		return err
-	}
-	usage.Vision = time.Since(start)
 	for _, id := range pp.IDs {
 		if id == m.Config.ImageTokenID {
 			usage.VisionTokens++
 		}
 	}
-
-	text := m.net.Text
-	cache, err := model.NewKVCacheOf(&m.Config.Text, S+maxNew, m.kvType)
+	start := time.Now()
+	// next turns the logits of the next position into a token (and its
+	// logprobs when asked). The engine calls it on its loop goroutine,
+	// once per token, in order; the logprobs reach this goroutine through
+	// pending.
+	var mu sync.Mutex
+	var pending []*sample.Logprobs
+	seen := append([]int(nil), pp.IDs...)
+	next := func(logits []float32) int {
+		var lp *sample.Logprobs
+		if req.Logprobs {
+			lp = sample.NewLogprobs(logits, req.TopLogprobs)
+		}
+		id := smp.Next(logits, seen)
+		seen = append(seen, id)
+		if lp != nil {
+			mu.Lock()
+			pending = append(pending, lp)
+			mu.Unlock()
+		}
+		return id
+	}
+	st, err := m.eng.Submit(ctx, engine.Request{IDs: pp.IDs, Images: pp.Images, Videos: pp.Videos, MaxNew: maxNew, Sample: next, EOS: m.Generation.EOS})
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return err
 	}
-	t0 := time.Now()
-	hidden, err := text.Forward(ctx, p.Embeds, &p.Pos, S, cache, nil)
-	if err != nil {
-		return err
-	}
-	H := m.Config.Text.Hidden
-	logits := text.Logits(hidden[(S-1)*H:], 1)
-	usage.Prefill = time.Since(t0)
+	defer st.Close()
 
 	var parser outputParser = chat.NewParser(chat.ParserOptions{
 		StartInThinking: endsWithOpenThink(pp.Text),
@@ -514,37 +529,43 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 		}
 		return true
 	}
-	eos := map[int]bool{}
-	for _, id := range m.Generation.EOS {
-		eos[id] = true
-	}
-	seen := append([]int(nil), pp.IDs...)
 	stream := m.Tokenizer.NewStreamDecoder()
 	stops := newStopMatcher(req.Stop)
 	decodeStart := time.Now()
-	usage.FinishReason = "length"
-	for step := 0; step < maxNew; step++ {
-		if ctx.Err() != nil {
+	info := func(in *engine.Info) {
+		if in != nil {
+			usage.Vision, usage.Prefill, usage.CachedTokens = in.Vision, in.Prefill, in.ReusedTokens
+		}
+	}
+	for {
+		ev, err := st.Next(ctx)
+		if err != nil {
 			usage.FinishReason = "cancelled"
 			break
 		}
-		var lp *sample.Logprobs
-		if req.Logprobs {
-			lp = sample.NewLogprobs(logits, req.TopLogprobs)
+		info(ev.Info)
+		if ev.Done {
+			if ev.Err != nil {
+				return ev.Err
+			}
+			usage.FinishReason = ev.Finish
+			if usage.CompletionTokens == 0 {
+				usage.TimeToFirstToken = time.Since(start) + pp.Preprocess
+			}
+			break
 		}
-		id := smp.Next(logits, seen)
-		if step == 0 {
+		id := ev.Token
+		if usage.CompletionTokens == 0 {
 			usage.TimeToFirstToken = time.Since(start) + pp.Preprocess
 			decodeStart = time.Now()
 		}
-		if eos[id] {
-			usage.FinishReason = "stop"
-			break
-		}
 		usage.CompletionTokens++
 		usage.Tokens = append(usage.Tokens, id)
-		seen = append(seen, id)
-		if lp != nil {
+		if req.Logprobs {
+			mu.Lock()
+			lp := pending[0]
+			pending = pending[1:]
+			mu.Unlock()
 			lps = append(lps, m.tokenLogprob(id, lp))
 		}
 		var out string
@@ -561,16 +582,6 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 		if hit {
 			usage.FinishReason = "stop"
 			break
-		}
-		if step == maxNew-1 {
-			break
-		}
-		if logits, err = text.Step(ctx, id, p.Delta, cache); err != nil {
-			if ctx.Err() != nil {
-				usage.FinishReason = "cancelled"
-				break
-			}
-			return err
 		}
 	}
 	usage.Decode = time.Since(decodeStart)
