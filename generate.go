@@ -205,6 +205,8 @@ type Usage struct {
 	// CachedTokens of the prompt were reused from the engine's prefix
 	// cache instead of computed.
 	CachedTokens int
+	// Seed is the sampler's seed (Request.Seed), to replay the answer.
+	Seed uint64
 }
 
 // DecodeTokensPerSecond is the decode speed after the first token.
@@ -460,7 +462,7 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 		return inputError(fmt.Errorf("%w: the prompt is %d tokens and the context holds %d; shorten it by at least %d tokens to leave room for an answer", ErrContextFull, S, m.limit, S-m.limit+1))
 	}
 	maxNew = min(maxNew, m.limit-S)
-	usage := &Usage{PromptTokens: S, Preprocess: pp.Preprocess, ImageWidth: pp.ImageWidth, ImageHeight: pp.ImageHeight}
+	usage := &Usage{Seed: req.Seed, PromptTokens: S, Preprocess: pp.Preprocess, ImageWidth: pp.ImageWidth, ImageHeight: pp.ImageHeight}
 	for _, id := range pp.IDs {
 		if id == m.Config.ImageTokenID {
 			usage.VisionTokens++
