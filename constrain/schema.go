@@ -61,6 +61,7 @@ func CompileSchema(schema []byte, opts Options) (*Grammar, error) {
 type schemaCompiler struct {
 	b    *jsonBuilder
 	root *jval
+	ns   string // prefix of rule keys, unique per schema sharing a builder
 	err  error
 }
 
@@ -169,9 +170,9 @@ func (sc *schemaCompiler) value(s *jval, path string) frag {
 		case "null":
 			alts = append(alts, b.lit("null"))
 		case "object":
-			alts = append(alts, b.rule("object:"+path, func() frag { return sc.object(s, path) }))
+			alts = append(alts, b.rule(sc.ns+"object:"+path, func() frag { return sc.object(s, path) }))
 		case "array":
-			alts = append(alts, b.rule("array:"+path, func() frag { return sc.array(s, path) }))
+			alts = append(alts, b.rule(sc.ns+"array:"+path, func() frag { return sc.array(s, path) }))
 		}
 	}
 	if len(alts) == 1 {
@@ -252,7 +253,7 @@ func (sc *schemaCompiler) ref(r *jval, path string) frag {
 	if err != nil {
 		return sc.fail(unsupported(path, "$ref", "%v", err))
 	}
-	return sc.b.rule("ref:"+r.str, func() frag { return sc.value(target, r.str) })
+	return sc.b.rule(sc.ns+"ref:"+r.str, func() frag { return sc.value(target, r.str) })
 }
 
 func (sc *schemaCompiler) resolve(ref string) (*jval, error) {
@@ -320,7 +321,7 @@ func (sc *schemaCompiler) object(s *jval, path string) frag {
 			return b.seq(b.lit("{"), b.ws(), b.lit("}"))
 		case addl != nil && addl.kind == 'o':
 			return b.mapOf(func() frag {
-				return b.rule("addl:"+path, func() frag { return sc.value(addl, path+"/additionalProperties") })
+				return b.rule(sc.ns+"addl:"+path, func() frag { return sc.value(addl, path+"/additionalProperties") })
 			})
 		}
 		return b.anyObject(0)
@@ -390,7 +391,7 @@ func (sc *schemaCompiler) array(s *jval, path string) frag {
 		if items == nil {
 			return b.anyValue(1)
 		}
-		return b.rule("items:"+path, func() frag { return sc.value(items, path+"/items") })
+		return b.rule(sc.ns+"items:"+path, func() frag { return sc.value(items, path+"/items") })
 	}
 	return b.arrayOf(item, lo, hi)
 }
