@@ -94,6 +94,9 @@ type Request struct {
 	// Stop ends generation when the output contains one of these strings
 	// (the stop string itself is not returned).
 	Stop []string
+	// Constraint restricts the answer (JSON, a JSON Schema, tool calls);
+	// nil leaves it free.
+	Constraint *Constraint
 }
 
 // EventKind says what an Event carries.
@@ -434,6 +437,10 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 		}
 		return true
 	}
+	guard, err := m.newGuard(req, pp.Text)
+	if err != nil {
+		return err
+	}
 	eos := map[int]bool{}
 	for _, id := range m.Generation.EOS {
 		eos[id] = true
@@ -448,7 +455,13 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 			usage.FinishReason = "cancelled"
 			break
 		}
+		if err := guard.apply(logits); err != nil {
+			return err
+		}
 		id := smp.Next(logits, seen)
+		if err := guard.accept(id); err != nil {
+			return err
+		}
 		if step == 0 {
 			usage.TimeToFirstToken = time.Since(start) + pp.Preprocess
 			decodeStart = time.Now()

@@ -76,6 +76,7 @@ type Model struct {
 	limit     int
 	ff        *media.FFmpeg
 	ffErr     error
+	cvocab    constraintVocab
 }
 
 // Load opens the checkpoint named by nameOrDir: a folder, or a Hugging
