@@ -18,7 +18,7 @@ type Model struct {
 	Text    *Text
 	Vision  *Vision
 	Pool    *compute.Pool
-	files   *safetensors.Set
+	files   WeightSource
 }
 
 // Load reads config.json and the safetensors weights of the checkpoint
@@ -39,13 +39,24 @@ func Load(dir string, pool *compute.Pool) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
 	}
-	w, err := BindWeights(cfg, set)
+	m, err := New(cfg, &SafetensorsSource{Set: set}, pool)
 	if err != nil {
-		set.Close()
 		return nil, fmt.Errorf("load model %s: %w", dir, err)
 	}
+	return m, nil
+}
+
+// New binds the weights of src to cfg and builds the model. The model
+// owns src from then on (Close closes it); on error src is closed.
+// pool may be nil.
+func New(cfg *Config, src WeightSource, pool *compute.Pool) (*Model, error) {
+	w, err := BindWeights(cfg, src)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
 	return &Model{
-		Config: cfg, Weights: w, Pool: pool, files: set,
+		Config: cfg, Weights: w, Pool: pool, files: src,
 		Text:   NewText(&cfg.Text, &w.Text, pool),
 		Vision: NewVision(&cfg.Vision, &w.Vision, pool),
 	}, nil

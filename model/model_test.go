@@ -244,8 +244,9 @@ func TestParams(t *testing.T) {
 			t.Fatal(err)
 		}
 		var n int64
-		for _, name := range m.files.Names() {
-			ti, _ := m.files.Info(name)
+		set := m.files.(*SafetensorsSource).Set
+		for _, name := range set.Names() {
+			ti, _ := set.Info(name)
 			n += ti.NumElements()
 		}
 		m.Close()
