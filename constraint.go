@@ -52,9 +52,9 @@ func JSONObjectGrammar() (*constrain.Grammar, error) {
 // "function": {"name", "parameters"}}), restricted to the function named
 // only when it is not empty, with at most maxCalls calls (0: any
 // number). The arguments follow each function's parameters schema where
-// it is within the supported subset; notes says for which functions it
-// is not (their arguments are then free).
-func ToolCallGrammar(tools []json.RawMessage, only string, maxCalls int) (g *constrain.Grammar, notes []error, err error) {
+// it is within the supported subset; free says, by function name, why
+// it is not for the others (their arguments are then free).
+func ToolCallGrammar(tools []json.RawMessage, only string, maxCalls int) (g *constrain.Grammar, free map[string]error, err error) {
 	var fs []constrain.Function
 	for i, raw := range tools {
 		var def struct {

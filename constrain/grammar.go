@@ -38,7 +38,7 @@ type node struct {
 // Limits of a grammar build: they keep a hostile schema from making a
 // grammar that exhausts memory.
 const (
-	maxNodes = 1 << 20
+	maxNodes = 1 << 18
 )
 
 // builder assembles a Grammar. Fragments are Thompson-style pieces with
@@ -283,4 +283,28 @@ func (g *Grammar) checkLeftRecursion() error {
 		}
 	}
 	return nil
+}
+
+// Either is the grammar whose texts are those of a or those of b (for
+// example a JSON answer or tool calls).
+func Either(a, b *Grammar) *Grammar {
+	nodes := make([]node, 0, len(a.nodes)+len(b.nodes)+1)
+	nodes = append(nodes, a.nodes...)
+	off := int32(len(a.nodes))
+	for _, n := range b.nodes {
+		c := node{final: n.final}
+		for _, e := range n.edges {
+			c.edges = append(c.edges, edge{e.lo, e.hi, e.to + off})
+		}
+		for _, e := range n.eps {
+			c.eps = append(c.eps, e+off)
+		}
+		for _, cl := range n.calls {
+			c.calls = append(c.calls, call{cl.rule + off, cl.ret + off})
+		}
+		nodes = append(nodes, c)
+	}
+	start := int32(len(nodes))
+	nodes = append(nodes, node{eps: []int32{a.start, b.start + off}})
+	return &Grammar{nodes: nodes, start: start}
 }

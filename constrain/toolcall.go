@@ -33,9 +33,9 @@ type Function struct {
 // contains a tool-call tag or an Options.Avoid string. The Vocab must
 // keep the ToolCallTokens.
 //
-// The second result lists, for each function whose parameters could not
-// be followed, why (its arguments are then free).
-func ToolCalls(funcs []Function, maxCalls int, opts Options) (*Grammar, []error, error) {
+// The second result says, for each function (by name) whose parameters
+// could not be followed, why: its arguments are then free.
+func ToolCalls(funcs []Function, maxCalls int, opts Options) (*Grammar, map[string]error, error) {
 	if len(funcs) == 0 {
 		return nil, nil, errors.New("constrain: tool calls need at least one function")
 	}
@@ -45,7 +45,7 @@ func ToolCalls(funcs []Function, maxCalls int, opts Options) (*Grammar, []error,
 		return nil, nil, err
 	}
 	var calls []frag
-	var notes []error
+	notes := map[string]error{}
 	seen := map[string]bool{}
 	for i, f := range funcs {
 		if f.Name == "" || strings.ContainsAny(f.Name, "<>\n\r\t ") {
@@ -57,7 +57,7 @@ func ToolCalls(funcs []Function, maxCalls int, opts Options) (*Grammar, []error,
 		seen[f.Name] = true
 		args, err := b.toolArgs("f"+strconv.Itoa(i)+":", f.Parameters)
 		if err != nil {
-			notes = append(notes, fmt.Errorf("function %s: arguments left free: %w", f.Name, err))
+			notes[f.Name] = err
 			args = b.freeArgs()
 		}
 		calls = append(calls, b.seq(b.lit("<tool_call>"+f.Name+"\n"), args, b.lit("</tool_call>")))
@@ -88,7 +88,7 @@ func (b *jsonBuilder) freeArgs() frag {
 // schema, or fails when the schema is outside what it can follow.
 func (b *jsonBuilder) toolArgs(ns string, params []byte) (frag, error) {
 	if len(strings.TrimSpace(string(params))) == 0 {
-		return frag{}, errors.New("no parameters schema")
+		return b.empty(), nil // no parameters: no arguments
 	}
 	root, err := parseJSON(params)
 	if err != nil {
@@ -110,8 +110,14 @@ func (b *jsonBuilder) toolArgs(ns string, params []byte) (frag, error) {
 		}
 	}
 	props := root.get("properties")
-	if props == nil || props.kind != 'o' {
-		return frag{}, errors.New("parameters have no properties")
+	if props == nil || len(props.obj) == 0 {
+		if a := root.get("additionalProperties"); a != nil && a.kind == 'b' && !a.b {
+			return b.empty(), nil
+		}
+		return frag{}, errors.New("parameters list no properties, so any arguments are allowed")
+	}
+	if props.kind != 'o' {
+		return frag{}, unsupported("#", "properties", "must be an object")
 	}
 	required := map[string]bool{}
 	if r := root.get("required"); r != nil {
