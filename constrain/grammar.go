@@ -1,7 +1,9 @@
 package constrain
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -195,7 +197,82 @@ func (b *builder) finish(f frag) (*Grammar, error) {
 	if err := g.checkLeftRecursion(); err != nil {
 		return nil, err
 	}
+	if err := g.prune(); err != nil {
+		return nil, err
+	}
 	return g, nil
+}
+
+// prune removes the transitions into nodes from which the end of their
+// rule cannot be reached (an array that must contain itself, a branch
+// whose schema has no finite document), so every state a matcher
+// reaches can still complete the text. It fails when the whole grammar
+// has no finite text.
+func (g *Grammar) prune() error {
+	n := len(g.nodes)
+	prod := make([]bool, n)
+	pred := make([][]int32, n)
+	for i, nd := range g.nodes {
+		for _, e := range nd.edges {
+			pred[e.to] = append(pred[e.to], int32(i))
+		}
+		for _, m := range nd.eps {
+			pred[m] = append(pred[m], int32(i))
+		}
+		for _, c := range nd.calls {
+			pred[c.rule] = append(pred[c.rule], int32(i))
+			pred[c.ret] = append(pred[c.ret], int32(i))
+		}
+	}
+	ok := func(i int32) bool {
+		nd := &g.nodes[i]
+		if nd.final {
+			return true
+		}
+		for _, e := range nd.edges {
+			if prod[e.to] {
+				return true
+			}
+		}
+		for _, m := range nd.eps {
+			if prod[m] {
+				return true
+			}
+		}
+		for _, c := range nd.calls {
+			if prod[c.rule] && prod[c.ret] {
+				return true
+			}
+		}
+		return false
+	}
+	var work []int32
+	for i := range g.nodes {
+		if g.nodes[i].final {
+			prod[i] = true
+			work = append(work, int32(i))
+		}
+	}
+	for len(work) > 0 {
+		m := work[len(work)-1]
+		work = work[:len(work)-1]
+		for _, p := range pred[m] {
+			if !prod[p] && ok(p) {
+				prod[p] = true
+				work = append(work, p)
+			}
+		}
+	}
+	if !prod[g.start] {
+		return errors.New("json schema: no finite document satisfies it (a value that must contain itself?)")
+	}
+	for i := range g.nodes {
+		nd := &g.nodes[i]
+		nd.edges = slices.DeleteFunc(nd.edges, func(e edge) bool { return !prod[e.to] })
+		nd.eps = slices.DeleteFunc(nd.eps, func(m int32) bool { return !prod[m] })
+		nd.calls = slices.DeleteFunc(nd.calls, func(c call) bool { return !prod[c.rule] || !prod[c.ret] })
+	}
+	return nil
 }
 
 // checkLeftRecursion refuses grammars in which a rule can call itself

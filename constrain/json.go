@@ -3,6 +3,8 @@ package constrain
 import (
 	"fmt"
 	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Options adjust how a grammar is built. The zero value is usable.
@@ -285,4 +287,37 @@ func compileTop(opts Options, body func(b *jsonBuilder) (frag, error)) (*Grammar
 		return nil, err
 	}
 	return b.finish(b.seq(b.ws(), f, b.ws()))
+}
+
+// jsonLit matches a JSON text given in its canonical spelling, letting
+// each non-ASCII character and DEL (they only occur inside strings) also be
+// written as a \u escape, so vocabularies with few byte tokens can spell
+// every literal.
+func (b *jsonBuilder) jsonLit(s string) frag {
+	var parts []frag
+	start := 0
+	for i := 0; i < len(s); {
+		if s[i] < 0x7f {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if start < i {
+			parts = append(parts, b.lit(s[start:i]))
+		}
+		var esc string
+		if r >= 0x10000 {
+			r1, r2 := utf16.EncodeRune(r)
+			esc = fmt.Sprintf(`\u%04x\u%04x`, r1, r2)
+		} else {
+			esc = fmt.Sprintf(`\u%04x`, r)
+		}
+		parts = append(parts, b.alt(b.lit(s[i:i+n]), b.lit(esc)))
+		i += n
+		start = i
+	}
+	if start < len(s) || len(parts) == 0 {
+		parts = append(parts, b.lit(s[start:]))
+	}
+	return b.seq(parts...)
 }

@@ -233,7 +233,7 @@ func (sc *schemaCompiler) literals(path, kw string, vals []*jval, types []string
 			continue
 		}
 		seen[buf.String()] = true
-		alts = append(alts, b.lit(buf.String()))
+		alts = append(alts, b.jsonLit(buf.String()))
 	}
 	if len(alts) == 0 {
 		return sc.fail(unsupported(path, kw, "no value has the schema's type"))
@@ -341,7 +341,7 @@ func (sc *schemaCompiler) object(s *jval, path string) frag {
 	for i, m := range props.obj {
 		key := jsonString(m.key)
 		val := sc.value(m.val, path+"/properties/"+escapePointer(m.key))
-		mem := b.seq(b.lit(key), b.ws(), b.lit(":"), b.ws(), val, b.ws())
+		mem := b.seq(b.jsonLit(key), b.ws(), b.lit(":"), b.ws(), val, b.ws())
 		b.eps(r[i][0], mem.in)
 		comma := b.seq(b.lit(","), b.ws())
 		b.eps(r[i][1], comma.in)
