@@ -119,6 +119,9 @@ type Request struct {
 	// Stop ends generation when the output contains one of these strings
 	// (the stop string itself is not returned).
 	Stop []string
+	// Constraint restricts the answer (JSON, a JSON Schema, tool calls);
+	// nil leaves it free.
+	Constraint *Constraint
 }
 
 // EventKind says what an Event carries.
@@ -476,12 +479,35 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	var mu sync.Mutex
 	var pending []*sample.Logprobs
 	seen := append([]int(nil), pp.IDs...)
+	// guard masks the answer to the request's constraint (nil without
+	// one). When it fails, next ends the sequence with an end-of-turn id
+	// and guardErr says why.
+	guard, err := m.newGuard(req, pp.Text)
+	if err != nil {
+		return err
+	}
+	var guardErr error
+	stop := func(err error) int {
+		mu.Lock()
+		guardErr = err
+		mu.Unlock()
+		if len(m.Generation.EOS) > 0 {
+			return m.Generation.EOS[0]
+		}
+		return 0
+	}
 	next := func(logits []float32) int {
+		if err := guard.apply(logits); err != nil {
+			return stop(err)
+		}
 		var lp *sample.Logprobs
 		if req.Logprobs {
 			lp = sample.NewLogprobs(logits, req.TopLogprobs)
 		}
 		id := smp.Next(logits, seen)
+		if err := guard.accept(id); err != nil {
+			return stop(err)
+		}
 		seen = append(seen, id)
 		if lp != nil {
 			mu.Lock()
@@ -549,6 +575,12 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 		if ev.Done {
 			if ev.Err != nil {
 				return ev.Err
+			}
+			mu.Lock()
+			gerr := guardErr
+			mu.Unlock()
+			if gerr != nil {
+				return gerr
 			}
 			usage.FinishReason = ev.Finish
 			if usage.CompletionTokens == 0 {

@@ -100,6 +100,7 @@ type Model struct {
 	ffOnce    sync.Once
 	ff        *media.FFmpeg
 	ffErr     error
+	cvocab    constraintVocab
 }
 
 // Load opens the checkpoint named by nameOrDir: a folder, a Hugging Face
