@@ -7,9 +7,11 @@ package server
 
 import (
 	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -27,6 +29,7 @@ const MaxBodyBytes = 96 << 20
 // a time (others wait their turn, or give up when the client leaves).
 type Server struct {
 	model *glmv.Model
+	gen   generator // s.model, or a test's stand-in
 	name  string
 	log   *slog.Logger
 	turn  chan struct{}
@@ -39,7 +42,13 @@ func New(m *glmv.Model, name string, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{model: m, name: name, log: log, turn: make(chan struct{}, 1), now: time.Now}
+	return &Server{model: m, gen: m, name: name, log: log, turn: make(chan struct{}, 1), now: time.Now}
+}
+
+// generator streams the answer to a request; *glmv.Model is the one used
+// outside tests.
+type generator interface {
+	Generate(ctx context.Context, req glmv.Request) iter.Seq2[glmv.Event, error]
 }
 
 // Handler routes the API.
@@ -50,6 +59,7 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /v1/models", s.models)
 	mux.HandleFunc("POST /v1/chat/completions", s.chatCompletions)
+	s.routeWeb(mux)
 	return mux
 }
 
@@ -187,7 +197,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	var whole message
 	var content strings.Builder
 	var u *glmv.Usage
-	for ev, err := range s.model.Generate(ctx, *req) {
+	for ev, err := range s.gen.Generate(ctx, *req) {
 		if err != nil {
 			if ctx.Err() != nil {
 				return
