@@ -194,26 +194,7 @@ func quantizeRowQ8(xq []int8, xd, xs []float32, x []float32) {
 	for b := range xd {
 		blk := x[min(len(x), b*qBlock):min(len(x), (b+1)*qBlock)]
 		q := xq[b*qBlock : (b+1)*qBlock]
-		var amax float32
-		for _, v := range blk {
-			amax = max(amax, abs32(v))
-		}
-		d := amax / 127
-		xd[b] = d
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
-		for i, v := range blk {
-			// Round half away from zero; |v·id| <= 127 so no clamp needed
-			// beyond guarding against rounding up past 127.
-			f := v * id
-			if f >= 0 {
-				q[i] = int8(min(127, f+0.5))
-			} else {
-				q[i] = int8(max(-127, f-0.5))
-			}
-		}
+		xd[b] = quantActBlock(q, blk)
 		clear(q[len(blk):])
 		var sum int32
 		for _, v := range q {
@@ -221,4 +202,29 @@ func quantizeRowQ8(xq []int8, xd, xs []float32, x []float32) {
 		}
 		xs[b] = float32(8 * sum)
 	}
+}
+
+// quantActBlock sets q[i] = round(x[i]/d) for d = max|x|/127, rounding half
+// away from zero, and returns d.
+func quantActBlock(q []int8, x []float32) float32 {
+	var amax float32
+	for _, v := range x {
+		amax = max(amax, abs32(v))
+	}
+	d := amax / 127
+	var id float32
+	if d != 0 {
+		id = 1 / d
+	}
+	q = q[:len(x)]
+	for i, v := range x {
+		// |v·id| <= 127; the clamps guard against rounding up past it.
+		f := v * id
+		if f >= 0 {
+			q[i] = int8(min(127, f+0.5))
+		} else {
+			q[i] = int8(max(-127, f-0.5))
+		}
+	}
+	return d
 }

@@ -3,6 +3,7 @@ package safetensors
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -192,4 +193,35 @@ func FuzzParseHeader(f *testing.F) {
 			prevEnd = ti.End
 		}
 	})
+}
+
+// A truncated file names the first tensor (in file order) that lost data,
+// the same one on every run, not whichever map order visits first.
+func TestTruncatedErrorIsStable(t *testing.T) {
+	var ts []Tensor
+	for i := 0; i < 12; i++ {
+		ts = append(ts, Tensor{Name: fmt.Sprintf("t%02d", 11-i), DType: F32, Shape: []int{4}, Data: f32bytes(1, 2, 3, 4)})
+	}
+	good := encode(t, ts...)
+	bad := good[:len(good)-5*16] // cuts the last five tensors
+	first := ""
+	for run := 0; run < 30; run++ {
+		_, err := ParseHeader(bad, int64(len(bad)))
+		if err == nil {
+			t.Fatal("truncated file accepted")
+		}
+		if first == "" {
+			first = err.Error()
+		} else if err.Error() != first {
+			t.Fatalf("run %d: %q, earlier %q", run, err, first)
+		}
+	}
+	h, err := ParseHeader(good, int64(len(good)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := h.Tensors[len(h.Tensors)-5].Name
+	if !strings.Contains(first, fmt.Sprintf("%q", want)) {
+		t.Errorf("error %q does not name %q, the first tensor past the end", first, want)
+	}
 }

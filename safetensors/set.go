@@ -54,8 +54,14 @@ func openIndex(dir, path string, b []byte) (*Set, error) {
 	if len(idx.WeightMap) == 0 {
 		return nil, fmt.Errorf("safetensors: %s: empty weight_map", path)
 	}
+	names := make([]string, 0, len(idx.WeightMap))
+	for name := range idx.WeightMap {
+		names = append(names, name)
+	}
+	sort.Strings(names) // the same error on every run
 	shardSet := map[string]bool{}
-	for name, shard := range idx.WeightMap {
+	for _, name := range names {
+		shard := idx.WeightMap[name]
 		if shard == "" || filepath.IsAbs(shard) || strings.Contains(shard, "..") || strings.ContainsAny(shard, `/\`) {
 			return nil, fmt.Errorf("safetensors: %s: tensor %q maps to bad shard name %q", path, name, shard)
 		}
@@ -70,7 +76,8 @@ func openIndex(dir, path string, b []byte) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	for name, shard := range idx.WeightMap {
+	for _, name := range names {
+		shard := idx.WeightMap[name]
 		f, ok := set.byName[name]
 		if !ok {
 			set.Close()

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -21,27 +22,30 @@ import (
 
 // benchResult is what `glmv bench --json` prints.
 type benchResult struct {
-	Shape                      string  `json:"shape"`
-	Layers                     int     `json:"layers"`
-	Weights                    string  `json:"weights"`
-	Threads                    int     `json:"threads"`
-	Kernel                     string  `json:"kernel"`
-	PromptTokens               int     `json:"prompt_tokens"`
-	DecodeTokens               int     `json:"decode_tokens"`
-	PrefillTokS                float64 `json:"prefill_tok_s"`
-	DecodeTokS                 float64 `json:"decode_tok_s"`
-	DecodeMedianMs             float64 `json:"decode_median_ms"`
-	DecodeWeightBytesPerToken  int64   `json:"decode_weight_bytes_per_token"`
-	DecodeGBs                  float64 `json:"decode_gbs"`
-	BandwidthGBs               float64 `json:"bandwidth_gbs"`
-	BandwidthBufferGBs         float64 `json:"bandwidth_1buffer_gbs"`
-	DecodeFractionOfBandwidth  float64 `json:"decode_fraction_of_bandwidth"`
-	VisionMs                   float64 `json:"vision_ms"`
-	VisionPatches              int     `json:"vision_patches"`
-	VisionDepth                int     `json:"vision_depth"`
-	PeakRSSBytes               int64   `json:"peak_rss_bytes"`
-	BuildSeconds               float64 `json:"build_seconds"`
-	EstimatedFullModelDecodeTS float64 `json:"estimated_full_model_decode_tok_s"`
+	Shape                      string   `json:"shape"`
+	Layers                     int      `json:"layers"`
+	Weights                    string   `json:"weights"`
+	Threads                    int      `json:"threads"`
+	Kernel                     string   `json:"kernel"`
+	KernelSet                  string   `json:"kernel_set"`
+	KernelSets                 []string `json:"kernel_sets_available"`
+	CPUFeatures                []string `json:"cpu_features"`
+	PromptTokens               int      `json:"prompt_tokens"`
+	DecodeTokens               int      `json:"decode_tokens"`
+	PrefillTokS                float64  `json:"prefill_tok_s"`
+	DecodeTokS                 float64  `json:"decode_tok_s"`
+	DecodeMedianMs             float64  `json:"decode_median_ms"`
+	DecodeWeightBytesPerToken  int64    `json:"decode_weight_bytes_per_token"`
+	DecodeGBs                  float64  `json:"decode_gbs"`
+	BandwidthGBs               float64  `json:"bandwidth_gbs"`
+	BandwidthBufferGBs         float64  `json:"bandwidth_1buffer_gbs"`
+	DecodeFractionOfBandwidth  float64  `json:"decode_fraction_of_bandwidth"`
+	VisionMs                   float64  `json:"vision_ms"`
+	VisionPatches              int      `json:"vision_patches"`
+	VisionDepth                int      `json:"vision_depth"`
+	PeakRSSBytes               int64    `json:"peak_rss_bytes"`
+	BuildSeconds               float64  `json:"build_seconds"`
+	EstimatedFullModelDecodeTS float64  `json:"estimated_full_model_decode_tok_s"`
 }
 
 func benchCommand() command {
@@ -91,6 +95,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pool := compute.NewPool(*threads)
 	defer pool.Close()
 	res := benchResult{Shape: *shape, Layers: *layers, Weights: *weights, Threads: pool.Workers(), Kernel: compute.KernelName(),
+		KernelSet: compute.KernelName(), KernelSets: compute.KernelSets(), CPUFeatures: compute.CPUFeatures(),
 		PromptTokens: *prompt, DecodeTokens: *decode, VisionDepth: *visionDepth}
 	logf := func(format string, a ...any) {
 		if !*asJSON {
@@ -207,6 +212,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return enc.Encode(res)
 	}
 	fmt.Fprintf(stdout, "glmv bench: %s shape, %d layers, %s weights, %d threads, kernels %s\n", res.Shape, res.Layers, res.Weights, res.Threads, res.Kernel)
+	fmt.Fprintf(stdout, "  cpu features               %s (kernel sets here: %s)\n", strings.Join(res.CPUFeatures, " "), strings.Join(res.KernelSets, ", "))
+	if note := compute.KernelNote(); note != "" {
+		fmt.Fprintf(stdout, "  note                       %s\n", note)
+	}
 	fmt.Fprintf(stdout, "  memory bandwidth (read)    %8.1f GB/s streaming the weights (%.1f GB/s over a %d MiB buffer)\n", res.BandwidthGBs, res.BandwidthBufferGBs, *bwMiB)
 	fmt.Fprintf(stdout, "  prefill (%d tokens)       %8.2f tok/s\n", res.PromptTokens, res.PrefillTokS)
 	fmt.Fprintf(stdout, "  decode (%d tokens)          %8.2f tok/s (median %.1f ms/token)\n", res.DecodeTokens, res.DecodeTokS, res.DecodeMedianMs)

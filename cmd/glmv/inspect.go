@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"github.com/glmv/glmv/compute"
 	"io"
 	"os"
 	"path/filepath"
@@ -41,6 +43,8 @@ type inspectReport struct {
 	SpecialTokens   map[string]int    `json:"special_tokens,omitempty"`
 	EOS             []int             `json:"eos_token_ids"`
 	Problems        []string          `json:"problems"`
+	KernelSet       string            `json:"kernel_set"`
+	CPUFeatures     []string          `json:"cpu_features"`
 }
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -69,7 +73,10 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+		return problemsError(r.Problems)
 	}
 	gib := func(b int64) string {
 		if b < 1<<30 {
@@ -109,6 +116,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "special tokens  %s\n", strings.Join(st, " "))
 	}
 	fmt.Fprintf(stdout, "stop tokens     %v\n", r.EOS)
+	fmt.Fprintf(stdout, "kernels         %s on this CPU (%s)\n", r.KernelSet, strings.Join(r.CPUFeatures, " "))
 	if len(r.Problems) == 0 {
 		fmt.Fprintln(stdout, "problems        none found")
 	} else {
@@ -117,7 +125,19 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			fmt.Fprintf(stdout, "  - %s\n", strings.ReplaceAll(p, "\n", "\n    "))
 		}
 	}
-	return nil
+	return problemsError(r.Problems)
+}
+
+// problemsError makes inspect exit non-zero when it found problems, so a
+// script can tell a usable checkpoint from a broken one.
+func problemsError(problems []string) error {
+	switch len(problems) {
+	case 0:
+		return nil
+	case 1:
+		return errors.New("found 1 problem (listed above)")
+	}
+	return fmt.Errorf("found %d problems (listed above)", len(problems))
 }
 
 // inspect gathers the report; only an unreadable config is an error, all
@@ -129,7 +149,8 @@ func inspect(dir string) (*inspectReport, error) {
 	}
 	r := &inspectReport{Dir: dir, ModelType: cfg.ModelType, Params: cfg.Params(), DTypes: map[string]int{},
 		ContextLength: cfg.Text.MaxPositions, KVBytesPerToken: cfg.Text.KVBytesPerToken(),
-		TextLayers: cfg.Text.Layers, VisionDepth: cfg.Vision.Depth, EOS: cfg.Text.EOS, Problems: []string{}}
+		TextLayers: cfg.Text.Layers, VisionDepth: cfg.Vision.Depth, EOS: cfg.Text.EOS, Problems: []string{},
+		KernelSet: compute.KernelName(), CPUFeatures: compute.CPUFeatures()}
 	r.Family = "GLM-4.1V (dense text model)"
 	if cfg.Text.MoE != nil {
 		r.Family = "GLM-4.5V / GLM-4.6V (mixture-of-experts text model)"

@@ -106,7 +106,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	text := strings.Join(fs.Args(), " ")
 	if text == "" && !isTerminal(os.Stdin) {
-		return errors.New("no prompt: give it as an argument (or run on a terminal for an interactive chat)")
+		// A pipe or a file on standard input is the prompt:
+		// echo "Describe it" | glmv run -m M --image cat.jpg
+		var err error
+		if text, err = readPrompt(os.Stdin); err != nil {
+			return err
+		}
 	}
 	for _, p := range f.images {
 		if _, err := os.Stat(p); err != nil {
@@ -151,6 +156,25 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return nil
 	}
 	return chatLoop(ctx, m, &f, history, attach(), out, os.Stdin, stdout)
+}
+
+// maxPipedPrompt bounds the prompt read from standard input.
+const maxPipedPrompt = 16 << 20
+
+// readPrompt reads the whole prompt from a non-terminal standard input.
+func readPrompt(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxPipedPrompt+1))
+	if err != nil {
+		return "", fmt.Errorf("reading the prompt from standard input: %w", err)
+	}
+	if len(b) > maxPipedPrompt {
+		return "", fmt.Errorf("the prompt on standard input is longer than %d MiB", maxPipedPrompt>>20)
+	}
+	text := strings.TrimSpace(string(b))
+	if text == "" {
+		return "", errors.New("no prompt: give it as an argument, pipe it on standard input, or run on a terminal for an interactive chat")
+	}
+	return text, nil
 }
 
 func lastImage(images []string) string {
