@@ -37,6 +37,11 @@ import (
 // demo model's random weights never write a box.
 type stubGenerator struct {
 	thinking, answer string
+	// replies answers particular user texts instead of answer.
+	replies map[string]string
+	// pace, when set, is the time between pieces (for a screenshot with
+	// believable speeds; the checks do not depend on it).
+	pace time.Duration
 	// requests receives every request the handler passes on.
 	requests chan glmv.Request
 	// cancelled is closed when a request whose last user text contains
@@ -80,6 +85,12 @@ func (g *stubGenerator) Generate(ctx context.Context, req glmv.Request) iter.Seq
 		}
 		hold := strings.Contains(lastUserText(req), "[hold]")
 		text := g.answer
+		if r, ok := g.replies[lastUserText(req)]; ok {
+			text = r
+		}
+		if last := req.Messages[len(req.Messages)-1]; last.Role == "tool" && len(last.Content) == 1 {
+			text = "The tool says: " + last.Content[0].Text
+		}
 		if req.Thinking == nil || *req.Thinking {
 			text = "<think>" + g.thinking + "</think>\n" + text
 		}
@@ -112,6 +123,9 @@ func (g *stubGenerator) Generate(ctx context.Context, req glmv.Request) iter.Seq
 		n := 0
 		for rest := text; rest != ""; n++ {
 			k := min(len(rest), 5)
+			if g.pace > 0 {
+				time.Sleep(g.pace)
+			}
 			if !emit(parser.Add(rest[:k])) {
 				return
 			}
@@ -230,6 +244,48 @@ func checkOverlay(t *testing.T, ctx context.Context, msg string, k int, px []flo
 	return g
 }
 
+// hostileAnswer is Markdown with HTML and a javascript: link: the page
+// must show the HTML as text and drop the link.
+const hostileAnswer = "Sure. <img src=x onerror=\"window.pwned=1\"> **bold** and `<b>code</b>` " +
+	"[bad](javascript:window.pwned=3) [good](https://example.com/a)\n<script>window.pwned=2</script>\n\n" +
+	"```html\n<b>hi</b>\n```\n\n- one\n- two\n"
+
+// a11yProblems lists, for the page as shown, controls without an
+// accessible name and text whose contrast with its background is below
+// WCAG AA (4.5:1, or 3:1 for large text).
+const a11yProblems = `(() => {
+	const out = [];
+	const shown = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden";
+	for (const e of document.querySelectorAll("button, input, textarea, select, [tabindex]")) {
+		if (e.closest("[aria-hidden=true]") || !shown(e)) continue;
+		const named = (e.getAttribute("aria-label") || "").trim() || (e.labels && Array.from(e.labels).some((l) => l.textContent.trim())) ||
+			(!/^(INPUT|TEXTAREA|SELECT)$/.test(e.tagName) && e.textContent.trim()) || (e.getAttribute("aria-labelledby") && document.getElementById(e.getAttribute("aria-labelledby")));
+		if (!named) out.push("no name: " + e.outerHTML.slice(0, 80));
+	}
+	const rgb = (c) => { const m = c.match(/[\d.]+/g).map(Number); return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; };
+	const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+	const background = (e) => {
+		for (; e; e = e.parentElement) {
+			const c = rgb(getComputedStyle(e).backgroundColor);
+			if (c.a >= 0.99) return c;
+			if (c.a > 0) return null; // translucent: not judged
+		}
+		return {r: 255, g: 255, b: 255};
+	};
+	const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+	for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+		const e = n.parentElement;
+		if (!n.textContent.trim() || !e || !shown(e) || e.closest(".visually-hidden, [hidden]")) continue;
+		const st = getComputedStyle(e), fg = rgb(st.color), bg = background(e);
+		if (!bg) continue;
+		const L1 = lum(fg), L2 = lum(bg), ratio = (Math.max(L1, L2) + 0.05) / (Math.min(L1, L2) + 0.05);
+		const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight, 10) >= 700;
+		const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+		if (ratio < need) out.push("contrast " + ratio.toFixed(2) + " < " + need + ": " + n.textContent.trim().slice(0, 40));
+	}
+	return out;
+})()`
+
 // TestWebUIInBrowser drives the chat page in headless Chromium against
 // the real handler: first on the demo model (answer text and request
 // checked against the API), then with a stub generator that answers with
@@ -266,6 +322,14 @@ func TestWebUIInBrowser(t *testing.T) {
 	stub := newStub("The user asks where things are. The oval is blue, at the right edge; the purple stroke crosses the middle.",
 		"The blue oval <|begin_of_box|>[[862,607,998,995]]<|end_of_box|> sits at the right edge, and the purple line "+
 			"<|begin_of_box|>[[560,420,735,815]]<|end_of_box|> crosses the middle.")
+	stub.replies = map[string]string{
+		"Thanks.":           hostileAnswer,
+		"Weather in Paris?": "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris</arg_value>\n</tool_call>",
+	}
+	screenshot := os.Getenv("GLMV_WEBUI_SCREENSHOT")
+	if screenshot != "" {
+		stub.pace = 25 * time.Millisecond
+	}
 	stubServer := New(m, "glm-4.5v (stub answer)", nil)
 	stubServer.gen = stub
 	fake := &recorder{next: stubServer.Handler()}
@@ -275,7 +339,7 @@ func TestWebUIInBrowser(t *testing.T) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 860))
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1100))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	ctx, cancelBrowser := chromedp.NewContext(actx)
@@ -418,8 +482,15 @@ func TestWebUIInBrowser(t *testing.T) {
 		t.Errorf("hover highlight: box→text %v, text→box %v", refLit, ovLit)
 	}
 
+	// Every control has a name and all text has AA contrast.
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](a11yProblems))
+	if err != nil || len(problems) > 0 {
+		t.Errorf("accessibility: %v %q", err, problems)
+	}
+
 	// 3. Thinking switched off, in the same conversation: no thinking block,
 	// and the history (with the boxes' markers) goes back to the server.
+	// The answer's HTML is shown as text.
 	do("a second turn without thinking",
 		chromedp.Click(chromedp.ID("thinking")),
 		send("Thanks."),
@@ -433,6 +504,25 @@ func TestWebUIInBrowser(t *testing.T) {
 	if len(req.Messages) != 3 || req.Messages[1].Role != "assistant" || len(req.Messages[1].Content) != 1 ||
 		!strings.Contains(req.Messages[1].Content[0].Text, "The blue oval <|begin_of_box|>[[862,607,998,995]]<|end_of_box|> sits") {
 		t.Errorf("history sent back: %+v", req.Messages)
+	}
+	type rendering struct {
+		Elements, Links, Strong, Items int
+		Code, Text                     string
+		Pwned                          bool
+	}
+	r, err := chromedp.Run(ctx, chromedp.Evaluate[rendering](`(() => {
+		const a = document.querySelector(".msg.assistant:nth-of-type(4) .answer");
+		return {Elements: a.querySelectorAll("img, script, b, iframe, [onerror]").length,
+			Links: a.querySelectorAll("a").length + (a.querySelector('a[href="https://example.com/a"]') ? 10 : 0),
+			Strong: a.querySelectorAll("strong").length, Items: a.querySelectorAll("li").length,
+			Code: a.querySelector("pre code") ? a.querySelector("pre code").textContent : a.innerHTML, Text: a.textContent, Pwned: "pwned" in window};
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Elements != 0 || r.Links != 11 || r.Strong != 1 || r.Items != 2 || r.Code != "<b>hi</b>" || r.Pwned ||
+		!strings.Contains(r.Text, `<img src=x onerror="window.pwned=1">`) || !strings.Contains(r.Text, "<script>window.pwned=2</script>") {
+		t.Errorf("hostile Markdown rendered as %+v", r)
 	}
 
 	// 4. Esc stops an answer, and the server sees the request cancelled.
@@ -454,8 +544,43 @@ func TestWebUIInBrowser(t *testing.T) {
 	if !is("chat list", `document.querySelectorAll("#chat-list li").length === 2`) {
 		t.Error("the history list does not hold the two chats")
 	}
+	do("going back to the first chat", chromedp.Click(chromedp.CSS("#chat-list li:last-child button")),
+		chromedp.WaitVisible(chromedp.CSS(`.msg.assistant:nth-of-type(4)[data-state="done"]`)))
+	if !is("restored boxes", `document.querySelectorAll(".msg.assistant .ov").length === 2`) {
+		t.Error("going back to the first chat did not show its boxes again")
+	}
 
-	// 5. Bad settings are refused in the page; server errors are shown.
+	// 5. Tool calls are shown as cards, and a result can be sent back.
+	do("a tool call",
+		chromedp.Click(chromedp.ID("new-chat")),
+		chromedp.SetValue(chromedp.ID("tools"), `[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]`),
+		send("Weather in Paris?"),
+		done("done"),
+	)
+	card := str("tool card", chromedp.Text(chromedp.CSS(answer+" .tool-card")))
+	if !strings.Contains(card, "Tool call: get_weather") || !strings.Contains(card, `"city": "Paris"`) {
+		t.Errorf("tool card %q", card)
+	}
+	req = <-stub.requests
+	if len(req.Tools) != 1 {
+		t.Errorf("tools sent: %s", req.Tools)
+	}
+	do("sending the tool's result",
+		chromedp.SendKeys(chromedp.CSS(answer+" .tool-card textarea"), "Sunny, 24 °C"),
+		chromedp.Click(chromedp.CSS(answer+" .tool-card button:not(.copy)")),
+		chromedp.WaitVisible(chromedp.CSS(`.msg.assistant:nth-of-type(4)[data-state="done"]`)),
+	)
+	if a := str("answer after the tool", chromedp.Text(chromedp.CSS(answer+" .answer"))); a != "The tool says: Sunny, 24 °C" {
+		t.Errorf("answer after the tool result: %q", a)
+	}
+	req = <-stub.requests
+	if n := len(req.Messages); n != 3 || len(req.Messages[1].ToolCalls) != 1 || req.Messages[1].ToolCalls[0].Function.Name != "get_weather" ||
+		req.Messages[2].Role != "tool" || req.Messages[2].ToolCallID != req.Messages[1].ToolCalls[0].ID || req.Messages[2].ToolCallID == "" {
+		t.Errorf("conversation after the tool result: %+v", req.Messages)
+	}
+	str("clearing the tools", chromedp.Evaluate[string](`document.getElementById("tools").value = ""`))
+
+	// 6. Bad settings are refused in the page; server errors are shown.
 	do("a request the server refuses",
 		chromedp.SetValue(chromedp.ID("max-tokens"), "1.5"),
 		send("x"),
@@ -474,8 +599,8 @@ func TestWebUIInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", path)
-	if p := os.Getenv("GLMV_WEBUI_SCREENSHOT"); p != "" {
-		if err := os.WriteFile(p, shot, 0o644); err != nil {
+	if screenshot != "" {
+		if err := os.WriteFile(screenshot, shot, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

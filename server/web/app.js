@@ -42,9 +42,12 @@
 
   function fmtMs(ms) { return ms < 1000 ? Math.round(ms) + " ms" : (ms / 1000).toFixed(2) + " s"; }
 
+  // The conversation follows new text while the reader is at its end, and
+  // stays put once they scroll up.
+  let stick = true;
   function scrollDown(force) {
-    const m = ui.messages;
-    if (force || m.scrollHeight - m.scrollTop - m.clientHeight < 120) m.scrollTop = m.scrollHeight;
+    if (force) stick = true;
+    if (stick) ui.messages.scrollTop = ui.messages.scrollHeight;
   }
 
   // ---- Conversations ---------------------------------------------------
@@ -138,10 +141,10 @@
     v.thinkingText = el("div", "thinking-text");
     v.thinking.append(v.thinkingSummary, v.thinkingText);
     v.thinking.hidden = true;
-    v.thinking.addEventListener("toggle", () => {
-      if (v.programmatic) return;
-      m.thinkingOpen = v.thinking.open;
-    });
+    // The reader's choice (a click on the summary, also from the keyboard)
+    // wins over the automatic opening and closing. The toggle event
+    // cannot tell the two apart: it fires later, for both.
+    v.thinkingSummary.addEventListener("click", () => { m.thinkingOpen = !v.thinking.open; });
     v.answer = el("div", "answer");
     v.tools = el("div", "tool-calls");
     v.figure = el("figure", "grounding");
@@ -199,9 +202,7 @@
       v.thinking.hidden = false;
       v.thinkingText.textContent = m.reasoning;
       const answering = m.segments.length > 0 || m.toolCalls.length > 0 || m.state !== "streaming";
-      v.programmatic = true;
       v.thinking.open = m.thinkingOpen !== null && m.thinkingOpen !== undefined ? m.thinkingOpen : !answering;
-      v.programmatic = false;
       v.thinkingSummary.textContent = answering
         ? "Thought" + (m.thinkingMs ? " for " + fmtMs(m.thinkingMs) : "")
         : "Thinking…";
@@ -263,7 +264,7 @@
       const W = img.naturalWidth, H = img.naturalHeight;
       if (!W || !H) return;
       frame.style.aspectRatio = W + " / " + H;
-      frame.style.maxWidth = "min(100%, 640px, calc(60vh * " + (W / H).toFixed(5) + "))";
+      frame.style.maxWidth = "min(100%, 640px, calc(50vh * " + (W / H).toFixed(5) + "))";
       frame.querySelectorAll(".ov").forEach((o) => {
         const b = m.boxes[+o.dataset.box];
         const sh = b.shapes[+o.dataset.shape];
@@ -281,6 +282,7 @@
         if (y1 < 0.08) o.classList.add("label-below");
       });
       frame.dataset.ready = "1";
+      scrollDown(false);
     };
     frame.appendChild(img);
     const legend = el("figcaption", "legend");
@@ -463,12 +465,12 @@
 
   function submit() {
     if (state.run) return;
-    const text = ui.prompt.value;
-    if (!text.trim() && state.pending.length === 0) return;
+    const text = ui.prompt.value.trim();
+    if (!text && state.pending.length === 0) return;
     const chat = state.current;
-    chat.messages.push({ role: "user", text: text.trim() ? text : "", files: state.pending });
+    chat.messages.push({ role: "user", text, files: state.pending });
     if (chat.title === "New chat") {
-      const t = text.trim().replace(/\s+/g, " ");
+      const t = text.replace(/\s+/g, " ");
       chat.title = t ? (t.length > 40 ? t.slice(0, 39) + "…" : t) : "Image";
     }
     state.pending = [];
@@ -620,6 +622,10 @@
 
   // ---- Wiring ----------------------------------------------------------
 
+  ui.messages.addEventListener("scroll", () => {
+    const m = ui.messages;
+    stick = m.scrollHeight - m.scrollTop - m.clientHeight < 40;
+  });
   ui.composer.addEventListener("submit", (e) => { e.preventDefault(); submit(); });
   ui.prompt.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
