@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/jpeg"
 	_ "image/png"
 	"io"
 	"iter"
@@ -28,6 +29,7 @@ import (
 	"github.com/glmv/glmv"
 	"github.com/glmv/glmv/chat"
 	"github.com/glmv/glmv/demo"
+	"github.com/glmv/glmv/media"
 )
 
 // stubGenerator stands in for the model behind the real handler: it
@@ -74,12 +76,13 @@ func (g *stubGenerator) Generate(ctx context.Context, req glmv.Request) iter.Seq
 		for _, m := range req.Messages {
 			for _, p := range m.Content {
 				if p.Image != nil {
-					cfg, _, err := image.DecodeConfig(bytes.NewReader(p.Image.Data))
+					// As the model does: the size after EXIF orientation.
+					img, err := media.DecodeImage(p.Image.Data, nil)
 					if err != nil {
 						yield(glmv.Event{}, &glmv.InputError{Err: err})
 						return
 					}
-					w, h = cfg.Width, cfg.Height
+					w, h = img.Width, img.Height
 				}
 			}
 		}
@@ -580,7 +583,45 @@ func TestWebUIInBrowser(t *testing.T) {
 	}
 	str("clearing the tools", chromedp.Evaluate[string](`document.getElementById("tools").value = ""`))
 
-	// 6. Bad settings are refused in the page; server errors are shown.
+	// 6. A photo with an EXIF orientation is shown turned, as glmv reads
+	// it, and the boxes follow.
+	turned := filepath.Join(t.TempDir(), "turned.jpg")
+	if err := os.WriteFile(turned, exifJPEG(t, imgBytes, 6), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	do("a turned photo",
+		chromedp.Click(chromedp.ID("new-chat")),
+		chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{turned}),
+		chromedp.WaitVisible(chromedp.CSS("#attachments img")),
+		send("Where are they now?"),
+		done("done"),
+		chromedp.WaitVisible(chromedp.CSS(answer+` .frame[data-ready="1"]`)),
+	)
+	<-stub.requests
+	api = apiAnswer(t, stubTS.URL, fake.last(t))
+	<-stub.requests
+	for k, b := range api.Boxes {
+		g := checkOverlay(t, ctx, answer, k, b.Shapes[0].Pixels)
+		if g.NW != 150 || g.NH != 200 {
+			t.Errorf("the turned 200×150 photo shows as %v×%v", g.NW, g.NH)
+		}
+	}
+
+	// Shift+Enter starts a new line instead of sending. (The prompt is
+	// emptied first: a synthetic Enter's character event still lands in
+	// the box after the keydown handler has sent the message.)
+	str("clearing the prompt", chromedp.Evaluate[string](`document.getElementById("prompt").value = ""`))
+	do("Shift+Enter",
+		chromedp.SendKeys(chromedp.ID("prompt"), "two"),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(kb.ModifierShift)),
+		chromedp.SendKeys(chromedp.ID("prompt"), "lines"),
+	)
+	if v := str("prompt", chromedp.Value(chromedp.ID("prompt"))); v != "two\nlines" || !is("messages", `document.querySelectorAll(".msg").length === 2`) {
+		t.Errorf("after Shift+Enter the prompt holds %q", v)
+	}
+	str("clearing the prompt", chromedp.Evaluate[string](`document.getElementById("prompt").value = ""`))
+
+	// 7. Bad settings are refused in the page; server errors are shown.
 	do("a request the server refuses",
 		chromedp.SetValue(chromedp.ID("max-tokens"), "1.5"),
 		send("x"),
@@ -616,4 +657,26 @@ func captureScreenshot(t *testing.T, ctx context.Context) []byte {
 		t.Fatalf("screenshot is not an image: %v", err)
 	}
 	return shot
+}
+
+// exifJPEG re-encodes a PNG as a JPEG whose EXIF block gives the
+// orientation o (6: turn 90° clockwise to show).
+func exifJPEG(t *testing.T, png []byte, o byte) []byte {
+	t.Helper()
+	img, _, err := image.Decode(bytes.NewReader(png))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	tiff := []byte{'M', 'M', 0, 42, 0, 0, 0, 8, // big-endian header, IFD0 at 8
+		0, 1, // one entry: Orientation, SHORT, 1 value
+		0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, o, 0, 0,
+		0, 0, 0, 0} // no next IFD
+	app1 := append([]byte("Exif\x00\x00"), tiff...)
+	seg := append([]byte{0xFF, 0xE1, byte((len(app1) + 2) >> 8), byte(len(app1) + 2)}, app1...)
+	b := buf.Bytes()
+	return append(append(append([]byte{}, b[:2]...), seg...), b[2:]...)
 }

@@ -167,6 +167,7 @@
   // clause before it, or else the start of the text after it.
   function phrase(m, k) {
     const at = m.segments.findIndex((s) => s.box === k);
+    if (at < 0) return ""; // a box inside the thinking
     const clean = (t) => t.replace(/[*_`#>|~\[\]()]/g, " ").replace(/\s+/g, " ");
     const words = (t) => t.trim().split(" ").filter(Boolean);
     let before = "";
@@ -338,9 +339,11 @@
       b.type = "button";
       b.addEventListener("click", () => {
         if (state.run) return;
-        state.current.messages.push({ role: "tool", toolCallID: tc.id, name: tc.function.name, text: ta.value });
+        const msgs = state.current.messages;
+        msgs.push({ role: "tool", toolCallID: tc.id, name: tc.function.name, text: ta.value });
         renderChat();
-        ask();
+        // The model continues once every call of its turn has a result.
+        if (m.toolCalls.every((c) => msgs.some((x) => x.role === "tool" && x.toolCallID === c.id))) ask();
       });
       card.append(lab, ta, b);
     }
