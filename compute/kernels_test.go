@@ -452,14 +452,31 @@ func TestAttention(t *testing.T) {
 			for i := range q {
 				q[i] *= 4 // sharper softmax
 			}
-			want := refAttention(q, k, v, c.T, c.nKeys, s, c.causal, c.past)
-			for _, kn := range kernelSets() {
-				for pi, p := range testPools(t) {
-					out := make([]float32, len(q))
-					p.attention(kn, out, q, k, v, c.T, c.nKeys, s, c.causal, c.past)
-					for i, g := range out {
-						if d := math.Abs(float64(g) - want[i]); !(d <= 2e-6) {
-							t.Fatalf("%s %+v %+v pool#%d: out[%d]=%v want %v", kn.name, s, c, pi, i, g, want[i])
+			// Each KV format is checked against the reference computed
+			// from the values it stores (rounded to f16 or q8_0).
+			for _, dt := range []DType{F32, F16, Q8_0} {
+				kvW := s.KVHeads * s.HeadDim
+				km, err := NewKVMatrix(dt, c.nKeys, kvW)
+				if err != nil {
+					t.Fatal(err)
+				}
+				vm, _ := NewKVMatrix(dt, c.nKeys, kvW)
+				km.SetRows(0, k)
+				vm.SetRows(0, v)
+				kr, vr := make([]float32, len(k)), make([]float32, len(v))
+				for j := range c.nKeys {
+					km.Row(j, kr[j*kvW:])
+					vm.Row(j, vr[j*kvW:])
+				}
+				want := refAttention(q, kr, vr, c.T, c.nKeys, s, c.causal, c.past)
+				for _, kn := range kernelSets() {
+					for pi, p := range testPools(t) {
+						out := make([]float32, len(q))
+						p.attention(kn, out, q, km, vm, c.T, c.nKeys, s, c.causal, c.past)
+						for i, g := range out {
+							if d := math.Abs(float64(g) - want[i]); !(d <= 2e-6) {
+								t.Fatalf("%s %v %+v %+v pool#%d: out[%d]=%v want %v", kn.name, dt, s, c, pi, i, g, want[i])
+							}
 						}
 					}
 				}

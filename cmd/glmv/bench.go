@@ -25,6 +25,7 @@ type benchResult struct {
 	Shape                      string   `json:"shape"`
 	Layers                     int      `json:"layers"`
 	Weights                    string   `json:"weights"`
+	KVType                     string   `json:"kv_type"`
 	Threads                    int      `json:"threads"`
 	Kernel                     string   `json:"kernel"`
 	KernelSet                  string   `json:"kernel_set"`
@@ -58,6 +59,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	shape := fs.String("shape", "glm4.1v", "model shape: glm4.1v (GLM-4.1V-9B) or glm4.5v (GLM-4.5V)")
 	layers := fs.Int("layers", 2, "number of text decoder layers to build (the real models have 40 / 46)")
 	weights := fs.String("weights", "bf16", "weight format: f32, bf16, f16, q8 (Q8_0) or q4 (Q4_0)")
+	kvType := fs.String("kv-type", "f16", "KV cache format: f16, f32 or q8_0")
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
 	prompt := fs.Int("prompt", 512, "prompt tokens for the prefill measurement")
 	decode := fs.Int("decode", 64, "tokens to decode after the prompt")
@@ -84,6 +86,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	kvDT, err := model.ParseKVType(*kvType)
+	if err != nil {
+		return err
+	}
 	cfg, err := model.Preset(*shape, *layers)
 	if err != nil {
 		return err
@@ -96,7 +102,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer pool.Close()
 	res := benchResult{Shape: *shape, Layers: *layers, Weights: *weights, Threads: pool.Workers(), Kernel: compute.KernelName(),
 		KernelSet: compute.KernelName(), KernelSets: compute.KernelSets(), CPUFeatures: compute.CPUFeatures(),
-		PromptTokens: *prompt, DecodeTokens: *decode, VisionDepth: *visionDepth}
+		KVType: *kvType, PromptTokens: *prompt, DecodeTokens: *decode, VisionDepth: *visionDepth}
 	logf := func(format string, a ...any) {
 		if !*asJSON {
 			fmt.Fprintf(stderr, format+"\n", a...)
@@ -139,7 +145,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			pos[a][i] = i
 		}
 	}
-	cache := model.NewKVCache(&cfg.Text, *prompt+*decode)
+	cache, err := model.NewKVCacheOf(&cfg.Text, *prompt+*decode, kvDT)
+	if err != nil {
+		return err
+	}
 	logf("prefill: %d tokens…", *prompt)
 	start = time.Now()
 	hidden, err := text.Forward(ctx, h, &pos, *prompt, cache, nil)

@@ -36,15 +36,27 @@ type inspectReport struct {
 	ContextLength   int               `json:"context_length"`
 	KVBytesPerToken int64             `json:"kv_cache_bytes_per_token"`
 	MemoryFullCtx   int64             `json:"memory_bytes_at_full_context"`
-	TextLayers      int               `json:"text_layers"`
-	Experts         int               `json:"experts,omitempty"`
-	ExpertsPerToken int               `json:"experts_per_token,omitempty"`
-	VisionDepth     int               `json:"vision_depth"`
-	SpecialTokens   map[string]int    `json:"special_tokens,omitempty"`
-	EOS             []int             `json:"eos_token_ids"`
-	Problems        []string          `json:"problems"`
-	KernelSet       string            `json:"kernel_set"`
-	CPUFeatures     []string          `json:"cpu_features"`
+	// KVCache gives, per KV cache format (--kv-type), the bytes per token
+	// and at full context, and weights plus full-context KV.
+	KVCache         []kvMemory     `json:"kv_cache"`
+	TextLayers      int            `json:"text_layers"`
+	Experts         int            `json:"experts,omitempty"`
+	ExpertsPerToken int            `json:"experts_per_token,omitempty"`
+	VisionDepth     int            `json:"vision_depth"`
+	SpecialTokens   map[string]int `json:"special_tokens,omitempty"`
+	EOS             []int          `json:"eos_token_ids"`
+	Problems        []string       `json:"problems"`
+	KernelSet       string         `json:"kernel_set"`
+	CPUFeatures     []string       `json:"cpu_features"`
+}
+
+// kvMemory is the KV cache memory of one format.
+type kvMemory struct {
+	Type          string `json:"type"`
+	Default       bool   `json:"default,omitempty"`
+	BytesPerToken int64  `json:"bytes_per_token"`
+	FullContext   int64  `json:"bytes_at_full_context"`
+	Total         int64  `json:"memory_bytes_at_full_context"`
 }
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -105,8 +117,16 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	sort.Strings(dts)
 	fmt.Fprintf(stdout, "tensors         %d (%s), %s on disk\n", r.Tensors, strings.Join(dts, ", "), gib(r.WeightBytes))
-	fmt.Fprintf(stdout, "context         %d tokens; KV cache %d bytes/token (f32)\n", r.ContextLength, r.KVBytesPerToken)
-	fmt.Fprintf(stdout, "memory          %s weights (memory-mapped) + %s KV cache at full context = %s\n", gib(r.WeightBytes), gib(r.KVBytesPerToken*int64(r.ContextLength)), gib(r.MemoryFullCtx))
+	fmt.Fprintf(stdout, "context         %d tokens\n", r.ContextLength)
+	for _, kv := range r.KVCache {
+		name := "kv " + kv.Type
+		if kv.Default {
+			name += "*"
+		}
+		fmt.Fprintf(stdout, "memory %-8s %s weights (memory-mapped) + %s KV cache at full context (%d bytes/token) = %s\n",
+			name, gib(r.WeightBytes), gib(kv.FullContext), kv.BytesPerToken, gib(kv.Total))
+	}
+	fmt.Fprintln(stdout, "                (* the default --kv-type)")
 	if len(r.SpecialTokens) > 0 {
 		var st []string
 		for k, v := range r.SpecialTokens {
@@ -169,12 +189,18 @@ func inspect(dir string) (*inspectReport, error) {
 				r.Tensors++
 			}
 		}
-		if _, err := model.BindWeights(cfg, set); err != nil {
+		if _, err := model.BindWeights(cfg, &model.SafetensorsSource{Set: set}); err != nil {
 			r.Problems = append(r.Problems, err.Error())
 		}
 		set.Close()
 	}
 	r.MemoryFullCtx = r.WeightBytes + r.KVBytesPerToken*int64(r.ContextLength)
+	for _, name := range model.KVTypes {
+		dt, _ := model.ParseKVType(name)
+		per := model.KVBytesPerToken(&cfg.Text, dt)
+		full := per * int64(cfg.Text.MaxPositions)
+		r.KVCache = append(r.KVCache, kvMemory{Type: name, Default: name == model.KVTypes[0], BytesPerToken: per, FullContext: full, Total: r.WeightBytes + full})
+	}
 	for _, f := range []struct{ name, why string }{
 		{"tokenizer.json", "glmv cannot tokenize prompts"},
 		{"generation_config.json", "sampling falls back to greedy"},

@@ -28,6 +28,7 @@ type runFlags struct {
 	maxTokens, threads, topK, contextLen     int
 	temperature, topP, minP, repPenalty      float64
 	seed                                     uint64
+	engine                                   engineFlags
 	set                                      map[string]bool
 }
 
@@ -51,6 +52,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (0: all cores)")
 	fs.StringVar(&f.weights, "weights", "", "convert weights in memory: f32, bf16, f16, q8 or q4 (default: as stored)")
 	fs.IntVar(&f.contextLen, "context", 0, "cap the context length in tokens (0: the model's)")
+	f.engine.register(fs)
 }
 
 // request builds the sampling part of a request from the flags that were
@@ -87,7 +89,9 @@ func (f *runFlags) load(stderr io.Writer) (*glmv.Model, error) {
 		return nil, errors.New("no model: pass -m with a checkpoint folder or a Hugging Face repo id")
 	}
 	bar := newProgressBar(stderr)
-	return glmv.Load(f.model, glmv.Options{Threads: f.threads, Weights: f.weights, ContextLimit: f.contextLen, Progress: bar.update})
+	opts := glmv.Options{Threads: f.threads, Weights: f.weights, ContextLimit: f.contextLen, Progress: bar.update}
+	f.engine.apply(&opts)
+	return glmv.Load(f.model, opts)
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
