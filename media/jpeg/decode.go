@@ -39,9 +39,10 @@ var (
 const DefaultMaxPixels = 89_478_485
 
 // maxScans bounds the work a small file can ask for: each scan may cost a
-// pass over every block of the image. Real progressive files use about
-// ten; libjpeg-turbo's own fuzzers stop at 500.
-const maxScans = 500
+// pass over every block of the image, so a few kilobytes of scan headers
+// could otherwise keep a large image decoding for minutes. Encoders write
+// about ten (cjpeg, mozjpeg) and hand-written scan scripts a few dozen.
+const maxScans = 100
 
 // Options tunes Decode. The zero value is ready to use.
 type Options struct {

@@ -46,6 +46,11 @@ func (t *huffTable) build(counts *[16]uint8, vals []uint8, isDC bool) error {
 		} else {
 			t.valOff[l] = k - code
 			for range n {
+				// Each code must fit in l bits, and none may be all ones
+				// (libjpeg refuses such tables too).
+				if code >= 1<<l-1 {
+					return fmt.Errorf("%w: bad Huffman table", ErrFormat)
+				}
 				if l <= lookBits {
 					shift := lookBits - l
 					base := code << shift
@@ -58,11 +63,6 @@ func (t *huffTable) build(counts *[16]uint8, vals []uint8, isDC bool) error {
 				k++
 			}
 			t.maxCode[l] = code - 1
-		}
-		// The codes of one length must fit in l bits, and none may be all
-		// ones (libjpeg refuses such tables too).
-		if code >= 1<<l {
-			return fmt.Errorf("%w: bad Huffman table", ErrFormat)
 		}
 		code <<= 1
 	}

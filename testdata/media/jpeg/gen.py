@@ -44,6 +44,8 @@ SRC = {
     "line9x1": source("line9x1", "-seed", "8", "-size", "9x1", "xc:gray", "+noise", "Random"),
     "col1x9": source("col1x9", "-seed", "9", "-size", "1x9", "xc:gray", "+noise", "Random"),
     "one1x1": source("one1x1", "-size", "1x1", "xc:#c83a10"),
+    # The demo's 200x150 landscape (used by the full-pipeline test).
+    "landscape": source("landscape", os.path.join("..", "..", "..", "demo", "img_landscape.png")),
     "wide": source("wide", "-seed", "11", "-size", "130x7", "plasma:green-white"),
 }
 
@@ -124,6 +126,8 @@ for src in ["tiny3x5", "tiny4x4", "line9x1", "col1x9", "one1x1", "wide"]:
     case(f"{src}_422_prog", src, "-sample", "2x1", "-progressive")
     case(f"{src}_440", src, "-sample", "1x2")
 case("checker_420_17x13_prog", "checker", "-sample", "2x2", "-progressive")
+case("landscape_420_q90", "landscape", "-quality", "90", "-sample", "2x2")
+case("landscape_422_q80_prog", "landscape", "-quality", "80", "-sample", "2x1", "-progressive")
 
 # CMYK: ImageMagick writes Adobe-marked CMYK (transform 0).
 for src, q in [("rose", 90), ("checker", 100)]:
@@ -201,7 +205,7 @@ def exif_app1(orientation):
 
 EXIF = []
 for o in range(2, 9):
-    base = "rose_420_baseline.jpg" if o % 2 == 0 else "checker_420_17x13_prog.jpg"
+    base = {6: "landscape_422_q80_prog.jpg"}.get(o, "rose_420_baseline.jpg" if o % 2 == 0 else "checker_420_17x13_prog.jpg")
     with open(base, "rb") as f:
         data = f.read()
     name = f"exif_orientation{o}_{base[:-4]}.jpg"
