@@ -257,7 +257,8 @@ func jpegScanStart(d []byte) int {
 	i := 2
 	for i+4 <= len(d) {
 		if d[i] != 0xFF {
-			return -1
+			i++ // junk between segments: skipped by libjpeg and Pillow
+			continue
 		}
 		m := d[i+1]
 		switch {

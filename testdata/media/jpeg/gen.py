@@ -162,6 +162,45 @@ with open("rose_cmyk_noadobe.jpg", "wb") as f:
     f.write(noadobe)
 CASES.append("rose_cmyk_noadobe.jpg")
 
+
+
+def segments(data):
+    """Splits a JPEG into its header segments (marker + payload) and the rest."""
+    segs, i = [], 2
+    while data[i + 1] != 0xDA:
+        n = struct.unpack(">H", data[i + 2:i + 4])[0]
+        segs.append(data[i:i + 2 + n])
+        i += 2 + n
+    return segs, data[i:]
+
+
+# libjpeg's colour-space guess without JFIF/Adobe markers: component ids
+# 'R','G','B' mean RGB (the YCbCr-coded samples then pass through as RGB),
+# ids 1,2,3 mean YCbCr. Also junk bytes and fill bytes between segments,
+# which libjpeg skips.
+with open("rose_444_baseline.jpg", "rb") as f:
+    segs, rest = segments(f.read())
+nojfif = [s for s in segs if s[1] != 0xE0]
+sof = next(i for i, s in enumerate(nojfif) if s[1] == 0xC0)
+rgbids = bytearray(nojfif[sof])
+for k in range(3):
+    rgbids[10 + 3 * k] = b"RGB"[k]
+nojfif[sof] = bytes(rgbids)
+rgbids_scan = bytearray(rest)
+for k in range(3):
+    rgbids_scan[5 + 2 * k] = b"RGB"[k]
+with open("rose_444_ids_rgb_nomarker.jpg", "wb") as f:
+    f.write(b"\xff\xd8" + b"".join(nojfif) + bytes(rgbids_scan))
+CASES.append("rose_444_ids_rgb_nomarker.jpg")
+with open("rose_444_nojfif.jpg", "wb") as f:
+    f.write(b"\xff\xd8" + b"".join(s for s in segs if s[1] != 0xE0) + rest)
+CASES.append("rose_444_nojfif.jpg")
+with open("rose_420_progressive.jpg", "rb") as f:
+    segs, rest = segments(f.read())
+with open("rose_420_prog_junk.jpg", "wb") as f:
+    f.write(b"\xff\xd8" + segs[0] + b"\x00\x17junk" + b"".join(b"\xff\xff" + s for s in segs[1:]) + rest)
+CASES.append("rose_420_prog_junk.jpg")
+
 # YCCK: TurboJPEG compresses CMYK pixels as YCCK (Adobe transform 2).
 tj = ctypes.CDLL("libturbojpeg.so.0")
 tj.tjInitCompress.restype = ctypes.c_void_p
