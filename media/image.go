@@ -174,7 +174,13 @@ func DecodeImage(data []byte, opts *DecodeOptions) (img *Image, err error) {
 func isJPEG(data []byte) bool { return len(data) >= 2 && data[0] == 0xFF && data[1] == 0xD8 }
 
 // decodeJPEG is DecodeImage for JPEG data, through media/jpeg.
-func decodeJPEG(data []byte, opts *DecodeOptions) (*Image, error) {
+func decodeJPEG(data []byte, opts *DecodeOptions) (img *Image, err error) {
+	defer func() {
+		// A decoder bug must not take the process down with it.
+		if r := recover(); r != nil {
+			img, err = nil, fmt.Errorf("media: jpeg decoder failed: %v", r)
+		}
+	}()
 	cfg, err := jpeg.DecodeConfig(data)
 	if err != nil {
 		return nil, jpegError("bad JPEG header", err)
@@ -189,7 +195,7 @@ func decodeJPEG(data []byte, opts *DecodeOptions) (*Image, error) {
 	if err != nil {
 		return nil, jpegError("decode jpeg", err)
 	}
-	img := &Image{Width: dec.Width, Height: dec.Height, Pix: dec.Pix}
+	img = &Image{Width: dec.Width, Height: dec.Height, Pix: dec.Pix}
 	if opts == nil || !opts.IgnoreOrientation {
 		if o := exifOrientation("jpeg", data); o > 1 {
 			img = orient(img, o)

@@ -6,6 +6,8 @@ import (
 	"image/color"
 	stdjpeg "image/jpeg"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -77,4 +79,36 @@ func BenchmarkStdlibPlanes1024x768(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func benchFile(b *testing.B, name string, std bool) {
+	data, err := os.ReadFile(filepath.Join(goldenDir, name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := DecodeConfig(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(cfg.Width * cfg.Height * 3))
+	b.ResetTimer()
+	for b.Loop() {
+		if std {
+			_, err = stdjpeg.Decode(bytes.NewReader(data))
+		} else {
+			_, err = Decode(data, nil)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The demo landscape (200×150) as a progressive 4:2:2 file.
+func BenchmarkDecodeProgressive200x150(b *testing.B) {
+	benchFile(b, "landscape_422_q80_prog.jpg", false)
+}
+
+func BenchmarkStdlibPlanesProgressive200x150(b *testing.B) {
+	benchFile(b, "landscape_422_q80_prog.jpg", true)
 }

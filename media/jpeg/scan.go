@@ -378,6 +378,7 @@ func (d *decoder) finish() error {
 				idctBlock(blk, c.q, c.plane[by*8*c.stride+bx*8:], c.stride)
 			}
 		}
+		c.coef = nil // the largest buffer; let it go before the RGB output
 	}
 	return nil
 }
