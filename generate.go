@@ -41,6 +41,9 @@ type Part struct {
 type Image struct {
 	Path string
 	Data []byte
+	// Detail is "low" (resized to at most LowDetailPixels, fewer tokens),
+	// "high" or "auto"/"" (the checkpoint's processor settings).
+	Detail string
 }
 
 // Video is a video file (decoded with ffmpeg) or a list of frame images
@@ -48,7 +51,10 @@ type Image struct {
 type Video struct {
 	Path   string
 	Frames []string
-	FPS    float64
+	// Data is an encoded video file (MP4, WebM, …) held in memory; it is
+	// written to a temporary file for ffmpeg and removed afterwards.
+	Data []byte
+	FPS  float64
 }
 
 // Text is a text part.
@@ -90,7 +96,24 @@ type Request struct {
 	TopP              *float64
 	MinP              *float64
 	RepetitionPenalty *float64
-	Seed              uint64
+	// PresencePenalty and FrequencyPenalty follow OpenAI's definitions over
+	// the generated tokens (see sample.Options).
+	PresencePenalty  *float64
+	FrequencyPenalty *float64
+	// LogitBias adds a value in [-100, 100] to the logits of token ids.
+	LogitBias map[int]float64
+	// Seed seeds the sampler; the same seed and request give the same
+	// output. 0 is a seed like any other: callers that want fresh
+	// randomness draw one (the server and the CLI do when none is given).
+	Seed uint64
+	// Logprobs asks for the log-probability of each generated token, and
+	// TopLogprobs (0–20) for that many most likely alternatives, carried
+	// by Event.Logprobs.
+	Logprobs    bool
+	TopLogprobs int
+	// Prompt, when set, is used as the raw prompt text instead of
+	// rendering Messages with the chat template (for /v1/completions).
+	Prompt string
 	// Stop ends generation when the output contains one of these strings
 	// (the stop string itself is not returned).
 	Stop []string
@@ -143,6 +166,22 @@ type Event struct {
 	Box        *chat.Box
 	ToolCall   *chat.ToolCall
 	Usage      *Usage
+	// Logprobs are the log-probabilities of the tokens generated since the
+	// previous event (when Request.Logprobs is set). Tokens whose text is
+	// still held back (a possible marker or stop string) come with a later
+	// event, at the latest with EventDone.
+	Logprobs []TokenLogprob
+}
+
+// TokenLogprob is a generated token with its log-probability under the
+// model's raw distribution (before penalties and temperature) and, when
+// asked for, the most likely alternatives at that position.
+type TokenLogprob struct {
+	ID      int
+	Token   string // the token's text (may be part of a UTF-8 character)
+	Bytes   []byte
+	Logprob float64
+	Top     []TokenLogprob
 }
 
 // Usage reports what a request cost.
@@ -212,6 +251,15 @@ func (m *Model) prepare(ctx context.Context, req *Request) (*PreparedPrompt, err
 	start := time.Now()
 	cc := chat.Context{Tools: req.Tools, AddGenerationPrompt: true, EnableThinking: req.Thinking}
 	pp := &PreparedPrompt{}
+	if req.Prompt != "" {
+		if len(req.Messages) > 0 {
+			return nil, fmt.Errorf("a request has either a raw prompt or messages, not both")
+		}
+		pp.Text = req.Prompt
+		pp.IDs = m.Tokenizer.Encode(req.Prompt)
+		pp.Preprocess = time.Since(start)
+		return pp, nil
+	}
 	var grids [][3]int
 	var videos []prompt.Video
 	for mi, msg := range req.Messages {
@@ -226,11 +274,18 @@ func (m *Model) prepare(ctx context.Context, req *Request) (*PreparedPrompt, err
 			switch {
 			case p.Image != nil:
 				onlyText = false
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				proc, err := m.processorFor(p.Image.Detail)
+				if err != nil {
+					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+				}
 				img, err := m.loadImage(p.Image)
 				if err != nil {
 					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
 				}
-				pat, err := m.proc.ProcessImage(img)
+				pat, err := proc.ProcessImage(img)
 				if err != nil {
 					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
 				}
@@ -298,6 +353,8 @@ func (m *Model) loadVideo(ctx context.Context, v *Video) (*media.Patches, []floa
 			return nil, nil, ferr
 		}
 		vid, err = m.proc.LoadVideo(ctx, ff, v.Path)
+	case len(v.Data) > 0:
+		vid, err = m.loadVideoBytes(ctx, v.Data)
 	case len(v.Frames) > 0:
 		frames := make([]*media.Image, len(v.Frames))
 		for i, f := range v.Frames {
@@ -346,6 +403,13 @@ func (m *Model) samplerOptions(req *Request) sample.Options {
 	if req.RepetitionPenalty != nil {
 		o.RepetitionPenalty = *req.RepetitionPenalty
 	}
+	if req.PresencePenalty != nil {
+		o.PresencePenalty = *req.PresencePenalty
+	}
+	if req.FrequencyPenalty != nil {
+		o.FrequencyPenalty = *req.FrequencyPenalty
+	}
+	o.LogitBias = req.LogitBias
 	return o
 }
 
@@ -366,6 +430,9 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	if err != nil {
 		return inputError(fmt.Errorf("sampling options: %w", err))
 	}
+	if err := m.checkLogprobOptions(req); err != nil {
+		return inputError(err)
+	}
 	maxNew := req.MaxTokens
 	if maxNew <= 0 {
 		maxNew = m.Generation.MaxNewTokens
@@ -375,6 +442,9 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	}
 	pp, err := m.Prepare(ctx, req)
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return err
 	}
 	S := len(pp.IDs)
@@ -399,7 +469,10 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	}
 
 	text := m.net.Text
-	cache := model.NewKVCache(&m.Config.Text, S+maxNew)
+	cache, err := model.NewKVCacheOf(&m.Config.Text, S+maxNew, m.kvType)
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	hidden, err := text.Forward(ctx, p.Embeds, &p.Pos, S, cache, nil)
 	if err != nil {
@@ -409,12 +482,16 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	logits := text.Logits(hidden[(S-1)*H:], 1)
 	usage.Prefill = time.Since(t0)
 
-	parser := chat.NewParser(chat.ParserOptions{
+	var parser outputParser = chat.NewParser(chat.ParserOptions{
 		StartInThinking: endsWithOpenThink(pp.Text),
 		ImageWidth:      pp.ImageWidth, ImageHeight: pp.ImageHeight, Tools: req.Tools,
 	})
+	if req.Prompt != "" {
+		parser = rawParser{} // a raw completion is returned as decoded
+	}
+	var lps []TokenLogprob // logprobs not yet attached to an event
 	emit := func(evs []chat.Event) bool {
-		for _, e := range evs {
+		for i, e := range evs {
 			ev := Event{Text: e.Text, InThinking: e.InThinking, Box: e.Box, ToolCall: e.ToolCall}
 			switch e.Kind {
 			case chat.ThinkingText:
@@ -427,6 +504,9 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 				ev.Kind = EventToolCall
 			default:
 				ev.Kind = EventRaw
+			}
+			if i == 0 {
+				ev.Logprobs, lps = lps, nil
 			}
 			if !yield(ev, nil) {
 				return false
@@ -448,6 +528,10 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 			usage.FinishReason = "cancelled"
 			break
 		}
+		var lp *sample.Logprobs
+		if req.Logprobs {
+			lp = sample.NewLogprobs(logits, req.TopLogprobs)
+		}
 		id := smp.Next(logits, seen)
 		if step == 0 {
 			usage.TimeToFirstToken = time.Since(start) + pp.Preprocess
@@ -460,7 +544,17 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 		usage.CompletionTokens++
 		usage.Tokens = append(usage.Tokens, id)
 		seen = append(seen, id)
-		out, hit := stops.add(stream.Add(id))
+		if lp != nil {
+			lps = append(lps, m.tokenLogprob(id, lp))
+		}
+		var out string
+		var hit bool
+		if m.Tokenizer.IsSpecial(id) {
+			// Stop strings match text only, never a special token's spelling.
+			out = stops.pass(stream.Add(id))
+		} else {
+			out, hit = stops.add(stream.Add(id))
+		}
 		if !emit(parser.Add(out)) {
 			return nil
 		}
@@ -489,7 +583,7 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	if !emit(parser.Close()) {
 		return nil
 	}
-	yield(Event{Kind: EventDone, Usage: usage}, nil)
+	yield(Event{Kind: EventDone, Usage: usage, Logprobs: lps}, nil)
 	return nil
 }
 
@@ -546,9 +640,36 @@ func (s *stopMatcher) add(text string) (string, bool) {
 	return out, false
 }
 
+// pass releases the held-back text followed by text that must not take
+// part in a match (a special token's spelling).
+func (s *stopMatcher) pass(text string) string {
+	if s.hit {
+		return ""
+	}
+	return s.flush() + text
+}
+
 // flush releases the held-back text at the end of generation.
 func (s *stopMatcher) flush() string {
 	out := s.pending
 	s.pending = ""
 	return out
 }
+
+// outputParser splits decoded text into events.
+type outputParser interface {
+	Add(text string) []chat.Event
+	Close() []chat.Event
+}
+
+// rawParser passes text through unparsed, as EventRaw.
+type rawParser struct{}
+
+func (rawParser) Add(text string) []chat.Event {
+	if text == "" {
+		return nil
+	}
+	return []chat.Event{{Kind: chat.RawText, Text: text}}
+}
+
+func (rawParser) Close() []chat.Event { return nil }

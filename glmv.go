@@ -43,6 +43,9 @@ type Options struct {
 	// ContextLimit caps the context below the model's own length; 0 keeps
 	// the model's max_position_embeddings.
 	ContextLimit int
+	// KVType is the KV cache format: "f16" (the default when empty),
+	// "f32" or "q8_0". See model.KVCache for the accuracy of each.
+	KVType string
 	// Logger receives progress and diagnostics; nil discards them.
 	Logger *slog.Logger
 	// Progress, when set, is called while loading with a stage name and
@@ -74,6 +77,7 @@ type Model struct {
 	markers   prompt.Markers
 	timestamp prompt.TimestampStyle
 	limit     int
+	kvType    compute.DType
 	ff        *media.FFmpeg
 	ffErr     error
 }
@@ -104,7 +108,9 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 	}
 	pool := compute.NewPool(opts.Threads)
 	progress("weights", 0, 1)
-	net, err := model.Load(dir, pool)
+	// An FP8 checkpoint converts straight to the asked-for format (Q8_0
+	// by default) while binding.
+	net, err := model.LoadWith(dir, pool, model.LoadOptions{FP8Target: opts.Weights})
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -120,7 +126,7 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 		if err != nil {
 			return fail(err)
 		}
-		if err := model.ConvertWeights(net.Weights, dt, pool, func(done, total int) { progress("convert", done, total) }); err != nil {
+		if err := net.ConvertWeights(dt, func(done, total int) { progress("convert", done, total) }); err != nil {
 			return fail(err)
 		}
 	}
@@ -144,6 +150,9 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 	}
 	m.markers = prompt.DefaultMarkers
 	if err := m.checkSpecialTokens(); err != nil {
+		return fail(err)
+	}
+	if m.kvType, err = model.ParseKVType(opts.KVType); err != nil {
 		return fail(err)
 	}
 	m.limit = m.Config.Text.MaxPositions

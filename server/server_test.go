@@ -131,7 +131,7 @@ func TestBadRequests(t *testing.T) {
 		{`{"messages":[{"role":"wizard","content":"hi"}]}`, `unknown role "wizard"`},
 		{`{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}]}]}`, "does not fetch remote images"},
 		{`{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,%%%"}}]}]}`, "not valid base64"},
-		{`{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,aGVsbG8="}}]}]}`, "message 1 part 1"},
+		{`{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,aGVsbG8="}}]}]}`, "not a readable"},
 		{`{"messages":[{"role":"user","content":"hi"}],"temperature":-1}`, "temperature"},
 		{`{"messages":[{"role":"user","content":"hi"}],"n":3}`, "n must be 1"},
 		{`{"messages":[{"role":"user","content":"hi"}],"stop":5}`, "stop must be"},

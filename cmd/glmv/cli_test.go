@@ -279,3 +279,50 @@ func TestRunWithVideo(t *testing.T) {
 		t.Errorf("exit %d, want 12 vision tokens in %s %s", code, out, errs)
 	}
 }
+
+// inspect lists what is wrong and exits non-zero, so scripts can tell.
+func TestInspectExitsNonZeroOnProblems(t *testing.T) {
+	dir, _ := demoFiles(t)
+	if err := os.Remove(filepath.Join(dir, "tokenizer.json")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := glmvCLI(t, "inspect", "-m", dir)
+	if code != 1 || !strings.Contains(out, "problems:") || !strings.Contains(errs, "problem") {
+		t.Errorf("inspect of a folder without tokenizer.json exited %d:\n%s%s", code, out, errs)
+	}
+	code, out, _ = glmvCLI(t, "inspect", "-m", dir, "--json")
+	var r inspectReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 1 || len(r.Problems) == 0 {
+		t.Errorf("inspect --json exited %d with problems %v (%v)", code, r.Problems, err)
+	}
+}
+
+// A prompt piped on standard input is answered like one given as an
+// argument; an empty pipe is an error, not a chat.
+func TestRunPromptFromPipe(t *testing.T) {
+	dir, img := demoFiles(t)
+	withStdin := func(text string) (int, string, string) {
+		f, err := os.CreateTemp(t.TempDir(), "stdin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(text)
+		f.Seek(0, 0)
+		defer f.Close()
+		old := os.Stdin
+		os.Stdin = f
+		defer func() { os.Stdin = old }()
+		return glmvCLI(t, "run", "-m", dir, "--image", img, "--system", demo.SystemPrompt, "--no-think", "--max-tokens", "12")
+	}
+	code, out, errs := withStdin(demo.Question + "\n")
+	if code != 0 || !strings.HasPrefix(out, "_<|unused_298|>M_") {
+		t.Errorf("piped prompt: exit %d, answer %q, %s", code, out, errs)
+	}
+	code, _, errs = withStdin("  \n")
+	if code != 1 || !strings.Contains(errs, "no prompt") {
+		t.Errorf("empty pipe: exit %d, %s", code, errs)
+	}
+	if _, err := readPrompt(strings.NewReader(strings.Repeat("x", maxPipedPrompt+1))); err == nil {
+		t.Error("an oversize piped prompt was accepted")
+	}
+}

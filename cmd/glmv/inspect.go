@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"github.com/glmv/glmv/compute"
 	"io"
 	"os"
 	"path/filepath"
@@ -34,13 +36,27 @@ type inspectReport struct {
 	ContextLength   int               `json:"context_length"`
 	KVBytesPerToken int64             `json:"kv_cache_bytes_per_token"`
 	MemoryFullCtx   int64             `json:"memory_bytes_at_full_context"`
-	TextLayers      int               `json:"text_layers"`
-	Experts         int               `json:"experts,omitempty"`
-	ExpertsPerToken int               `json:"experts_per_token,omitempty"`
-	VisionDepth     int               `json:"vision_depth"`
-	SpecialTokens   map[string]int    `json:"special_tokens,omitempty"`
-	EOS             []int             `json:"eos_token_ids"`
-	Problems        []string          `json:"problems"`
+	// KVCache gives, per KV cache format (--kv-type), the bytes per token
+	// and at full context, and weights plus full-context KV.
+	KVCache         []kvMemory     `json:"kv_cache"`
+	TextLayers      int            `json:"text_layers"`
+	Experts         int            `json:"experts,omitempty"`
+	ExpertsPerToken int            `json:"experts_per_token,omitempty"`
+	VisionDepth     int            `json:"vision_depth"`
+	SpecialTokens   map[string]int `json:"special_tokens,omitempty"`
+	EOS             []int          `json:"eos_token_ids"`
+	Problems        []string       `json:"problems"`
+	KernelSet       string         `json:"kernel_set"`
+	CPUFeatures     []string       `json:"cpu_features"`
+}
+
+// kvMemory is the KV cache memory of one format.
+type kvMemory struct {
+	Type          string `json:"type"`
+	Default       bool   `json:"default,omitempty"`
+	BytesPerToken int64  `json:"bytes_per_token"`
+	FullContext   int64  `json:"bytes_at_full_context"`
+	Total         int64  `json:"memory_bytes_at_full_context"`
 }
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -69,7 +85,10 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+		return problemsError(r.Problems)
 	}
 	gib := func(b int64) string {
 		if b < 1<<30 {
@@ -98,8 +117,16 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	sort.Strings(dts)
 	fmt.Fprintf(stdout, "tensors         %d (%s), %s on disk\n", r.Tensors, strings.Join(dts, ", "), gib(r.WeightBytes))
-	fmt.Fprintf(stdout, "context         %d tokens; KV cache %d bytes/token (f32)\n", r.ContextLength, r.KVBytesPerToken)
-	fmt.Fprintf(stdout, "memory          %s weights (memory-mapped) + %s KV cache at full context = %s\n", gib(r.WeightBytes), gib(r.KVBytesPerToken*int64(r.ContextLength)), gib(r.MemoryFullCtx))
+	fmt.Fprintf(stdout, "context         %d tokens\n", r.ContextLength)
+	for _, kv := range r.KVCache {
+		name := "kv " + kv.Type
+		if kv.Default {
+			name += "*"
+		}
+		fmt.Fprintf(stdout, "memory %-8s %s weights (memory-mapped) + %s KV cache at full context (%d bytes/token) = %s\n",
+			name, gib(r.WeightBytes), gib(kv.FullContext), kv.BytesPerToken, gib(kv.Total))
+	}
+	fmt.Fprintln(stdout, "                (* the default --kv-type)")
 	if len(r.SpecialTokens) > 0 {
 		var st []string
 		for k, v := range r.SpecialTokens {
@@ -109,6 +136,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "special tokens  %s\n", strings.Join(st, " "))
 	}
 	fmt.Fprintf(stdout, "stop tokens     %v\n", r.EOS)
+	fmt.Fprintf(stdout, "kernels         %s on this CPU (%s)\n", r.KernelSet, strings.Join(r.CPUFeatures, " "))
 	if len(r.Problems) == 0 {
 		fmt.Fprintln(stdout, "problems        none found")
 	} else {
@@ -117,7 +145,19 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			fmt.Fprintf(stdout, "  - %s\n", strings.ReplaceAll(p, "\n", "\n    "))
 		}
 	}
-	return nil
+	return problemsError(r.Problems)
+}
+
+// problemsError makes inspect exit non-zero when it found problems, so a
+// script can tell a usable checkpoint from a broken one.
+func problemsError(problems []string) error {
+	switch len(problems) {
+	case 0:
+		return nil
+	case 1:
+		return errors.New("found 1 problem (listed above)")
+	}
+	return fmt.Errorf("found %d problems (listed above)", len(problems))
 }
 
 // inspect gathers the report; only an unreadable config is an error, all
@@ -129,7 +169,8 @@ func inspect(dir string) (*inspectReport, error) {
 	}
 	r := &inspectReport{Dir: dir, ModelType: cfg.ModelType, Params: cfg.Params(), DTypes: map[string]int{},
 		ContextLength: cfg.Text.MaxPositions, KVBytesPerToken: cfg.Text.KVBytesPerToken(),
-		TextLayers: cfg.Text.Layers, VisionDepth: cfg.Vision.Depth, EOS: cfg.Text.EOS, Problems: []string{}}
+		TextLayers: cfg.Text.Layers, VisionDepth: cfg.Vision.Depth, EOS: cfg.Text.EOS, Problems: []string{},
+		KernelSet: compute.KernelName(), CPUFeatures: compute.CPUFeatures()}
 	r.Family = "GLM-4.1V (dense text model)"
 	if cfg.Text.MoE != nil {
 		r.Family = "GLM-4.5V / GLM-4.6V (mixture-of-experts text model)"
@@ -148,12 +189,18 @@ func inspect(dir string) (*inspectReport, error) {
 				r.Tensors++
 			}
 		}
-		if _, err := model.BindWeights(cfg, set); err != nil {
+		if _, err := model.BindWeights(cfg, &model.SafetensorsSource{Set: set}); err != nil {
 			r.Problems = append(r.Problems, err.Error())
 		}
 		set.Close()
 	}
 	r.MemoryFullCtx = r.WeightBytes + r.KVBytesPerToken*int64(r.ContextLength)
+	for _, name := range model.KVTypes {
+		dt, _ := model.ParseKVType(name)
+		per := model.KVBytesPerToken(&cfg.Text, dt)
+		full := per * int64(cfg.Text.MaxPositions)
+		r.KVCache = append(r.KVCache, kvMemory{Type: name, Default: name == model.KVTypes[0], BytesPerToken: per, FullContext: full, Total: r.WeightBytes + full})
+	}
 	for _, f := range []struct{ name, why string }{
 		{"tokenizer.json", "glmv cannot tokenize prompts"},
 		{"generation_config.json", "sampling falls back to greedy"},

@@ -28,6 +28,7 @@ type runFlags struct {
 	maxTokens, threads, topK, contextLen     int
 	temperature, topP, minP, repPenalty      float64
 	seed                                     uint64
+	engine                                   engineFlags
 	set                                      map[string]bool
 }
 
@@ -51,6 +52,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (0: all cores)")
 	fs.StringVar(&f.weights, "weights", "", "convert weights in memory: f32, bf16, f16, q8 or q4 (default: as stored)")
 	fs.IntVar(&f.contextLen, "context", 0, "cap the context length in tokens (0: the model's)")
+	f.engine.register(fs)
 }
 
 // request builds the sampling part of a request from the flags that were
@@ -87,7 +89,9 @@ func (f *runFlags) load(stderr io.Writer) (*glmv.Model, error) {
 		return nil, errors.New("no model: pass -m with a checkpoint folder or a Hugging Face repo id")
 	}
 	bar := newProgressBar(stderr)
-	return glmv.Load(f.model, glmv.Options{Threads: f.threads, Weights: f.weights, ContextLimit: f.contextLen, Progress: bar.update})
+	opts := glmv.Options{Threads: f.threads, Weights: f.weights, ContextLimit: f.contextLen, Progress: bar.update}
+	f.engine.apply(&opts)
+	return glmv.Load(f.model, opts)
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -106,7 +110,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	text := strings.Join(fs.Args(), " ")
 	if text == "" && !isTerminal(os.Stdin) {
-		return errors.New("no prompt: give it as an argument (or run on a terminal for an interactive chat)")
+		// A pipe or a file on standard input is the prompt:
+		// echo "Describe it" | glmv run -m M --image cat.jpg
+		var err error
+		if text, err = readPrompt(os.Stdin); err != nil {
+			return err
+		}
 	}
 	for _, p := range f.images {
 		if _, err := os.Stat(p); err != nil {
@@ -151,6 +160,25 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return nil
 	}
 	return chatLoop(ctx, m, &f, history, attach(), out, os.Stdin, stdout)
+}
+
+// maxPipedPrompt bounds the prompt read from standard input.
+const maxPipedPrompt = 16 << 20
+
+// readPrompt reads the whole prompt from a non-terminal standard input.
+func readPrompt(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxPipedPrompt+1))
+	if err != nil {
+		return "", fmt.Errorf("reading the prompt from standard input: %w", err)
+	}
+	if len(b) > maxPipedPrompt {
+		return "", fmt.Errorf("the prompt on standard input is longer than %d MiB", maxPipedPrompt>>20)
+	}
+	text := strings.TrimSpace(string(b))
+	if text == "" {
+		return "", errors.New("no prompt: give it as an argument, pipe it on standard input, or run on a terminal for an interactive chat")
+	}
+	return text, nil
 }
 
 func lastImage(images []string) string {
