@@ -59,21 +59,24 @@ func idctBlock(coef *[64]int16, q *[64]int16, dst []uint8, stride int) {
 			}
 			continue
 		}
-		deq := func(r int) int64 { return int64(int32(coef[r*8+c]) * int32(q[r*8+c])) }
+		var in [8]int64 // dequantised column (16-bit multipliers, as libjpeg-turbo's)
+		for r := range in {
+			in[r] = int64(int32(coef[r*8+c]) * int32(q[r*8+c]))
+		}
 
 		// Even part.
-		z2, z3 := deq(2), deq(6)
+		z2, z3 := in[2], in[6]
 		z1 := (z2 + z3) * fix0_541196100
 		tmp2 := z1 - z3*fix1_847759065
 		tmp3 := z1 + z2*fix0_765366865
-		z2, z3 = deq(0), deq(4)
+		z2, z3 = in[0], in[4]
 		tmp0 := (z2 + z3) << constBits
 		tmp1 := (z2 - z3) << constBits
 		tmp10, tmp13 := tmp0+tmp3, tmp0-tmp3
 		tmp11, tmp12 := tmp1+tmp2, tmp1-tmp2
 
 		// Odd part.
-		o0, o1, o2, o3 := oddPart(deq(7), deq(5), deq(3), deq(1))
+		o0, o1, o2, o3 := oddPart(in[7], in[5], in[3], in[1])
 
 		const sh = constBits - pass1Bits
 		ws[0*8+c] = int32(descale(tmp10+o3, sh))

@@ -200,10 +200,11 @@ func (d *decoder) output() *Image {
 		case YCbCr:
 			yy, cb, cr := rows[0][:w], rows[1][:w], rows[2][:w]
 			for x := range w {
-				l := int32(yy[x])
-				out[3*x] = clamp8(l + crToR[cr[x]])
-				out[3*x+1] = clamp8(l + (cbToG[cb[x]]+crToG[cr[x]])>>16)
-				out[3*x+2] = clamp8(l + cbToB[cb[x]])
+				l, b, r := int32(yy[x]), cb[x], cr[x]
+				o := out[3*x : 3*x+3 : 3*x+3]
+				o[0] = clamp8(l + crToR[r])
+				o[1] = clamp8(l + (cbToG[b]+crToG[r])>>16)
+				o[2] = clamp8(l + cbToB[b])
 			}
 		case CMYK, YCCK:
 			c0, c1, c2, k := rows[0][:w], rows[1][:w], rows[2][:w], rows[3][:w]
