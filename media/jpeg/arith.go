@@ -154,6 +154,23 @@ func (r *arithReader) decode(st *uint8) int {
 	return int(sv >> 7)
 }
 
+// value decodes the bits below the leading one of a magnitude whose top
+// bit is m (T.81 F.1.4.4.1.3, Figure F.24) with the bin st[0], and applies
+// the sign: the coefficient (or DC difference) itself.
+func (r *arithReader) value(st []uint8, m, sign int) int {
+	v := m
+	for m >>= 1; m != 0; m >>= 1 {
+		if r.decode(&st[0]) != 0 {
+			v |= m
+		}
+	}
+	v++
+	if sign != 0 {
+		v = -v
+	}
+	return v
+}
+
 // arithState is the per-image statistics of an arithmetic-coded file.
 type arithState struct {
 	r       arithReader
@@ -262,18 +279,7 @@ func (d *decoder) arithDC(c *component, blk *[64]int16, al int) bool {
 		default:
 			c.dcCtx = 4 + 4*sign
 		}
-		v := m
-		i += 14
-		for m >>= 1; m != 0; m >>= 1 {
-			if r.decode(&st[i]) != 0 {
-				v |= m
-			}
-		}
-		v++
-		if sign != 0 {
-			v = -v
-		}
-		c.dcPred = (c.dcPred + int32(v)) & 0xFFFF
+		c.dcPred = (c.dcPred + int32(r.value(st[i+14:], m, sign))) & 0xFFFF
 	}
 	blk[0] = int16(c.dcPred << al)
 	return true
@@ -312,18 +318,7 @@ func (d *decoder) arithAC(c *component, blk *[64]int16, ss, se, al int) {
 				i++
 			}
 		}
-		v := m
-		i += 14
-		for m >>= 1; m != 0; m >>= 1 {
-			if r.decode(&st[i]) != 0 {
-				v |= m
-			}
-		}
-		v++
-		if sign != 0 {
-			v = -v
-		}
-		blk[natural[k]] = int16(uint32(v) << al)
+		blk[natural[k]] = int16(uint32(r.value(st[i+14:], m, sign)) << al)
 	}
 }
 
