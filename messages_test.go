@@ -112,3 +112,29 @@ func TestJSONMessageErrors(t *testing.T) {
 		t.Errorf("frame video: %+v, %v", mm, err)
 	}
 }
+
+// Whatever JSON a caller passes, MessageFromJSON and the template-side
+// check return a message or an error, never panic, and a message they
+// accept keeps the caller's bytes.
+func FuzzMessageFromJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"role": "user", "content": [{"type": "image", "image": "a.png"}, {"type": "text", "text": "x"}]}`,
+		`{"role": "assistant", "content": null, "tool_calls": [{"name": "f", "arguments": "{}"}]}`,
+		`{"role": "user", "content": [{"type": "video", "video": ["a.png", "b.png"], "fps": 2}]}`,
+		`{"content": {"a": 1}}`, `[]`, `{"role": 3}`, `{"role": "user", "content": [{"type": "image", "url": "data:x"}]}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := MessageFromJSON(json.RawMessage(s))
+		if err != nil {
+			return
+		}
+		if string(m.JSON) != s {
+			t.Fatalf("JSON changed: %q → %q", s, m.JSON)
+		}
+		if _, err := jsonMessage(m); err != nil {
+			t.Fatalf("MessageFromJSON accepted %q but the template side refuses it: %v", s, err)
+		}
+	})
+}
