@@ -354,6 +354,9 @@ func (ctx Context) values() (map[string]jinja.Value, error) {
 	} else if _, set := data["tools"]; !set {
 		data["tools"] = jinja.None() // transformers always passes tools, None when absent
 	}
+	if _, set := data["documents"]; !set {
+		data["documents"] = jinja.None() // and documents
+	}
 	data["add_generation_prompt"] = jinja.NewBool(ctx.AddGenerationPrompt)
 	if ctx.EnableThinking != nil {
 		data["enable_thinking"] = jinja.NewBool(*ctx.EnableThinking)

@@ -49,6 +49,9 @@ WEATHER = {"type": "function", "function": {"name": "get_weather", "description"
 SEARCH = {"type": "function", "function": {"name": "search", "parameters": {"type": "object", "properties": {
     "query": {"type": "string"}, "filters": {"type": "object"}, "limit": {"type": "number"}}}}}
 
+# apply_chat_template always passes documents and tools (None when absent).
+DOCS = open(os.path.join(HERE, "documents.jinja"), encoding="utf-8").read()
+
 CASES = {
     "ocr_tools_thinking_off": ("ocr", {
         "messages": [{"role": "user", "content": "Weather in 北京 for 3 days?"}],
@@ -180,6 +183,8 @@ CASES = {
                     "bool": True, "null": None, "str": "quote\" and \\ and\nnewline", "uni": "ünï 中文 🚀",
                     "list": [1, "two", {"three": 3}], "obj": {"z": 1, "a": {"deep": []}}, "empty": {}}}}]}],
         "add_generation_prompt": False}),
+    "shape_documents_always_defined": ("docs", {
+        "messages": [{"role": "user", "content": "Hi"}], "add_generation_prompt": True}),
     "features_basic": ("features", {
         "messages": [
             {"role": "system", "content": "skipped"},
@@ -197,13 +202,14 @@ CASES = {
 
 
 def main():
-    templates = {"ocr": open(REF, encoding="utf-8").read(),
+    templates = {"docs": DOCS, "ocr": open(REF, encoding="utf-8").read(),
                  "features": open(os.path.join(HERE, "features.jinja"), encoding="utf-8").read()}
-    files = {"ocr": "../reference/chat_template/glm_ocr_family.jinja", "features": "features.jinja"}
+    files = {"docs": "documents.jinja", "ocr": "../reference/chat_template/glm_ocr_family.jinja", "features": "features.jinja"}
     out = {}
     for name, (tname, ctx) in CASES.items():
         kwargs = dict(ctx)
         kwargs.setdefault("tools", None)  # transformers always passes tools (None when absent)
+        kwargs.setdefault("documents", None)  # and documents
         entry = {"template": files[tname], "context": ctx}
         try:
             entry["rendered"] = env.from_string(templates[tname]).render(**kwargs)
