@@ -25,8 +25,9 @@ func (m *chatMessage) UnmarshalJSON(b []byte) error {
 // withTemplateJSON makes msg (converted from the request message raw)
 // carry raw as the JSON its chat template sees, changed only the way an
 // OpenAI-compatible server (vLLM, SGLang) changes it before templating:
-// the role developer becomes system, image_url parts become {"type":
-// "image"} placeholders whose pixels msg carries, and tool-call arguments
+// the role developer becomes system, image_url and video_url parts become
+// {"type": "image"} and {"type": "video"} placeholders whose pixels msg
+// carries, and tool-call arguments
 // sent as a JSON string become the object (an empty string, {}).
 // Everything else — content null, text parts, extra fields such as name,
 // tool_call_id and reasoning_content, key order — reaches the template
@@ -72,8 +73,13 @@ func templateContent(val json.RawMessage) (json.RawMessage, error) {
 		var head struct {
 			Type string `json:"type"`
 		}
-		if json.Unmarshal(p, &head) == nil && head.Type == "image_url" {
-			parts[i] = json.RawMessage(`{"type": "image"}`)
+		if json.Unmarshal(p, &head) == nil {
+			switch head.Type {
+			case "image_url":
+				parts[i] = json.RawMessage(`{"type": "image"}`)
+			case "video_url":
+				parts[i] = json.RawMessage(`{"type": "video"}`)
+			}
 		}
 	}
 	return encodeList(parts), nil

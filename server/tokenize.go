@@ -56,6 +56,9 @@ func decodeTokenizeRequest(body []byte) (*tokenizeRequest, *glmv.Request, error)
 		req := &glmv.Request{Tools: tr.Tools, Thinking: tr.ChatTemplateKwargs.EnableThinking}
 		for i, m := range tr.Messages {
 			msg, err := convertMessage(m)
+			if err == nil {
+				msg, err = withTemplateJSON(msg, m.raw)
+			}
 			if err != nil {
 				return nil, nil, badParam(fmt.Sprintf("messages[%d]", i), "messages[%d]: %v", i, err)
 			}
