@@ -338,6 +338,11 @@ func TestWebUIInBrowser(t *testing.T) {
 	fake := &recorder{next: stubServer.Handler()}
 	stubTS := httptest.NewServer(fake)
 	defer stubTS.Close()
+	keyServer := NewServer(Options{APIKey: "sekret"})
+	keyServer.SetModel(m, "tiny")
+	keyServer.gen = stub
+	keyTS := httptest.NewServer(keyServer.Handler())
+	defer keyTS.Close()
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
@@ -372,8 +377,23 @@ func TestWebUIInBrowser(t *testing.T) {
 		return b
 	}
 	const answer = ".msg.assistant:last-of-type"
+	// done waits for the last answer to end and fails fast if it ended
+	// otherwise than in state.
 	done := func(state string) chromedp.Action[chromedp.Void] {
-		return chromedp.WaitVisible(chromedp.CSS(answer + `[data-state="` + state + `"]`))
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if _, err := chromedp.WaitVisible(chromedp.CSS(answer+`:not([data-state="streaming"])`))(ctx, tg); err != nil {
+				return err
+			}
+			got, err := chromedp.Evaluate[[]string](`(() => { const m = document.querySelector(".msg.assistant:last-of-type");
+				return [m.dataset.state, m.querySelector(".error").textContent]; })()`)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			if got[0] != state {
+				return fmt.Errorf("the answer ended %q, want %q (error shown: %q)", got[0], state, got[1])
+			}
+			return nil
+		})
 	}
 	send := func(text string) chromedp.Action[chromedp.Void] {
 		return chromedp.SendKeys(chromedp.ID("prompt"), text+kb.Enter)
@@ -644,6 +664,41 @@ func TestWebUIInBrowser(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 400 || apiErr.Error.Message == "" || !strings.Contains(errText, apiErr.Error.Message) || !strings.Contains(errText, "400") {
 		t.Errorf("error shown: %q; the API answers %d %q", errText, resp.StatusCode, apiErr.Error.Message)
+	}
+
+	// 8. A server with an API key: the page says so, then uses the key
+	// given in the settings. A video goes as a video_url part, and the
+	// boxes of an answer about it are not drawn on an older image.
+	clip := filepath.Join(t.TempDir(), "clip.mp4")
+	clipBytes := []byte("the stand-in generator does not decode videos")
+	if err := os.WriteFile(clip, clipBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	do("a server with an API key",
+		chromedp.Navigate(keyTS.URL),
+		chromedp.Poll[chromedp.Void](`document.getElementById("model-name").textContent.includes("API key")`),
+		chromedp.SendKeys(chromedp.ID("api-key"), "sekret"),
+		chromedp.Click(chromedp.ID("prompt")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("model-name").textContent.startsWith("tiny")`),
+		chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{imgPath}),
+		chromedp.WaitVisible(chromedp.CSS("#attachments img")),
+		send("A picture first."),
+		done("done"),
+		chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{clip}),
+		chromedp.WaitReady(chromedp.CSS("#attachments video")),
+		send("And this clip?"),
+		done("done"),
+	)
+	<-stub.requests
+	req = <-stub.requests
+	if n := len(req.Messages); n != 3 || len(req.Messages[2].Content) != 2 || req.Messages[2].Content[0].Video == nil ||
+		!bytes.Equal(req.Messages[2].Content[0].Video.Data, clipBytes) {
+		t.Errorf("video request: %+v", req.Messages)
+	}
+	if !is("video shown", `document.querySelector(".msg.user:nth-of-type(3) video[aria-label='Video 1: clip.mp4']") !== null`) ||
+		!is("boxes", `document.querySelector(".msg.assistant:nth-of-type(2) .grounding").hidden === false &&
+			document.querySelector(".msg.assistant:nth-of-type(4) .grounding").hidden === true`) {
+		t.Error("video message or its boxes shown wrongly")
 	}
 
 	path := filepath.Join(t.TempDir(), "webui.png")
