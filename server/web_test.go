@@ -548,6 +548,16 @@ func TestWebUIInBrowser(t *testing.T) {
 		t.Errorf("hostile Markdown rendered as %+v", r)
 	}
 
+	// The other Markdown the renderer knows, on its own.
+	md := str("Markdown", chromedp.Evaluate[string](`(() => { const d = document.createElement("div");
+		Markdown.render("# Title\n\n| a | b |\n|---|:-:|\n| 1 | 2 |\n\n- x\n  - y\n- z\n\n1. one\n2. two\n\n> quote\n\nsnake_case_name, _em_, ~~del~~ and ` + "`a*b*c`" + `", d);
+		return [d.querySelectorAll("h3").length, d.querySelectorAll("table td").length, d.querySelectorAll("ul > li").length,
+			d.querySelectorAll("ul ul li").length, d.querySelectorAll("ol li").length, d.querySelectorAll("blockquote").length,
+			d.querySelectorAll("em").length, d.querySelectorAll("del").length, d.lastElementChild.textContent].join("|"); })()`))
+	if md != "1|2|3|1|2|1|1|1|snake_case_name, em, del and a*b*c" {
+		t.Errorf("Markdown rendering: %s", md)
+	}
+
 	// 4. Esc stops an answer, and the server sees the request cancelled.
 	do("stopping an answer that waits",
 		chromedp.Click(chromedp.ID("new-chat")),
