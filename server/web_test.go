@@ -550,7 +550,7 @@ func TestWebUIInBrowser(t *testing.T) {
 
 	// The other Markdown the renderer knows, on its own.
 	md := str("Markdown", chromedp.Evaluate[string](`(() => { const d = document.createElement("div");
-		Markdown.render("# Title\n\n| a | b |\n|---|:-:|\n| 1 | 2 |\n\n- x\n  - y\n- z\n\n1. one\n2. two\n\n> quote\n\nsnake_case_name, _em_, ~~del~~ and ` + "`a*b*c`" + `", d);
+		Markdown.render("# Title\n\n| a | b |\n|---|:-:|\n| 1 | 2 |\n\n- x\n  - y\n- z\n\n1. one\n2. two\n\n> quote\n\nsnake_case_name, _em_, ~~del~~ and `+"`a*b*c`"+`", d);
 		return [d.querySelectorAll("h3").length, d.querySelectorAll("table td").length, d.querySelectorAll("ul > li").length,
 			d.querySelectorAll("ul ul li").length, d.querySelectorAll("ol li").length, d.querySelectorAll("blockquote").length,
 			d.querySelectorAll("em").length, d.querySelectorAll("del").length, d.lastElementChild.textContent].join("|"); })()`))
@@ -755,4 +755,38 @@ func exifJPEG(t *testing.T, png []byte, o byte) []byte {
 	seg := append([]byte{0xFF, 0xE1, byte((len(app1) + 2) >> 8), byte(len(app1) + 2)}, app1...)
 	b := buf.Bytes()
 	return append(append(append([]byte{}, b[:2]...), seg...), b[2:]...)
+}
+
+// The page and its files are served with a content security policy; the
+// folder is not listed and the API routes keep their methods.
+func TestWebRoutes(t *testing.T) {
+	ts, _ := testServer(t)
+	cases := []struct {
+		method, path string
+		status       int
+		ctype        string
+	}{
+		{"GET", "/", 200, "text/html; charset=utf-8"},
+		{"GET", "/web/app.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/web/markdown.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/web/style.css", 200, "text/css; charset=utf-8"},
+		{"GET", "/web/", 404, ""},
+		{"GET", "/web/missing.js", 404, ""},
+		{"GET", "/index.html", 404, ""},
+		{"GET", "/v1/chat/completions", 405, ""},
+	}
+	for _, c := range cases {
+		req, _ := http.NewRequest(c.method, ts.URL+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status || (c.ctype != "" && resp.Header.Get("Content-Type") != c.ctype) {
+			t.Errorf("%s %s: %d %q, want %d %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Content-Type"), c.status, c.ctype)
+		}
+		if c.status == 200 && !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+			t.Errorf("%s: no content security policy", c.path)
+		}
+	}
 }
