@@ -722,6 +722,10 @@
   function loadModel() {
     fetch("/v1/models", { headers: headers({}) }).then((r) => {
       if (r.status === 401) throw new Error("the server needs an API key (Settings)");
+      if (r.status === 503) {
+        setTimeout(loadModel, 3000); // still loading the model
+        throw new Error("the model is still loading…");
+      }
       if (!r.ok) throw new Error("model list: HTTP " + r.status);
       return r.json();
     }).then((j) => {
