@@ -246,6 +246,18 @@ func (noTensors) Names() []string          { return nil }
 func (noTensors) Ignored(string, int) bool { return false }
 func (noTensors) Close() error             { return nil }
 
+// BindText is BindWeights for the text decoder alone, for a source that
+// holds no vision tower (a GGUF text model without its mmproj).
+func BindText(cfg *Config, src WeightSource) (*TextWeights, error) {
+	b := &binder{src: src, used: map[string]bool{}}
+	w := &TextWeights{}
+	bindText(b, cfg, w)
+	if err := b.err(cfg.Text.Layers); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
 func bindMLP(b *binder, prefix string, hidden, width int, fused bool) MLP {
 	if fused {
 		return MLP{

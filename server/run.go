@@ -38,7 +38,7 @@ func randomSeed() uint64 { return rand.Uint64N(maxSeed) }
 // run admits req, generates and writes the answer as out shapes it.
 func (s *Server) run(w http.ResponseWriter, r *http.Request, l *loaded, req *glmv.Request, out output) {
 	start := s.now()
-	release, err := s.admit(r.Context())
+	release, err := s.admit(r.Context(), l)
 	if err != nil {
 		if r.Context().Err() == nil {
 			writeErr(w, err)

@@ -41,14 +41,13 @@ type Options struct {
 	Limits Limits
 }
 
-// Server answers OpenAI-style requests with one model, one request at a
-// time (others wait their turn in a bounded queue, or give up when the
-// client leaves).
+// Server answers OpenAI-style requests with one model, as many at a time
+// as the model's engine batches together (glmv.Options.Parallel); others
+// wait their turn in a bounded queue, or give up when the client leaves.
 type Server struct {
 	opts    Options
 	log     *slog.Logger
 	model   atomic.Pointer[loaded]
-	turn    chan struct{}
 	waiting atomic.Int64
 	ids     atomic.Uint64
 	now     func() time.Time
@@ -69,6 +68,8 @@ type generator interface {
 type loaded struct {
 	m    *glmv.Model
 	name string
+	// turn holds one slot per sequence the model's engine runs at once.
+	turn chan struct{}
 }
 
 // New makes a server for m, announced under name; log may be nil.
@@ -85,12 +86,12 @@ func NewServer(opts Options) *Server {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	opts.Limits = opts.Limits.withDefaults()
-	return &Server{opts: opts, log: opts.Log, turn: make(chan struct{}, 1), now: time.Now, metrics: newMetrics()}
+	return &Server{opts: opts, log: opts.Log, now: time.Now, metrics: newMetrics()}
 }
 
 // SetModel makes the server ready to answer with m under name.
 func (s *Server) SetModel(m *glmv.Model, name string) {
-	s.model.Store(&loaded{m: m, name: name})
+	s.model.Store(&loaded{m: m, name: name, turn: make(chan struct{}, m.Parallel())})
 }
 
 // Handler routes the API.
