@@ -746,9 +746,12 @@ func TestWebUIInBrowser(t *testing.T) {
 	)
 	<-stub.requests
 	req = <-stub.requests
-	if n := len(req.Messages); n != 3 || len(req.Messages[2].Content) != 2 || req.Messages[2].Content[0].Video == nil ||
+	// The server passes the message's JSON and, as its only part, the video.
+	if n := len(req.Messages); n != 3 || len(req.Messages[2].Content) != 1 || req.Messages[2].Content[0].Video == nil ||
 		!bytes.Equal(req.Messages[2].Content[0].Video.Data, clipBytes) {
-		t.Errorf("video request: %+v", req.Messages)
+		t.Errorf("video request: %d messages, the last with %d parts", len(req.Messages), len(req.Messages[len(req.Messages)-1].Content))
+	} else if role, text := messageText(req.Messages[2]); role != "user" || text != "And this clip?" {
+		t.Errorf("video message: %s %q", role, text)
 	}
 	if !is("video shown", `document.querySelector(".msg.user:nth-of-type(3) video[aria-label='Video 1: clip.mp4']") !== null`) ||
 		!is("boxes", `document.querySelector(".msg.assistant:nth-of-type(2) .grounding").hidden === false &&
