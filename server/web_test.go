@@ -434,6 +434,7 @@ func TestWebUIInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("thinking")),
 		chromedp.SetValue(chromedp.ID("max-tokens"), "12"),
 		chromedp.SetValue(chromedp.ID("temperature"), "0"),
+		chromedp.SetValue(chromedp.ID("seed"), "7"),
 		chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{imgPath}),
 		chromedp.WaitVisible(chromedp.CSS("#attachments img")),
 		send(demo.Question),
@@ -448,6 +449,7 @@ func TestWebUIInBrowser(t *testing.T) {
 			Content json.RawMessage `json:"content"`
 		} `json:"messages"`
 		MaxTokens   *int     `json:"max_tokens"`
+		Seed        *int     `json:"seed"`
 		Temperature *float64 `json:"temperature"`
 		TopP        *float64 `json:"top_p"`
 		Stream      bool     `json:"stream"`
@@ -462,7 +464,7 @@ func TestWebUIInBrowser(t *testing.T) {
 	wantContent := `[{"type":"image_url","image_url":{"url":"data:image/png;base64,` + base64.StdEncoding.EncodeToString(imgBytes) +
 		`"}},{"type":"text","text":"` + demo.Question + `"}]`
 	if len(sent.Messages) != 1 || sent.Messages[0].Role != "user" || string(sent.Messages[0].Content) != wantContent ||
-		sent.MaxTokens == nil || *sent.MaxTokens != 12 || sent.Temperature == nil || *sent.Temperature != 0 || sent.TopP != nil ||
+		sent.MaxTokens == nil || *sent.MaxTokens != 12 || sent.Temperature == nil || *sent.Temperature != 0 || sent.TopP != nil || sent.Seed == nil || *sent.Seed != 7 ||
 		!sent.Stream || sent.Kwargs.EnableThinking == nil || *sent.Kwargs.EnableThinking {
 		t.Errorf("the page sent %.300s", body)
 	}
@@ -473,7 +475,7 @@ func TestWebUIInBrowser(t *testing.T) {
 	if !thinkingHidden {
 		t.Error("thinking block shown with thinking switched off")
 	}
-	if !strings.Contains(stats, "12 tokens") || !strings.Contains(stats, "first token") || !strings.Contains(stats, "tokens/s") {
+	if !strings.Contains(stats, "12 tokens") || !strings.Contains(stats, "first token") || !strings.Contains(stats, "tokens/s") || !strings.Contains(stats, "seed 7") {
 		t.Errorf("statistics under the answer: %q", stats)
 	}
 

@@ -11,7 +11,7 @@
     send: $("send"), stop: $("stop"), attach: $("attach"), fileInput: $("file-input"),
     attachments: $("attachments"), composer: $("composer"), chatList: $("chat-list"),
     newChat: $("new-chat"), thinking: $("thinking"), modelName: $("model-name"),
-    temperature: $("temperature"), topP: $("top-p"), maxTokens: $("max-tokens"),
+    temperature: $("temperature"), topP: $("top-p"), maxTokens: $("max-tokens"), seed: $("seed"),
     system: $("system"), tools: $("tools"), toolsError: $("tools-error"), apiKey: $("api-key"),
     settings: $("settings"), toggleSettings: $("toggle-settings"), drop: $("drop-overlay"),
   };
@@ -247,6 +247,7 @@
     if (s.tokensPerSecond) parts.push(s.tokensPerSecond.toFixed(1) + " tokens/s");
     if (s.ttft !== undefined) parts.push("first token " + fmtMs(s.ttft));
     if (s.finish) parts.push(s.finish === "length" ? "stopped at max tokens" : "finish: " + s.finish);
+    if (s.seed) parts.push("seed " + s.seed);
     if (m.state === "stopped") parts.push("stopped");
     return parts.join(" · ");
   }
@@ -463,7 +464,7 @@
     body.messages = msgs;
     body.chat_template_kwargs = { enable_thinking: ui.thinking.checked };
     const errs = [numberField(ui.temperature, "temperature", body), numberField(ui.topP, "top_p", body),
-      numberField(ui.maxTokens, "max_tokens", body, true)].filter(Boolean);
+      numberField(ui.maxTokens, "max_tokens", body, true), numberField(ui.seed, "seed", body, true)].filter(Boolean);
     ui.toolsError.textContent = "";
     if (ui.tools.value.trim()) {
       try {
@@ -537,7 +538,7 @@
     setBusy(true);
     announce("Answering…");
     const t0 = performance.now();
-    let tFirst = 0, tThinkEnd = 0, usage = null, finish = "";
+    let tFirst = 0, tThinkEnd = 0, usage = null, finish = "", seed = "";
     let frame = 0;
     const redraw = () => {
       if (frame) return;
@@ -557,6 +558,9 @@
         } catch (e) { /* not JSON */ }
         throw new Error(msg);
       }
+      // The seed the server used (its own draw when none was set), to
+      // replay the answer.
+      seed = res.headers.get("X-Glmv-Seed") || "";
       const reader = res.body.getReader();
       const dec = new TextDecoder();
       let buf = "";
@@ -627,7 +631,7 @@
       if (m.reasoning) m.thinkingMs = (tThinkEnd || tEnd) - t0;
       if (tFirst || usage) {
         const n = usage ? usage.completion_tokens : undefined;
-        m.stats = { ttft: tFirst ? tFirst - t0 : undefined, tokens: n, finish: finish || undefined };
+        m.stats = { ttft: tFirst ? tFirst - t0 : undefined, tokens: n, finish: finish || undefined, seed };
         if (n > 1 && tFirst && tEnd > tFirst) m.stats.tokensPerSecond = (n - 1) / ((tEnd - tFirst) / 1000);
       }
       if (state.run && state.run.msg === m) state.run = null;
