@@ -590,6 +590,31 @@ func TestWebUIInBrowser(t *testing.T) {
 		t.Errorf("Markdown rendering: %s", md)
 	}
 
+	// Random Markdown-ish text (a seeded generator, 2000 strings) renders
+	// without an exception and only into the elements the renderer makes.
+	bad := str("random Markdown", chromedp.Evaluate[string](`(() => {
+		let x = 12345;
+		const rnd = (n) => { x = (x * 1103515245 + 12345) % 2147483648; return x % n; };
+		const alphabet = ["*", "_", "~", "` + "`" + `", "[", "]", "(", ")", "#", ">", "-", "|", "\n", " ", "1.", "a", "<b>", "&", "\uE000", "0", "\uE001",
+			"http://x.y/", "javascript:alert(1)", "\\", ":", "  ", "\n\n", "` + "```" + `"];
+		const allowed = new Set(["P", "STRONG", "EM", "DEL", "CODE", "PRE", "DIV", "SPAN", "BUTTON", "H3", "H4", "H5", "H6",
+			"UL", "OL", "LI", "BLOCKQUOTE", "HR", "TABLE", "THEAD", "TBODY", "TR", "TH", "TD", "A"]);
+		for (let k = 0; k < 2000; k++) {
+			let src = "";
+			for (let n = rnd(60); n > 0; n--) src += alphabet[rnd(alphabet.length)];
+			const d = document.createElement("div");
+			try { Markdown.render(src, d); } catch (e) { return "throws on " + JSON.stringify(src) + ": " + e; }
+			for (const e of d.querySelectorAll("*")) {
+				if (!allowed.has(e.tagName) || (e.tagName === "A" && !/^(https?|mailto):/.test(e.href)))
+					return e.tagName + " from " + JSON.stringify(src);
+			}
+		}
+		return "";
+	})()`))
+	if bad != "" {
+		t.Errorf("Markdown renderer: %s", bad)
+	}
+
 	// 4. Esc stops an answer, and the server sees the request cancelled.
 	do("stopping an answer that waits",
 		chromedp.Click(chromedp.ID("new-chat")),
