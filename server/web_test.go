@@ -595,8 +595,8 @@ func TestWebUIInBrowser(t *testing.T) {
 	bad := str("random Markdown", chromedp.Evaluate[string](`(() => {
 		let x = 12345;
 		const rnd = (n) => { x = (x * 1103515245 + 12345) % 2147483648; return x % n; };
-		const alphabet = ["*", "_", "~", "` + "`" + `", "[", "]", "(", ")", "#", ">", "-", "|", "\n", " ", "1.", "a", "<b>", "&", "\uE000", "0", "\uE001",
-			"http://x.y/", "javascript:alert(1)", "\\", ":", "  ", "\n\n", "` + "```" + `"];
+		const alphabet = ["*", "_", "~", "`+"`"+`", "[", "]", "(", ")", "#", ">", "-", "|", "\n", " ", "1.", "a", "<b>", "&", "\uE000", "0", "\uE001",
+			"http://x.y/", "javascript:alert(1)", "\\", ":", "  ", "\n\n", "`+"```"+`"];
 		const allowed = new Set(["P", "STRONG", "EM", "DEL", "CODE", "PRE", "DIV", "SPAN", "BUTTON", "H3", "H4", "H5", "H6",
 			"UL", "OL", "LI", "BLOCKQUOTE", "HR", "TABLE", "THEAD", "TBODY", "TR", "TH", "TD", "A"]);
 		for (let k = 0; k < 2000; k++) {
