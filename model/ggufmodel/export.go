@@ -1,6 +1,7 @@
 package ggufmodel
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/glmv/glmv/compute"
 	"github.com/glmv/glmv/gguf"
@@ -99,6 +101,9 @@ type ExportSource struct {
 	// ImageMean and ImageStd go into the mmproj's metadata.
 	ImageMean, ImageStd [3]float64
 	Name                string // general.name
+	// Pool converts the rows of a tensor in parallel; nil converts them on
+	// the calling goroutine.
+	Pool *compute.Pool
 }
 
 // out is one tensor to write.
@@ -265,7 +270,7 @@ func Export(ctx context.Context, s *ExportSource, mix Mix, textOut, mmprojOut io
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			data, err := convert(s.Weights, o)
+			data, err := convert(s.Weights, o, s.Pool)
 			if err != nil {
 				return fmt.Errorf("export %s: %w", o.name, err)
 			}
@@ -284,42 +289,52 @@ func Export(ctx context.Context, s *ExportSource, mix Mix, textOut, mmprojOut io
 	return nil
 }
 
-// convert reads o's source rows and encodes them as o.typ.
-func convert(src model.WeightSource, o *out) ([]byte, error) {
+// convert reads o's source rows and encodes them as o.typ, rows in
+// parallel on pool (nil: serially).
+func convert(src model.WeightSource, o *out, pool *compute.Pool) ([]byte, error) {
 	rowBytes := int(o.typ.RowBytes(int64(o.cols)))
-	buf := make([]byte, 0, len(o.hf)*o.rows*rowBytes)
+	buf := make([]byte, len(o.hf)*o.rows*rowBytes)
 	steps := max(o.steps, 1)
-	full := make([]float32, o.cols*steps)
-	row := make([]float32, o.cols)
-	for _, hf := range o.hf {
+	for i, hf := range o.hf {
 		m, err := src.Matrix(hf, o.rows, o.cols*steps)
 		if err != nil {
 			return nil, err
 		}
-		for r := range o.rows {
-			switch {
-			case o.steps > 0:
-				// [C, in, T, p, p]: time step o.part of output channel r.
-				m.Row(r, full)
-				pp := int(o.dims[0] * o.dims[1])
-				for c := range int(o.dims[2]) {
-					copy(row[c*pp:(c+1)*pp], full[(c*steps+o.part)*pp:][:pp])
+		base := i * o.rows * rowBytes
+		var first error
+		var mu sync.Mutex
+		pool.For(o.rows, 8, func(lo, hi int) {
+			full := make([]float32, o.cols*steps)
+			row := make([]float32, o.cols)
+			for r := lo; r < hi; r++ {
+				switch {
+				case o.steps > 0:
+					// [C, in, T, p, p]: time step o.part of output channel r.
+					m.Row(r, full)
+					pp := int(o.dims[0] * o.dims[1])
+					for c := range int(o.dims[2]) {
+						copy(row[c*pp:(c+1)*pp], full[(c*steps+o.part)*pp:][:pp])
+					}
+				case o.headDim > 0 && o.rows == 1:
+					m.Row(0, full)
+					for j := range row {
+						row[j] = full[o.sourceRow(j)]
+					}
+				case o.headDim > 0:
+					m.Row(o.sourceRow(r), row)
+				default:
+					m.Row(r, row)
 				}
-			case o.headDim > 0 && o.rows == 1:
-				m.Row(0, full)
-				for i := range row {
-					row[i] = full[o.sourceRow(i)]
+				if err := encodeRow(o.typ, buf[base+r*rowBytes:base+(r+1)*rowBytes], row); err != nil {
+					mu.Lock()
+					first = cmp.Or(first, err)
+					mu.Unlock()
+					return
 				}
-			case o.headDim > 0:
-				m.Row(o.sourceRow(r), row)
-			default:
-				m.Row(r, row)
 			}
-			enc, err := encodeRow(o.typ, row)
-			if err != nil {
-				return nil, err
-			}
-			buf = append(buf, enc...)
+		})
+		if first != nil {
+			return nil, first
 		}
 	}
 	return buf, nil
@@ -342,37 +357,30 @@ func (o *out) sourceRow(r int) int {
 	return h*D + 2*(j-rot/2) + 1
 }
 
-// encodeRow encodes float32 values as t.
-func encodeRow(t gguf.Type, x []float32) ([]byte, error) {
+// encodeRow encodes float32 values as t into dst (exactly their size).
+func encodeRow(t gguf.Type, dst []byte, x []float32) error {
 	switch t {
 	case gguf.TypeF32:
-		b := make([]byte, 4*len(x))
 		for i, v := range x {
-			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+			binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
 		}
-		return b, nil
+		return nil
 	case gguf.TypeF16:
-		b := make([]byte, 2*len(x))
 		for i, v := range x {
-			binary.LittleEndian.PutUint16(b[2*i:], half.F32ToF16(v))
+			binary.LittleEndian.PutUint16(dst[2*i:], half.F32ToF16(v))
 		}
-		return b, nil
+		return nil
 	case gguf.TypeBF16:
-		b := make([]byte, 2*len(x))
 		for i, v := range x {
-			binary.LittleEndian.PutUint16(b[2*i:], half.F32ToBF16(v))
+			binary.LittleEndian.PutUint16(dst[2*i:], half.F32ToBF16(v))
 		}
-		return b, nil
+		return nil
 	}
 	info, ok := compute.GGMLType(uint32(t))
 	if !ok {
-		return nil, fmt.Errorf("no encoder for %v", t)
+		return fmt.Errorf("no encoder for %v", t)
 	}
-	b := make([]byte, t.RowBytes(int64(len(x))))
-	if err := compute.QuantizeBlocks(info.DType, b, x); err != nil {
-		return nil, err
-	}
-	return b, nil
+	return compute.QuantizeBlocks(info.DType, dst, x)
 }
 
 // kv collects metadata entries, stopping at the first error.

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/glmv/glmv/compute"
 	"github.com/glmv/glmv/gguf"
 	"github.com/glmv/glmv/internal/reftest"
 	"github.com/glmv/glmv/media"
@@ -44,8 +45,10 @@ func exportSource(t *testing.T, dir string) *ExportSource {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pool := compute.NewPool(3)
+	t.Cleanup(pool.Close)
 	return &ExportSource{Config: cfg, Weights: &model.SafetensorsSource{Set: set}, Tokenizer: tok, Template: string(tpl),
-		ImageMean: pc.ImageMean, ImageStd: pc.ImageStd, Name: filepath.Base(dir)}
+		ImageMean: pc.ImageMean, ImageStd: pc.ImageStd, Name: filepath.Base(dir), Pool: pool}
 }
 
 func export(t *testing.T, s *ExportSource, mix string) (text, vision []byte) {
