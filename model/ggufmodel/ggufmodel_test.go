@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/glmv/glmv/compute"
 	"github.com/glmv/glmv/gguf"
 	"github.com/glmv/glmv/internal/reftest"
+	"github.com/glmv/glmv/model"
 )
 
 func fixture(t *testing.T, model, name string) string {
@@ -177,5 +179,28 @@ func TestFindMMProj(t *testing.T) {
 	touch("mmproj-x.gguf", "mmproj-y.gguf")
 	if _, err := FindMMProj(filepath.Join(dir, "z.gguf")); err == nil {
 		t.Error("ambiguous: no error")
+	}
+}
+
+// Converting a GGUF model's weights (glmv --weights) releases each source
+// matrix's pages; the converted model still matches the unconverted one.
+func TestConvertReleasesGGUFPages(t *testing.T) {
+	text := fixture(t, "dense_a", "dense_a-F32")
+	m, err := Load(text, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, ok := any(&Source{}).(model.Releaser); !ok {
+		t.Fatal("Source does not implement model.Releaser")
+	}
+	ids := []int{5, 9, 77, 120}
+	before := logits(t, m.Config, &m.Weights.Text, ids)
+	if err := m.ConvertWeights(compute.F16, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := logits(t, m.Config, &m.Weights.Text, ids)
+	if rel := relRMS(after, before); rel > 0.005 {
+		t.Errorf("f16-converted logits differ by %.3f%% RMS", 100*rel)
 	}
 }
