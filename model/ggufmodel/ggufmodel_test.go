@@ -13,9 +13,13 @@ import (
 	"github.com/glmv/glmv/model"
 )
 
+func fixturePath(model, name string) string {
+	return filepath.Join(reftest.Root(), "models", model, "gguf", name+".gguf")
+}
+
 func fixture(t *testing.T, model, name string) string {
 	t.Helper()
-	p := filepath.Join(reftest.Root(), "models", model, "gguf", name+".gguf")
+	p := fixturePath(model, name)
 	if _, err := os.Stat(p); err != nil {
 		t.Skipf("fixture %s not present", p)
 	}
