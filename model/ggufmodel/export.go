@@ -104,6 +104,9 @@ type ExportSource struct {
 	// Pool converts the rows of a tensor in parallel; nil converts them on
 	// the calling goroutine.
 	Pool *compute.Pool
+	// TextOnly exports the text model alone (a source without a vision
+	// tower); Export then writes no mmproj.
+	TextOnly bool
 }
 
 // out is one tensor to write.
@@ -142,7 +145,12 @@ func (r *recorder) Lookup(name string) (model.TensorRef, bool) {
 // (sorted Hugging Face names) with their types and dimensions.
 func plan(s *ExportSource, mix Mix) (text, vision []*out, err error) {
 	rec := &recorder{WeightSource: s.Weights, shape: map[string][]int{}}
-	if _, err := model.BindWeights(s.Config, rec); err != nil {
+	if s.TextOnly {
+		_, err = model.BindText(s.Config, rec)
+	} else {
+		_, err = model.BindWeights(s.Config, rec)
+	}
+	if err != nil {
 		return nil, nil, err
 	}
 	cfg := s.Config
@@ -242,7 +250,8 @@ func Files(textPath string) (text, mmproj string) {
 }
 
 // Export writes s as a llama.cpp GGUF pair: the text model to textOut and
-// the vision projector to mmprojOut, one tensor at a time (each tensor is
+// the vision projector to mmprojOut (unused with s.TextOnly), one tensor
+// at a time (each tensor is
 // read from the source, converted and written before the next), with the
 // tokenizer and chat template in the text file's metadata. progress, when
 // not nil, is called after each tensor.
@@ -257,6 +266,12 @@ func Export(ctx context.Context, s *ExportSource, mix Mix, textOut, mmprojOut io
 		tensors []*out
 		meta    func(*gguf.Writer) error
 	}{{textOut, text, func(w *gguf.Writer) error { return textMeta(w, s, mix) }}, {mmprojOut, vision, func(w *gguf.Writer) error { return visionMeta(w, s, mix) }}} {
+		if f.w == nil {
+			if len(f.tensors) > 0 {
+				return errors.New("export: no writer for the mmproj")
+			}
+			continue
+		}
 		w := gguf.NewWriter(f.w)
 		if err := f.meta(w); err != nil {
 			return fmt.Errorf("export: %w", err)
