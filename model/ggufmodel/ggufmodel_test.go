@@ -11,6 +11,7 @@ import (
 	"github.com/glmv/glmv/gguf"
 	"github.com/glmv/glmv/internal/reftest"
 	"github.com/glmv/glmv/model"
+	"github.com/glmv/glmv/safetensors"
 )
 
 func fixturePath(model, name string) string {
@@ -66,9 +67,17 @@ func rewrite(t *testing.T, src, dst string, edit func(kv []gguf.KV) []gguf.KV, r
 	for i := range in.Tensors {
 		ti := &in.Tensors[i]
 		data := in.TensorData(ti)
-		if types[ti.Name] != ti.Type {
+		if nt := types[ti.Name]; nt != ti.Type {
 			n := ti.Elements()
-			data = make([]byte, n/uint64(types[ti.Name].BlockSize())*uint64(types[ti.Name].BlockBytes()))
+			data = make([]byte, n/uint64(nt.BlockSize())*uint64(nt.BlockBytes()))
+			// An F32 tensor retyped to a type compute quantizes to gets
+			// real data; others stay zeros.
+			if info, ok := compute.GGMLType(uint32(nt)); ok && ti.Type == gguf.TypeF32 && info.DType.IsBlock() {
+				x := safetensors.AsFloat32(in.TensorData(ti))
+				if err := compute.QuantizeBlocks(info.DType, data, x); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 		if err := w.WriteTensor(ti.Name, data); err != nil {
 			t.Fatal(err)
@@ -206,5 +215,48 @@ func TestConvertReleasesGGUFPages(t *testing.T) {
 	after := logits(t, m.Config, &m.Weights.Text, ids)
 	if rel := relRMS(after, before); rel > 0.005 {
 		t.Errorf("f16-converted logits differ by %.3f%% RMS", 100*rel)
+	}
+}
+
+// An mmproj whose matrices are Q8_0 gives the vision embeddings of the
+// F32 one within Q8_0 rounding. (Convolution weights stay F16/F32 in
+// ggml: their rows are the kernel width.)
+func TestQuantizedMMProj(t *testing.T) {
+	text := fixture(t, "dense_a", "dense_a-F32")
+	mmproj := fixture(t, "dense_a", "mmproj-dense_a-F32")
+	q8 := filepath.Join(t.TempDir(), "mmproj-q8.gguf")
+	rewrite(t, mmproj, q8, nil, func(n string) (gguf.Type, bool) {
+		return gguf.TypeQ8_0, n == "mm.model.fc.weight" || n == "mm.up.weight" || n == "mm.gate.weight" || strings.HasSuffix(n, "attn_qkv.weight")
+	})
+	ref, err := Load(text, mmproj, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	m, err := Load(text, q8, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if dt := m.Weights.Vision.MergerProj.DType; dt != compute.GGMLQ8_0 {
+		t.Fatalf("merger projection bound as %v", dt)
+	}
+	grid := [][3]int{{1, 4, 6}}
+	pix := make([]float32, 24*m.Config.Vision.PatchDim())
+	for i := range pix {
+		pix[i] = float32(i%97)/48 - 1
+	}
+	a, err := ref.Vision.Forward(t.Context(), pix, model.Segments(grid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Vision.Forward(t.Context(), pix, model.Segments(grid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel := relRMS(b, a); !(rel < 0.02) {
+		t.Errorf("Q8_0 mmproj embeddings differ by %.2f%% RMS", 100*rel)
+	} else {
+		t.Logf("Q8_0 mmproj embeddings within %.3f%% RMS of F32", 100*rel)
 	}
 }
