@@ -254,7 +254,7 @@ func TestQuantizedMMProj(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rel := relRMS(b, a); !(rel < 0.02) {
+	if rel := relRMS(b, a); !(rel < 0.04) { // observed 1.8%
 		t.Errorf("Q8_0 mmproj embeddings differ by %.2f%% RMS", 100*rel)
 	} else {
 		t.Logf("Q8_0 mmproj embeddings within %.3f%% RMS of F32", 100*rel)
