@@ -20,9 +20,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/glmv/glmv/chat"
 	"github.com/glmv/glmv/compute"
+	"github.com/glmv/glmv/engine"
 	"github.com/glmv/glmv/hub"
 	"github.com/glmv/glmv/media"
 	"github.com/glmv/glmv/model"
@@ -47,6 +49,13 @@ type Options struct {
 	// KVType is the KV cache format: "f16" (the default when empty),
 	// "f32" or "q8_0". See model.KVCache for the accuracy of each.
 	KVType string
+	// Parallel is the most requests decoded together (continuous
+	// batching); 0 means 4.
+	Parallel int
+	// CacheMiB bounds the prefix and image-embedding caches that let a
+	// conversation's next turn reuse what earlier turns computed; 0 means
+	// engine.DefaultCacheBytes, a negative value disables them.
+	CacheMiB int
 	// Logger receives progress and diagnostics; nil discards them.
 	Logger *slog.Logger
 	// Progress, when set, is called while loading with a stage name and
@@ -61,7 +70,12 @@ type Options struct {
 }
 
 // Model is a loaded checkpoint with its tokenizer, chat template and
-// processors. Generate may be called from one goroutine at a time.
+// processors. A Model is safe for concurrent use: Generate, Prepare and
+// Stats may be called from many goroutines at once, and concurrent
+// Generate calls are batched together by the engine (up to
+// Options.Parallel at a time, the rest wait their turn). The exported
+// fields must not be changed after Load. Close must not race with other
+// calls.
 type Model struct {
 	// Dir is the checkpoint folder (for a GGUF, the folder holding it).
 	Dir string
@@ -82,8 +96,11 @@ type Model struct {
 	timestamp prompt.TimestampStyle
 	limit     int
 	kvType    compute.DType
+	eng       *engine.Engine
+	ffOnce    sync.Once
 	ff        *media.FFmpeg
 	ffErr     error
+	cvocab    constraintVocab
 }
 
 // Load opens the checkpoint named by nameOrDir: a folder, a Hugging Face
@@ -151,6 +168,13 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 	m.limit = m.Config.Text.MaxPositions
 	if opts.ContextLimit > 0 && opts.ContextLimit < m.limit {
 		m.limit = opts.ContextLimit
+	}
+	cacheBytes := int64(opts.CacheMiB) << 20
+	if opts.CacheMiB < 0 {
+		cacheBytes = -1
+	}
+	if m.eng, err = engine.New(net, engine.Options{KVType: m.kvType, Parallel: opts.Parallel, CacheBytes: cacheBytes, ContextLimit: m.limit, Logger: log}); err != nil {
+		return fail(err)
 	}
 	log.Info("model loaded", "dir", dir, "family", m.Config.ModelType, "layers", m.Config.Text.Layers, "context", m.limit)
 	return m, nil
@@ -243,6 +267,9 @@ func (m *Model) checkSpecialTokens() error {
 
 // Close releases the weights and worker threads.
 func (m *Model) Close() error {
+	if m.eng != nil {
+		m.eng.Close()
+	}
 	var err error
 	if m.net != nil {
 		err = m.net.Close()
@@ -264,11 +291,16 @@ func fileExists(p string) bool {
 
 // ffmpeg finds the ffmpeg tools once.
 func (m *Model) ffmpeg() (*media.FFmpeg, error) {
-	if m.ff == nil && m.ffErr == nil {
-		m.ff, m.ffErr = media.FindFFmpeg()
-	}
+	m.ffOnce.Do(func() { m.ff, m.ffErr = media.FindFFmpeg() })
 	return m.ff, m.ffErr
 }
+
+// Parallel is the most requests the engine decodes together.
+func (m *Model) Parallel() int { return m.eng.Parallel() }
+
+// Stats reports the engine's queue, running sequences and cache numbers,
+// for logs and metrics.
+func (m *Model) Stats() engine.Stats { return m.eng.Stats() }
 
 // ErrContextFull reports a prompt that does not fit the context.
 var ErrContextFull = errors.New("prompt does not fit the context")

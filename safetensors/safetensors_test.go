@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -284,4 +285,28 @@ func vmRSS(t *testing.T) int64 {
 		}
 	}
 	return 0
+}
+
+// WriteFunc streams tensor data and refuses a fill of the wrong size.
+func TestWriteFunc(t *testing.T) {
+	var buf bytes.Buffer
+	entries := []Entry{{Name: "b", DType: F32, Shape: []int{2}}, {Name: "a", DType: BF16, Shape: []int{3}}}
+	err := WriteFunc(&buf, entries, nil, func(e Entry, w io.Writer) error {
+		_, err := w.Write(bytes.Repeat([]byte{1}, int(e.Size())))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := ParseHeader(buf.Bytes(), int64(buf.Len()))
+	if err != nil || len(h.Tensors) != 2 || h.Tensors[0].Name != "a" || h.Tensors[1].End-h.Tensors[1].Begin != 8 {
+		t.Fatalf("header %+v, %v", h, err)
+	}
+	err = WriteFunc(io.Discard, entries, nil, func(e Entry, w io.Writer) error {
+		_, err := w.Write([]byte{1})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "needs") {
+		t.Errorf("short fill: %v", err)
+	}
 }

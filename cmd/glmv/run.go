@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.topP, "top-p", 0, "nucleus sampling mass (0 or 1: off)")
 	fs.Float64Var(&f.minP, "min-p", 0, "drop tokens below min-p times the top probability (0: off)")
 	fs.Float64Var(&f.repPenalty, "repeat-penalty", 0, "repetition penalty (1: off; default: generation_config.json's)")
-	fs.Uint64Var(&f.seed, "seed", 0, "random seed for sampling")
+	fs.Uint64Var(&f.seed, "seed", 0, "random seed for sampling (default: a fresh one per answer, shown after it)")
 	fs.Var(&f.stops, "stop", "stop when the output contains this string (repeatable)")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (0: all cores)")
 	fs.StringVar(&f.weights, "weights", "", "convert weights in memory: f32, bf16, f16, q8 or q4 (default: as stored)")
@@ -63,6 +64,9 @@ func (f *runFlags) request() glmv.Request {
 	r.MaxTokens = f.maxTokens
 	r.Stop = f.stops
 	r.Seed = f.seed
+	if !f.set["seed"] {
+		r.Seed = rand.Uint64N(1 << 53)
+	}
 	if f.noThink {
 		off := false
 		r.Thinking = &off
@@ -340,9 +344,9 @@ func (p *printer) stream(ctx context.Context, m *glmv.Model, req glmv.Request) (
 			res.usage = ev.Usage
 			u := ev.Usage
 			fmt.Fprintln(p.w)
-			fmt.Fprintf(p.stats, "\n[%d prompt tokens (%d vision), %d generated, %s; time to first token %.0f ms, prefill %.1f tok/s, decode %.2f tok/s]\n",
+			fmt.Fprintf(p.stats, "\n[%d prompt tokens (%d vision), %d generated, %s; time to first token %.0f ms, prefill %.1f tok/s, decode %.2f tok/s; seed %d]\n",
 				u.PromptTokens, u.VisionTokens, u.CompletionTokens, u.FinishReason, ms(u.TimeToFirstToken),
-				float64(u.PromptTokens)/max(u.Prefill.Seconds(), 1e-9), u.DecodeTokensPerSecond())
+				float64(u.PromptTokens)/max(u.Prefill.Seconds(), 1e-9), u.DecodeTokensPerSecond(), u.Seed)
 		}
 	}
 	res.answer = strings.TrimSpace(sb.String())
