@@ -250,10 +250,11 @@ func Files(textPath string) (text, mmproj string) {
 }
 
 // Export writes s as a llama.cpp GGUF pair: the text model to textOut and
-// the vision projector to mmprojOut (unused with s.TextOnly), one tensor
-// at a time (each tensor is
-// read from the source, converted and written before the next), with the
-// tokenizer and chat template in the text file's metadata. progress, when
+// the vision projector to mmprojOut (unused with s.TextOnly), streaming:
+// each tensor (each expert of a stacked expert tensor) is read from the
+// source, converted and written before the next, and its source pages are
+// released where the source allows. The tokenizer and chat template go
+// into the text file's metadata. progress, when
 // not nil, is called after each tensor.
 func Export(ctx context.Context, s *ExportSource, mix Mix, textOut, mmprojOut io.Writer, progress func(done, total int, name string)) error {
 	text, vision, err := plan(s, mix)
@@ -285,12 +286,14 @@ func Export(ctx context.Context, s *ExportSource, mix Mix, textOut, mmprojOut io
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			data, err := convert(s.Weights, o, s.Pool)
+			err := w.WriteTensorParts(o.name, func(i int) ([]byte, error) {
+				if i == len(o.hf) {
+					return nil, nil
+				}
+				return convertPart(s.Weights, o, i, s.Pool)
+			})
 			if err != nil {
 				return fmt.Errorf("export %s: %w", o.name, err)
-			}
-			if err := w.WriteTensor(o.name, data); err != nil {
-				return fmt.Errorf("export: %w", err)
 			}
 			done++
 			if progress != nil {
@@ -304,53 +307,56 @@ func Export(ctx context.Context, s *ExportSource, mix Mix, textOut, mmprojOut io
 	return nil
 }
 
-// convert reads o's source rows and encodes them as o.typ, rows in
-// parallel on pool (nil: serially).
-func convert(src model.WeightSource, o *out, pool *compute.Pool) ([]byte, error) {
+// convertPart reads o's source tensor i (one expert of a stacked tensor,
+// else the only one) and encodes its rows as o.typ, in parallel on pool
+// (nil: serially). The source's file pages are released afterwards where
+// the source allows, so converting a large checkpoint does not keep it
+// resident.
+func convertPart(src model.WeightSource, o *out, i int, pool *compute.Pool) ([]byte, error) {
 	rowBytes := int(o.typ.RowBytes(int64(o.cols)))
-	buf := make([]byte, len(o.hf)*o.rows*rowBytes)
+	buf := make([]byte, o.rows*rowBytes)
 	steps := max(o.steps, 1)
-	for i, hf := range o.hf {
-		m, err := src.Matrix(hf, o.rows, o.cols*steps)
-		if err != nil {
-			return nil, err
-		}
-		base := i * o.rows * rowBytes
-		var first error
-		var mu sync.Mutex
-		pool.For(o.rows, 8, func(lo, hi int) {
-			full := make([]float32, o.cols*steps)
-			row := make([]float32, o.cols)
-			for r := lo; r < hi; r++ {
-				switch {
-				case o.steps > 0:
-					// [C, in, T, p, p]: time step o.part of output channel r.
-					m.Row(r, full)
-					pp := int(o.dims[0] * o.dims[1])
-					for c := range int(o.dims[2]) {
-						copy(row[c*pp:(c+1)*pp], full[(c*steps+o.part)*pp:][:pp])
-					}
-				case o.headDim > 0 && o.rows == 1:
-					m.Row(0, full)
-					for j := range row {
-						row[j] = full[o.sourceRow(j)]
-					}
-				case o.headDim > 0:
-					m.Row(o.sourceRow(r), row)
-				default:
-					m.Row(r, row)
+	m, err := src.Matrix(o.hf[i], o.rows, o.cols*steps)
+	if err != nil {
+		return nil, err
+	}
+	var first error
+	var mu sync.Mutex
+	pool.For(o.rows, 8, func(lo, hi int) {
+		full := make([]float32, o.cols*steps)
+		row := make([]float32, o.cols)
+		for r := lo; r < hi; r++ {
+			switch {
+			case o.steps > 0:
+				// [C, in, T, p, p]: time step o.part of output channel r.
+				m.Row(r, full)
+				pp := int(o.dims[0] * o.dims[1])
+				for c := range int(o.dims[2]) {
+					copy(row[c*pp:(c+1)*pp], full[(c*steps+o.part)*pp:][:pp])
 				}
-				if err := encodeRow(o.typ, buf[base+r*rowBytes:base+(r+1)*rowBytes], row); err != nil {
-					mu.Lock()
-					first = cmp.Or(first, err)
-					mu.Unlock()
-					return
+			case o.headDim > 0 && o.rows == 1:
+				m.Row(0, full)
+				for j := range row {
+					row[j] = full[o.sourceRow(j)]
 				}
+			case o.headDim > 0:
+				m.Row(o.sourceRow(r), row)
+			default:
+				m.Row(r, row)
 			}
-		})
-		if first != nil {
-			return nil, first
+			if err := encodeRow(o.typ, buf[r*rowBytes:(r+1)*rowBytes], row); err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+				return
+			}
 		}
+	})
+	if first != nil {
+		return nil, first
+	}
+	if r, ok := src.(model.Releaser); ok && (o.steps == 0 || o.part == o.steps-1) {
+		r.Release(m)
 	}
 	return buf, nil
 }
