@@ -260,3 +260,71 @@ func TestQuantizedMMProj(t *testing.T) {
 		t.Logf("Q8_0 mmproj embeddings within %.3f%% RMS of F32", 100*rel)
 	}
 }
+
+// GLM-4.5V GGUFs from llama.cpp carry the multi-token-prediction layer as
+// one more block (block_count = layers + nextn_predict_layers); glmv
+// skips it.
+func TestNextNLayersIgnored(t *testing.T) {
+	src := fixture(t, "moe_g", "moe_g-F32")
+	mmproj := fixture(t, "moe_g", "mmproj-moe_g-F32")
+	in, err := gguf.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	path := filepath.Join(t.TempDir(), "nextn.gguf")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := gguf.NewWriter(f)
+	for _, kv := range in.KV {
+		v := kv.Value
+		if kv.Key == "glm4moe.block_count" {
+			v = gguf.MustValue(uint32(4))
+		}
+		if err := w.Set(kv.Key, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.SetAny("glm4moe.nextn_predict_layers", uint32(1)); err != nil {
+		t.Fatal(err)
+	}
+	extra := map[string][]uint64{"blk.3.attn_norm.weight": {64}, "blk.3.nextn.eh_proj.weight": {128, 64}, "blk.3.nextn.enorm.weight": {64}}
+	for _, ti := range in.Tensors {
+		if err := w.AddTensor(ti.Name, ti.Type, ti.Dims...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"blk.3.attn_norm.weight", "blk.3.nextn.eh_proj.weight", "blk.3.nextn.enorm.weight"} {
+		if err := w.AddTensor(n, gguf.TypeF32, extra[n]...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range in.Tensors {
+		if err := w.WriteTensor(in.Tensors[i].Name, in.TensorData(&in.Tensors[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"blk.3.attn_norm.weight", "blk.3.nextn.eh_proj.weight", "blk.3.nextn.enorm.weight"} {
+		size := uint64(4)
+		for _, d := range extra[n] {
+			size *= d
+		}
+		if err := w.WriteTensor(n, make([]byte, size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	m, err := Load(path, mmproj, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Config.Text.Layers != 3 {
+		t.Errorf("%d text layers, want 3", m.Config.Text.Layers)
+	}
+}
