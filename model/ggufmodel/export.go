@@ -473,6 +473,12 @@ func textMeta(w *gguf.Writer, s *ExportSource, mix Mix) error {
 	if err != nil {
 		return err
 	}
+	if v.Pre == "llama-bpe" {
+		// The GLM-4 split regex: llama.cpp names every GLM-4.xV tokenizer
+		// "glm4" (which also turns its automatic BOS off), whether or not
+		// tokenizer.json sets ignore_merges, which GGUF cannot record.
+		v.Pre = "glm4"
+	}
 	k.set(tokenizer.KeyModel, "gpt2")
 	k.set(tokenizer.KeyPre, v.Pre)
 	k.set(tokenizer.KeyTokens, v.Tokens)
