@@ -773,6 +773,20 @@ func TestWebUIInBrowser(t *testing.T) {
 	)
 	<-stub.requests
 	req = <-stub.requests
+	// Pasting and dropping files attach them too; × removes one.
+	attached := str("paste and drop", chromedp.Evaluate[string](`(async () => {
+		const file = () => { const dt = new DataTransfer(); dt.items.add(new File([Uint8Array.from(atob("`+base64.StdEncoding.EncodeToString(imgBytes)+`"), c => c.charCodeAt(0))], "p.png", {type: "image/png"})); return dt; };
+		document.getElementById("prompt").dispatchEvent(new ClipboardEvent("paste", {clipboardData: file(), bubbles: true}));
+		window.dispatchEvent(new DragEvent("drop", {dataTransfer: file(), bubbles: true, cancelable: true}));
+		const count = () => document.querySelectorAll("#attachments li").length;
+		for (let i = 0; i < 100 && count() < 2; i++) await new Promise((r) => setTimeout(r, 20));
+		const before = count();
+		document.querySelector("#attachments .remove").click();
+		return before + " " + count() + " " + document.querySelector("#attachments img").alt;
+	})()`, chromedp.EvalAwaitPromise))
+	if attached != "2 1 p.png" {
+		t.Errorf("attachments after a paste, a drop and a removal: %q", attached)
+	}
 	// The server passes the message's JSON and, as its only part, the video.
 	if n := len(req.Messages); n != 3 || len(req.Messages[2].Content) != 1 || req.Messages[2].Content[0].Video == nil ||
 		!bytes.Equal(req.Messages[2].Content[0].Video.Data, clipBytes) {
