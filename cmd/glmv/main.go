@@ -40,6 +40,7 @@ func commands() []command {
 		tokenizeCommand(),
 		promptCommand(),
 		preprocessCommand(),
+		quantizeCommand(),
 	}
 }
 
