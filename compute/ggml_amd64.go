@@ -74,3 +74,36 @@ func dotQ5_0AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
 
 //go:noescape
 func dotQ5_1AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
+
+// avx2DequantBlks is the avx2 set's table of whole-block dequantizers.
+func avx2DequantBlks() [numDTypes]func(dst []float32, w []byte) {
+	t := genericDequantBlks()
+	asm := func(f func(dst *float32, w *byte, nb int), dt DType) func(dst []float32, w []byte) {
+		bs, ts := blockFormats[dt].bs, blockFormats[dt].ts
+		return func(dst []float32, w []byte) {
+			nb := len(w) / ts
+			if nb == 0 {
+				return
+			}
+			_ = dst[nb*bs-1]
+			f(&dst[0], &w[0], nb)
+		}
+	}
+	t[Q4_K] = asm(dequantQ4KAVX2, Q4_K)
+	t[Q5_K] = asm(dequantQ5KAVX2, Q5_K)
+	t[Q6_K] = asm(dequantQ6KAVX2, Q6_K)
+	t[GGMLQ8_0] = asm(dequantQ8_0GAVX2, GGMLQ8_0)
+	return t
+}
+
+//go:noescape
+func dequantQ4KAVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ5KAVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ6KAVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ8_0GAVX2(dst *float32, w *byte, nb int)

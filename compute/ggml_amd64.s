@@ -71,10 +71,10 @@ GLOBL nib<>(SB), RODATA|NOPTR, $8
 DATA k3mask<>+0(SB)/8, $0x0303030303030303
 GLOBL k3mask<>(SB), RODATA|NOPTR, $8
 
-// K4SCALES decodes the twelve 6-bit scale/min bytes at 4(DI) of a Q4_K or
-// Q5_K block (llama.cpp's utmp trick) into Y2 as 16 int16: scales 0-7,
-// then mins 0-7. It clobbers AX, BX, DX, R11, R12, R13.
-#define K4SCALES \
+// K4SCALEBYTES decodes the twelve 6-bit scale/min bytes at 4(DI) of a
+// Q4_K or Q5_K block (llama.cpp's utmp trick) into X2 as 16 bytes: scales
+// 0-7, then mins 0-7. It clobbers AX, BX, DX, R11, R12, R13.
+#define K4SCALEBYTES \
 	MOVL 4(DI), AX; \
 	MOVL 8(DI), BX; \
 	MOVL 12(DI), DX; \
@@ -100,7 +100,11 @@ GLOBL k3mask<>(SB), RODATA|NOPTR, $8
 	SHLQ $32, R11; \
 	ORQ  R11, R13; \
 	VMOVQ AX, X2; \
-	VPINSRQ $1, R13, X2, X2; \
+	VPINSRQ $1, R13, X2, X2
+
+// K4SCALES is K4SCALEBYTES widened to 16 int16 in Y2.
+#define K4SCALES \
+	K4SCALEBYTES; \
 	VPMOVZXBW X2, Y2
 
 // KMINS adds the mins term of a Q4_K/Q5_K super-block to X1: Y2 holds the
@@ -652,3 +656,249 @@ q3kloop:
 	DECQ CX
 	JNZ  q3kloop
 	KEND(40)
+
+// ---- Dequantization of whole blocks to f32 (for the GEMM's packed
+// panels), with the same float operations as the generic code, so the
+// results are identical.
+
+// STORE8 converts the low 8 unsigned bytes of SRC to f32, multiplies by
+// Y11, subtracts Y12 and stores them at OFF(R9).
+#define STORE8(SRC, OFF) \
+	VPMOVZXBD SRC, Y9; \
+	VCVTDQ2PS Y9, Y9; \
+	VMULPS Y11, Y9, Y9; \
+	VSUBPS Y12, Y9, Y9; \
+	VMOVUPS Y9, OFF(R9)
+
+// STORE32 stores the 32 bytes of Y7 (as STORE8) at OFF(R9).
+#define STORE32(OFF) \
+	STORE8(X7, OFF); \
+	VPSRLDQ $8, X7, X10; \
+	STORE8(X10, OFF+32); \
+	VEXTRACTI128 $1, Y7, X10; \
+	STORE8(X10, OFF+64); \
+	VPSRLDQ $8, X10, X10; \
+	STORE8(X10, OFF+96)
+
+DATA idx8<>+0(SB)/8, $0x0000000100000000
+DATA idx8<>+8(SB)/8, $0x0000000300000002
+DATA idx8<>+16(SB)/8, $0x0000000500000004
+DATA idx8<>+24(SB)/8, $0x0000000700000006
+GLOBL idx8<>(SB), RODATA|NOPTR, $32
+
+// LANE broadcasts lane I of the f32 vector SRC to DST (Y3 is scratch).
+#define LANE(SRC, I, DST) \
+	VPBROADCASTD idx8<>+(4*(I))(SB), Y3; \
+	VPERMPS SRC, Y3, DST
+
+// K4DSCALES sets Y5 to d·scale (8 floats) and Y6 to dmin·min for a
+// Q4_K/Q5_K block.
+#define K4DSCALES \
+	K4SCALEBYTES; \
+	MOVWLZX 0(DI), AX; \
+	VMOVD AX, X3; \
+	VCVTPH2PS X3, X3; \
+	VBROADCASTSS X3, Y3; \
+	VPMOVZXBD X2, Y4; \
+	VCVTDQ2PS Y4, Y4; \
+	VMULPS Y4, Y3, Y5; \
+	MOVWLZX 2(DI), AX; \
+	VMOVD AX, X3; \
+	VCVTPH2PS X3, X3; \
+	VBROADCASTSS X3, Y3; \
+	VPSRLDQ $8, X2, X2; \
+	VPMOVZXBD X2, Y4; \
+	VCVTDQ2PS Y4, Y4; \
+	VMULPS Y4, Y3, Y6
+
+// K4CHUNK stores the 64 values of chunk J from the low (Y7) and high (Y8)
+// nibble bytes, with scales/mins 2J and 2J+1.
+#define K4CHUNK(J) \
+	LANE(Y5, 2*J, Y11); \
+	LANE(Y6, 2*J, Y12); \
+	STORE32(256*J); \
+	VMOVDQA Y8, Y7; \
+	LANE(Y5, 2*J+1, Y11); \
+	LANE(Y6, 2*J+1, Y12); \
+	STORE32(256*J+128)
+
+// func dequantQ4KAVX2(dst *float32, w *byte, nb int)
+TEXT ·dequantQ4KAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), R9
+	MOVQ w+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VPBROADCASTQ nib<>(SB), Y15
+
+dq4kloop:
+	K4DSCALES
+#define Q4KDQ(J) \
+	VMOVDQU (16+32*J)(DI), Y7; \
+	VPSRLW $4, Y7, Y8; \
+	VPAND Y15, Y7, Y7; \
+	VPAND Y15, Y8, Y8; \
+	K4CHUNK(J)
+	Q4KDQ(0)
+	Q4KDQ(1)
+	Q4KDQ(2)
+	Q4KDQ(3)
+	ADDQ $1024, R9
+	ADDQ $144, DI
+	DECQ CX
+	JNZ  dq4kloop
+	VZEROUPPER
+	RET
+
+// func dequantQ5KAVX2(dst *float32, w *byte, nb int)
+TEXT ·dequantQ5KAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), R9
+	MOVQ w+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VPBROADCASTQ nib<>(SB), Y15
+	VPBROADCASTQ ones8<>(SB), Y14
+
+dq5kloop:
+	K4DSCALES
+	VMOVDQU 16(DI), Y13
+#define Q5KDQ(J) \
+	VMOVDQU (48+32*J)(DI), Y7; \
+	VPSRLW $4, Y7, Y8; \
+	VPAND Y15, Y7, Y7; \
+	VPAND Y15, Y8, Y8; \
+	VPAND Y14, Y13, Y9; \
+	VPSLLW $4, Y9, Y9; \
+	VPOR Y9, Y7, Y7; \
+	VPSRLW $1, Y13, Y13; \
+	VPAND Y14, Y13, Y9; \
+	VPSLLW $4, Y9, Y9; \
+	VPOR Y9, Y8, Y8; \
+	VPSRLW $1, Y13, Y13; \
+	K4CHUNK(J)
+	Q5KDQ(0)
+	Q5KDQ(1)
+	Q5KDQ(2)
+	Q5KDQ(3)
+	ADDQ $1024, R9
+	ADDQ $176, DI
+	DECQ CX
+	JNZ  dq5kloop
+	VZEROUPPER
+	RET
+
+// S8STORE converts the low 8 signed bytes of SRC to f32, multiplies by
+// Y11 and stores them at OFF(R9).
+#define S8STORE(SRC, OFF) \
+	VPMOVSXBD SRC, Y9; \
+	VCVTDQ2PS Y9, Y9; \
+	VMULPS Y11, Y9, Y9; \
+	VMOVUPS Y9, OFF(R9)
+
+// Q6KDQSUB stores the 32 values (6-bit, unsigned, in Y7) of group K of
+// half N: columns 128N+32K.., scales 8N+2K (first 16) and 8N+2K+1, lanes
+// 2K and 2K+1 of the f32 scales SC.
+#define Q6KDQSUB(N, K, SC) \
+	VPSUBB Y12, Y7, Y7; \
+	LANE(SC, 2*K, Y11); \
+	S8STORE(X7, 4*(128*N+32*K)); \
+	VPSRLDQ $8, X7, X10; \
+	S8STORE(X10, 4*(128*N+32*K)+32); \
+	VEXTRACTI128 $1, Y7, X10; \
+	LANE(SC, 2*K+1, Y11); \
+	S8STORE(X10, 4*(128*N+32*K)+64); \
+	VPSRLDQ $8, X10, X10; \
+	S8STORE(X10, 4*(128*N+32*K)+96)
+
+// Q6KDQHALF dequantizes columns 128N..128N+127 (ql at 64N(DI), qh at
+// 128+32N(DI)) with the f32 scales in SC.
+#define Q6KDQHALF(N, SC) \
+	VMOVDQU (128+32*N)(DI), Y13; \
+	VMOVDQU (64*N)(DI), Y4; \
+	VMOVDQU (64*N+32)(DI), Y5; \
+	VPAND Y15, Y4, Y7; \
+	VPAND Y14, Y13, Y8; \
+	VPSLLW $4, Y8, Y8; \
+	VPOR Y8, Y7, Y7; \
+	Q6KDQSUB(N, 0, SC); \
+	VPAND Y15, Y5, Y7; \
+	VPSRLW $2, Y13, Y8; \
+	VPAND Y14, Y8, Y8; \
+	VPSLLW $4, Y8, Y8; \
+	VPOR Y8, Y7, Y7; \
+	Q6KDQSUB(N, 1, SC); \
+	VPSRLW $4, Y4, Y7; \
+	VPAND Y15, Y7, Y7; \
+	VPSRLW $4, Y13, Y8; \
+	VPAND Y14, Y8, Y8; \
+	VPSLLW $4, Y8, Y8; \
+	VPOR Y8, Y7, Y7; \
+	Q6KDQSUB(N, 2, SC); \
+	VPSRLW $4, Y5, Y7; \
+	VPAND Y15, Y7, Y7; \
+	VPSRLW $6, Y13, Y8; \
+	VPAND Y14, Y8, Y8; \
+	VPSLLW $4, Y8, Y8; \
+	VPOR Y8, Y7, Y7; \
+	Q6KDQSUB(N, 3, SC)
+
+// func dequantQ6KAVX2(dst *float32, w *byte, nb int)
+TEXT ·dequantQ6KAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), R9
+	MOVQ w+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VPBROADCASTQ nib<>(SB), Y15
+	VPBROADCASTQ k3mask<>(SB), Y14
+	VPBROADCASTQ thirtytwo8<>(SB), Y12
+
+dq6kloop:
+	// d·scale for the 16 sub-blocks in Y2 (0-7) and Y6 (8-15).
+	MOVWLZX 208(DI), AX
+	VMOVD AX, X3
+	VCVTPH2PS X3, X3
+	VBROADCASTSS X3, Y3
+	VPMOVSXBD 192(DI), Y4
+	VCVTDQ2PS Y4, Y4
+	VMULPS Y4, Y3, Y2
+	VPMOVSXBD 200(DI), Y4
+	VCVTDQ2PS Y4, Y4
+	VMULPS Y4, Y3, Y6
+	Q6KDQHALF(0, Y2)
+	Q6KDQHALF(1, Y6)
+	ADDQ $1024, R9
+	ADDQ $210, DI
+	DECQ CX
+	JNZ  dq6kloop
+	VZEROUPPER
+	RET
+
+// func dequantQ8_0GAVX2(dst *float32, w *byte, nb int)
+TEXT ·dequantQ8_0GAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), R9
+	MOVQ w+8(FP), DI
+	MOVQ nb+16(FP), CX
+
+dq80loop:
+	MOVWLZX 0(DI), AX
+	VMOVD AX, X3
+	VCVTPH2PS X3, X3
+	VBROADCASTSS X3, Y11
+	VPMOVSXBD 2(DI), Y9
+	VCVTDQ2PS Y9, Y9
+	VMULPS Y11, Y9, Y9
+	VMOVUPS Y9, 0(R9)
+	VPMOVSXBD 10(DI), Y9
+	VCVTDQ2PS Y9, Y9
+	VMULPS Y11, Y9, Y9
+	VMOVUPS Y9, 32(R9)
+	VPMOVSXBD 18(DI), Y9
+	VCVTDQ2PS Y9, Y9
+	VMULPS Y11, Y9, Y9
+	VMOVUPS Y9, 64(R9)
+	VPMOVSXBD 26(DI), Y9
+	VCVTDQ2PS Y9, Y9
+	VMULPS Y11, Y9, Y9
+	VMOVUPS Y9, 96(R9)
+	ADDQ $128, R9
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  dq80loop
+	VZEROUPPER
+	RET

@@ -474,7 +474,8 @@ func TestGGMLQuantizeRandom(t *testing.T) {
 // FuzzGGMLBlocks binds arbitrary bytes as one row of each block format and
 // checks that every kernel set's dot product agrees with the float64 sum
 // over the dequantized weights and 8-bit activations (f16 scales that are
-// Inf or NaN are made finite first), and that short data is refused.
+// Inf or NaN are made finite first), that their dequantization is the
+// reference one bit for bit, and that short data is refused.
 func FuzzGGMLBlocks(f *testing.F) {
 	for _, fx := range loadQuantFixtures(f) {
 		f.Add(fx.raw[:fx.info.TypeSize*2], uint8(fx.info.DType), uint64(1))
@@ -507,6 +508,13 @@ func FuzzGGMLBlocks(f *testing.F) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		x := randF32(rng, cols)
 		for _, k := range kernelSets() {
+			deq := make([]float32, cols)
+			k.dequantBlk[dt](deq, w)
+			for c := range deq {
+				if math.Float32bits(deq[c]) != math.Float32bits(wrow[c]) {
+					t.Fatalf("%s %v: dequant [%d] = %v, want %v", k.name, dt, c, deq[c], wrow[c])
+				}
+			}
 			var p *Pool
 			acts := p.quantizeActs(k, dt, x, 1, cols)
 			xa := dequantAct(&acts[0], bf.kquant, cols)
@@ -521,4 +529,23 @@ func FuzzGGMLBlocks(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGGMLDequantKernels checks every kernel set's whole-block
+// dequantization against the reference (bit for bit).
+func TestGGMLDequantKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, dt := range blockTypes() {
+		w := randomBlockMatrix(t, rng, dt, 1, 1024)
+		want := w.Row(0, make([]float32, 1024))
+		for _, k := range kernelSets() {
+			got := make([]float32, 1024)
+			k.dequantBlk[dt](got, w.Q)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s %v: [%d] = %v, want %v", k.name, dt, i, got[i], want[i])
+				}
+			}
+		}
+	}
 }

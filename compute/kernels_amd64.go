@@ -277,7 +277,7 @@ var avx2Kernels = &kernels{
 	},
 	quantQ8K:   quantizeRowQ8K,
 	blockDot:   avx2BlockDots(),
-	dequantBlk: genericDequantBlks(),
+	dequantBlk: avx2DequantBlks(),
 }
 
 // dotQ8Asm is the avx2 dotQ8.
