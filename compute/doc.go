@@ -51,9 +51,9 @@
 // row is dotted with integer instructions on its packed blocks (AVX2 for
 // every format), one f32 multiply-add per block or super-block. The result
 // differs from the f32 product of the dequantized weights only by that
-// activation rounding, at most Σ_blocks max|x_blk|/254·Σ|w_blk|. From
-// blockGemmMinT (128) token rows the GEMM runs instead on dequantized
-// panels. Quantize and QuantizeBlocks produce these formats (not Q2_K and
+// activation rounding, at most Σ_blocks max|x_blk|/254·Σ|w_blk|. From a
+// per-format number of token rows (48 to 256, measured) the GEMM runs
+// instead on dequantized panels (AVX2 for Q4_K, Q5_K, Q6_K and Q8_0). Quantize and QuantizeBlocks produce these formats (not Q2_K and
 // Q3_K) with llama.cpp's reference quantizers, byte for byte.
 //
 // # FP8

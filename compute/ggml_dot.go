@@ -241,14 +241,14 @@ func dotQ6_KG(a *actRow, w []byte) float32 {
 	return s
 }
 
-// blockGemmMinT is the number of token rows from which MatMul multiplies
-// ggml block weights by dequantizing kc×16 panels into the f32 GEMM instead
-// of the integer row kernels. Measured single-threaded on 4096×4096 (Zen 3,
-// busy machine): at T=64 the row kernels run at 40-60 GFLOP/s against
-// 17-41 for the GEMM (whose weight dequantization is plain Go, paid once
-// per call); at T=512 the GEMM is about twice as fast (37-69 against
-// 19-30).
-const blockGemmMinT = 128
+// The GEMM crossovers of the block formats (blockFormat.gemmMinT) were
+// measured as CPU time per MatMul, one thread, on 4096×4096 weights (Zen
+// 3; wall-clock benchmarks were unusable on the shared machine). The
+// integer row kernels run at 41-99 GFLOP/s whatever T; the GEMM on
+// dequantized panels reaches 90-110 GFLOP/s at T=256 but pays the
+// dequantization once per call, so it wins from T≈64 (Q5_K, Q6_K, Q4_1,
+// Q5_0), 48 (Q5_1), 96 (Q8_0, Q4_0), 128 (Q3_K), 192 (Q4_K) and 256
+// (Q2_K).
 
 func genericBlockDots() (t [numDTypes]blockDot) {
 	for d := range t {

@@ -218,8 +218,8 @@ func TestGGMLBlockDots(t *testing.T) {
 }
 
 // TestGGMLMatMul runs MatMul on block weights through the row kernels
-// (T < blockGemmMinT) and the dequantizing GEMM, for every kernel set,
-// against float64 products of the dequantized weights.
+// (T below the format's GEMM crossover) and the dequantizing GEMM, for
+// every kernel set, against float64 products of the dequantized weights.
 func TestGGMLMatMul(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, p := range testPools(t) {
@@ -230,7 +230,7 @@ func TestGGMLMatMul(t *testing.T) {
 			for r := range rows {
 				w.Row(r, wf[r*cols:(r+1)*cols])
 			}
-			for _, T := range []int{1, 5, blockGemmMinT + 3} {
+			for _, T := range []int{1, 5, blockFormats[dt].gemmMinT + 3} {
 				x := randF32(rng, T*cols)
 				for _, k := range kernelSets() {
 					out := make([]float32, T*rows)
@@ -246,7 +246,7 @@ func TestGGMLMatMul(t *testing.T) {
 							// 8-bit activations: |Δ| <= Σ|w|·max|x|/254 <= mag/127-ish;
 							// the GEMM path is f32 throughout.
 							tol := 1e-5 * mag
-							if T < blockGemmMinT {
+							if T < blockFormats[dt].gemmMinT {
 								tol = mag / 100
 							}
 							if got := float64(out[ti*rows+r]); math.Abs(got-want) > tol+1e-9 {
@@ -336,7 +336,7 @@ func BenchmarkMatVecGGML(b *testing.B) {
 // kernels).
 func BenchmarkGEMMGGML(b *testing.B) {
 	for _, dt := range []DType{Q4_K, Q6_K, GGMLQ8_0} {
-		for _, T := range []int{16, 64, 512} {
+		for _, T := range []int{16, 64, 128, 512} {
 			const rows, cols = 4096, 4096
 			b.Run(fmt.Sprintf("%v_T%d_%dx%d", dt, T, rows, cols), func(b *testing.B) {
 				rng := rand.New(rand.NewPCG(1, 2))
