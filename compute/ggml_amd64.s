@@ -371,29 +371,29 @@ GLOBL qhbits<>(SB), RODATA|NOPTR, $8
 	VPOR Y7, Y2, Y2
 
 // UDOT multiplies the unsigned bytes of Y2 with the 32 activations at
-// (SI) and accumulates their sum, times Y6, into Y0.
-#define UDOT \
+// (SI) and accumulates their sum, times Y6, into ACC.
+#define UDOT(ACC) \
 	VPMADDUBSW (SI), Y2, Y2; \
 	VPMADDWD Y15, Y2, Y2; \
 	VCVTDQ2PS Y2, Y2; \
-	VFMADD231PS Y2, Y6, Y0
+	VFMADD231PS Y2, Y6, ACC
 
-// MINTERM adds (xd·f16 at OFF(DI)) · xs/8 to X1 (Q4_1/Q5_1's min).
-#define MINTERM(OFF) \
+// MINTERM adds (xd·f16 at OFF(DI)) · xs/8 to SACC (Q4_1/Q5_1's min).
+#define MINTERM(OFF, SACC) \
 	MOVWLZX OFF(DI), AX; \
 	VMOVD AX, X7; \
 	VCVTPH2PS X7, X7; \
 	VMULSS (R8), X7, X7; \
 	VMULSS (R9), X7, X7; \
 	VMULSS eighth<>(SB), X7, X7; \
-	VADDSS X7, X1, X1
+	VADDSS X7, SACC, SACC
 
 DATA eighth<>+0(SB)/4, $0.125
 GLOBL eighth<>(SB), RODATA|NOPTR, $4
 
-DATA two<>+0(SB)/4, $2.0
-GLOBL two<>(SB), RODATA|NOPTR, $4
-
+// The kernels below take two blocks per iteration into two pairs of
+// accumulators (Y0, X1) and (Y5, X8), so that the multiply-adds of
+// consecutive blocks do not wait on each other.
 #define B32PROLOGUE \
 	MOVQ xq+0(FP), SI; \
 	MOVQ xd+8(FP), R8; \
@@ -401,23 +401,25 @@ GLOBL two<>(SB), RODATA|NOPTR, $4
 	MOVQ w+24(FP), DI; \
 	MOVQ nb+32(FP), CX; \
 	VXORPS Y0, Y0, Y0; \
+	VXORPS Y5, Y5, Y5; \
 	VXORPS X1, X1, X1; \
+	VXORPS X8, X8, X8; \
 	VPBROADCASTW ones16<>(SB), Y15; \
 	VPBROADCASTQ nib<>(SB), Y14; \
 	VPBROADCASTQ tenbits<>(SB), Y13; \
 	VPBROADCASTQ qhbits<>(SB), Y12; \
 	VPCMPEQB Y11, Y11, Y11
 
-#define B32NEXT(TS, LOOP) \
+#define B32ADV(TS) \
 	ADDQ $32, SI; \
 	ADDQ $4, R8; \
 	ADDQ $4, R9; \
-	ADDQ $TS, DI; \
-	DECQ CX; \
-	JNZ  LOOP
+	ADDQ $TS, DI
 
-// B32END returns Σ Y0 + X1.
+// B32END returns Σ (Y0+Y5) + X1 + X8.
 #define B32END \
+	VADDPS Y5, Y0, Y0; \
+	VADDSS X8, X1, X1; \
 	VEXTRACTF128 $1, Y0, X2; \
 	VADDPS X2, X0, X0; \
 	VHADDPS X0, X0, X0; \
@@ -427,76 +429,157 @@ GLOBL two<>(SB), RODATA|NOPTR, $4
 	VZEROUPPER; \
 	RET
 
+// Q80BLK: |w| times x·sign(w), both as bytes.
+#define Q80BLK(ACC, SACC) \
+	BSCALE(0); \
+	VMOVDQU 2(DI), Y2; \
+	VMOVDQU (SI), Y3; \
+	VPSIGNB Y2, Y2, Y4; \
+	VPSIGNB Y2, Y3, Y3; \
+	VPMADDUBSW Y3, Y4, Y4; \
+	VPMADDWD Y15, Y4, Y4; \
+	VCVTDQ2PS Y4, Y4; \
+	VFMADD231PS Y4, Y6, ACC
+
+// Q40BLK: the -8 offset is - d·xd·xs.
+#define Q40BLK(ACC, SACC) \
+	BSCALE(0); \
+	NIB32(2); \
+	UDOT(ACC); \
+	VMULSS (R9), X6, X7; \
+	VSUBSS X7, SACC, SACC
+
+#define Q41BLK(ACC, SACC) \
+	BSCALE(0); \
+	NIB32(4); \
+	UDOT(ACC); \
+	MINTERM(2, SACC)
+
+// Q50BLK: the -16 offset is - 2·d·xd·xs.
+#define Q50BLK(ACC, SACC) \
+	BSCALE(0); \
+	NIB32(6); \
+	HI5(2); \
+	UDOT(ACC); \
+	VMULSS (R9), X6, X7; \
+	VADDSS X7, X7, X7; \
+	VSUBSS X7, SACC, SACC
+
+#define Q51BLK(ACC, SACC) \
+	BSCALE(0); \
+	NIB32(8); \
+	HI5(4); \
+	UDOT(ACC); \
+	MINTERM(2, SACC)
+
 // func dotQ8_0GAVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
 TEXT ·dotQ8_0GAVX2(SB), NOSPLIT, $0-44
 	B32PROLOGUE
+	SUBQ $2, CX
+	JL   q80tail
 
 q80loop:
-	BSCALE(0)
-	VMOVDQU 2(DI), Y2
-	VMOVDQU (SI), Y3
-	VPSIGNB Y2, Y2, Y4
-	VPSIGNB Y2, Y3, Y3
-	VPMADDUBSW Y3, Y4, Y4
-	VPMADDWD Y15, Y4, Y4
-	VCVTDQ2PS Y4, Y4
-	VFMADD231PS Y4, Y6, Y0
-	B32NEXT(34, q80loop)
+	Q80BLK(Y0, X1)
+	B32ADV(34)
+	Q80BLK(Y5, X8)
+	B32ADV(34)
+	SUBQ $2, CX
+	JGE  q80loop
+
+q80tail:
+	ADDQ $2, CX
+	JZ   q80done
+	Q80BLK(Y0, X1)
+
+q80done:
 	B32END
 
 // func dotQ4_0GAVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
 TEXT ·dotQ4_0GAVX2(SB), NOSPLIT, $0-44
 	B32PROLOGUE
+	SUBQ $2, CX
+	JL   q40tail
 
 q40loop:
-	BSCALE(0)
-	NIB32(2)
-	UDOT
-	// - d·xd·xs (the -8 offset).
-	VMULSS (R9), X6, X7
-	VSUBSS X7, X1, X1
-	B32NEXT(18, q40loop)
+	Q40BLK(Y0, X1)
+	B32ADV(18)
+	Q40BLK(Y5, X8)
+	B32ADV(18)
+	SUBQ $2, CX
+	JGE  q40loop
+
+q40tail:
+	ADDQ $2, CX
+	JZ   q40done
+	Q40BLK(Y0, X1)
+
+q40done:
 	B32END
 
 // func dotQ4_1AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
 TEXT ·dotQ4_1AVX2(SB), NOSPLIT, $0-44
 	B32PROLOGUE
+	SUBQ $2, CX
+	JL   q41tail
 
 q41loop:
-	BSCALE(0)
-	NIB32(4)
-	UDOT
-	MINTERM(2)
-	B32NEXT(20, q41loop)
+	Q41BLK(Y0, X1)
+	B32ADV(20)
+	Q41BLK(Y5, X8)
+	B32ADV(20)
+	SUBQ $2, CX
+	JGE  q41loop
+
+q41tail:
+	ADDQ $2, CX
+	JZ   q41done
+	Q41BLK(Y0, X1)
+
+q41done:
 	B32END
 
 // func dotQ5_0AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
 TEXT ·dotQ5_0AVX2(SB), NOSPLIT, $0-44
 	B32PROLOGUE
+	SUBQ $2, CX
+	JL   q50tail
 
 q50loop:
-	BSCALE(0)
-	NIB32(6)
-	HI5(2)
-	UDOT
-	// - d·xd·2·xs (the -16 offset).
-	VMULSS (R9), X6, X7
-	VMULSS two<>(SB), X7, X7
-	VSUBSS X7, X1, X1
-	B32NEXT(22, q50loop)
+	Q50BLK(Y0, X1)
+	B32ADV(22)
+	Q50BLK(Y5, X8)
+	B32ADV(22)
+	SUBQ $2, CX
+	JGE  q50loop
+
+q50tail:
+	ADDQ $2, CX
+	JZ   q50done
+	Q50BLK(Y0, X1)
+
+q50done:
 	B32END
 
 // func dotQ5_1AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
 TEXT ·dotQ5_1AVX2(SB), NOSPLIT, $0-44
 	B32PROLOGUE
+	SUBQ $2, CX
+	JL   q51tail
 
 q51loop:
-	BSCALE(0)
-	NIB32(8)
-	HI5(4)
-	UDOT
-	MINTERM(2)
-	B32NEXT(24, q51loop)
+	Q51BLK(Y0, X1)
+	B32ADV(24)
+	Q51BLK(Y5, X8)
+	B32ADV(24)
+	SUBQ $2, CX
+	JGE  q51loop
+
+q51tail:
+	ADDQ $2, CX
+	JZ   q51done
+	Q51BLK(Y0, X1)
+
+q51done:
 	B32END
 
 // ---- Q2_K and Q3_K: 2-bit values (plus Q3_K's high bit) in 16-column
