@@ -294,3 +294,52 @@ func dequantBlocks(dt DType, dst []float32, w []byte) {
 		f.dequant(dst[b*f.bs:(b+1)*f.bs], w[b*f.ts:(b+1)*f.ts])
 	}
 }
+
+// RowRange returns rows [r0, r1) of m as a matrix that shares m's data
+// (for example one expert of a stacked GGUF tensor).
+func (m *Matrix) RowRange(r0, r1 int) (*Matrix, error) {
+	if r0 < 0 || r1 < r0 || r1 > m.Rows {
+		return nil, fmt.Errorf("compute: rows [%d,%d) of a %d-row matrix", r0, r1, m.Rows)
+	}
+	out := &Matrix{DType: m.DType, Rows: r1 - r0, Cols: m.Cols}
+	c := m.Cols
+	switch m.DType {
+	case F32:
+		out.F32 = m.F32[r0*c : r1*c]
+	case BF16, F16:
+		out.U16 = m.U16[r0*c : r1*c]
+	case Q8_0, Q4_0:
+		nb, bb := m.BlocksPerRow(), qBlock
+		if m.DType == Q4_0 {
+			bb = qBlock / 2
+		}
+		out.Q = m.Q[r0*nb*bb : r1*nb*bb]
+		out.Scales = m.Scales[r0*nb : r1*nb]
+	default:
+		if !m.DType.IsBlock() {
+			return nil, fmt.Errorf("compute: unknown dtype %v", m.DType)
+		}
+		rb := m.blockRowBytes()
+		out.Q = m.Q[r0*rb : r1*rb]
+	}
+	return out, nil
+}
+
+// ggmlTypeNames are ggml's names of its type ids (for error messages about
+// the ones glmv does not run); ids without a name were removed from ggml.
+var ggmlTypeNames = [...]string{
+	0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 9: "Q8_1",
+	10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 15: "Q8_K",
+	16: "IQ2_XXS", 17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S",
+	22: "IQ2_S", 23: "IQ4_XS", 24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64",
+	29: "IQ1_M", 30: "BF16", 34: "TQ1_0", 35: "TQ2_0", 39: "MXFP4", 40: "NVFP4", 41: "Q1_0", 42: "Q2_0",
+}
+
+// GGMLTypeName returns ggml's name for a type id, or "type <id>" when it
+// has none.
+func GGMLTypeName(id uint32) string {
+	if int(id) < len(ggmlTypeNames) && ggmlTypeNames[id] != "" {
+		return ggmlTypeNames[id]
+	}
+	return fmt.Sprintf("type %d", id)
+}

@@ -549,3 +549,41 @@ func TestGGMLDequantKernels(t *testing.T) {
 		}
 	}
 }
+
+func TestGGMLRowRangeAndNames(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	src := &Matrix{DType: F32, Rows: 6, Cols: 256, F32: randF32(rng, 6*256)}
+	for _, dt := range []DType{F32, BF16, F16, Q8_0, Q4_0, Q4_K, GGMLQ8_0} {
+		m, err := Quantize(src, dt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := m.RowRange(2, 5)
+		if err != nil || v.Validate() != nil {
+			t.Fatalf("%v: RowRange: %v / %v", dt, err, v.Validate())
+		}
+		a, b := make([]float32, 256), make([]float32, 256)
+		for r := range 3 {
+			m.Row(r+2, a)
+			v.Row(r, b)
+			for c := range a {
+				if a[c] != b[c] {
+					t.Fatalf("%v row %d col %d: view %v, matrix %v", dt, r, c, b[c], a[c])
+				}
+			}
+		}
+		if _, err := m.RowRange(4, 7); err == nil {
+			t.Errorf("%v: RowRange past the end accepted", dt)
+		}
+	}
+	for id, want := range map[uint32]string{12: "Q4_K", 16: "IQ2_XXS", 30: "BF16", 35: "TQ2_0", 4: "type 4", 999: "type 999"} {
+		if got := GGMLTypeName(id); got != want {
+			t.Errorf("GGMLTypeName(%d) = %q, want %q", id, got, want)
+		}
+	}
+	for d := DType(0); d < numDTypes; d++ {
+		if d.IsBlock() && GGMLTypeName(blockFormats[d].ggml) != blockFormats[d].name {
+			t.Errorf("%v: name %q, ggml table %q", d, blockFormats[d].name, GGMLTypeName(blockFormats[d].ggml))
+		}
+	}
+}
