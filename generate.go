@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glmv/glmv/chat"
+	"github.com/glmv/glmv/engine"
 	"github.com/glmv/glmv/media"
 	"github.com/glmv/glmv/model"
 	"github.com/glmv/glmv/prompt"
@@ -27,6 +29,15 @@ type Message struct {
 	ToolCalls []chat.ToolCall
 	// ToolCallID and Name identify a tool result.
 	ToolCallID, Name string
+	// JSON, when set, is the whole message as a JSON object in the shape
+	// transformers' apply_chat_template takes, and the chat template sees
+	// exactly it: content null or a list of parts of any type, tool_calls
+	// with or without the function wrapper, arguments as an object or a
+	// string, and any other field. Role, Reasoning, ToolCalls, ToolCallID
+	// and Name must then be empty, and Content holds only the pixels: one
+	// Image or Video part for each part of type "image" or "video" in the
+	// JSON content, in the same order. See MessageFromJSON.
+	JSON json.RawMessage
 }
 
 // Part is one piece of a message: exactly one of Text, Image or Video.
@@ -41,6 +52,9 @@ type Part struct {
 type Image struct {
 	Path string
 	Data []byte
+	// Detail is "low" (resized to at most LowDetailPixels, fewer tokens),
+	// "high" or "auto"/"" (the checkpoint's processor settings).
+	Detail string
 }
 
 // Video is a video file (decoded with ffmpeg) or a list of frame images
@@ -48,7 +62,10 @@ type Image struct {
 type Video struct {
 	Path   string
 	Frames []string
-	FPS    float64
+	// Data is an encoded video file (MP4, WebM, …) held in memory; it is
+	// written to a temporary file for ffmpeg and removed afterwards.
+	Data []byte
+	FPS  float64
 }
 
 // Text is a text part.
@@ -90,10 +107,30 @@ type Request struct {
 	TopP              *float64
 	MinP              *float64
 	RepetitionPenalty *float64
-	Seed              uint64
+	// PresencePenalty and FrequencyPenalty follow OpenAI's definitions over
+	// the generated tokens (see sample.Options).
+	PresencePenalty  *float64
+	FrequencyPenalty *float64
+	// LogitBias adds a value in [-100, 100] to the logits of token ids.
+	LogitBias map[int]float64
+	// Seed seeds the sampler; the same seed and request give the same
+	// output. 0 is a seed like any other: callers that want fresh
+	// randomness draw one (the server and the CLI do when none is given).
+	Seed uint64
+	// Logprobs asks for the log-probability of each generated token, and
+	// TopLogprobs (0–20) for that many most likely alternatives, carried
+	// by Event.Logprobs.
+	Logprobs    bool
+	TopLogprobs int
+	// Prompt, when set, is used as the raw prompt text instead of
+	// rendering Messages with the chat template (for /v1/completions).
+	Prompt string
 	// Stop ends generation when the output contains one of these strings
 	// (the stop string itself is not returned).
 	Stop []string
+	// Constraint restricts the answer (JSON, a JSON Schema, tool calls);
+	// nil leaves it free.
+	Constraint *Constraint
 }
 
 // EventKind says what an Event carries.
@@ -143,6 +180,22 @@ type Event struct {
 	Box        *chat.Box
 	ToolCall   *chat.ToolCall
 	Usage      *Usage
+	// Logprobs are the log-probabilities of the tokens generated since the
+	// previous event (when Request.Logprobs is set). Tokens whose text is
+	// still held back (a possible marker or stop string) come with a later
+	// event, at the latest with EventDone.
+	Logprobs []TokenLogprob
+}
+
+// TokenLogprob is a generated token with its log-probability under the
+// model's raw distribution (before penalties and temperature) and, when
+// asked for, the most likely alternatives at that position.
+type TokenLogprob struct {
+	ID      int
+	Token   string // the token's text (may be part of a UTF-8 character)
+	Bytes   []byte
+	Logprob float64
+	Top     []TokenLogprob
 }
 
 // Usage reports what a request cost.
@@ -161,6 +214,11 @@ type Usage struct {
 	ImageWidth, ImageHeight int
 	// Tokens are the generated token ids (without the end-of-turn token).
 	Tokens []int
+	// CachedTokens of the prompt were reused from the engine's prefix
+	// cache instead of computed.
+	CachedTokens int
+	// Seed is the sampler's seed (Request.Seed), to replay the answer.
+	Seed uint64
 }
 
 // DecodeTokensPerSecond is the decode speed after the first token.
@@ -212,9 +270,62 @@ func (m *Model) prepare(ctx context.Context, req *Request) (*PreparedPrompt, err
 	start := time.Now()
 	cc := chat.Context{Tools: req.Tools, AddGenerationPrompt: true, EnableThinking: req.Thinking}
 	pp := &PreparedPrompt{}
+	if req.Prompt != "" {
+		if len(req.Messages) > 0 {
+			return nil, fmt.Errorf("a request has either a raw prompt or messages, not both")
+		}
+		pp.Text = req.Prompt
+		pp.IDs = m.Tokenizer.Encode(req.Prompt)
+		pp.Preprocess = time.Since(start)
+		return pp, nil
+	}
 	var grids [][3]int
 	var videos []prompt.Video
+	load := func(mi, pi int, p Part) error {
+		switch {
+		case p.Image != nil:
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			proc, err := m.processorFor(p.Image.Detail)
+			if err != nil {
+				return fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+			}
+			img, err := m.loadImage(p.Image)
+			if err != nil {
+				return fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+			}
+			pat, err := proc.ProcessImage(img)
+			if err != nil {
+				return fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+			}
+			pp.Images = append(pp.Images, model.PixelInput{Values: pat.Values, Grid: pat.Grid})
+			grids = append(grids, pat.Grid)
+			pp.ImageWidth, pp.ImageHeight = pat.OrigW, pat.OrigH
+		case p.Video != nil:
+			pat, ts, err := m.loadVideo(ctx, p.Video)
+			if err != nil {
+				return fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+			}
+			pp.Videos = append(pp.Videos, model.PixelInput{Values: pat.Values, Grid: pat.Grid})
+			videos = append(videos, prompt.Video{Grid: pat.Grid, Timestamps: ts})
+		}
+		return nil
+	}
 	for mi, msg := range req.Messages {
+		if msg.JSON != nil {
+			cm, err := jsonMessage(msg)
+			if err != nil {
+				return nil, fmt.Errorf("message %d: %w", mi+1, err)
+			}
+			for pi, p := range msg.Content {
+				if err := load(mi, pi, p); err != nil {
+					return nil, err
+				}
+			}
+			cc.Messages = append(cc.Messages, cm)
+			continue
+		}
 		cm := chat.Message{Role: msg.Role, ToolCalls: msg.ToolCalls, ToolCallID: msg.ToolCallID, Name: msg.Name}
 		if msg.Reasoning != "" {
 			r := msg.Reasoning
@@ -223,29 +334,15 @@ func (m *Model) prepare(ctx context.Context, req *Request) (*PreparedPrompt, err
 		var parts []chat.Part
 		onlyText := true
 		for pi, p := range msg.Content {
+			if err := load(mi, pi, p); err != nil {
+				return nil, err
+			}
 			switch {
 			case p.Image != nil:
 				onlyText = false
-				img, err := m.loadImage(p.Image)
-				if err != nil {
-					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
-				}
-				pat, err := m.proc.ProcessImage(img)
-				if err != nil {
-					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
-				}
-				pp.Images = append(pp.Images, model.PixelInput{Values: pat.Values, Grid: pat.Grid})
-				grids = append(grids, pat.Grid)
-				pp.ImageWidth, pp.ImageHeight = pat.OrigW, pat.OrigH
 				parts = append(parts, chat.Part{Type: "image"})
 			case p.Video != nil:
 				onlyText = false
-				pat, ts, err := m.loadVideo(ctx, p.Video)
-				if err != nil {
-					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
-				}
-				pp.Videos = append(pp.Videos, model.PixelInput{Values: pat.Values, Grid: pat.Grid})
-				videos = append(videos, prompt.Video{Grid: pat.Grid, Timestamps: ts})
 				parts = append(parts, chat.Part{Type: "video"})
 			default:
 				parts = append(parts, chat.Part{Type: "text", Text: p.Text})
@@ -298,6 +395,8 @@ func (m *Model) loadVideo(ctx context.Context, v *Video) (*media.Patches, []floa
 			return nil, nil, ferr
 		}
 		vid, err = m.proc.LoadVideo(ctx, ff, v.Path)
+	case len(v.Data) > 0:
+		vid, err = m.loadVideoBytes(ctx, v.Data)
 	case len(v.Frames) > 0:
 		frames := make([]*media.Image, len(v.Frames))
 		for i, f := range v.Frames {
@@ -346,6 +445,13 @@ func (m *Model) samplerOptions(req *Request) sample.Options {
 	if req.RepetitionPenalty != nil {
 		o.RepetitionPenalty = *req.RepetitionPenalty
 	}
+	if req.PresencePenalty != nil {
+		o.PresencePenalty = *req.PresencePenalty
+	}
+	if req.FrequencyPenalty != nil {
+		o.FrequencyPenalty = *req.FrequencyPenalty
+	}
+	o.LogitBias = req.LogitBias
 	return o
 }
 
@@ -366,6 +472,9 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	if err != nil {
 		return inputError(fmt.Errorf("sampling options: %w", err))
 	}
+	if err := m.checkLogprobOptions(req); err != nil {
+		return inputError(err)
+	}
 	maxNew := req.MaxTokens
 	if maxNew <= 0 {
 		maxNew = m.Generation.MaxNewTokens
@@ -375,6 +484,9 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	}
 	pp, err := m.Prepare(ctx, req)
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return err
 	}
 	S := len(pp.IDs)
@@ -385,36 +497,76 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 		return inputError(fmt.Errorf("%w: the prompt is %d tokens and the context holds %d; shorten it by at least %d tokens to leave room for an answer", ErrContextFull, S, m.limit, S-m.limit+1))
 	}
 	maxNew = min(maxNew, m.limit-S)
-	usage := &Usage{PromptTokens: S, Preprocess: pp.Preprocess, ImageWidth: pp.ImageWidth, ImageHeight: pp.ImageHeight}
-	start := time.Now()
-	p, err := m.net.BuildPrompt(ctx, pp.IDs, pp.Images, pp.Videos)
-	if err != nil {
-		return err
-	}
-	usage.Vision = time.Since(start)
+	usage := &Usage{Seed: req.Seed, PromptTokens: S, Preprocess: pp.Preprocess, ImageWidth: pp.ImageWidth, ImageHeight: pp.ImageHeight}
 	for _, id := range pp.IDs {
 		if id == m.Config.ImageTokenID {
 			usage.VisionTokens++
 		}
 	}
-
-	text := m.net.Text
-	cache := model.NewKVCache(&m.Config.Text, S+maxNew)
-	t0 := time.Now()
-	hidden, err := text.Forward(ctx, p.Embeds, &p.Pos, S, cache, nil)
+	start := time.Now()
+	// next turns the logits of the next position into a token (and its
+	// logprobs when asked). The engine calls it on its loop goroutine,
+	// once per token, in order; the logprobs reach this goroutine through
+	// pending.
+	var mu sync.Mutex
+	var pending []*sample.Logprobs
+	seen := append([]int(nil), pp.IDs...)
+	// guard masks the answer to the request's constraint (nil without
+	// one). When it fails, next ends the sequence with an end-of-turn id
+	// and guardErr says why.
+	guard, err := m.newGuard(req, pp.Text)
 	if err != nil {
 		return err
 	}
-	H := m.Config.Text.Hidden
-	logits := text.Logits(hidden[(S-1)*H:], 1)
-	usage.Prefill = time.Since(t0)
+	var guardErr error
+	stop := func(err error) int {
+		mu.Lock()
+		guardErr = err
+		mu.Unlock()
+		if len(m.Generation.EOS) > 0 {
+			return m.Generation.EOS[0]
+		}
+		return 0
+	}
+	next := func(logits []float32) int {
+		if err := guard.apply(logits); err != nil {
+			return stop(err)
+		}
+		var lp *sample.Logprobs
+		if req.Logprobs {
+			lp = sample.NewLogprobs(logits, req.TopLogprobs)
+		}
+		id := smp.Next(logits, seen)
+		if err := guard.accept(id); err != nil {
+			return stop(err)
+		}
+		seen = append(seen, id)
+		if lp != nil {
+			mu.Lock()
+			pending = append(pending, lp)
+			mu.Unlock()
+		}
+		return id
+	}
+	st, err := m.eng.Submit(ctx, engine.Request{IDs: pp.IDs, Images: pp.Images, Videos: pp.Videos, MaxNew: maxNew, Sample: next, EOS: m.Generation.EOS})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	defer st.Close()
 
-	parser := chat.NewParser(chat.ParserOptions{
+	var parser outputParser = chat.NewParser(chat.ParserOptions{
 		StartInThinking: endsWithOpenThink(pp.Text),
 		ImageWidth:      pp.ImageWidth, ImageHeight: pp.ImageHeight, Tools: req.Tools,
 	})
+	if req.Prompt != "" {
+		parser = rawParser{} // a raw completion is returned as decoded
+	}
+	var lps []TokenLogprob // logprobs not yet attached to an event
 	emit := func(evs []chat.Event) bool {
-		for _, e := range evs {
+		for i, e := range evs {
 			ev := Event{Text: e.Text, InThinking: e.InThinking, Box: e.Box, ToolCall: e.ToolCall}
 			switch e.Kind {
 			case chat.ThinkingText:
@@ -428,55 +580,74 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 			default:
 				ev.Kind = EventRaw
 			}
+			if i == 0 {
+				ev.Logprobs, lps = lps, nil
+			}
 			if !yield(ev, nil) {
 				return false
 			}
 		}
 		return true
 	}
-	eos := map[int]bool{}
-	for _, id := range m.Generation.EOS {
-		eos[id] = true
-	}
-	seen := append([]int(nil), pp.IDs...)
 	stream := m.Tokenizer.NewStreamDecoder()
 	stops := newStopMatcher(req.Stop)
 	decodeStart := time.Now()
-	usage.FinishReason = "length"
-	for step := 0; step < maxNew; step++ {
-		if ctx.Err() != nil {
+	info := func(in *engine.Info) {
+		if in != nil {
+			usage.Vision, usage.Prefill, usage.CachedTokens = in.Vision, in.Prefill, in.ReusedTokens
+		}
+	}
+	for {
+		ev, err := st.Next(ctx)
+		if err != nil {
 			usage.FinishReason = "cancelled"
 			break
 		}
-		id := smp.Next(logits, seen)
-		if step == 0 {
+		info(ev.Info)
+		if ev.Done {
+			if ev.Err != nil {
+				return ev.Err
+			}
+			mu.Lock()
+			gerr := guardErr
+			mu.Unlock()
+			if gerr != nil {
+				return gerr
+			}
+			usage.FinishReason = ev.Finish
+			if usage.CompletionTokens == 0 {
+				usage.TimeToFirstToken = time.Since(start) + pp.Preprocess
+			}
+			break
+		}
+		id := ev.Token
+		if usage.CompletionTokens == 0 {
 			usage.TimeToFirstToken = time.Since(start) + pp.Preprocess
 			decodeStart = time.Now()
 		}
-		if eos[id] {
-			usage.FinishReason = "stop"
-			break
-		}
 		usage.CompletionTokens++
 		usage.Tokens = append(usage.Tokens, id)
-		seen = append(seen, id)
-		out, hit := stops.add(stream.Add(id))
+		if req.Logprobs {
+			mu.Lock()
+			lp := pending[0]
+			pending = pending[1:]
+			mu.Unlock()
+			lps = append(lps, m.tokenLogprob(id, lp))
+		}
+		var out string
+		var hit bool
+		if m.Tokenizer.IsSpecial(id) {
+			// Stop strings match text only, never a special token's spelling.
+			out = stops.pass(stream.Add(id))
+		} else {
+			out, hit = stops.add(stream.Add(id))
+		}
 		if !emit(parser.Add(out)) {
 			return nil
 		}
 		if hit {
 			usage.FinishReason = "stop"
 			break
-		}
-		if step == maxNew-1 {
-			break
-		}
-		if logits, err = text.Step(ctx, id, p.Delta, cache); err != nil {
-			if ctx.Err() != nil {
-				usage.FinishReason = "cancelled"
-				break
-			}
-			return err
 		}
 	}
 	usage.Decode = time.Since(decodeStart)
@@ -489,7 +660,7 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	if !emit(parser.Close()) {
 		return nil
 	}
-	yield(Event{Kind: EventDone, Usage: usage}, nil)
+	yield(Event{Kind: EventDone, Usage: usage, Logprobs: lps}, nil)
 	return nil
 }
 
@@ -546,9 +717,36 @@ func (s *stopMatcher) add(text string) (string, bool) {
 	return out, false
 }
 
+// pass releases the held-back text followed by text that must not take
+// part in a match (a special token's spelling).
+func (s *stopMatcher) pass(text string) string {
+	if s.hit {
+		return ""
+	}
+	return s.flush() + text
+}
+
 // flush releases the held-back text at the end of generation.
 func (s *stopMatcher) flush() string {
 	out := s.pending
 	s.pending = ""
 	return out
 }
+
+// outputParser splits decoded text into events.
+type outputParser interface {
+	Add(text string) []chat.Event
+	Close() []chat.Event
+}
+
+// rawParser passes text through unparsed, as EventRaw.
+type rawParser struct{}
+
+func (rawParser) Add(text string) []chat.Event {
+	if text == "" {
+		return nil
+	}
+	return []chat.Event{{Kind: chat.RawText, Text: text}}
+}
+
+func (rawParser) Close() []chat.Event { return nil }

@@ -11,10 +11,12 @@
 // # Kernels
 //
 // Every inner loop exists twice: in plain Go, and in AVX2/FMA/F16C assembly
-// (kernels_amd64.s). The assembly set is chosen once at start-up when the CPU
-// has all three features; the build tag purego forces the Go set.
-// KernelName reports which one runs. The tests run both sets against float64
-// references.
+// (kernels_amd64.s). The fastest set the CPU supports is chosen once at
+// start-up; GLMV_KERNELS=generic|avx2|avx512|amx forces a lower one (a set
+// the CPU or build lacks falls back to the best lower one, and KernelNote
+// says so), and the build tag purego leaves only the Go set. KernelName
+// reports which one runs, KernelSets which ones could, CPUFeatures what the
+// CPU offers. The tests run every available set against float64 references.
 //
 // MatMul picks by format and number of token rows T (gemmMinT). The row
 // path streams the weights once per block of activation rows kept in L2 and

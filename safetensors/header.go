@@ -121,7 +121,15 @@ func ParseHeader(prefix []byte, fileSize int64) (*Header, error) {
 		return nil, errors.New("header is not a JSON object")
 	}
 	h := &Header{DataStart: 8 + int64(n)}
-	for name, msg := range entries {
+	// Visit the entries in name order so that a broken file gets the same
+	// error on every run.
+	names := make([]string, 0, len(entries))
+	for name := range entries {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		msg := entries[name]
 		if name == "__metadata__" {
 			if err := json.Unmarshal(msg, &h.Metadata); err != nil {
 				return nil, fmt.Errorf("__metadata__ must map strings to strings: %w", err)
@@ -162,9 +170,6 @@ func ParseHeader(prefix []byte, fileSize int64) (*Header, error) {
 		if ti.Begin < 0 || ti.End < ti.Begin {
 			return nil, fmt.Errorf("tensor %q: bad data_offsets [%d, %d]", name, ti.Begin, ti.End)
 		}
-		if ti.End > dataLen {
-			return nil, fmt.Errorf("tensor %q: data [%d, %d) runs past the end of the data section (%d bytes; file truncated?)", name, ti.Begin, ti.End, dataLen)
-		}
 		if want := elems * int64(size); ti.End-ti.Begin != want {
 			return nil, fmt.Errorf("tensor %q: %s %v needs %d bytes but data_offsets span %d", name, ti.DType, ti.Shape, want, ti.End-ti.Begin)
 		}
@@ -177,6 +182,13 @@ func ParseHeader(prefix []byte, fileSize int64) (*Header, error) {
 		}
 		return a.Name < b.Name
 	})
+	// The first tensor (in file order) that runs past the end is the one a
+	// truncated file lost.
+	for _, ti := range h.Tensors {
+		if ti.End > dataLen {
+			return nil, fmt.Errorf("tensor %q: data [%d, %d) runs past the end of the data section (%d bytes; file truncated?)", ti.Name, ti.Begin, ti.End, dataLen)
+		}
+	}
 	for i := 1; i < len(h.Tensors); i++ {
 		a, b := h.Tensors[i-1], h.Tensors[i]
 		if b.Begin < a.End {

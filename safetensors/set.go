@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/glmv/glmv/internal/mmap"
 	"os"
 	"path/filepath"
 	"sort"
@@ -54,8 +55,14 @@ func openIndex(dir, path string, b []byte) (*Set, error) {
 	if len(idx.WeightMap) == 0 {
 		return nil, fmt.Errorf("safetensors: %s: empty weight_map", path)
 	}
+	names := make([]string, 0, len(idx.WeightMap))
+	for name := range idx.WeightMap {
+		names = append(names, name)
+	}
+	sort.Strings(names) // the same error on every run
 	shardSet := map[string]bool{}
-	for name, shard := range idx.WeightMap {
+	for _, name := range names {
+		shard := idx.WeightMap[name]
 		if shard == "" || filepath.IsAbs(shard) || strings.Contains(shard, "..") || strings.ContainsAny(shard, `/\`) {
 			return nil, fmt.Errorf("safetensors: %s: tensor %q maps to bad shard name %q", path, name, shard)
 		}
@@ -70,7 +77,8 @@ func openIndex(dir, path string, b []byte) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	for name, shard := range idx.WeightMap {
+	for _, name := range names {
+		shard := idx.WeightMap[name]
 		f, ok := set.byName[name]
 		if !ok {
 			set.Close()
@@ -149,4 +157,17 @@ func (s *Set) Bytes(name string) ([]byte, error) {
 		return nil, fmt.Errorf("safetensors: no tensor %q", name)
 	}
 	return f.Bytes(name)
+}
+
+// Release drops the resident pages of b, tensor data obtained from one of
+// the set's files, from memory (see mmap.Release); it reports false, doing
+// nothing, when b does not lie in the set's mappings. Loaders call it once
+// they have converted a tensor and will not read it again.
+func (s *Set) Release(b []byte) bool {
+	for _, f := range s.Files {
+		if mmap.Within(f.data, b) {
+			return mmap.Release(b) == nil
+		}
+	}
+	return false
 }

@@ -1,7 +1,7 @@
-// Package sample chooses the next token from logits: repetition penalty,
-// temperature, top-k, top-p and min-p filtering, then a seeded draw (or
-// the arg-max when sampling is off), in the order Hugging Face applies
-// them.
+// Package sample chooses the next token from logits: logit bias,
+// repetition penalty, presence and frequency penalties, then temperature,
+// top-k, top-p and min-p filtering and a seeded draw (or the arg-max when
+// sampling is off), in the order Hugging Face applies them.
 package sample
 
 import (
@@ -26,6 +26,19 @@ type Options struct {
 	// RepetitionPenalty divides positive (multiplies negative) logits of
 	// tokens already in the sequence; 0 or 1 disables it.
 	RepetitionPenalty float64
+	// PresencePenalty is subtracted once from the logit of every token
+	// the sampler has already chosen (OpenAI's presence_penalty, in
+	// [-2, 2]); 0 disables it.
+	PresencePenalty float64
+	// FrequencyPenalty is subtracted from the logit of every token the
+	// sampler has already chosen, times the number of times it was chosen
+	// (OpenAI's frequency_penalty, in [-2, 2]); 0 disables it.
+	FrequencyPenalty float64
+	// LogitBias is added to the logits of the given token ids before
+	// anything else (OpenAI's logit_bias, values in [-100, 100]); ids
+	// outside the vocabulary are ignored here and should be refused by the
+	// caller.
+	LogitBias map[int]float64
 	// Seed makes the draws repeatable.
 	Seed uint64
 }
@@ -43,6 +56,18 @@ func (o Options) Validate() error {
 		return fmt.Errorf("min-p must be in [0, 1], is %g", o.MinP)
 	case o.RepetitionPenalty < 0 || math.IsNaN(o.RepetitionPenalty):
 		return fmt.Errorf("repetition penalty must be > 0, is %g", o.RepetitionPenalty)
+	case !(o.PresencePenalty >= -2 && o.PresencePenalty <= 2):
+		return fmt.Errorf("presence penalty must be in [-2, 2], is %g", o.PresencePenalty)
+	case !(o.FrequencyPenalty >= -2 && o.FrequencyPenalty <= 2):
+		return fmt.Errorf("frequency penalty must be in [-2, 2], is %g", o.FrequencyPenalty)
+	}
+	for id, b := range o.LogitBias {
+		if id < 0 {
+			return fmt.Errorf("logit bias: token id %d is negative", id)
+		}
+		if !(b >= -100 && b <= 100) {
+			return fmt.Errorf("logit bias of token %d must be in [-100, 100], is %g", id, b)
+		}
 	}
 	return nil
 }
@@ -54,6 +79,9 @@ type Sampler struct {
 	idx  []int
 	prob []float64
 	done []bool // ids already penalised this step, reused across steps
+	// chosen counts the tokens this sampler has returned, for the presence
+	// and frequency penalties.
+	chosen map[int]int
 }
 
 // New makes a sampler; it returns an error for invalid options.
@@ -66,9 +94,27 @@ func New(o Options) (*Sampler, error) {
 
 // Next chooses a token from logits (modified in place) given the ids of
 // the sequence so far (prompt and generated), which the repetition penalty
-// reads.
+// reads. The presence and frequency penalties count the tokens earlier
+// calls of Next returned (the generated text, not the prompt, as OpenAI
+// and vLLM define them).
 func (s *Sampler) Next(logits []float32, seen []int) int {
+	id := s.next(logits, seen)
+	if s.opt.PresencePenalty != 0 || s.opt.FrequencyPenalty != 0 {
+		if s.chosen == nil {
+			s.chosen = map[int]int{}
+		}
+		s.chosen[id]++
+	}
+	return id
+}
+
+func (s *Sampler) next(logits []float32, seen []int) int {
 	o := s.opt
+	for id, b := range o.LogitBias {
+		if id < len(logits) {
+			logits[id] += float32(b)
+		}
+	}
 	if o.RepetitionPenalty > 0 && o.RepetitionPenalty != 1 {
 		p := float32(o.RepetitionPenalty)
 		if len(s.done) < len(logits) {
@@ -89,6 +135,11 @@ func (s *Sampler) Next(logits []float32, seen []int) int {
 			if id >= 0 && id < len(logits) {
 				s.done[id] = false
 			}
+		}
+	}
+	for id, n := range s.chosen {
+		if id >= 0 && id < len(logits) {
+			logits[id] -= float32(float64(n)*o.FrequencyPenalty + o.PresencePenalty)
 		}
 	}
 	if o.Temperature == 0 {

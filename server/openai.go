@@ -1,10 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 
 	"github.com/glmv/glmv"
@@ -12,23 +15,29 @@ import (
 )
 
 // chatRequest is the subset of OpenAI's chat-completions request that
-// glmv understands; unknown fields are ignored.
+// glmv understands; fields it cannot honour are refused (see
+// refusedChatFields), other unknown fields are ignored.
 type chatRequest struct {
-	Model               string            `json:"model"`
-	Messages            []chatMessage     `json:"messages"`
-	Stream              bool              `json:"stream"`
-	StreamOptions       *streamOptions    `json:"stream_options"`
-	MaxTokens           *int              `json:"max_tokens"`
-	MaxCompletionTokens *int              `json:"max_completion_tokens"`
-	Temperature         *float64          `json:"temperature"`
-	TopP                *float64          `json:"top_p"`
-	TopK                *int              `json:"top_k"`
-	MinP                *float64          `json:"min_p"`
-	RepetitionPenalty   *float64          `json:"repetition_penalty"`
-	Seed                *int64            `json:"seed"`
-	Stop                json.RawMessage   `json:"stop"`
-	Tools               []json.RawMessage `json:"tools"`
-	N                   *int              `json:"n"`
+	Model               string             `json:"model"`
+	Messages            []chatMessage      `json:"messages"`
+	Stream              bool               `json:"stream"`
+	StreamOptions       *streamOptions     `json:"stream_options"`
+	MaxTokens           *int               `json:"max_tokens"`
+	MaxCompletionTokens *int               `json:"max_completion_tokens"`
+	Temperature         *float64           `json:"temperature"`
+	TopP                *float64           `json:"top_p"`
+	TopK                *int               `json:"top_k"`
+	MinP                *float64           `json:"min_p"`
+	RepetitionPenalty   *float64           `json:"repetition_penalty"`
+	Seed                *int64             `json:"seed"`
+	Stop                json.RawMessage    `json:"stop"`
+	Tools               []json.RawMessage  `json:"tools"`
+	N                   *int               `json:"n"`
+	PresencePenalty     *float64           `json:"presence_penalty"`
+	FrequencyPenalty    *float64           `json:"frequency_penalty"`
+	LogitBias           map[string]float64 `json:"logit_bias"`
+	Logprobs            *bool              `json:"logprobs"`
+	TopLogprobs         *int               `json:"top_logprobs"`
 	// ChatTemplateKwargs carries enable_thinking, as vLLM and SGLang
 	// accept it.
 	ChatTemplateKwargs struct {
@@ -47,6 +56,7 @@ type chatMessage struct {
 	ToolCalls        []apiToolCall   `json:"tool_calls,omitempty"`
 	ToolCallID       string          `json:"tool_call_id,omitempty"`
 	Name             string          `json:"name,omitempty"`
+	raw              json.RawMessage // the message as sent (rawmessage.go)
 }
 
 type apiToolCall struct {
@@ -63,67 +73,160 @@ type contentPart struct {
 	Type     string `json:"type"`
 	Text     string `json:"text"`
 	ImageURL *struct {
-		URL string `json:"url"`
+		URL    string `json:"url"`
+		Detail string `json:"detail"`
 	} `json:"image_url"`
 	VideoURL *struct {
 		URL string `json:"url"`
 	} `json:"video_url"`
 }
 
-// requestError is a client error, answered with 400.
-type requestError struct{ msg string }
-
-func (e *requestError) Error() string { return e.msg }
-
-func badRequest(format string, a ...any) error { return &requestError{fmt.Sprintf(format, a...)} }
-
 // MaxImageBytes bounds one decoded data: URL image.
 const MaxImageBytes = 64 << 20
 
-// decodeRequest validates an OpenAI request and turns it into a glmv one.
+// refusedChatFields are OpenAI request fields glmv cannot honour; a request
+// that sets one (to anything but null) is refused rather than silently
+// answered differently from what it asked.
+var refusedChatFields = map[string]string{
+	"functions":          "use tools",
+	"function_call":      "use tools",
+	"audio":              "glmv has no audio output",
+	"modalities":         "glmv answers in text only",
+	"prediction":         "predicted outputs are not implemented",
+	"web_search_options": "glmv does not search the web",
+	"best_of":            "glmv generates one sequence",
+	"echo":               "the prompt is not echoed",
+	"suffix":             "glmv does not fill in the middle",
+}
+
+// decodeJSON decodes exactly one JSON object from body into v: trailing
+// bytes other than white space are refused, and a field of refused
+// (set to anything but null) is refused naming it.
+func decodeJSON(body []byte, v any, what string, refused map[string]string) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return badRequest("request body is not a valid %s JSON object: %v", what, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("request body has data after the JSON object")
+	}
+	if len(refused) > 0 {
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(body, &fields); err != nil {
+			return badRequest("request body is not a JSON object")
+		}
+		for k, raw := range fields {
+			if why, ok := refused[k]; ok && string(raw) != "null" {
+				return unsupported(k, why)
+			}
+		}
+	}
+	return nil
+}
+
+// samplingFields are what chat and text completions share.
+type samplingFields struct {
+	maxTokens           *int
+	maxTokensParam      string
+	seed                *int64
+	stop                json.RawMessage
+	presence, frequency *float64
+	logitBias           map[string]float64
+	n                   *int
+}
+
+// apply validates the shared fields and sets them on req.
+func (f samplingFields) apply(req *glmv.Request) error {
+	if f.n != nil && *f.n != 1 {
+		return badParam("n", "n must be 1 (glmv generates one choice)")
+	}
+	if f.maxTokens != nil {
+		if *f.maxTokens < 1 {
+			return badParam(f.maxTokensParam, "%s must be at least 1, is %d", f.maxTokensParam, *f.maxTokens)
+		}
+		req.MaxTokens = *f.maxTokens
+	}
+	if f.seed != nil {
+		req.Seed = uint64(*f.seed)
+	}
+	if len(f.stop) > 0 && string(f.stop) != "null" {
+		var one string
+		if err := json.Unmarshal(f.stop, &one); err == nil {
+			req.Stop = []string{one}
+		} else if err := json.Unmarshal(f.stop, &req.Stop); err != nil {
+			return badParam("stop", "stop must be a string or a list of strings")
+		}
+		if len(req.Stop) > 4 {
+			return badParam("stop", "at most 4 stop strings, got %d", len(req.Stop))
+		}
+	}
+	for name, p := range map[string]*float64{"presence_penalty": f.presence, "frequency_penalty": f.frequency} {
+		if p != nil && !(*p >= -2 && *p <= 2) {
+			return badParam(name, "%s must be in [-2, 2], is %g", name, *p)
+		}
+	}
+	req.PresencePenalty, req.FrequencyPenalty = f.presence, f.frequency
+	if len(f.logitBias) > 0 {
+		req.LogitBias = make(map[int]float64, len(f.logitBias))
+		for k, v := range f.logitBias {
+			id, err := strconv.Atoi(k)
+			if err != nil || id < 0 {
+				return badParam("logit_bias", "logit_bias keys must be token ids, not %q", k)
+			}
+			if !(v >= -100 && v <= 100) {
+				return badParam("logit_bias", "logit_bias values must be in [-100, 100], token %d has %g", id, v)
+			}
+			req.LogitBias[id] = v
+		}
+	}
+	return nil
+}
+
+// decodeRequest validates an OpenAI chat request and turns it into a glmv
+// one.
 func decodeRequest(body []byte) (*chatRequest, *glmv.Request, error) {
 	var cr chatRequest
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	if err := dec.Decode(&cr); err != nil {
-		return nil, nil, badRequest("request body is not a valid chat-completions JSON object: %v", err)
+	if err := decodeJSON(body, &cr, "chat-completions", refusedChatFields); err != nil {
+		return nil, nil, err
 	}
 	if len(cr.Messages) == 0 {
-		return nil, nil, badRequest("messages must be a non-empty list")
-	}
-	if cr.N != nil && *cr.N != 1 {
-		return nil, nil, badRequest("n must be 1 (glmv generates one choice)")
+		return nil, nil, badParam("messages", "messages must be a non-empty list")
 	}
 	req := &glmv.Request{
 		Temperature: cr.Temperature, TopP: cr.TopP, TopK: cr.TopK, MinP: cr.MinP,
 		RepetitionPenalty: cr.RepetitionPenalty, Tools: cr.Tools,
 		Thinking: cr.ChatTemplateKwargs.EnableThinking,
 	}
-	switch {
-	case cr.MaxCompletionTokens != nil:
-		req.MaxTokens = *cr.MaxCompletionTokens
-	case cr.MaxTokens != nil:
-		req.MaxTokens = *cr.MaxTokens
+	f := samplingFields{maxTokens: cr.MaxTokens, maxTokensParam: "max_tokens", seed: cr.Seed, stop: cr.Stop,
+		presence: cr.PresencePenalty, frequency: cr.FrequencyPenalty, logitBias: cr.LogitBias, n: cr.N}
+	if cr.MaxCompletionTokens != nil {
+		f.maxTokens, f.maxTokensParam = cr.MaxCompletionTokens, "max_completion_tokens"
 	}
-	if req.MaxTokens < 0 {
-		return nil, nil, badRequest("max_tokens must not be negative")
+	if err := f.apply(req); err != nil {
+		return nil, nil, err
 	}
-	if cr.Seed != nil {
-		req.Seed = uint64(*cr.Seed)
-	}
-	if len(cr.Stop) > 0 && string(cr.Stop) != "null" {
-		var one string
-		if err := json.Unmarshal(cr.Stop, &one); err == nil {
-			req.Stop = []string{one}
-		} else if err := json.Unmarshal(cr.Stop, &req.Stop); err != nil {
-			return nil, nil, badRequest("stop must be a string or a list of strings")
+	req.Logprobs = cr.Logprobs != nil && *cr.Logprobs
+	if cr.TopLogprobs != nil {
+		if !req.Logprobs {
+			return nil, nil, badParam("top_logprobs", "top_logprobs needs logprobs: true")
 		}
+		if *cr.TopLogprobs < 0 || *cr.TopLogprobs > glmv.MaxTopLogprobs {
+			return nil, nil, badParam("top_logprobs", "top_logprobs must be in [0, %d], is %d", glmv.MaxTopLogprobs, *cr.TopLogprobs)
+		}
+		req.TopLogprobs = *cr.TopLogprobs
 	}
 	for i, m := range cr.Messages {
 		msg, err := convertMessage(m)
+		if err == nil {
+			msg, err = withTemplateJSON(msg, m.raw)
+		}
 		if err != nil {
-			return nil, nil, badRequest("messages[%d]: %v", i, err)
+			return nil, nil, badParam(fmt.Sprintf("messages[%d]", i), "messages[%d]: %v", i, err)
 		}
 		req.Messages = append(req.Messages, msg)
+	}
+	if err := applyConstraint(body, req); err != nil {
+		return nil, nil, err
 	}
 	return &cr, req, nil
 }
@@ -173,9 +276,21 @@ func convertMessage(m chatMessage) (glmv.Message, error) {
 			if err != nil {
 				return msg, fmt.Errorf("content[%d]: %v", j, err)
 			}
-			msg.Content = append(msg.Content, glmv.ImageBytes(data))
+			switch p.ImageURL.Detail {
+			case "", "auto", "low", "high":
+			default:
+				return msg, fmt.Errorf("content[%d]: image_url.detail must be \"low\", \"high\" or \"auto\", not %q", j, p.ImageURL.Detail)
+			}
+			msg.Content = append(msg.Content, glmv.Part{Image: &glmv.Image{Data: data, Detail: p.ImageURL.Detail}})
 		case "video_url":
-			return msg, fmt.Errorf("content[%d]: video input is not supported over HTTP yet; use `glmv run --video`", j)
+			if p.VideoURL == nil {
+				return msg, fmt.Errorf("content[%d]: video_url part without video_url", j)
+			}
+			data, err := decodeDataURL(p.VideoURL.URL)
+			if err != nil {
+				return msg, fmt.Errorf("content[%d]: %v", j, err)
+			}
+			msg.Content = append(msg.Content, glmv.Part{Video: &glmv.Video{Data: data}})
 		default:
 			return msg, fmt.Errorf("content[%d]: unknown part type %q", j, p.Type)
 		}
@@ -189,14 +304,14 @@ func convertMessage(m chatMessage) (glmv.Message, error) {
 func decodeDataURL(u string) ([]byte, error) {
 	rest, ok := strings.CutPrefix(u, "data:")
 	if !ok {
-		return nil, errors.New("only data: URLs (base64-encoded images) are accepted; glmv does not fetch remote images")
+		return nil, errors.New("only data: URLs (base64-encoded images or videos) are accepted; glmv does not fetch remote images or videos")
 	}
 	meta, payload, ok := strings.Cut(rest, ",")
 	if !ok || !strings.HasSuffix(meta, ";base64") {
 		return nil, errors.New("data: URL must be base64-encoded (data:image/png;base64,...)")
 	}
 	if base64.StdEncoding.DecodedLen(len(payload)) > MaxImageBytes {
-		return nil, fmt.Errorf("image is larger than %d bytes", MaxImageBytes)
+		return nil, fmt.Errorf("data: URL is larger than %d bytes", MaxImageBytes)
 	}
 	data, err := base64.StdEncoding.DecodeString(payload)
 	if err != nil {

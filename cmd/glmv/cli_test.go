@@ -279,3 +279,96 @@ func TestRunWithVideo(t *testing.T) {
 		t.Errorf("exit %d, want 12 vision tokens in %s %s", code, out, errs)
 	}
 }
+
+// -m takes a GGUF text model (mmproj found beside it or given with
+// --mmproj) in inspect, run and prompt; the demo model is moe_a, whose
+// llama.cpp F16 pair is in the reference fixtures.
+func TestGGUFCommands(t *testing.T) {
+	dir, img := demoFiles(t)
+	ggufDir := filepath.Join("..", "..", "testdata", "reference", "models", "moe_a", "gguf")
+	text := filepath.Join(ggufDir, "moe_a-F16.gguf")
+	code, out, errs := glmvCLI(t, "inspect", "-m", text, "--json")
+	if code != 0 {
+		t.Fatalf("inspect exited %d: %s", code, errs)
+	}
+	var r inspectReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	_, out, _ = glmvCLI(t, "inspect", "-m", dir, "--json")
+	var st inspectReport
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	if r.Params != st.Params || r.DTypes["F16"] == 0 || len(r.Files) != 2 || len(r.Problems) != 0 || r.SpecialTokens["<|image|>"] != 283 {
+		t.Errorf("GGUF inspect %+v\ncheckpoint %+v", r, st)
+	}
+	code, out, errs = glmvCLI(t, "run", "-m", text, "--mmproj", filepath.Join(ggufDir, "mmproj-moe_a-F16.gguf"), "--image", img,
+		"--system", demo.SystemPrompt, "--no-think", "--max-tokens", "12", demo.Question)
+	if code != 0 || !strings.HasPrefix(out, "_<|unused_298|>M_") {
+		t.Errorf("run on the GGUF exited %d: %q %s", code, out, errs)
+	}
+	msgs := filepath.Join(t.TempDir(), "m.json")
+	if err := os.WriteFile(msgs, []byte(`[{"role":"user","content":"hi"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, want, _ := glmvCLI(t, "prompt", "-m", dir, "--messages", msgs)
+	if code, got, errs := glmvCLI(t, "prompt", "-m", text, "--messages", msgs); code != 0 || got != want {
+		t.Errorf("prompt from the GGUF exited %d: %q, checkpoint gives %q (%s)", code, got, want, errs)
+	}
+	in := "\"Hello <|user|> wörld 123\"\n"
+	wantTok, _, _ := runWithStdin(t, in, "tokenize", "-t", dir)
+	if gotTok, errs, code := runWithStdin(t, in, "tokenize", "-t", text); code != 0 || gotTok != wantTok || wantTok == "" {
+		t.Errorf("tokenize from the GGUF exited %d: %q, tokenizer.json gives %q (%s)", code, gotTok, wantTok, errs)
+	}
+	if code, _, errs := glmvCLI(t, "run", "-m", dir, "--mmproj", text, "hi"); code == 0 || !strings.Contains(errs, "mmproj") {
+		t.Errorf("--mmproj with a folder: exit %d %s", code, errs)
+	}
+}
+
+// inspect lists what is wrong and exits non-zero, so scripts can tell.
+func TestInspectExitsNonZeroOnProblems(t *testing.T) {
+	dir, _ := demoFiles(t)
+	if err := os.Remove(filepath.Join(dir, "tokenizer.json")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := glmvCLI(t, "inspect", "-m", dir)
+	if code != 1 || !strings.Contains(out, "problems:") || !strings.Contains(errs, "problem") {
+		t.Errorf("inspect of a folder without tokenizer.json exited %d:\n%s%s", code, out, errs)
+	}
+	code, out, _ = glmvCLI(t, "inspect", "-m", dir, "--json")
+	var r inspectReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 1 || len(r.Problems) == 0 {
+		t.Errorf("inspect --json exited %d with problems %v (%v)", code, r.Problems, err)
+	}
+}
+
+// A prompt piped on standard input is answered like one given as an
+// argument; an empty pipe is an error, not a chat.
+func TestRunPromptFromPipe(t *testing.T) {
+	dir, img := demoFiles(t)
+	withStdin := func(text string) (int, string, string) {
+		f, err := os.CreateTemp(t.TempDir(), "stdin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(text)
+		f.Seek(0, 0)
+		defer f.Close()
+		old := os.Stdin
+		os.Stdin = f
+		defer func() { os.Stdin = old }()
+		return glmvCLI(t, "run", "-m", dir, "--image", img, "--system", demo.SystemPrompt, "--no-think", "--max-tokens", "12")
+	}
+	code, out, errs := withStdin(demo.Question + "\n")
+	if code != 0 || !strings.HasPrefix(out, "_<|unused_298|>M_") {
+		t.Errorf("piped prompt: exit %d, answer %q, %s", code, out, errs)
+	}
+	code, _, errs = withStdin("  \n")
+	if code != 1 || !strings.Contains(errs, "no prompt") {
+		t.Errorf("empty pipe: exit %d, %s", code, errs)
+	}
+	if _, err := readPrompt(strings.NewReader(strings.Repeat("x", maxPipedPrompt+1))); err == nil {
+		t.Error("an oversize piped prompt was accepted")
+	}
+}
