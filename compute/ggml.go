@@ -51,7 +51,7 @@ type blockFormat struct {
 	name       string
 	ggml       uint32 // ggml_type id
 	bs, ts     int    // columns and bytes per block
-	kquant     bool   // activations quantized per 256 (q8_K) rather than per 32
+	kquant     bool   // 256-column super-blocks (activations also need sums per 16)
 	dequant    func(dst []float32, blk []byte)
 	quant      func(blk []byte, x []float32) // nil: no quantizer
 	gemmMinT   int                           // see gemmMinT

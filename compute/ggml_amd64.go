@@ -27,7 +27,7 @@ func kquantAsm(f func(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float
 		if nb == 0 {
 			return 0
 		}
-		_, _, _ = a.q[nb*qkBlock-1], a.d[nb-1], a.bsum[nb*16-1]
+		_, _, _ = a.q[nb*qkBlock-1], a.d[nb*qkBlock/qBlock-1], a.bsum[nb*16-1]
 		return f(&a.q[0], &a.d[0], &a.bsum[0], &w[0], nb)
 	}
 }

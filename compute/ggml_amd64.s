@@ -1,11 +1,12 @@
 //go:build amd64 && !purego
 
-// AVX2 dot products of q8_K activations (256 int8 per super-block, f32
-// scale, int16 sums per 16) with rows of ggml K-quant blocks. They follow
-// the integer scheme of llama.cpp's ggml_vec_dot_qN_K_q8_K: unsigned
-// weight values times signed activations with VPMADDUBSW, sub-block scales
-// applied with VPMADDWD, one float multiply-add per super-block, and the
-// min/offset terms taken from the activation sums.
+// AVX2 dot products of 8-bit activations (int8, an f32 scale per 32
+// columns, int16 sums per 16) with rows of ggml blocks. The K-quant ones
+// follow the integer scheme of llama.cpp's ggml_vec_dot_qN_K_q8_K:
+// unsigned weight values times signed activations with VPMADDUBSW,
+// sub-block scales applied with VPMADDWD, the min/offset terms taken from
+// the activation sums; they finish in f32 per 32 columns, where llama.cpp
+// has one activation scale per 256.
 
 #include "textflag.h"
 
@@ -107,56 +108,72 @@ GLOBL k3mask<>(SB), RODATA|NOPTR, $8
 	K4SCALEBYTES; \
 	VPMOVZXBW X2, Y2
 
-// KMINS adds the mins term of a Q4_K/Q5_K super-block to X1: Y2 holds the
-// scales/mins (K4SCALES), (R10) the 16 activation sums; the mins multiply
-// the sums of each 32, scaled by xd·dmin (f16 at 2(DI)).
+// The K-quant kernels reduce each 32-column group to one int32 (already
+// multiplied by its integer sub-block scales), gather the eight groups of
+// a super-block into one vector (PAIRUP and TREE8), and scale them with
+// d·xd, the activations having one scale per 32 columns (xd, 8 floats per
+// super-block).
+
+// KMINS adds the mins term of a Q4_K/Q5_K super-block to Y1: Y2 holds the
+// scales/mins (K4SCALES), (R10) the 16 activation sums; min g times the
+// sum of group g, times xd_g and dmin (f16 at 2(DI)).
 #define KMINS \
 	VMOVDQU (R10), Y3; \
 	VEXTRACTI128 $1, Y3, X4; \
 	VPHADDW X4, X3, X3; \
+	VPMOVSXWD X3, Y3; \
 	VEXTRACTI128 $1, Y2, X5; \
-	VPMADDWD X3, X5, X5; \
-	VCVTDQ2PS X5, X5; \
+	VPMOVZXWD X5, Y5; \
+	VPMULLD Y5, Y3, Y3; \
+	VCVTDQ2PS Y3, Y3; \
+	VMULPS (R8), Y3, Y3; \
 	MOVWLZX 2(DI), AX; \
 	VMOVD AX, X12; \
 	VCVTPH2PS X12, X12; \
-	VMULSS (R8), X12, X12; \
-	VBROADCASTSS X12, X12; \
-	VFMADD231PS X5, X12, X1
+	VBROADCASTSS X12, Y12; \
+	VFMADD231PS Y3, Y12, Y1
 
-// KSCALE broadcasts xd·d (f16 at OFF(DI)) to Y11.
-#define KSCALE(OFF) \
+// TREE8 adds up the halves of Y10 (groups 0-3, from pairwise VPHADDDs)
+// and Y11 (groups 4-7) into Y12: the eight group sums. Y3 is scratch.
+#define TREE8 \
+	VPERM2I128 $0x20, Y11, Y10, Y12; \
+	VPERM2I128 $0x31, Y11, Y10, Y3; \
+	VPADDD Y3, Y12, Y12
+
+// KACC adds the group sums Y12, times xd_g·d (f16 at OFF(DI)), to Y0.
+#define KACC(OFF) \
 	MOVWLZX OFF(DI), AX; \
 	VMOVD AX, X11; \
 	VCVTPH2PS X11, X11; \
-	VMULSS (R8), X11, X11; \
-	VBROADCASTSS X11, Y11
+	VBROADCASTSS X11, Y11; \
+	VMULPS (R8), Y11, Y11; \
+	VCVTDQ2PS Y12, Y12; \
+	VFMADD231PS Y12, Y11, Y0
 
-// K4PAIR multiplies the unsigned bytes in Y8 (sub-block 2J) and Y7 (2J+1)
+// K4PAIR multiplies the unsigned bytes in Y8 (group 2J) and Y7 (2J+1)
 // with the activations at 64J(SI) and 64J+32(SI), applies the int16 scales
-// of Y6 and adds the int32 sums to Y10.
-#define K4PAIR(J) \
+// of Y6 and leaves the pairwise sums of both in R (VPHADDD).
+#define K4PAIR(J, R) \
 	VPMADDUBSW (64*J)(SI), Y8, Y8; \
 	VPMADDUBSW (64*J+32)(SI), Y7, Y7; \
 	VPSHUFB k4shuf<>+(64*J)(SB), Y6, Y9; \
 	VPMADDWD Y9, Y8, Y8; \
 	VPSHUFB k4shuf<>+(64*J+32)(SB), Y6, Y9; \
 	VPMADDWD Y9, Y7, Y7; \
-	VPADDD Y8, Y10, Y10; \
-	VPADDD Y7, Y10, Y10
+	VPHADDD Y7, Y8, R
 
 // Q4KSUB does 64 values of a Q4_K block: 32 bytes of nibbles at
 // 16+32J(DI).
-#define Q4KSUB(J) \
+#define Q4KSUB(J, R) \
 	VMOVDQU (16+32*J)(DI), Y7; \
 	VPAND Y15, Y7, Y8; \
 	VPSRLW $4, Y7, Y7; \
 	VPAND Y15, Y7, Y7; \
-	K4PAIR(J)
+	K4PAIR(J, R)
 
 // Q5KSUB is Q4KSUB for Q5_K (nibbles at 48+32J(DI)), taking the fifth
 // bits from Y13 (the 32 qh bytes, shifted right by 2J so far).
-#define Q5KSUB(J) \
+#define Q5KSUB(J, R) \
 	VMOVDQU (48+32*J)(DI), Y7; \
 	VPAND Y15, Y7, Y8; \
 	VPSRLW $4, Y7, Y7; \
@@ -169,12 +186,14 @@ GLOBL k3mask<>(SB), RODATA|NOPTR, $8
 	VPSLLW $4, Y9, Y9; \
 	VPOR Y9, Y7, Y7; \
 	VPSRLW $1, Y13, Y13; \
-	K4PAIR(J)
+	K4PAIR(J, R)
 
-// KEND returns Σ Y0 - Σ X1 at ret+OFF(FP).
+// KEND returns Σ Y0 - Σ Y1 at ret+OFF(FP).
 #define KEND(OFF) \
 	VEXTRACTF128 $1, Y0, X2; \
 	VADDPS X2, X0, X0; \
+	VEXTRACTF128 $1, Y1, X3; \
+	VADDPS X3, X1, X1; \
 	VSUBPS X1, X0, X0; \
 	VHADDPS X0, X0, X0; \
 	VHADDPS X0, X0, X0; \
@@ -182,46 +201,46 @@ GLOBL k3mask<>(SB), RODATA|NOPTR, $8
 	VZEROUPPER; \
 	RET
 
+#define KPROLOGUE \
+	MOVQ xq+0(FP), SI; \
+	MOVQ xd+8(FP), R8; \
+	MOVQ bsum+16(FP), R10; \
+	MOVQ w+24(FP), DI; \
+	MOVQ nb+32(FP), CX; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1
+
+#define KNEXT(TS, LOOP) \
+	ADDQ $256, SI; \
+	ADDQ $32, R8; \
+	ADDQ $32, R10; \
+	ADDQ $TS, DI; \
+	DECQ CX; \
+	JNZ  LOOP
+
 // func dotQ4KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
 TEXT ·dotQ4KAVX2(SB), NOSPLIT, $0-44
-	MOVQ xq+0(FP), SI
-	MOVQ xd+8(FP), R8
-	MOVQ bsum+16(FP), R10
-	MOVQ w+24(FP), DI
-	MOVQ nb+32(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
+	KPROLOGUE
 	VPBROADCASTQ nib<>(SB), Y15
 
 q4kloop:
 	K4SCALES
 	KMINS
 	VPERMQ $0x44, Y2, Y6
-	VPXOR Y10, Y10, Y10
-	Q4KSUB(0)
-	Q4KSUB(1)
-	Q4KSUB(2)
-	Q4KSUB(3)
-	KSCALE(0)
-	VCVTDQ2PS Y10, Y10
-	VFMADD231PS Y10, Y11, Y0
-	ADDQ $256, SI
-	ADDQ $4, R8
-	ADDQ $32, R10
-	ADDQ $144, DI
-	DECQ CX
-	JNZ  q4kloop
+	Q4KSUB(0, Y10)
+	Q4KSUB(1, Y12)
+	VPHADDD Y12, Y10, Y10
+	Q4KSUB(2, Y11)
+	Q4KSUB(3, Y12)
+	VPHADDD Y12, Y11, Y11
+	TREE8
+	KACC(0)
+	KNEXT(144, q4kloop)
 	KEND(40)
 
 // func dotQ5KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
 TEXT ·dotQ5KAVX2(SB), NOSPLIT, $0-44
-	MOVQ xq+0(FP), SI
-	MOVQ xd+8(FP), R8
-	MOVQ bsum+16(FP), R10
-	MOVQ w+24(FP), DI
-	MOVQ nb+32(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
+	KPROLOGUE
 	VPBROADCASTQ nib<>(SB), Y15
 	VPCMPEQB Y14, Y14, Y14
 	VPABSB Y14, Y14
@@ -230,35 +249,32 @@ q5kloop:
 	K4SCALES
 	KMINS
 	VPERMQ $0x44, Y2, Y6
-	VPXOR Y10, Y10, Y10
 	VMOVDQU 16(DI), Y13
-	Q5KSUB(0)
-	Q5KSUB(1)
-	Q5KSUB(2)
-	Q5KSUB(3)
-	KSCALE(0)
-	VCVTDQ2PS Y10, Y10
-	VFMADD231PS Y10, Y11, Y0
-	ADDQ $256, SI
-	ADDQ $4, R8
-	ADDQ $32, R10
-	ADDQ $176, DI
-	DECQ CX
-	JNZ  q5kloop
+	Q5KSUB(0, Y10)
+	Q5KSUB(1, Y12)
+	VPHADDD Y12, Y10, Y10
+	Q5KSUB(2, Y11)
+	Q5KSUB(3, Y12)
+	VPHADDD Y12, Y11, Y11
+	TREE8
+	KACC(0)
+	KNEXT(176, q5kloop)
 	KEND(40)
 
-// Q6KSUB does 32 values (columns 32K.. of half N) of a Q6_K block: Y7
-// holds the 6-bit values (+32, unsigned), multiplied with the activations
-// at 128N+32K(SI) and by the scales 8N+2K (low 16 columns) and 8N+2K+1.
-#define Q6KSUB(N, K) \
+// Q6KSUB does 32 values (columns 32K.. of half N, group 4N+K) of a Q6_K
+// block: Y7 holds the 6-bit values (+32, unsigned), multiplied with the
+// activations at 128N+32K(SI) and by the scales 8N+2K (low 16 columns)
+// and 8N+2K+1; the 8 int32 sums go to REG.
+#define Q6KSUB(N, K, REG) \
 	VPMADDUBSW (128*N+32*K)(SI), Y7, Y7; \
 	VPSHUFB k6shuf<>+(16*(4*N+K))(SB), X6, X9; \
 	VPMOVSXBW X9, Y9; \
-	VPMADDWD Y9, Y7, Y7; \
-	VPADDD Y7, Y10, Y10
+	VPMADDWD Y9, Y7, REG
 
-// Q6KHALF does columns 128N..128N+127: ql at 64N(DI), qh at 128+32N(DI).
-#define Q6KHALF(N) \
+// Q6KHALF does columns 128N..128N+127 (ql at 64N(DI), qh at
+// 128+32N(DI)), leaving groups 4N..4N+3 pairwise summed in R0 (R1, R2
+// scratch).
+#define Q6KHALF(N, R0, R1, R2) \
 	VMOVDQU (128+32*N)(DI), Y13; \
 	VMOVDQU (64*N)(DI), Y4; \
 	VMOVDQU (64*N+32)(DI), Y5; \
@@ -266,60 +282,50 @@ q5kloop:
 	VPAND Y14, Y13, Y8; \
 	VPSLLW $4, Y8, Y8; \
 	VPOR Y8, Y7, Y7; \
-	Q6KSUB(N, 0); \
+	Q6KSUB(N, 0, R0); \
 	VPAND Y15, Y5, Y7; \
 	VPSRLW $2, Y13, Y8; \
 	VPAND Y14, Y8, Y8; \
 	VPSLLW $4, Y8, Y8; \
 	VPOR Y8, Y7, Y7; \
-	Q6KSUB(N, 1); \
+	Q6KSUB(N, 1, R1); \
+	VPHADDD R1, R0, R0; \
 	VPSRLW $4, Y4, Y7; \
 	VPAND Y15, Y7, Y7; \
 	VPSRLW $4, Y13, Y8; \
 	VPAND Y14, Y8, Y8; \
 	VPSLLW $4, Y8, Y8; \
 	VPOR Y8, Y7, Y7; \
-	Q6KSUB(N, 2); \
+	Q6KSUB(N, 2, R1); \
 	VPSRLW $4, Y5, Y7; \
 	VPAND Y15, Y7, Y7; \
 	VPSRLW $6, Y13, Y8; \
 	VPAND Y14, Y8, Y8; \
 	VPSLLW $4, Y8, Y8; \
 	VPOR Y8, Y7, Y7; \
-	Q6KSUB(N, 3)
+	Q6KSUB(N, 3, R2); \
+	VPHADDD R2, R1, R1; \
+	VPHADDD R1, R0, R0
 
 // func dotQ6KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
 TEXT ·dotQ6KAVX2(SB), NOSPLIT, $0-44
-	MOVQ xq+0(FP), SI
-	MOVQ xd+8(FP), R8
-	MOVQ bsum+16(FP), R10
-	MOVQ w+24(FP), DI
-	MOVQ nb+32(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
+	KPROLOGUE
 	VPBROADCASTQ nib<>(SB), Y15
 	VPBROADCASTQ k3mask<>(SB), Y14
 
 q6kloop:
-	// X6: the 16 int8 scales. The stored values are q+32, so subtract
-	// 32·Σ scale·bsum.
+	// X6: the 16 int8 scales. The stored values are q+32: Y2 gets
+	// 32·Σ scale·bsum per group, to subtract.
 	VMOVDQU 192(DI), X6
 	VPMOVSXBW X6, Y2
-	VPMADDWD (R10), Y2, Y10
-	VPSLLD $5, Y10, Y10
-	VPXOR Y3, Y3, Y3
-	VPSUBD Y10, Y3, Y10
-	Q6KHALF(0)
-	Q6KHALF(1)
-	KSCALE(208)
-	VCVTDQ2PS Y10, Y10
-	VFMADD231PS Y10, Y11, Y0
-	ADDQ $256, SI
-	ADDQ $4, R8
-	ADDQ $32, R10
-	ADDQ $210, DI
-	DECQ CX
-	JNZ  q6kloop
+	VPMADDWD (R10), Y2, Y2
+	VPSLLD $5, Y2, Y2
+	Q6KHALF(0, Y10, Y11, Y12)
+	Q6KHALF(1, Y11, Y12, Y3)
+	TREE8
+	VPSUBD Y2, Y12, Y12
+	KACC(208)
+	KNEXT(210, q6kloop)
 	KEND(40)
 
 // ---- 32-column formats, activations from quantizeRowQ8 (int8 x, f32 xd,
@@ -585,75 +591,75 @@ q51done:
 // ---- Q2_K and Q3_K: 2-bit values (plus Q3_K's high bit) in 16-column
 // sub-blocks, scaled like Q6_K (Q6KSUB with the scale bytes in X6).
 
-// Q2KSUB does shift J of half N: the 2-bit fields at 2J of the 32 bytes
-// in Y4.
-#define Q2KSUB(N, J) \
+// Q2KSUB does shift J of half N (group 4N+J): the 2-bit fields at 2J of
+// the 32 bytes in Y4.
+#define Q2KSUB(N, J, REG) \
 	VPSRLW $(2*J), Y4, Y7; \
 	VPAND Y15, Y7, Y7; \
-	Q6KSUB(N, J)
+	Q6KSUB(N, J, REG)
+
+// Q2KHALF does half N (qs bytes at OFF(DI)), groups 4N..4N+3 pairwise
+// summed into R0.
+#define Q2KHALF(N, OFF, R0, R1, R2) \
+	VMOVDQU OFF(DI), Y4; \
+	Q2KSUB(N, 0, R0); \
+	Q2KSUB(N, 1, R1); \
+	VPHADDD R1, R0, R0; \
+	Q2KSUB(N, 2, R1); \
+	Q2KSUB(N, 3, R2); \
+	VPHADDD R2, R1, R1; \
+	VPHADDD R1, R0, R0
 
 // func dotQ2KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
 TEXT ·dotQ2KAVX2(SB), NOSPLIT, $0-44
-	MOVQ xq+0(FP), SI
-	MOVQ xd+8(FP), R8
-	MOVQ bsum+16(FP), R10
-	MOVQ w+24(FP), DI
-	MOVQ nb+32(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
+	KPROLOGUE
 	VPBROADCASTQ k3mask<>(SB), Y15
 	VPBROADCASTQ nib<>(SB), Y14
 
 q2kloop:
-	// Mins (high nibbles) times the activation sums, scaled by xd·dmin.
+	// Mins (high nibbles) times the activation sums per group, times
+	// xd_g and dmin.
 	VMOVDQU (DI), X6
 	VPSRLW $4, X6, X2
 	VPAND X14, X2, X2
 	VPMOVZXBW X2, Y2
 	VPMADDWD (R10), Y2, Y3
 	VCVTDQ2PS Y3, Y3
+	VMULPS (R8), Y3, Y3
 	MOVWLZX 82(DI), AX
 	VMOVD AX, X12
 	VCVTPH2PS X12, X12
-	VMULSS (R8), X12, X12
 	VBROADCASTSS X12, Y12
 	VFMADD231PS Y3, Y12, Y1
 	// Scales: the low nibbles.
 	VPAND X14, X6, X6
-	VPXOR Y10, Y10, Y10
-	VMOVDQU 16(DI), Y4
-	Q2KSUB(0, 0)
-	Q2KSUB(0, 1)
-	Q2KSUB(0, 2)
-	Q2KSUB(0, 3)
-	VMOVDQU 48(DI), Y4
-	Q2KSUB(1, 0)
-	Q2KSUB(1, 1)
-	Q2KSUB(1, 2)
-	Q2KSUB(1, 3)
-	KSCALE(80)
-	VCVTDQ2PS Y10, Y10
-	VFMADD231PS Y10, Y11, Y0
-	ADDQ $256, SI
-	ADDQ $4, R8
-	ADDQ $32, R10
-	ADDQ $84, DI
-	DECQ CX
-	JNZ  q2kloop
-	VEXTRACTF128 $1, Y1, X3
-	VADDPS X3, X1, X1
+	Q2KHALF(0, 16, Y10, Y11, Y12)
+	Q2KHALF(1, 48, Y11, Y12, Y3)
+	TREE8
+	KACC(80)
+	KNEXT(84, q2kloop)
 	KEND(40)
 
 // Q3KSUB is Q2KSUB plus the high bit 4N+J of the hmask bytes in Y13,
 // which adds 4 (the values are stored as q+4, unsigned).
-#define Q3KSUB(N, J) \
+#define Q3KSUB(N, J, REG) \
 	VPSRLW $(2*J), Y4, Y7; \
 	VPAND Y15, Y7, Y7; \
 	VPSRLW $(4*N+J), Y13, Y8; \
 	VPAND Y14, Y8, Y8; \
 	VPSLLW $2, Y8, Y8; \
 	VPOR Y8, Y7, Y7; \
-	Q6KSUB(N, J)
+	Q6KSUB(N, J, REG)
+
+#define Q3KHALF(N, OFF, R0, R1, R2) \
+	VMOVDQU OFF(DI), Y4; \
+	Q3KSUB(N, 0, R0); \
+	Q3KSUB(N, 1, R1); \
+	VPHADDD R1, R0, R0; \
+	Q3KSUB(N, 2, R1); \
+	Q3KSUB(N, 3, R2); \
+	VPHADDD R2, R1, R1; \
+	VPHADDD R1, R0, R0
 
 DATA ones8<>+0(SB)/8, $0x0101010101010101
 GLOBL ones8<>(SB), RODATA|NOPTR, $8
@@ -663,13 +669,7 @@ GLOBL thirtytwo8<>(SB), RODATA|NOPTR, $8
 
 // func dotQ3KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
 TEXT ·dotQ3KAVX2(SB), NOSPLIT, $0-44
-	MOVQ xq+0(FP), SI
-	MOVQ xd+8(FP), R8
-	MOVQ bsum+16(FP), R10
-	MOVQ w+24(FP), DI
-	MOVQ nb+32(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
+	KPROLOGUE
 	VPBROADCASTQ k3mask<>(SB), Y15
 	VPBROADCASTQ ones8<>(SB), Y14
 	VPBROADCASTQ thirtytwo8<>(SB), X5
@@ -712,32 +712,17 @@ q3kloop:
 	VMOVQ R11, X6
 	VPINSRQ $1, AX, X6, X6
 	VPSUBB X5, X6, X6
-	// Values are stored as q+4: subtract 4·Σ scale·bsum.
+	// Values are stored as q+4: Y2 gets 4·Σ scale·bsum per group.
 	VPMOVSXBW X6, Y2
-	VPMADDWD (R10), Y2, Y10
-	VPSLLD $2, Y10, Y10
-	VPXOR Y3, Y3, Y3
-	VPSUBD Y10, Y3, Y10
+	VPMADDWD (R10), Y2, Y2
+	VPSLLD $2, Y2, Y2
 	VMOVDQU (DI), Y13
-	VMOVDQU 32(DI), Y4
-	Q3KSUB(0, 0)
-	Q3KSUB(0, 1)
-	Q3KSUB(0, 2)
-	Q3KSUB(0, 3)
-	VMOVDQU 64(DI), Y4
-	Q3KSUB(1, 0)
-	Q3KSUB(1, 1)
-	Q3KSUB(1, 2)
-	Q3KSUB(1, 3)
-	KSCALE(108)
-	VCVTDQ2PS Y10, Y10
-	VFMADD231PS Y10, Y11, Y0
-	ADDQ $256, SI
-	ADDQ $4, R8
-	ADDQ $32, R10
-	ADDQ $110, DI
-	DECQ CX
-	JNZ  q3kloop
+	Q3KHALF(0, 32, Y10, Y11, Y12)
+	Q3KHALF(1, 64, Y11, Y12, Y3)
+	TREE8
+	VPSUBD Y2, Y12, Y12
+	KACC(108)
+	KNEXT(110, q3kloop)
 	KEND(40)
 
 // ---- Dequantization of whole blocks to f32 (for the GEMM's packed

@@ -150,14 +150,10 @@ func randomBlockMatrix(t testing.TB, rng *rand.Rand, dt DType, rows, cols int) *
 }
 
 // dequantAct expands a quantized activation row back to float64.
-func dequantAct(a *actRow, kquant bool, cols int) []float64 {
+func dequantAct(a *actRow, cols int) []float64 {
 	out := make([]float64, cols)
-	bs := qBlock
-	if kquant {
-		bs = qkBlock
-	}
 	for i := range out {
-		out[i] = float64(a.q[i]) * float64(a.d[i/bs])
+		out[i] = float64(a.q[i]) * float64(a.d[i/qBlock])
 	}
 	return out
 }
@@ -166,13 +162,13 @@ func dequantAct(a *actRow, kquant bool, cols int) []float64 {
 // against float64 sums of the dequantized weights times (a) the
 // dequantized 8-bit activations, within 2e-6·Σ|w·x| (f32 rounding of the
 // block sums), and (b) the original activations, within the activation
-// rounding bound Σ_blocks max|x_blk|/254·Σ|w_blk| (plus the same slack).
+// rounding bound Σ_32-column blocks max|x_blk|/254·Σ|w_blk| (plus the same
+// slack).
 func TestGGMLBlockDots(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	p := NewPool(2)
 	defer p.Close()
 	for _, dt := range blockTypes() {
-		f := &blockFormats[dt]
 		for _, cols := range []int{256, 1024, 4096} {
 			w := randomBlockMatrix(t, rng, dt, 3, cols)
 			x := randF32(rng, 2*cols)
@@ -187,16 +183,16 @@ func TestGGMLBlockDots(t *testing.T) {
 					rb := w.blockRowBytes()
 					for ti := range acts {
 						xt := x[ti*cols : (ti+1)*cols]
-						xa := dequantAct(&acts[ti], f.kquant, cols)
+						xa := dequantAct(&acts[ti], cols)
 						var wantQ, want, mag, bound float64
 						for c := range cols {
 							wantQ += float64(wrow[c]) * xa[c]
 							want += float64(wrow[c]) * float64(xt[c])
 							mag += math.Abs(float64(wrow[c]) * xa[c])
 						}
-						for b := 0; b < cols; b += f.bs {
+						for b := 0; b < cols; b += qBlock {
 							var amax, wsum float64
-							for c := b; c < b+f.bs; c++ {
+							for c := b; c < b+qBlock; c++ {
 								amax = max(amax, math.Abs(float64(xt[c])))
 								wsum += math.Abs(float64(wrow[c]))
 							}
@@ -517,7 +513,7 @@ func FuzzGGMLBlocks(f *testing.F) {
 			}
 			var p *Pool
 			acts := p.quantizeActs(k, dt, x, 1, cols)
-			xa := dequantAct(&acts[0], bf.kquant, cols)
+			xa := dequantAct(&acts[0], cols)
 			var want, mag float64
 			for c := range cols {
 				want += float64(wrow[c]) * xa[c]

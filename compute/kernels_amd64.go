@@ -301,7 +301,6 @@ var avx2Kernels = &kernels{
 		_ = src[n-1]
 		addAVX2(&dst[0], &src[0], n)
 	},
-	quantQ8K:   quantizeRowQ8K,
 	blockDot:   avx2BlockDots(),
 	dequantBlk: avx2DequantBlks(),
 }
