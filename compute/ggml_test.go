@@ -583,3 +583,28 @@ func TestGGMLRowRangeAndNames(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkQuantizeBlocks measures the reference quantizers (one thread;
+// MB/s of f32 input).
+func BenchmarkQuantizeBlocks(b *testing.B) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	x := make([]float32, 1<<16)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for _, dt := range blockTypes() {
+		if blockFormats[dt].quant == nil {
+			continue
+		}
+		b.Run(dt.String(), func(b *testing.B) {
+			f := &blockFormats[dt]
+			dst := make([]byte, len(x)/f.bs*f.ts)
+			b.SetBytes(int64(4 * len(x)))
+			for b.Loop() {
+				if err := QuantizeBlocks(dt, dst, x); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
