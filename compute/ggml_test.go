@@ -644,3 +644,45 @@ func TestGGMLAsmVsGo(t *testing.T) {
 		}
 	}
 }
+
+// TestNewBlockMatrixFloat binds F32, F16 and BF16 bytes (aligned: shared,
+// misaligned: copied) and checks the values and the size checks.
+func TestNewBlockMatrixFloat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	src := &Matrix{DType: F32, Rows: 3, Cols: 5, F32: randF32(rng, 15)}
+	for _, dt := range []DType{F32, F16, BF16} {
+		m, err := Quantize(src, dt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := m.GGMLBytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, len(raw)+1)
+		for _, off := range []int{0, 1} {
+			data := buf[off : off+len(raw)]
+			copy(data, raw)
+			b, err := NewBlockMatrix(dt, 3, 5, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, got := make([]float32, 5), make([]float32, 5)
+			for r := range 3 {
+				m.Row(r, want)
+				b.Row(r, got)
+				for c := range want {
+					if math.Float32bits(want[c]) != math.Float32bits(got[c]) {
+						t.Fatalf("%v off %d [%d,%d]: %v, want %v", dt, off, r, c, got[c], want[c])
+					}
+				}
+			}
+		}
+		if _, err := NewBlockMatrix(dt, 3, 5, raw[:len(raw)-1]); err == nil {
+			t.Errorf("%v: short data accepted", dt)
+		}
+	}
+	if _, err := NewBlockMatrix(Q8_0, 1, 32, make([]byte, 34)); err == nil {
+		t.Error("split Q8_0 accepted as a ggml layout")
+	}
+}
