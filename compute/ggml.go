@@ -191,6 +191,9 @@ func NewBlockMatrix(dt DType, rows, cols int, data []byte) (*Matrix, error) {
 	if cols%bs != 0 {
 		return nil, fmt.Errorf("compute: %v matrix [%d,%d]: columns are not a multiple of the block size %d", dt, rows, cols, bs)
 	}
+	if cols > 1<<40 {
+		return nil, fmt.Errorf("compute: %v matrix [%d,%d] is too large", dt, rows, cols)
+	}
 	rowBytes := cols / bs * ts
 	if rows > 0 && rowBytes > 0 && rows > (1<<62)/rowBytes {
 		return nil, fmt.Errorf("compute: %v matrix [%d,%d] is too large", dt, rows, cols)

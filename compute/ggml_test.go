@@ -686,3 +686,29 @@ func TestNewBlockMatrixFloat(t *testing.T) {
 		t.Error("split Q8_0 accepted as a ggml layout")
 	}
 }
+
+// TestGGMLMatMulTokenBlocks runs the row kernels with more tokens than
+// fit one activation block (256 KiB of int8 activations), so matVecBlocks
+// walks several blocks of tokens.
+func TestGGMLMatMulTokenBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	p := NewPool(2)
+	defer p.Close()
+	const rows, cols, T = 9, 8192, 40 // 32 tokens per activation block
+	for _, dt := range []DType{Q4_K, GGMLQ8_0} {
+		w := randomBlockMatrix(t, rng, dt, rows, cols)
+		x := randF32(rng, T*cols)
+		out := make([]float32, T*rows)
+		p.MatMul(out, x, T, w)
+		acts := p.quantizeActs(kern, dt, x, T, cols)
+		rb := w.blockRowBytes()
+		for ti := range T {
+			for r := range rows {
+				want := kern.blockDot[dt](&acts[ti], w.Q[r*rb:(r+1)*rb])
+				if got := out[ti*rows+r]; got != want {
+					t.Fatalf("%v [%d,%d]: %v, want %v", dt, ti, r, got, want)
+				}
+			}
+		}
+	}
+}
