@@ -93,6 +93,7 @@ func avx2DequantBlks() [numDTypes]func(dst []float32, w []byte) {
 	t[Q5_K] = asm(dequantQ5KAVX2, Q5_K)
 	t[Q6_K] = asm(dequantQ6KAVX2, Q6_K)
 	t[GGMLQ8_0] = asm(dequantQ8_0GAVX2, GGMLQ8_0)
+	t[GGMLQ4_0] = asm(dequantQ4_0GAVX2, GGMLQ4_0)
 	return t
 }
 
@@ -107,3 +108,6 @@ func dequantQ6KAVX2(dst *float32, w *byte, nb int)
 
 //go:noescape
 func dequantQ8_0GAVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ4_0GAVX2(dst *float32, w *byte, nb int)
