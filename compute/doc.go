@@ -55,8 +55,8 @@
 // the f32 product of the dequantized weights only by that activation
 // rounding, at most Σ_blocks max|x_blk|/254·Σ|w_blk| over the 32-column
 // blocks. From a per-format number of token rows (48 to 256, measured) the
-// GEMM runs instead on dequantized panels (AVX2 for Q4_K, Q5_K, Q6_K and
-// Q8_0). Quantize and QuantizeBlocks produce these formats (not Q2_K and
+// GEMM runs instead on dequantized panels (AVX2 for all but Q2_K and
+// Q3_K). Quantize and QuantizeBlocks produce these formats (not Q2_K and
 // Q3_K) with llama.cpp's reference quantizers, byte for byte.
 //
 // # FP8

@@ -94,6 +94,9 @@ func avx2DequantBlks() [numDTypes]func(dst []float32, w []byte) {
 	t[Q6_K] = asm(dequantQ6KAVX2, Q6_K)
 	t[GGMLQ8_0] = asm(dequantQ8_0GAVX2, GGMLQ8_0)
 	t[GGMLQ4_0] = asm(dequantQ4_0GAVX2, GGMLQ4_0)
+	t[Q4_1] = asm(dequantQ4_1AVX2, Q4_1)
+	t[Q5_0] = asm(dequantQ5_0AVX2, Q5_0)
+	t[Q5_1] = asm(dequantQ5_1AVX2, Q5_1)
 	return t
 }
 
@@ -111,3 +114,12 @@ func dequantQ8_0GAVX2(dst *float32, w *byte, nb int)
 
 //go:noescape
 func dequantQ4_0GAVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ4_1AVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ5_0AVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ5_1AVX2(dst *float32, w *byte, nb int)

@@ -1005,3 +1005,96 @@ dq40loop:
 	JNZ  dq40loop
 	VZEROUPPER
 	RET
+
+// DQS8 converts the low 8 signed bytes of SRC to f32, times Y6, to
+// OFF(R9); DQU8M the low 8 unsigned bytes, times Y6 plus Y5.
+#define DQS8(SRC, OFF) \
+	VPMOVSXBD SRC, Y9; \
+	VCVTDQ2PS Y9, Y9; \
+	VMULPS Y6, Y9, Y9; \
+	VMOVUPS Y9, OFF(R9)
+
+#define DQU8M(SRC, OFF) \
+	VPMOVZXBD SRC, Y9; \
+	VCVTDQ2PS Y9, Y9; \
+	VMULPS Y6, Y9, Y9; \
+	VADDPS Y5, Y9, Y9; \
+	VMOVUPS Y9, OFF(R9)
+
+// DQ32(M) stores the 32 bytes of Y2 (columns in order) with DQS8 / DQU8M.
+#define DQ32S \
+	DQS8(X2, 0); \
+	VPSRLDQ $8, X2, X10; \
+	DQS8(X10, 32); \
+	VEXTRACTI128 $1, Y2, X10; \
+	DQS8(X10, 64); \
+	VPSRLDQ $8, X10, X10; \
+	DQS8(X10, 96)
+
+#define DQ32UM \
+	DQU8M(X2, 0); \
+	VPSRLDQ $8, X2, X10; \
+	DQU8M(X10, 32); \
+	VEXTRACTI128 $1, Y2, X10; \
+	DQU8M(X10, 64); \
+	VPSRLDQ $8, X10, X10; \
+	DQU8M(X10, 96)
+
+// DQF16(OFF, X) broadcasts the f16 at OFF(DI) to X's Y register.
+#define DQF16(OFF, X, Y) \
+	MOVWLZX OFF(DI), AX; \
+	VMOVD AX, X; \
+	VCVTPH2PS X, X; \
+	VBROADCASTSS X, Y
+
+#define DQ32PROLOGUE \
+	MOVQ dst+0(FP), R9; \
+	MOVQ w+8(FP), DI; \
+	MOVQ nb+16(FP), CX; \
+	VPBROADCASTQ nib<>(SB), Y14; \
+	VPBROADCASTQ tenbits<>(SB), Y13; \
+	VPBROADCASTQ qhbits<>(SB), Y12; \
+	VPCMPEQB Y11, Y11, Y11
+
+#define DQ32NEXT(TS, LOOP) \
+	ADDQ $128, R9; \
+	ADDQ $TS, DI; \
+	DECQ CX; \
+	JNZ  LOOP; \
+	VZEROUPPER; \
+	RET
+
+// func dequantQ4_1AVX2(dst *float32, w *byte, nb int)
+TEXT ·dequantQ4_1AVX2(SB), NOSPLIT, $0-24
+	DQ32PROLOGUE
+
+dq41loop:
+	DQF16(0, X6, Y6)
+	DQF16(2, X5, Y5)
+	NIB32(4)
+	DQ32UM
+	DQ32NEXT(20, dq41loop)
+
+// func dequantQ5_0AVX2(dst *float32, w *byte, nb int)
+TEXT ·dequantQ5_0AVX2(SB), NOSPLIT, $0-24
+	DQ32PROLOGUE
+
+dq50loop:
+	DQF16(0, X6, Y6)
+	NIB32(6)
+	HI5(2)
+	VPSUBB Y13, Y2, Y2
+	DQ32S
+	DQ32NEXT(22, dq50loop)
+
+// func dequantQ5_1AVX2(dst *float32, w *byte, nb int)
+TEXT ·dequantQ5_1AVX2(SB), NOSPLIT, $0-24
+	DQ32PROLOGUE
+
+dq51loop:
+	DQF16(0, X6, Y6)
+	DQF16(2, X5, Y5)
+	NIB32(8)
+	HI5(4)
+	DQ32UM
+	DQ32NEXT(24, dq51loop)

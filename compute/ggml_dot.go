@@ -238,9 +238,9 @@ func dotQ6_KG(a *actRow, w []byte) float32 {
 // row kernels run at 41-99 GFLOP/s whatever T; the GEMM on dequantized
 // panels reaches 90-150 GFLOP/s from T=128 but pays the dequantization
 // once per call, so it wins from about T=48-64 where that dequantization
-// is AVX2 (Q4_0, Q5_K, Q6_K, Q8_0; Q4_K 96, its row kernel being the
-// fastest) and later where it is Go (Q4_1, Q5_0, Q5_1 48-64, Q3_K 128,
-// Q2_K 256). Near a crossover the GEMM is preferred: it does not round
+// is AVX2 (Q4_0, Q4_1, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0; Q4_K 96, its row
+// kernel being the fastest) and later where it is Go (Q3_K 128, Q2_K
+// 256). Near a crossover the GEMM is preferred: it does not round
 // the activations.
 
 func genericBlockDots() (t [numDTypes]blockDot) {
