@@ -54,10 +54,10 @@
 // format) and one f32 multiply-add per 32 columns. The result differs from
 // the f32 product of the dequantized weights only by that activation
 // rounding, at most Σ_blocks max|x_blk|/254·Σ|w_blk| over the 32-column
-// blocks. From a per-format number of token rows (48 to 256, measured) the
-// GEMM runs instead on dequantized panels (AVX2 for all but Q2_K and
-// Q3_K). Quantize and QuantizeBlocks produce these formats (not Q2_K and
-// Q3_K) with llama.cpp's reference quantizers, byte for byte.
+// blocks. From a per-format number of token rows (32 to 64, measured) the
+// GEMM runs instead on panels dequantized with AVX2. Quantize and
+// QuantizeBlocks produce these formats (not Q2_K and Q3_K) with llama.cpp's
+// reference quantizers, byte for byte.
 //
 // # FP8
 //

@@ -66,13 +66,13 @@ type blockDot func(a *actRow, w []byte) float32
 var blockFormats = [numDTypes]blockFormat{
 	GGMLQ8_0: {name: "Q8_0", ggml: 8, bs: 32, ts: 34, dequant: dequantBlockQ8_0, dotGeneric: dotQ8_0G, quant: quantBlockQ8_0, gemmMinT: 64},
 	GGMLQ4_0: {name: "Q4_0", ggml: 2, bs: 32, ts: 18, dequant: dequantBlockQ4_0, dotGeneric: dotQ4_0G, quant: quantBlockQ4_0, gemmMinT: 48},
-	Q4_1:     {name: "Q4_1", ggml: 3, bs: 32, ts: 20, dequant: dequantBlockQ4_1, dotGeneric: dotQ4_1G, quant: quantBlockQ4_1, gemmMinT: 48},
-	Q5_0:     {name: "Q5_0", ggml: 6, bs: 32, ts: 22, dequant: dequantBlockQ5_0, dotGeneric: dotQ5_0G, quant: quantBlockQ5_0, gemmMinT: 48},
-	Q5_1:     {name: "Q5_1", ggml: 7, bs: 32, ts: 24, dequant: dequantBlockQ5_1, dotGeneric: dotQ5_1G, quant: quantBlockQ5_1, gemmMinT: 48},
-	Q2_K:     {name: "Q2_K", ggml: 10, bs: 256, ts: 84, kquant: true, dequant: dequantBlockQ2_K, dotGeneric: dotQ2_KG, gemmMinT: 256},
-	Q3_K:     {name: "Q3_K", ggml: 11, bs: 256, ts: 110, kquant: true, dequant: dequantBlockQ3_K, dotGeneric: dotQ3_KG, gemmMinT: 128},
-	Q4_K:     {name: "Q4_K", ggml: 12, bs: 256, ts: 144, kquant: true, dequant: dequantBlockQ4_K, dotGeneric: dotQ4_KG, quant: quantBlockQ4_K, gemmMinT: 96},
-	Q5_K:     {name: "Q5_K", ggml: 13, bs: 256, ts: 176, kquant: true, dequant: dequantBlockQ5_K, dotGeneric: dotQ5_KG, quant: quantBlockQ5_K, gemmMinT: 64},
+	Q4_1:     {name: "Q4_1", ggml: 3, bs: 32, ts: 20, dequant: dequantBlockQ4_1, dotGeneric: dotQ4_1G, quant: quantBlockQ4_1, gemmMinT: 32},
+	Q5_0:     {name: "Q5_0", ggml: 6, bs: 32, ts: 22, dequant: dequantBlockQ5_0, dotGeneric: dotQ5_0G, quant: quantBlockQ5_0, gemmMinT: 32},
+	Q5_1:     {name: "Q5_1", ggml: 7, bs: 32, ts: 24, dequant: dequantBlockQ5_1, dotGeneric: dotQ5_1G, quant: quantBlockQ5_1, gemmMinT: 32},
+	Q2_K:     {name: "Q2_K", ggml: 10, bs: 256, ts: 84, kquant: true, dequant: dequantBlockQ2_K, dotGeneric: dotQ2_KG, gemmMinT: 64},
+	Q3_K:     {name: "Q3_K", ggml: 11, bs: 256, ts: 110, kquant: true, dequant: dequantBlockQ3_K, dotGeneric: dotQ3_KG, gemmMinT: 32},
+	Q4_K:     {name: "Q4_K", ggml: 12, bs: 256, ts: 144, kquant: true, dequant: dequantBlockQ4_K, dotGeneric: dotQ4_KG, quant: quantBlockQ4_K, gemmMinT: 64},
+	Q5_K:     {name: "Q5_K", ggml: 13, bs: 256, ts: 176, kquant: true, dequant: dequantBlockQ5_K, dotGeneric: dotQ5_KG, quant: quantBlockQ5_K, gemmMinT: 48},
 	Q6_K:     {name: "Q6_K", ggml: 14, bs: 256, ts: 210, kquant: true, dequant: dequantBlockQ6_K, dotGeneric: dotQ6_KG, quant: quantBlockQ6_K, gemmMinT: 48},
 }
 

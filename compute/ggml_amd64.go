@@ -97,6 +97,8 @@ func avx2DequantBlks() [numDTypes]func(dst []float32, w []byte) {
 	t[Q4_1] = asm(dequantQ4_1AVX2, Q4_1)
 	t[Q5_0] = asm(dequantQ5_0AVX2, Q5_0)
 	t[Q5_1] = asm(dequantQ5_1AVX2, Q5_1)
+	t[Q2_K] = asm(dequantQ2KAVX2, Q2_K)
+	t[Q3_K] = asm(dequantQ3KAVX2, Q3_K)
 	return t
 }
 
@@ -123,3 +125,9 @@ func dequantQ5_0AVX2(dst *float32, w *byte, nb int)
 
 //go:noescape
 func dequantQ5_1AVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ2KAVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ3KAVX2(dst *float32, w *byte, nb int)

@@ -667,6 +667,47 @@ GLOBL ones8<>(SB), RODATA|NOPTR, $8
 DATA thirtytwo8<>+0(SB)/8, $0x2020202020202020
 GLOBL thirtytwo8<>(SB), RODATA|NOPTR, $8
 
+// Q3SCALES unpacks the sixteen 6-bit scales of a Q3_K block (at 96(DI))
+// into X6 as signed bytes (minus 32; X5 holds 32 in every byte). It
+// clobbers AX, BX, DX, R11, R12, R13.
+#define Q3SCALES \
+	MOVL 96(DI), AX \
+	MOVL 100(DI), BX \
+	MOVL 104(DI), DX \
+	MOVL AX, R11 \
+	ANDL $0x0f0f0f0f, R11 \
+	MOVL DX, R12 \
+	ANDL $0x03030303, R12 \
+	SHLL $4, R12 \
+	ORL  R12, R11 \
+	MOVL BX, R13 \
+	ANDL $0x0f0f0f0f, R13 \
+	MOVL DX, R12 \
+	SHRL $2, R12 \
+	ANDL $0x03030303, R12 \
+	SHLL $4, R12 \
+	ORL  R12, R13 \
+	SHLQ $32, R13 \
+	ORQ  R13, R11 \
+	SHRL $4, AX \
+	ANDL $0x0f0f0f0f, AX \
+	MOVL DX, R12 \
+	SHRL $4, R12 \
+	ANDL $0x03030303, R12 \
+	SHLL $4, R12 \
+	ORL  R12, AX \
+	SHRL $4, BX \
+	ANDL $0x0f0f0f0f, BX \
+	SHRL $6, DX \
+	ANDL $0x03030303, DX \
+	SHLL $4, DX \
+	ORL  DX, BX \
+	SHLQ $32, BX \
+	ORQ  BX, AX \
+	VMOVQ R11, X6 \
+	VPINSRQ $1, AX, X6, X6 \
+	VPSUBB X5, X6, X6
+
 // func dotQ3KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
 TEXT ·dotQ3KAVX2(SB), NOSPLIT, $0-44
 	KPROLOGUE
@@ -675,43 +716,7 @@ TEXT ·dotQ3KAVX2(SB), NOSPLIT, $0-44
 	VPBROADCASTQ thirtytwo8<>(SB), X5
 
 q3kloop:
-	// Unpack the sixteen 6-bit scales (minus 32) into X6.
-	MOVL 96(DI), AX
-	MOVL 100(DI), BX
-	MOVL 104(DI), DX
-	MOVL AX, R11
-	ANDL $0x0f0f0f0f, R11
-	MOVL DX, R12
-	ANDL $0x03030303, R12
-	SHLL $4, R12
-	ORL  R12, R11
-	MOVL BX, R13
-	ANDL $0x0f0f0f0f, R13
-	MOVL DX, R12
-	SHRL $2, R12
-	ANDL $0x03030303, R12
-	SHLL $4, R12
-	ORL  R12, R13
-	SHLQ $32, R13
-	ORQ  R13, R11
-	SHRL $4, AX
-	ANDL $0x0f0f0f0f, AX
-	MOVL DX, R12
-	SHRL $4, R12
-	ANDL $0x03030303, R12
-	SHLL $4, R12
-	ORL  R12, AX
-	SHRL $4, BX
-	ANDL $0x0f0f0f0f, BX
-	SHRL $6, DX
-	ANDL $0x03030303, DX
-	SHLL $4, DX
-	ORL  DX, BX
-	SHLQ $32, BX
-	ORQ  BX, AX
-	VMOVQ R11, X6
-	VPINSRQ $1, AX, X6, X6
-	VPSUBB X5, X6, X6
+	Q3SCALES
 	// Values are stored as q+4: Y2 gets 4·Σ scale·bsum per group.
 	VPMOVSXBW X6, Y2
 	VPMADDWD (R10), Y2, Y2
@@ -1098,3 +1103,131 @@ dq51loop:
 	HI5(4)
 	DQ32UM
 	DQ32NEXT(24, dq51loop)
+
+// Q2KDQSUB stores the 32 values of shift J of half N (columns 128N+32J..)
+// of a Q2_K block, from the 32 qs bytes in Y4, with the d·scales DL and
+// dmin·mins ML of that half (lanes 2J, 2J+1).
+#define Q2KDQSUB(N, J, DL, ML) \
+	VPSRLW $(2*J), Y4, Y7; \
+	VPAND Y14, Y7, Y7; \
+	LANE(DL, 2*J, Y11); \
+	LANE(ML, 2*J, Y12); \
+	STORE8(X7, 4*(128*N+32*J)); \
+	VPSRLDQ $8, X7, X10; \
+	STORE8(X10, 4*(128*N+32*J)+32); \
+	VEXTRACTI128 $1, Y7, X10; \
+	LANE(DL, 2*J+1, Y11); \
+	LANE(ML, 2*J+1, Y12); \
+	STORE8(X10, 4*(128*N+32*J)+64); \
+	VPSRLDQ $8, X10, X10; \
+	STORE8(X10, 4*(128*N+32*J)+96)
+
+// DQSCALES8 sets DST to the f32 of the 8 unsigned bytes at the low end of
+// SRC times Y3.
+#define DQSCALES8(SRC, DST) \
+	VPMOVZXBD SRC, DST; \
+	VCVTDQ2PS DST, DST; \
+	VMULPS Y3, DST, DST
+
+// func dequantQ2KAVX2(dst *float32, w *byte, nb int)
+TEXT ·dequantQ2KAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), R9
+	MOVQ w+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VPBROADCASTQ nib<>(SB), Y15
+	VPBROADCASTQ k3mask<>(SB), Y14
+
+dq2kloop:
+	// d·(scale) in Y2 (sub-blocks 0-7) and Y6 (8-15); dmin·(min) in Y5
+	// and Y8.
+	VMOVDQU 0(DI), X10
+	VPAND X15, X10, X13
+	VPSRLW $4, X10, X10
+	VPAND X15, X10, X10
+	DQF16(80, X3, Y3)
+	DQSCALES8(X13, Y2)
+	VPSRLDQ $8, X13, X13
+	DQSCALES8(X13, Y6)
+	DQF16(82, X3, Y3)
+	DQSCALES8(X10, Y5)
+	VPSRLDQ $8, X10, X10
+	DQSCALES8(X10, Y8)
+	VMOVDQU 16(DI), Y4
+	Q2KDQSUB(0, 0, Y2, Y5)
+	Q2KDQSUB(0, 1, Y2, Y5)
+	Q2KDQSUB(0, 2, Y2, Y5)
+	Q2KDQSUB(0, 3, Y2, Y5)
+	VMOVDQU 48(DI), Y4
+	Q2KDQSUB(1, 0, Y6, Y8)
+	Q2KDQSUB(1, 1, Y6, Y8)
+	Q2KDQSUB(1, 2, Y6, Y8)
+	Q2KDQSUB(1, 3, Y6, Y8)
+	ADDQ $1024, R9
+	ADDQ $84, DI
+	DECQ CX
+	JNZ  dq2kloop
+	VZEROUPPER
+	RET
+
+// Q3KDQSUB stores the 32 values of shift J of half N of a Q3_K block: the
+// 2-bit fields of Y4 plus 4·(high bit 4N+J of the hmask bytes in Y13),
+// minus 4, times the d·scales DL (lanes 2J, 2J+1).
+#define Q3KDQSUB(N, J, DL) \
+	VPSRLW $(2*J), Y4, Y7; \
+	VPAND Y14, Y7, Y7; \
+	VPSRLW $(4*N+J), Y13, Y8; \
+	VPAND Y15, Y8, Y8; \
+	VPSLLW $2, Y8, Y8; \
+	VPOR Y8, Y7, Y7; \
+	VPSUBB Y12, Y7, Y7; \
+	LANE(DL, 2*J, Y11); \
+	S8STORE(X7, 4*(128*N+32*J)); \
+	VPSRLDQ $8, X7, X10; \
+	S8STORE(X10, 4*(128*N+32*J)+32); \
+	VEXTRACTI128 $1, Y7, X10; \
+	LANE(DL, 2*J+1, Y11); \
+	S8STORE(X10, 4*(128*N+32*J)+64); \
+	VPSRLDQ $8, X10, X10; \
+	S8STORE(X10, 4*(128*N+32*J)+96)
+
+DATA four8<>+0(SB)/8, $0x0404040404040404
+GLOBL four8<>(SB), RODATA|NOPTR, $8
+
+// func dequantQ3KAVX2(dst *float32, w *byte, nb int)
+TEXT ·dequantQ3KAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), R9
+	MOVQ w+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VPBROADCASTQ ones8<>(SB), Y15
+	VPBROADCASTQ k3mask<>(SB), Y14
+	VPBROADCASTQ four8<>(SB), Y12
+	VPBROADCASTQ thirtytwo8<>(SB), X5
+
+dq3kloop:
+	Q3SCALES
+	// d·(scale-32) in Y2 (sub-blocks 0-7) and Y6 (8-15).
+	DQF16(108, X3, Y3)
+	VPMOVSXBD X6, Y2
+	VCVTDQ2PS Y2, Y2
+	VMULPS Y3, Y2, Y2
+	VPSRLDQ $8, X6, X6
+	VPMOVSXBD X6, Y6
+	VCVTDQ2PS Y6, Y6
+	VMULPS Y3, Y6, Y6
+	VMOVDQU 0(DI), Y13
+	VMOVDQU 32(DI), Y4
+	Q3KDQSUB(0, 0, Y2)
+	Q3KDQSUB(0, 1, Y2)
+	Q3KDQSUB(0, 2, Y2)
+	Q3KDQSUB(0, 3, Y2)
+	VMOVDQU 64(DI), Y4
+	Q3KDQSUB(1, 0, Y6)
+	Q3KDQSUB(1, 1, Y6)
+	Q3KDQSUB(1, 2, Y6)
+	Q3KDQSUB(1, 3, Y6)
+	ADDQ $1024, R9
+	ADDQ $110, DI
+	DECQ CX
+	JNZ  dq3kloop
+	VZEROUPPER
+	RET

@@ -235,13 +235,12 @@ func dotQ6_KG(a *actRow, w []byte) float32 {
 // measured as CPU time per MatMul, one thread, on 4096×4096 weights (Zen
 // 3; wall-clock benchmarks were unusable on the shared machine, and even
 // CPU time moved the GEMM's figures by a third between runs). The integer
-// row kernels run at 41-99 GFLOP/s whatever T; the GEMM on dequantized
-// panels reaches 90-150 GFLOP/s from T=128 but pays the dequantization
-// once per call, so it wins from about T=48-64 where that dequantization
-// is AVX2 (Q4_0, Q4_1, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0; Q4_K 96, its row
-// kernel being the fastest) and later where it is Go (Q3_K 128, Q2_K
-// 256). Near a crossover the GEMM is preferred: it does not round
-// the activations.
+// row kernels run at 50-90 GFLOP/s whatever T; the GEMM on dequantized
+// panels (AVX2 for every format) reaches 105-150 GFLOP/s from T=96 but
+// pays the dequantization once per call, so it wins from about T=32 (Q3_K,
+// Q4_1, Q5_0, Q5_1), 48 (Q4_0, Q5_K, Q6_K) or 64 (Q2_K, Q4_K, Q8_0).
+// Near a crossover the GEMM is preferred: it does not round the
+// activations.
 
 func genericBlockDots() (t [numDTypes]blockDot) {
 	for d := range t {
