@@ -500,17 +500,67 @@ q80tail:
 q80done:
 	B32END
 
+DATA pairidx<>+0(SB)/8, $0x0000000000000000
+DATA pairidx<>+8(SB)/8, $0x0000000000000000
+DATA pairidx<>+16(SB)/8, $0x0000000100000001
+DATA pairidx<>+24(SB)/8, $0x0000000100000001
+GLOBL pairidx<>(SB), RODATA|NOPTR, $32
+
+// NIBPAIR multiplies the nibbles of two blocks A and B, 16 bytes each at
+// OFF(DI) and TS+OFF(DI), with their activations at (SI) and 32(SI):
+// the low nibbles (columns 0-15 of A and B) against [A x0-15 | B x0-15],
+// the high ones against the columns 16-31; Y2 gets the 8 int32 sums,
+// lanes 0-3 A's and 4-7 B's. It clobbers Y3, Y4, Y11 and Y12 (so it
+// cannot be mixed with HI5).
+#define NIBPAIR(OFF, TS) \
+	VMOVDQU OFF(DI), X2; \
+	VINSERTI128 $1, (TS+OFF)(DI), Y2, Y2; \
+	VPSRLW $4, Y2, Y3; \
+	VPAND Y14, Y2, Y2; \
+	VPAND Y14, Y3, Y3; \
+	VMOVDQU (SI), Y4; \
+	VPERM2I128 $0x20, 32(SI), Y4, Y11; \
+	VPERM2I128 $0x31, 32(SI), Y4, Y12; \
+	VPMADDUBSW Y11, Y2, Y2; \
+	VPMADDUBSW Y12, Y3, Y3; \
+	VPADDW Y3, Y2, Y2; \
+	VPMADDWD Y15, Y2, Y2
+
+// PAIRSCALE sets X6 to xd·d for blocks A (f16 at 0(DI)) and B (at
+// TS(DI)) in lanes 0 and 1, and Y10 to [A's ×4 | B's ×4].
+#define PAIRSCALE(TS) \
+	MOVWLZX 0(DI), AX; \
+	MOVWLZX TS(DI), BX; \
+	SHLL $16, BX; \
+	ORL  BX, AX; \
+	VMOVD AX, X6; \
+	VCVTPH2PS X6, X6; \
+	VMOVQ (R8), X7; \
+	VMULPS X7, X6, X6; \
+	VPERMPS Y6, Y13, Y10
+
 // func dotQ4_0GAVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
+//
+// Two blocks per iteration share the scale conversion and the nibble
+// shuffles (NIBPAIR); an odd last block takes Q40BLK.
 TEXT ·dotQ4_0GAVX2(SB), NOSPLIT, $0-44
 	B32PROLOGUE
+	VMOVDQU pairidx<>(SB), Y13
 	SUBQ $2, CX
 	JL   q40tail
 
 q40loop:
-	Q40BLK(Y0, X1)
-	B32ADV(18)
-	Q40BLK(Y5, X8)
-	B32ADV(18)
+	PAIRSCALE(18)
+	// - xd·d·xs for both (the -8 offsets), in lanes 0-1 of X1.
+	VMOVQ (R9), X7
+	VFNMADD231PS X7, X6, X1
+	NIBPAIR(2, 18)
+	VCVTDQ2PS Y2, Y2
+	VFMADD231PS Y2, Y10, Y0
+	ADDQ $64, SI
+	ADDQ $8, R8
+	ADDQ $8, R9
+	ADDQ $36, DI
 	SUBQ $2, CX
 	JGE  q40loop
 
@@ -520,6 +570,7 @@ q40tail:
 	Q40BLK(Y0, X1)
 
 q40done:
+	VHADDPS X1, X1, X1
 	B32END
 
 // func dotQ4_1AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
