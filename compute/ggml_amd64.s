@@ -574,16 +574,35 @@ q40done:
 	B32END
 
 // func dotQ4_1AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
+//
+// Block pairs as dotQ4_0GAVX2; the mins add m·xd·xs/8 per block.
 TEXT ·dotQ4_1AVX2(SB), NOSPLIT, $0-44
 	B32PROLOGUE
+	VMOVDQU pairidx<>(SB), Y13
+	VBROADCASTSS eighth<>(SB), X9
 	SUBQ $2, CX
 	JL   q41tail
 
 q41loop:
-	Q41BLK(Y0, X1)
-	B32ADV(20)
-	Q41BLK(Y5, X8)
-	B32ADV(20)
+	PAIRSCALE(20)
+	MOVWLZX 2(DI), AX
+	MOVWLZX 22(DI), BX
+	SHLL $16, BX
+	ORL  BX, AX
+	VMOVD AX, X7
+	VCVTPH2PS X7, X7
+	VMOVQ (R8), X4
+	VMULPS X4, X7, X7
+	VMOVQ (R9), X4
+	VMULPS X4, X7, X7
+	VFMADD231PS X9, X7, X1
+	NIBPAIR(4, 20)
+	VCVTDQ2PS Y2, Y2
+	VFMADD231PS Y2, Y10, Y0
+	ADDQ $64, SI
+	ADDQ $8, R8
+	ADDQ $8, R9
+	ADDQ $40, DI
 	SUBQ $2, CX
 	JGE  q41loop
 
@@ -593,6 +612,7 @@ q41tail:
 	Q41BLK(Y0, X1)
 
 q41done:
+	VHADDPS X1, X1, X1
 	B32END
 
 // func dotQ5_0AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
