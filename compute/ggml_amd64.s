@@ -513,11 +513,23 @@ GLOBL pairidx<>(SB), RODATA|NOPTR, $32
 // lanes 0-3 A's and 4-7 B's. It clobbers Y3, Y4, Y11 and Y12 (so it
 // cannot be mixed with HI5).
 #define NIBPAIR(OFF, TS) \
+	NIBPAIRLOAD(OFF, TS); \
+	PAIRDOT
+
+// NIBPAIRLOAD puts the low nibbles of blocks A (16 bytes at OFF(DI)) and
+// B (at TS+OFF(DI)) into Y2 (columns 0-15 of A, then of B) and the high
+// ones into Y3 (columns 16-31).
+#define NIBPAIRLOAD(OFF, TS) \
 	VMOVDQU OFF(DI), X2; \
 	VINSERTI128 $1, (TS+OFF)(DI), Y2, Y2; \
 	VPSRLW $4, Y2, Y3; \
 	VPAND Y14, Y2, Y2; \
-	VPAND Y14, Y3, Y3; \
+	VPAND Y14, Y3, Y3
+
+// PAIRDOT multiplies Y2 and Y3 (NIBPAIRLOAD's layout) with the
+// activations of A at (SI) and B at 32(SI) and leaves the 8 int32 sums in
+// Y2.
+#define PAIRDOT \
 	VMOVDQU (SI), Y4; \
 	VPERM2I128 $0x20, 32(SI), Y4, Y11; \
 	VPERM2I128 $0x31, 32(SI), Y4, Y12; \
@@ -525,6 +537,75 @@ GLOBL pairidx<>(SB), RODATA|NOPTR, $32
 	VPMADDUBSW Y12, Y3, Y3; \
 	VPADDW Y3, Y2, Y2; \
 	VPMADDWD Y15, Y2, Y2
+
+DATA qhlo32<>+0(SB)/8, $0x0000000000000000
+DATA qhlo32<>+8(SB)/8, $0x0101010101010101
+DATA qhlo32<>+16(SB)/8, $0x0000000000000000
+DATA qhlo32<>+24(SB)/8, $0x0101010101010101
+GLOBL qhlo32<>(SB), RODATA|NOPTR, $32
+
+DATA qhhi32<>+0(SB)/8, $0x0202020202020202
+DATA qhhi32<>+8(SB)/8, $0x0303030303030303
+DATA qhhi32<>+16(SB)/8, $0x0202020202020202
+DATA qhhi32<>+24(SB)/8, $0x0303030303030303
+GLOBL qhhi32<>(SB), RODATA|NOPTR, $32
+
+DATA qhbits32<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA qhbits32<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA qhbits32<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA qhbits32<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL qhbits32<>(SB), RODATA|NOPTR, $32
+
+DATA ones32<>+0(SB)/8, $-1
+DATA ones32<>+8(SB)/8, $-1
+DATA ones32<>+16(SB)/8, $-1
+DATA ones32<>+24(SB)/8, $-1
+GLOBL ones32<>(SB), RODATA|NOPTR, $32
+
+DATA tenbits32<>+0(SB)/8, $0x1010101010101010
+DATA tenbits32<>+8(SB)/8, $0x1010101010101010
+DATA tenbits32<>+16(SB)/8, $0x1010101010101010
+DATA tenbits32<>+24(SB)/8, $0x1010101010101010
+GLOBL tenbits32<>(SB), RODATA|NOPTR, $32
+
+// HI5PAIR ORs the fifth bits of blocks A (dword at OFF(DI)) and B (at
+// TS+OFF(DI)) into NIBPAIRLOAD's Y2 and Y3 (bits 0-15 of each into Y2,
+// 16-31 into Y3). Y4 and Y9 are scratch.
+#define HI5PAIR(OFF, TS) \
+	VPBROADCASTD OFF(DI), Y9; \
+	VPBROADCASTD (TS+OFF)(DI), X4; \
+	VINSERTI128 $1, X4, Y9, Y9; \
+	VPSHUFB qhlo32<>(SB), Y9, Y4; \
+	VPOR qhbits32<>(SB), Y4, Y4; \
+	VPCMPEQB ones32<>(SB), Y4, Y4; \
+	VPAND tenbits32<>(SB), Y4, Y4; \
+	VPOR Y4, Y2, Y2; \
+	VPSHUFB qhhi32<>(SB), Y9, Y4; \
+	VPOR qhbits32<>(SB), Y4, Y4; \
+	VPCMPEQB ones32<>(SB), Y4, Y4; \
+	VPAND tenbits32<>(SB), Y4, Y4; \
+	VPOR Y4, Y3, Y3
+
+// PAIRMIN adds m·xd·xs/8 for blocks A (f16 m at OFF(DI)) and B (at
+// TS+OFF(DI)) to lanes 0-1 of X1.
+#define PAIRMIN(OFF, TS) \
+	MOVWLZX OFF(DI), AX; \
+	MOVWLZX (TS+OFF)(DI), BX; \
+	SHLL $16, BX; \
+	ORL  BX, AX; \
+	VMOVD AX, X7; \
+	VCVTPH2PS X7, X7; \
+	VMOVQ (R8), X4; \
+	VMULPS X4, X7, X7; \
+	VMOVQ (R9), X4; \
+	VMULPS X4, X7, X7; \
+	VFMADD231PS eighth4<>(SB), X7, X1
+
+DATA eighth4<>+0(SB)/4, $0.125
+DATA eighth4<>+4(SB)/4, $0.125
+DATA eighth4<>+8(SB)/4, $0.125
+DATA eighth4<>+12(SB)/4, $0.125
+GLOBL eighth4<>(SB), RODATA|NOPTR, $16
 
 // PAIRSCALE sets X6 to xd·d for blocks A (f16 at 0(DI)) and B (at
 // TS(DI)) in lanes 0 and 1, and Y10 to [A's ×4 | B's ×4].
@@ -579,23 +660,12 @@ q40done:
 TEXT ·dotQ4_1AVX2(SB), NOSPLIT, $0-44
 	B32PROLOGUE
 	VMOVDQU pairidx<>(SB), Y13
-	VBROADCASTSS eighth<>(SB), X9
 	SUBQ $2, CX
 	JL   q41tail
 
 q41loop:
 	PAIRSCALE(20)
-	MOVWLZX 2(DI), AX
-	MOVWLZX 22(DI), BX
-	SHLL $16, BX
-	ORL  BX, AX
-	VMOVD AX, X7
-	VCVTPH2PS X7, X7
-	VMOVQ (R8), X4
-	VMULPS X4, X7, X7
-	VMOVQ (R9), X4
-	VMULPS X4, X7, X7
-	VFMADD231PS X9, X7, X1
+	PAIRMIN(2, 20)
 	NIBPAIR(4, 20)
 	VCVTDQ2PS Y2, Y2
 	VFMADD231PS Y2, Y10, Y0
@@ -616,47 +686,80 @@ q41done:
 	B32END
 
 // func dotQ5_0AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
+//
+// Block pairs as dotQ4_0GAVX2, with the fifth bits (HI5PAIR).
 TEXT ·dotQ5_0AVX2(SB), NOSPLIT, $0-44
 	B32PROLOGUE
+	VMOVDQU pairidx<>(SB), Y13
 	SUBQ $2, CX
 	JL   q50tail
 
 q50loop:
-	Q50BLK(Y0, X1)
-	B32ADV(22)
-	Q50BLK(Y5, X8)
-	B32ADV(22)
+	PAIRSCALE(22)
+	// - 2·xd·d·xs for both (the -16 offsets).
+	VMOVQ (R9), X7
+	VADDPS X7, X7, X7
+	VFNMADD231PS X7, X6, X1
+	NIBPAIRLOAD(6, 22)
+	HI5PAIR(2, 22)
+	PAIRDOT
+	VCVTDQ2PS Y2, Y2
+	VFMADD231PS Y2, Y10, Y0
+	ADDQ $64, SI
+	ADDQ $8, R8
+	ADDQ $8, R9
+	ADDQ $44, DI
 	SUBQ $2, CX
 	JGE  q50loop
 
 q50tail:
 	ADDQ $2, CX
 	JZ   q50done
+	// HI5 needs its constants back.
+	VPBROADCASTQ tenbits<>(SB), Y13
+	VPBROADCASTQ qhbits<>(SB), Y12
+	VPCMPEQB Y11, Y11, Y11
 	Q50BLK(Y0, X1)
 
 q50done:
+	VHADDPS X1, X1, X1
 	B32END
 
 // func dotQ5_1AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
+//
+// Block pairs as dotQ4_0GAVX2, with the fifth bits (HI5PAIR).
 TEXT ·dotQ5_1AVX2(SB), NOSPLIT, $0-44
 	B32PROLOGUE
+	VMOVDQU pairidx<>(SB), Y13
 	SUBQ $2, CX
 	JL   q51tail
 
 q51loop:
-	Q51BLK(Y0, X1)
-	B32ADV(24)
-	Q51BLK(Y5, X8)
-	B32ADV(24)
+	PAIRSCALE(24)
+	PAIRMIN(2, 24)
+	NIBPAIRLOAD(8, 24)
+	HI5PAIR(4, 24)
+	PAIRDOT
+	VCVTDQ2PS Y2, Y2
+	VFMADD231PS Y2, Y10, Y0
+	ADDQ $64, SI
+	ADDQ $8, R8
+	ADDQ $8, R9
+	ADDQ $48, DI
 	SUBQ $2, CX
 	JGE  q51loop
 
 q51tail:
 	ADDQ $2, CX
 	JZ   q51done
+	// HI5 needs its constants back.
+	VPBROADCASTQ tenbits<>(SB), Y13
+	VPBROADCASTQ qhbits<>(SB), Y12
+	VPCMPEQB Y11, Y11, Y11
 	Q51BLK(Y0, X1)
 
 q51done:
+	VHADDPS X1, X1, X1
 	B32END
 
 // ---- Q2_K and Q3_K: 2-bit values (plus Q3_K's high bit) in 16-column
