@@ -329,9 +329,11 @@ q6kloop:
 	KEND(40)
 
 // ---- 32-column formats, activations from quantizeRowQ8 (int8 x, f32 xd,
-// xs = 8·Σx per block). One block per iteration; the block's weight scale
-// times xd is broadcast to Y6 (BSCALE), the integer block dot converted to
-// f32 is accumulated into Y0 and any offset/min term into the scalar X1.
+// xs = 8·Σx per block). Per block (the *BLK macros) the weight scale times
+// xd is broadcast to Y6 (BSCALE), the integer block dot converted to f32
+// is accumulated into Y0 and any offset/min term into the scalar X1; the
+// Q4/Q5 kernels take pairs of blocks instead (NIBPAIR, PAIRSCALE) and use
+// the single-block macros for an odd last block.
 
 DATA ones16<>+0(SB)/8, $0x0001000100010001
 GLOBL ones16<>(SB), RODATA|NOPTR, $8
@@ -397,9 +399,9 @@ GLOBL qhbits<>(SB), RODATA|NOPTR, $8
 DATA eighth<>+0(SB)/4, $0.125
 GLOBL eighth<>(SB), RODATA|NOPTR, $4
 
-// The kernels below take two blocks per iteration into two pairs of
+// dotQ8_0GAVX2 takes two blocks per iteration into two pairs of
 // accumulators (Y0, X1) and (Y5, X8), so that the multiply-adds of
-// consecutive blocks do not wait on each other.
+// consecutive blocks do not wait on each other. B32END adds both pairs.
 #define B32PROLOGUE \
 	MOVQ xq+0(FP), SI; \
 	MOVQ xd+8(FP), R8; \
