@@ -119,6 +119,9 @@ type Request struct {
 	// Stop ends generation when the output contains one of these strings
 	// (the stop string itself is not returned).
 	Stop []string
+	// Constraint restricts the answer (JSON, a JSON Schema, tool calls);
+	// nil leaves it free.
+	Constraint *Constraint
 }
 
 // EventKind says what an Event carries.
@@ -205,6 +208,8 @@ type Usage struct {
 	// CachedTokens of the prompt were reused from the engine's prefix
 	// cache instead of computed.
 	CachedTokens int
+	// Seed is the sampler's seed (Request.Seed), to replay the answer.
+	Seed uint64
 }
 
 // DecodeTokensPerSecond is the decode speed after the first token.
@@ -460,7 +465,7 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 		return inputError(fmt.Errorf("%w: the prompt is %d tokens and the context holds %d; shorten it by at least %d tokens to leave room for an answer", ErrContextFull, S, m.limit, S-m.limit+1))
 	}
 	maxNew = min(maxNew, m.limit-S)
-	usage := &Usage{PromptTokens: S, Preprocess: pp.Preprocess, ImageWidth: pp.ImageWidth, ImageHeight: pp.ImageHeight}
+	usage := &Usage{Seed: req.Seed, PromptTokens: S, Preprocess: pp.Preprocess, ImageWidth: pp.ImageWidth, ImageHeight: pp.ImageHeight}
 	for _, id := range pp.IDs {
 		if id == m.Config.ImageTokenID {
 			usage.VisionTokens++
@@ -474,12 +479,35 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 	var mu sync.Mutex
 	var pending []*sample.Logprobs
 	seen := append([]int(nil), pp.IDs...)
+	// guard masks the answer to the request's constraint (nil without
+	// one). When it fails, next ends the sequence with an end-of-turn id
+	// and guardErr says why.
+	guard, err := m.newGuard(req, pp.Text)
+	if err != nil {
+		return err
+	}
+	var guardErr error
+	stop := func(err error) int {
+		mu.Lock()
+		guardErr = err
+		mu.Unlock()
+		if len(m.Generation.EOS) > 0 {
+			return m.Generation.EOS[0]
+		}
+		return 0
+	}
 	next := func(logits []float32) int {
+		if err := guard.apply(logits); err != nil {
+			return stop(err)
+		}
 		var lp *sample.Logprobs
 		if req.Logprobs {
 			lp = sample.NewLogprobs(logits, req.TopLogprobs)
 		}
 		id := smp.Next(logits, seen)
+		if err := guard.accept(id); err != nil {
+			return stop(err)
+		}
 		seen = append(seen, id)
 		if lp != nil {
 			mu.Lock()
@@ -547,6 +575,12 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 		if ev.Done {
 			if ev.Err != nil {
 				return ev.Err
+			}
+			mu.Lock()
+			gerr := guardErr
+			mu.Unlock()
+			if gerr != nil {
+				return gerr
 			}
 			usage.FinishReason = ev.Finish
 			if usage.CompletionTokens == 0 {

@@ -28,6 +28,7 @@ import (
 	"github.com/glmv/glmv/hub"
 	"github.com/glmv/glmv/media"
 	"github.com/glmv/glmv/model"
+	"github.com/glmv/glmv/model/ggufmodel"
 	"github.com/glmv/glmv/prompt"
 	"github.com/glmv/glmv/tokenizer"
 )
@@ -63,6 +64,9 @@ type Options struct {
 	// Getenv looks up environment variables for the Hugging Face cache;
 	// nil means os.Getenv.
 	Getenv func(string) string
+	// MMProj is the vision projector GGUF of a GGUF text model; "" looks
+	// for mmproj*.gguf beside the text file.
+	MMProj string
 }
 
 // Model is a loaded checkpoint with its tokenizer, chat template and
@@ -73,9 +77,9 @@ type Options struct {
 // fields must not be changed after Load. Close must not race with other
 // calls.
 type Model struct {
-	// Dir is the checkpoint folder.
+	// Dir is the checkpoint folder (for a GGUF, the folder holding it).
 	Dir string
-	// Config is the parsed config.json.
+	// Config is the parsed config.json (or the GGUF metadata).
 	Config *model.Config
 	// Generation holds the generation_config.json defaults.
 	Generation GenerationConfig
@@ -96,15 +100,14 @@ type Model struct {
 	ffOnce    sync.Once
 	ff        *media.FFmpeg
 	ffErr     error
+	cvocab    constraintVocab
 }
 
-// Load opens the checkpoint named by nameOrDir: a folder, or a Hugging
-// Face repo id already in the local Hugging Face cache.
+// Load opens the checkpoint named by nameOrDir: a folder, a Hugging Face
+// repo id already in the local Hugging Face cache, or a llama.cpp GGUF
+// text model file (its vision projector is opts.MMProj or the
+// mmproj*.gguf beside it).
 func Load(nameOrDir string, opts Options) (*Model, error) {
-	getenv := opts.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -113,47 +116,40 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 	if progress == nil {
 		progress = func(string, int, int) {}
 	}
-	dir, err := hub.Resolve(nameOrDir, getenv)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range []string{"config.json", "tokenizer.json"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			return nil, fmt.Errorf("%s is not a complete checkpoint folder: %s is missing", dir, f)
-		}
-	}
-	pool := compute.NewPool(opts.Threads)
-	progress("weights", 0, 1)
-	net, err := model.Load(dir, pool)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	m := &Model{Dir: dir, Config: net.Config, net: net, pool: pool, log: log}
+	m := &Model{pool: compute.NewPool(opts.Threads), log: log}
 	fail := func(err error) (*Model, error) {
 		m.Close()
 		return nil, err
 	}
+	pc := media.DefaultConfig()
+	progress("weights", 0, 1)
+	if st, err := os.Stat(nameOrDir); err == nil && !st.IsDir() && ggufmodel.IsGGUF(nameOrDir) {
+		if err := m.openGGUF(nameOrDir, opts.MMProj, &pc); err != nil {
+			return fail(err)
+		}
+	} else {
+		if opts.MMProj != "" {
+			return fail(fmt.Errorf("an mmproj file goes with a GGUF text model, and %s is not one", nameOrDir))
+		}
+		if err := m.openCheckpoint(nameOrDir, opts.Getenv, opts.Weights); err != nil {
+			return fail(err)
+		}
+	}
 	progress("weights", 1, 1)
+	dir, net := m.Dir, m.net
+	var err error
 	if opts.Weights != "" {
 		dt, err := model.ParseWeightFormat(opts.Weights)
 		if err != nil {
 			return fail(err)
 		}
-		if err := model.ConvertWeights(net.Weights, dt, pool, func(done, total int) { progress("convert", done, total) }); err != nil {
+		if err := net.ConvertWeights(dt, func(done, total int) { progress("convert", done, total) }); err != nil {
 			return fail(err)
 		}
-	}
-	if m.Tokenizer, err = tokenizer.LoadDir(dir); err != nil {
-		return fail(err)
-	}
-	if m.Template, err = chat.LoadTemplate(dir); err != nil {
-		return fail(err)
 	}
 	if m.Generation, err = loadGenerationConfig(dir, m.Config.Text.EOS); err != nil {
 		return fail(err)
 	}
-	pc := media.DefaultConfig()
 	if p := filepath.Join(dir, "preprocessor_config.json"); fileExists(p) {
 		if pc, err = media.LoadConfig(p); err != nil {
 			return fail(err)
@@ -182,6 +178,70 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 	}
 	log.Info("model loaded", "dir", dir, "family", m.Config.ModelType, "layers", m.Config.Text.Layers, "context", m.limit)
 	return m, nil
+}
+
+// openCheckpoint loads a Hugging Face checkpoint folder (or cached repo).
+// An FP8 checkpoint converts straight to the weights format (Q8_0 by
+// default) while binding.
+func (m *Model) openCheckpoint(nameOrDir string, getenv func(string) string, weights string) error {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	dir, err := hub.Resolve(nameOrDir, getenv)
+	if err != nil {
+		return err
+	}
+	for _, f := range []string{"config.json", "tokenizer.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return fmt.Errorf("%s is not a complete checkpoint folder: %s is missing", dir, f)
+		}
+	}
+	m.Dir = dir
+	if m.net, err = model.LoadWith(dir, m.pool, model.LoadOptions{FP8Target: weights}); err != nil {
+		return err
+	}
+	m.Config = m.net.Config
+	if m.Tokenizer, err = tokenizer.LoadDir(dir); err != nil {
+		return err
+	}
+	m.Template, err = chat.LoadTemplate(dir)
+	return err
+}
+
+// openGGUF loads a GGUF pair. The tokenizer and chat template come from
+// a tokenizer.json beside the file when there is one, else from the GGUF
+// metadata; images are normalised with the mmproj's mean and std.
+func (m *Model) openGGUF(path, mmproj string, pc *media.Config) error {
+	pair, err := ggufmodel.Open(path, mmproj)
+	if err != nil {
+		return err
+	}
+	m.Dir = filepath.Dir(path)
+	if mean, std, ok := ggufmodel.ImageNorm(pair.Vision.Header); ok {
+		pc.ImageMean, pc.ImageStd = mean, std
+	}
+	text := pair.Text.Header
+	if m.net, err = pair.Model(m.pool); err != nil {
+		return err
+	}
+	m.Config = m.net.Config
+	if fileExists(filepath.Join(m.Dir, "tokenizer.json")) {
+		if m.Tokenizer, err = tokenizer.LoadDir(m.Dir); err != nil {
+			return err
+		}
+		m.Template, err = chat.LoadTemplate(m.Dir)
+		return err
+	}
+	if m.Tokenizer, err = tokenizer.FromGGUF(text); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	v, _ := text.Get(tokenizer.KeyChatTemplate)
+	src, ok := v.Str()
+	if !ok || src == "" {
+		return fmt.Errorf("%s has no %s and no tokenizer.json sits beside it", path, tokenizer.KeyChatTemplate)
+	}
+	m.Template, err = chat.Compile(src)
+	return err
 }
 
 // checkSpecialTokens verifies that the tokenizer's placeholder tokens are

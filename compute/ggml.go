@@ -53,6 +53,7 @@ type blockFormat struct {
 	bs, ts     int    // columns and bytes per block
 	kquant     bool   // activations quantized per 256 (q8_K) rather than per 32
 	dequant    func(dst []float32, blk []byte)
+	quant      func(blk []byte, x []float32) // nil: no quantizer
 	dotGeneric blockDot
 }
 
@@ -62,16 +63,16 @@ type blockDot func(a *actRow, w []byte) float32
 
 // blockFormats is indexed by DType; entries for the other types are zero.
 var blockFormats = [numDTypes]blockFormat{
-	GGMLQ8_0: {name: "Q8_0", ggml: 8, bs: 32, ts: 34, dequant: dequantBlockQ8_0, dotGeneric: dotQ8_0G},
-	GGMLQ4_0: {name: "Q4_0", ggml: 2, bs: 32, ts: 18, dequant: dequantBlockQ4_0, dotGeneric: dotQ4_0G},
-	Q4_1:     {name: "Q4_1", ggml: 3, bs: 32, ts: 20, dequant: dequantBlockQ4_1, dotGeneric: dotQ4_1G},
-	Q5_0:     {name: "Q5_0", ggml: 6, bs: 32, ts: 22, dequant: dequantBlockQ5_0, dotGeneric: dotQ5_0G},
-	Q5_1:     {name: "Q5_1", ggml: 7, bs: 32, ts: 24, dequant: dequantBlockQ5_1, dotGeneric: dotQ5_1G},
+	GGMLQ8_0: {name: "Q8_0", ggml: 8, bs: 32, ts: 34, dequant: dequantBlockQ8_0, dotGeneric: dotQ8_0G, quant: quantBlockQ8_0},
+	GGMLQ4_0: {name: "Q4_0", ggml: 2, bs: 32, ts: 18, dequant: dequantBlockQ4_0, dotGeneric: dotQ4_0G, quant: quantBlockQ4_0},
+	Q4_1:     {name: "Q4_1", ggml: 3, bs: 32, ts: 20, dequant: dequantBlockQ4_1, dotGeneric: dotQ4_1G, quant: quantBlockQ4_1},
+	Q5_0:     {name: "Q5_0", ggml: 6, bs: 32, ts: 22, dequant: dequantBlockQ5_0, dotGeneric: dotQ5_0G, quant: quantBlockQ5_0},
+	Q5_1:     {name: "Q5_1", ggml: 7, bs: 32, ts: 24, dequant: dequantBlockQ5_1, dotGeneric: dotQ5_1G, quant: quantBlockQ5_1},
 	Q2_K:     {name: "Q2_K", ggml: 10, bs: 256, ts: 84, kquant: true, dequant: dequantBlockQ2_K, dotGeneric: dotQ2_KG},
 	Q3_K:     {name: "Q3_K", ggml: 11, bs: 256, ts: 110, kquant: true, dequant: dequantBlockQ3_K, dotGeneric: dotQ3_KG},
-	Q4_K:     {name: "Q4_K", ggml: 12, bs: 256, ts: 144, kquant: true, dequant: dequantBlockQ4_K, dotGeneric: dotQ4_KG},
-	Q5_K:     {name: "Q5_K", ggml: 13, bs: 256, ts: 176, kquant: true, dequant: dequantBlockQ5_K, dotGeneric: dotQ5_KG},
-	Q6_K:     {name: "Q6_K", ggml: 14, bs: 256, ts: 210, kquant: true, dequant: dequantBlockQ6_K, dotGeneric: dotQ6_KG},
+	Q4_K:     {name: "Q4_K", ggml: 12, bs: 256, ts: 144, kquant: true, dequant: dequantBlockQ4_K, dotGeneric: dotQ4_KG, quant: quantBlockQ4_K},
+	Q5_K:     {name: "Q5_K", ggml: 13, bs: 256, ts: 176, kquant: true, dequant: dequantBlockQ5_K, dotGeneric: dotQ5_KG, quant: quantBlockQ5_K},
+	Q6_K:     {name: "Q6_K", ggml: 14, bs: 256, ts: 210, kquant: true, dequant: dequantBlockQ6_K, dotGeneric: dotQ6_KG, quant: quantBlockQ6_K},
 }
 
 // IsBlock reports whether d is one of the ggml block formats (held as raw

@@ -221,6 +221,9 @@ func decodeRequest(body []byte) (*chatRequest, *glmv.Request, error) {
 		}
 		req.Messages = append(req.Messages, msg)
 	}
+	if err := applyConstraint(body, req); err != nil {
+		return nil, nil, err
+	}
 	return &cr, req, nil
 }
 

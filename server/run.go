@@ -78,7 +78,11 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, l *loaded, req *glm
 		flusher.Flush()
 	}
 	var u *glmv.Usage
-	for ev, err := range l.m.Generate(ctx, *req) {
+	var gen generator = l.m
+	if s.gen != nil {
+		gen = s.gen
+	}
+	for ev, err := range gen.Generate(ctx, *req) {
 		if err != nil {
 			if r.Context().Err() != nil {
 				return // the client is gone

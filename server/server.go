@@ -2,15 +2,17 @@
 // POST /v1/chat/completions and /v1/completions (streamed as server-sent
 // events or whole), GET /v1/models and /v1/models/{id}, POST /tokenize
 // and /detokenize (as vLLM names them), GET /health and GET /metrics
-// (Prometheus). Thinking is returned in reasoning_content, tool calls in
+// (Prometheus), and a chat page at /. Thinking is returned in reasoning_content, tool calls in
 // tool_calls, and grounding boxes in an extra "boxes" field with pixel
 // coordinates. Errors come back in OpenAI's shape with param and code
 // where they apply.
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -53,6 +55,13 @@ type Server struct {
 	mem     memoryReturner
 	// avgMillis is a moving average of request durations.
 	avgMillis atomic.Int64
+	// gen, when set, generates instead of the model (a test's stand-in).
+	gen generator
+}
+
+// generator streams the answer to a request, as *glmv.Model does.
+type generator interface {
+	Generate(ctx context.Context, req glmv.Request) iter.Seq2[glmv.Event, error]
 }
 
 // loaded is the model once it is ready.
@@ -96,6 +105,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/completions", s.ready(s.completions))
 	mux.HandleFunc("POST /tokenize", s.ready(s.tokenize))
 	mux.HandleFunc("POST /detokenize", s.ready(s.detokenize))
+	s.routeWeb(mux)
 	return s.middleware(openAIErrors(mux))
 }
 

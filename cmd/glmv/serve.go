@@ -26,7 +26,8 @@ func serveCommand() command {
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	modelName := fs.String("m", "", "checkpoint folder, or a Hugging Face repo id in the local cache (required)")
+	modelName := fs.String("m", "", "checkpoint folder, Hugging Face repo id in the local cache, or GGUF text model file (required)")
+	mmproj := fs.String("mmproj", "", "vision projector GGUF of a GGUF model (default: the mmproj*.gguf beside it)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	name := fs.String("name", "", "model name announced by /v1/models (default: the checkpoint folder's name)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
@@ -119,7 +120,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return err
 	}
-	opts := glmv.Options{Threads: *threads, Weights: *weights, ContextLimit: *contextLen, Logger: log,
+	opts := glmv.Options{Threads: *threads, Weights: *weights, ContextLimit: *contextLen, Logger: log, MMProj: *mmproj,
 		Progress: newProgressBar(stderr).update}
 	ef.apply(&opts)
 	m, err := glmv.Load(*modelName, opts)
