@@ -29,6 +29,15 @@ type Message struct {
 	ToolCalls []chat.ToolCall
 	// ToolCallID and Name identify a tool result.
 	ToolCallID, Name string
+	// JSON, when set, is the whole message as a JSON object in the shape
+	// transformers' apply_chat_template takes, and the chat template sees
+	// exactly it: content null or a list of parts of any type, tool_calls
+	// with or without the function wrapper, arguments as an object or a
+	// string, and any other field. Role, Reasoning, ToolCalls, ToolCallID
+	// and Name must then be empty, and Content holds only the pixels: one
+	// Image or Video part for each part of type "image" or "video" in the
+	// JSON content, in the same order. See MessageFromJSON.
+	JSON json.RawMessage
 }
 
 // Part is one piece of a message: exactly one of Text, Image or Video.
@@ -272,7 +281,51 @@ func (m *Model) prepare(ctx context.Context, req *Request) (*PreparedPrompt, err
 	}
 	var grids [][3]int
 	var videos []prompt.Video
+	load := func(mi, pi int, p Part) error {
+		switch {
+		case p.Image != nil:
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			proc, err := m.processorFor(p.Image.Detail)
+			if err != nil {
+				return fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+			}
+			img, err := m.loadImage(p.Image)
+			if err != nil {
+				return fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+			}
+			pat, err := proc.ProcessImage(img)
+			if err != nil {
+				return fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+			}
+			pp.Images = append(pp.Images, model.PixelInput{Values: pat.Values, Grid: pat.Grid})
+			grids = append(grids, pat.Grid)
+			pp.ImageWidth, pp.ImageHeight = pat.OrigW, pat.OrigH
+		case p.Video != nil:
+			pat, ts, err := m.loadVideo(ctx, p.Video)
+			if err != nil {
+				return fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+			}
+			pp.Videos = append(pp.Videos, model.PixelInput{Values: pat.Values, Grid: pat.Grid})
+			videos = append(videos, prompt.Video{Grid: pat.Grid, Timestamps: ts})
+		}
+		return nil
+	}
 	for mi, msg := range req.Messages {
+		if msg.JSON != nil {
+			cm, err := jsonMessage(msg)
+			if err != nil {
+				return nil, fmt.Errorf("message %d: %w", mi+1, err)
+			}
+			for pi, p := range msg.Content {
+				if err := load(mi, pi, p); err != nil {
+					return nil, err
+				}
+			}
+			cc.Messages = append(cc.Messages, cm)
+			continue
+		}
 		cm := chat.Message{Role: msg.Role, ToolCalls: msg.ToolCalls, ToolCallID: msg.ToolCallID, Name: msg.Name}
 		if msg.Reasoning != "" {
 			r := msg.Reasoning
@@ -281,36 +334,15 @@ func (m *Model) prepare(ctx context.Context, req *Request) (*PreparedPrompt, err
 		var parts []chat.Part
 		onlyText := true
 		for pi, p := range msg.Content {
+			if err := load(mi, pi, p); err != nil {
+				return nil, err
+			}
 			switch {
 			case p.Image != nil:
 				onlyText = false
-				if err := ctx.Err(); err != nil {
-					return nil, err
-				}
-				proc, err := m.processorFor(p.Image.Detail)
-				if err != nil {
-					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
-				}
-				img, err := m.loadImage(p.Image)
-				if err != nil {
-					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
-				}
-				pat, err := proc.ProcessImage(img)
-				if err != nil {
-					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
-				}
-				pp.Images = append(pp.Images, model.PixelInput{Values: pat.Values, Grid: pat.Grid})
-				grids = append(grids, pat.Grid)
-				pp.ImageWidth, pp.ImageHeight = pat.OrigW, pat.OrigH
 				parts = append(parts, chat.Part{Type: "image"})
 			case p.Video != nil:
 				onlyText = false
-				pat, ts, err := m.loadVideo(ctx, p.Video)
-				if err != nil {
-					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
-				}
-				pp.Videos = append(pp.Videos, model.PixelInput{Values: pat.Values, Grid: pat.Grid})
-				videos = append(videos, prompt.Video{Grid: pat.Grid, Timestamps: ts})
 				parts = append(parts, chat.Part{Type: "video"})
 			default:
 				parts = append(parts, chat.Part{Type: "text", Text: p.Text})
