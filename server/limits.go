@@ -189,7 +189,7 @@ func (s *Server) retryAfter(n int64) int {
 // the operating system.
 const (
 	bigRequestBytes  = 8 << 20
-	bigRequestPixels = 4_000_000
+	bigRequestPixels = 1_000_000
 )
 
 // memoryReturner returns the heap a large request freed to the operating

@@ -1,5 +1,5 @@
 // Drives glmv serve with the official npm "openai" client. Run by
-// TestOpenAINodeClient (server/node_test.go) with GLMV_BASE_URL,
+// TestOpenAINodeClient (server/clients/node_test.go) with GLMV_BASE_URL,
 // GLMV_API_KEY and GLMV_IMAGE (a data: URL) set and NODE_PATH pointing at a
 // node_modules folder that holds "openai".
 'use strict';
