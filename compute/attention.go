@@ -26,10 +26,22 @@ const (
 // nKeys keys. The softmax is computed online, so no T×nKeys buffer exists.
 // A query row that sees no key gets zeros.
 func (p *Pool) Attention(out, q, k, v []float32, T, nKeys int, s AttnShape, causal bool, past int) {
+	kvW := s.KVHeads * s.HeadDim
+	km := &Matrix{DType: F32, Rows: nKeys, Cols: kvW, F32: k}
+	vm := &Matrix{DType: F32, Rows: nKeys, Cols: kvW, F32: v}
+	p.attention(kern, out, q, km, vm, T, nKeys, s, causal, past)
+}
+
+// AttentionKV is Attention with the keys and values read from KV cache
+// matrices k and v ([≥nKeys, KVHeads·HeadDim]) stored in F32, F16 or Q8_0.
+// Compact formats are widened to float32 a block of keys at a time, inside
+// the tasks that consume them, so the cache is read once in its stored
+// size.
+func (p *Pool) AttentionKV(out, q []float32, k, v *Matrix, T, nKeys int, s AttnShape, causal bool, past int) {
 	p.attention(kern, out, q, k, v, T, nKeys, s, causal, past)
 }
 
-func (p *Pool) attention(kn *kernels, out, q, k, v []float32, T, nKeys int, s AttnShape, causal bool, past int) {
+func (p *Pool) attention(kn *kernels, out, q []float32, k, v *Matrix, T, nKeys int, s AttnShape, causal bool, past int) {
 	if T <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0 {
 		return
 	}
@@ -45,7 +57,17 @@ func (p *Pool) attention(kn *kernels, out, q, k, v []float32, T, nKeys int, s At
 		}
 		return
 	}
-	p.attentionRows(kn, out, q, k, v, T, nKeys, s, causal, past)
+	kf, vf := k.F32, v.F32
+	if k.DType != F32 || v.DType != F32 {
+		// Rare head sizes: widen the whole cache once.
+		kvW := s.KVHeads * s.HeadDim
+		kf, vf = make([]float32, nKeys*kvW), make([]float32, nKeys*kvW)
+		for j := range nKeys {
+			kn.seg(k, j, 0, kf[j*kvW:(j+1)*kvW])
+			kn.seg(v, j, 0, vf[j*kvW:(j+1)*kvW])
+		}
+	}
+	p.attentionRows(kn, out, q, kf, vf, T, nKeys, s, causal, past)
 }
 
 // attentionRows is the row-at-a-time form, for head sizes the tiled form
@@ -139,10 +161,10 @@ func tiledTokens(s AttnShape) int {
 // keys it forms the R×tileKeys scores with the micro-kernel, updates the
 // online softmax per row, and adds P·V into the R×D accumulator, again with
 // the micro-kernel. HeadDim must be a multiple of nr.
-func (p *Pool) attentionTiled(kn *kernels, out, q, k, v []float32, T, nKeys int, s AttnShape, causal bool, past int) {
+func (p *Pool) attentionTiled(kn *kernels, out, q []float32, k, v *Matrix, T, nKeys int, s AttnShape, causal bool, past int) {
 	D := s.HeadDim
 	group := s.Heads / s.KVHeads
-	qStride, kvStride := s.Heads*D, s.KVHeads*D
+	qStride := s.Heads * D
 	tq := min(tiledTokens(s), T)
 	R := tq * group
 	rp := (R + mr - 1) / mr // row panels
@@ -159,25 +181,23 @@ func (p *Pool) attentionTiled(kn *kernels, out, q, k, v []float32, T, nKeys int,
 	kpAll := make([]float32, s.KVHeads*nkb*blk)
 	vpAll := make([]float32, s.KVHeads*nkb*blk)
 	p.For(s.KVHeads*nkb, 1, func(lo, hi int) {
+		src := make([]float32, D)
 		for u := lo; u < hi; u++ {
 			kvh, jb := u/nkb, u%nkb
 			j0 := jb * tileKeys
 			kb := min(tileKeys, nMaxAll-j0)
 			kp := kpAll[u*blk : (u+1)*blk]
+			vp := vpAll[u*blk : (u+1)*blk]
 			for j := range kb {
 				c, jj := j/nr, j%nr
 				pan := kp[c*D*nr : (c+1)*D*nr]
-				src := k[(j0+j)*kvStride+kvh*D:][:D]
+				kn.seg(k, j0+j, kvh*D, src)
 				for d, x := range src {
 					pan[d*nr+jj] = x
 				}
-			}
-			vp := vpAll[u*blk : (u+1)*blk]
-			for c := range D / nr {
-				pan := vp[c*kb*nr : (c+1)*kb*nr]
-				for j := range kb {
-					o := (j0+j)*kvStride + kvh*D + c*nr
-					copy(pan[j*nr:(j+1)*nr], v[o:o+nr])
+				kn.seg(v, j0+j, kvh*D, src)
+				for c := range D / nr {
+					copy(vp[c*kb*nr+j*nr:c*kb*nr+(j+1)*nr], src[c*nr:(c+1)*nr])
 				}
 			}
 		}
@@ -261,10 +281,10 @@ func (p *Pool) attentionTiled(kn *kernels, out, q, k, v []float32, T, nKeys int,
 // rows with 4 keys at a time, updates its online softmax, and adds P·V with
 // the GEMM micro-kernel. The chunks' partial softmax states are merged at
 // the end. HeadDim must be a multiple of nr.
-func (p *Pool) attentionGQA(kn *kernels, out, q, k, v []float32, T, nKeys int, s AttnShape, causal bool, past int) {
+func (p *Pool) attentionGQA(kn *kernels, out, q []float32, k, v *Matrix, T, nKeys int, s AttnShape, causal bool, past int) {
 	D := s.HeadDim
 	group := s.Heads / s.KVHeads
-	qStride, kvStride := s.Heads*D, s.KVHeads*D
+	qStride := s.Heads * D
 	rows := T * group // query rows per KV head
 	rp := (rows + mr - 1) / mr
 	all := s.KVHeads * rp * mr // padded rows of all heads
@@ -293,14 +313,13 @@ func (p *Pool) attentionGQA(kn *kernels, out, q, k, v []float32, T, nKeys int, s
 			for jb := c * nkb / nch; jb < (c+1)*nkb/nch; jb++ {
 				j0 := jb * gqaKeys
 				kb := min(gqaKeys, nMax-j0)
-				// Copy: rows are read whole and in order.
+				// Copy (widening compact caches): rows are read whole
+				// and in order.
 				for j := range kb {
-					kr := k[(j0+j)*kvStride : (j0+j+1)*kvStride]
-					vr := v[(j0+j)*kvStride : (j0+j+1)*kvStride]
 					for h := range s.KVHeads {
 						o := (h*gqaKeys + j) * dp
-						copy(kc[o:o+D], kr[h*D:(h+1)*D])
-						copy(vc[o:o+D], vr[h*D:(h+1)*D])
+						kn.seg(k, j0+j, h*D, kc[o:o+D])
+						kn.seg(v, j0+j, h*D, vc[o:o+D])
 					}
 				}
 				for kvh := range s.KVHeads {

@@ -1,6 +1,11 @@
 package compute
 
-import "math"
+import (
+	"fmt"
+	"math"
+	"os"
+	"strings"
+)
 
 // kernels is one implementation of the inner loops every public operation is
 // built from. genericKernels is plain Go and runs everywhere; an
@@ -68,6 +73,14 @@ type kernels struct {
 	siluMul func(out, g, u []float32)
 	// add sets dst[i] += src[i].
 	add func(dst, src []float32)
+
+	// quantQ8K quantizes an activation row to q8_K; see quantizeRowQ8K.
+	quantQ8K func(q []int8, d []float32, bsum []int16, x []float32)
+	// blockDot[dt] is the dot product of a quantized activation row with
+	// one row of raw ggml blocks of format dt (nil for other formats).
+	blockDot [numDTypes]blockDot
+	// dequantBlk[dt] expands whole raw blocks of format dt into dst.
+	dequantBlk [numDTypes]func(dst []float32, w []byte)
 }
 
 // genericKernels is the portable reference implementation.
@@ -127,30 +140,83 @@ var genericKernels = &kernels{
 			out[t] = dotQ4Generic(xq[t*nb*qBlock:], xd[t*nb:(t+1)*nb], nil, wq, wd)
 		}
 	},
-	quantQ8:   quantizeRowQ8,
-	gemm6x16:  gemm6x16Generic,
-	gemm6x16s: gemm6x16sGeneric,
-	scores3x4: scores3x4Generic,
-	scores:    scoresGeneric,
-	accum:     accumGeneric,
-	expSum:    expSumGeneric,
-	scaleMul:  scaleMulGeneric,
-	siluMul:   siluMulGeneric,
-	add:       addGeneric,
+	quantQ8:    quantizeRowQ8,
+	gemm6x16:   gemm6x16Generic,
+	gemm6x16s:  gemm6x16sGeneric,
+	scores3x4:  scores3x4Generic,
+	scores:     scoresGeneric,
+	accum:      accumGeneric,
+	expSum:     expSumGeneric,
+	scaleMul:   scaleMulGeneric,
+	siluMul:    siluMulGeneric,
+	add:        addGeneric,
+	quantQ8K:   quantizeRowQ8K,
+	blockDot:   genericBlockDots(),
+	dequantBlk: genericDequantBlks(),
 }
 
-// kern is the kernel set used by the public functions: the SIMD set when the
-// CPU supports it, otherwise the generic one. It is set once at init.
-var kern = func() *kernels {
-	if k := archKernels(); k != nil {
-		return k
-	}
-	return genericKernels
-}()
+// kern is the kernel set used by the public functions, chosen once at
+// start-up by selectKernels from the CPU's features and GLMV_KERNELS.
+var kern, kernNote = selectKernels(os.Getenv(KernelsEnv))
 
-// KernelName reports which kernel set is in use ("go", or "avx2" when the CPU
-// has AVX2, FMA and F16C and the purego build tag is absent).
+// KernelsEnv names the environment variable that forces a lower kernel set:
+// generic, avx2, avx512 or amx (from slowest to fastest). A set the CPU or
+// this build lacks falls back to the best lower one.
+const KernelsEnv = "GLMV_KERNELS"
+
+// kernelRanks orders the kernel set names from the most portable to the
+// fastest; "go" is the generic set's own name.
+var kernelRanks = map[string]int{"generic": 0, "go": 0, "avx2": 1, "avx512": 2, "amx": 3}
+
+// availableKernels lists the kernel sets this CPU and build can run, slowest
+// first: always the generic one, then the architecture's.
+func availableKernels() []*kernels {
+	return append([]*kernels{genericKernels}, archKernelSets()...)
+}
+
+// selectKernels picks the fastest available set no faster than request (""
+// means no limit) and, when that is not the set asked for, a note saying
+// why.
+func selectKernels(request string) (*kernels, string) {
+	sets := availableKernels()
+	best := sets[len(sets)-1]
+	if request == "" {
+		return best, ""
+	}
+	want, ok := kernelRanks[strings.ToLower(request)]
+	if !ok {
+		return best, fmt.Sprintf("%s=%q is not a kernel set (generic, avx2, avx512, amx); using %s", KernelsEnv, request, best.name)
+	}
+	pick := genericKernels
+	for _, k := range sets {
+		if kernelRanks[k.name] <= want {
+			pick = k
+		}
+	}
+	if kernelRanks[pick.name] != want {
+		return pick, fmt.Sprintf("%s=%s is not available on this CPU or build; using %s", KernelsEnv, request, pick.name)
+	}
+	return pick, ""
+}
+
+// KernelName reports which kernel set is in use: "go" (the generic one),
+// or "avx2" when the CPU has AVX2, FMA and F16C and the purego build tag
+// is absent.
 func KernelName() string { return kern.name }
+
+// KernelNote explains, when GLMV_KERNELS asked for a set that could not be
+// used, which one runs instead; it is empty otherwise.
+func KernelNote() string { return kernNote }
+
+// KernelSets lists the names of the kernel sets this CPU and build can run,
+// slowest first.
+func KernelSets() []string {
+	var names []string
+	for _, k := range availableKernels() {
+		names = append(names, k.name)
+	}
+	return names
+}
 
 func dotGeneric(a, b []float32) float32 {
 	b = b[:len(a)]

@@ -6,13 +6,39 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// archKernels returns the AVX2/FMA/F16C kernel set when the CPU (and OS)
-// support it, otherwise nil.
-func archKernels() *kernels {
+// archKernelSets returns the SIMD kernel sets the CPU (and OS) support,
+// slowest first: the AVX2/FMA/F16C set, then the AVX-512 one.
+func archKernelSets() []*kernels {
 	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || !cpu.X86.HasF16C {
 		return nil
 	}
-	return avx2Kernels
+	sets := []*kernels{avx2Kernels}
+	if hasAVX512() {
+		sets = append(sets, avx512Kernels)
+	}
+	return sets
+}
+
+// CPUFeatures lists the CPU features that matter to the kernels and that
+// this CPU (with the OS's support) has.
+func CPUFeatures() []string {
+	x := cpu.X86
+	var fs []string
+	for _, f := range []struct {
+		name string
+		has  bool
+	}{
+		{"avx", x.HasAVX}, {"avx2", x.HasAVX2}, {"fma", x.HasFMA}, {"f16c", x.HasF16C},
+		{"avx-vnni", x.HasAVXVNNI},
+		{"avx512f", x.HasAVX512F}, {"avx512bw", x.HasAVX512BW}, {"avx512vl", x.HasAVX512VL},
+		{"avx512vnni", x.HasAVX512VNNI}, {"avx512bf16", x.HasAVX512BF16},
+		{"amx-tile", x.HasAMXTile}, {"amx-int8", x.HasAMXInt8}, {"amx-bf16", x.HasAMXBF16},
+	} {
+		if f.has {
+			fs = append(fs, f.name)
+		}
+	}
+	return fs
 }
 
 // avx2Kernels wraps the assembly routines of kernels_amd64.s. Each wrapper
@@ -275,6 +301,9 @@ var avx2Kernels = &kernels{
 		_ = src[n-1]
 		addAVX2(&dst[0], &src[0], n)
 	},
+	quantQ8K:   quantizeRowQ8K,
+	blockDot:   avx2BlockDots(),
+	dequantBlk: genericDequantBlks(),
 }
 
 // dotQ8Asm is the avx2 dotQ8.

@@ -2,5 +2,11 @@
 
 package compute
 
-// archKernels reports that this build has no SIMD kernels.
-func archKernels() *kernels { return nil }
+import "runtime"
+
+// archKernelSets reports that this build has no SIMD kernels.
+func archKernelSets() []*kernels { return nil }
+
+// CPUFeatures reports no features the kernels use: this build runs the
+// generic Go set.
+func CPUFeatures() []string { return []string{runtime.GOARCH + " (generic kernels only)"} }

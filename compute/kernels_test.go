@@ -12,14 +12,8 @@ var benchDTypes = []DType{F32, BF16, Q8_0, Q4_0}
 func convertTo(m *Matrix, dt DType) (*Matrix, error) { return NewPool(0).Quantize(m, dt) }
 
 // kernelSets lists the kernel sets this machine can run: always the generic
-// one, plus the SIMD one when the CPU has it.
-func kernelSets() []*kernels {
-	ks := []*kernels{genericKernels}
-	if a := archKernels(); a != nil {
-		ks = append(ks, a)
-	}
-	return ks
-}
+// one, plus every SIMD one the CPU has. Each test runs them all.
+func kernelSets() []*kernels { return availableKernels() }
 
 // testPools returns a nil pool (serial) and two real ones.
 func testPools(t *testing.T) []*Pool {
@@ -32,7 +26,39 @@ func testPools(t *testing.T) []*Pool {
 var testSizes = []int{0, 1, 7, 8, 31, 33, 100, 4096 + 5}
 
 func TestKernelName(t *testing.T) {
-	t.Logf("kernel set in use: %s", KernelName())
+	t.Logf("kernel set in use: %s (available: %v; CPU features %v)", KernelName(), KernelSets(), CPUFeatures())
+}
+
+// GLMV_KERNELS picks the fastest set no faster than asked, and says so when
+// that is not the one asked for.
+func TestSelectKernels(t *testing.T) {
+	sets := availableKernels()
+	best := sets[len(sets)-1]
+	for _, c := range []struct {
+		req, want string
+		note      bool
+	}{
+		{"", best.name, false},
+		{"generic", "go", false},
+		{"GENERIC", "go", false},
+		{"nonsense", best.name, true},
+	} {
+		k, note := selectKernels(c.req)
+		if k.name != c.want || (note != "") != c.note {
+			t.Errorf("selectKernels(%q) = %s, note %q", c.req, k.name, note)
+		}
+	}
+	// Asking for the fastest set there is gives the best available, with a
+	// note unless this machine has it.
+	k, note := selectKernels("amx")
+	if k != best || (note == "") != (best.name == "amx") {
+		t.Errorf("selectKernels(amx) = %s, note %q", k.name, note)
+	}
+	for _, k := range sets {
+		if got, note := selectKernels(k.name); got != k || note != "" {
+			t.Errorf("selectKernels(%s) = %s, note %q", k.name, got.name, note)
+		}
+	}
 }
 
 func TestDotKernels(t *testing.T) {
@@ -426,14 +452,31 @@ func TestAttention(t *testing.T) {
 			for i := range q {
 				q[i] *= 4 // sharper softmax
 			}
-			want := refAttention(q, k, v, c.T, c.nKeys, s, c.causal, c.past)
-			for _, kn := range kernelSets() {
-				for pi, p := range testPools(t) {
-					out := make([]float32, len(q))
-					p.attention(kn, out, q, k, v, c.T, c.nKeys, s, c.causal, c.past)
-					for i, g := range out {
-						if d := math.Abs(float64(g) - want[i]); !(d <= 2e-6) {
-							t.Fatalf("%s %+v %+v pool#%d: out[%d]=%v want %v", kn.name, s, c, pi, i, g, want[i])
+			// Each KV format is checked against the reference computed
+			// from the values it stores (rounded to f16 or q8_0).
+			for _, dt := range []DType{F32, F16, Q8_0} {
+				kvW := s.KVHeads * s.HeadDim
+				km, err := NewKVMatrix(dt, c.nKeys, kvW)
+				if err != nil {
+					t.Fatal(err)
+				}
+				vm, _ := NewKVMatrix(dt, c.nKeys, kvW)
+				km.SetRows(0, k)
+				vm.SetRows(0, v)
+				kr, vr := make([]float32, len(k)), make([]float32, len(v))
+				for j := range c.nKeys {
+					km.Row(j, kr[j*kvW:])
+					vm.Row(j, vr[j*kvW:])
+				}
+				want := refAttention(q, kr, vr, c.T, c.nKeys, s, c.causal, c.past)
+				for _, kn := range kernelSets() {
+					for pi, p := range testPools(t) {
+						out := make([]float32, len(q))
+						p.attention(kn, out, q, km, vm, c.T, c.nKeys, s, c.causal, c.past)
+						for i, g := range out {
+							if d := math.Abs(float64(g) - want[i]); !(d <= 2e-6) {
+								t.Fatalf("%s %v %+v %+v pool#%d: out[%d]=%v want %v", kn.name, dt, s, c, pi, i, g, want[i])
+							}
 						}
 					}
 				}

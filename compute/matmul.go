@@ -36,6 +36,9 @@ func gemmMinT(dt DType) int {
 	case Q4_0:
 		return 1 << 30
 	}
+	if dt.IsBlock() {
+		return blockGemmMinT
+	}
 	return 32
 }
 
@@ -64,6 +67,10 @@ func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 	}
 	if T >= gemmMinT(w.DType) {
 		p.gemm(k, out, x, T, w)
+		return
+	}
+	if w.DType.IsBlock() {
+		p.matVecBlocks(k, out, x, T, w)
 		return
 	}
 	p.matVec(k, out, x, T, w)
@@ -302,7 +309,16 @@ func packB(k *kernels, w *Matrix, dst, tmp []float32, n0, k0, kcl int) {
 			}
 			seg = full[:kcl]
 		default:
-			panic("compute: MatMul: unknown dtype " + w.DType.String())
+			if !w.DType.IsBlock() {
+				panic("compute: MatMul: unknown dtype " + w.DType.String())
+			}
+			// k0 and kcl are whole blocks (kcBlock is a multiple of 256
+			// and Cols of the block size).
+			f := &blockFormats[w.DType]
+			rb := K / f.bs * f.ts
+			b0 := n*rb + k0/f.bs*f.ts
+			seg = tmp[:kcl]
+			k.dequantBlk[w.DType](seg, w.Q[b0:b0+kcl/f.bs*f.ts])
 		}
 		if seg != nil {
 			d := dst[j:]

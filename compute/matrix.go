@@ -34,6 +34,13 @@ func (d DType) String() string {
 		return "Q8_0"
 	case Q4_0:
 		return "Q4_0"
+	case GGMLQ8_0:
+		return "GGMLQ8_0"
+	case GGMLQ4_0:
+		return "GGMLQ4_0"
+	}
+	if d.IsBlock() {
+		return blockFormats[d].name
 	}
 	return fmt.Sprintf("DType(%d)", uint8(d))
 }
@@ -42,6 +49,11 @@ func (d DType) String() string {
 // one of F32 or U16 (bf16 or f16 bit patterns) holds the data, usually a
 // zero-copy view of a memory-mapped checkpoint; the block-quantized formats
 // (made by Quantize) use Q and Scales instead.
+//
+// The ggml block formats (GGMLQ8_0, GGMLQ4_0, Q4_1, Q5_0, Q5_1, Q2_K ..
+// Q6_K; see IsBlock) hold llama.cpp's blocks unchanged in Q, row after row,
+// each row Cols/BlockSize() blocks, and have no Scales; NewBlockMatrix
+// binds them.
 //
 // In Q8_0 and Q4_0 each row is split into BlocksPerRow() blocks of 32
 // columns, the last one padded with zeros. Scales holds one f16 bit pattern
@@ -74,6 +86,11 @@ func (m *Matrix) Row(r int, dst []float32) []float32 {
 		}
 	case Q8_0, Q4_0:
 		m.dequantRow(r, 0, m.Cols, dst)
+	default:
+		if m.DType.IsBlock() {
+			rb := m.blockRowBytes()
+			dequantBlocks(m.DType, dst, m.Q[r*rb:(r+1)*rb])
+		}
 	}
 	return dst
 }
@@ -101,7 +118,15 @@ func (m *Matrix) Validate() error {
 				m.DType, m.Rows, m.Cols, len(m.Q), len(m.Scales), nb*bb, nb)
 		}
 	default:
-		return fmt.Errorf("unknown dtype %v", m.DType)
+		if !m.DType.IsBlock() {
+			return fmt.Errorf("unknown dtype %v", m.DType)
+		}
+		if m.Rows < 0 || m.Cols < 0 || m.Cols%blockFormats[m.DType].bs != 0 {
+			return fmt.Errorf("%v matrix [%d,%d]: columns are not a multiple of %d", m.DType, m.Rows, m.Cols, blockFormats[m.DType].bs)
+		}
+		if want := m.Rows * m.blockRowBytes(); len(m.Q) != want || len(m.Scales) != 0 {
+			return fmt.Errorf("%v matrix [%d,%d] has %d bytes, want %d", m.DType, m.Rows, m.Cols, len(m.Q), want)
+		}
 	}
 	return nil
 }

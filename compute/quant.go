@@ -19,8 +19,11 @@ func (m *Matrix) Bytes() int64 {
 	return int64(len(m.F32))*4 + int64(len(m.U16))*2 + int64(len(m.Q)) + int64(len(m.Scales))*2
 }
 
-// Quantize converts m to dt (F32, BF16, F16, Q8_0 or Q4_0), rounding to
-// nearest. It returns a new matrix and never aliases m's data, except that
+// Quantize converts m to dt (F32, BF16, F16, Q8_0 or Q4_0, rounding to
+// nearest, or a ggml block format with a quantizer: GGMLQ8_0, GGMLQ4_0,
+// Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, as llama.cpp's reference
+// quantizers do; those need Cols to be a multiple of the block size). It
+// returns a new matrix and never aliases m's data, except that
 // converting to m's own dtype returns m. It runs on the calling goroutine;
 // see (*Pool).Quantize for the parallel version.
 func Quantize(m *Matrix, dt DType) (*Matrix, error) {
@@ -36,59 +39,88 @@ func (p *Pool) Quantize(m *Matrix, dt DType) (*Matrix, error) {
 	if m.DType == dt {
 		return m, nil
 	}
-	out := &Matrix{DType: dt, Rows: m.Rows, Cols: m.Cols}
-	n := m.Rows * m.Cols
-	nb := m.BlocksPerRow()
+	out, err := newMatrix(dt, m.Rows, m.Cols)
+	if err != nil {
+		return nil, fmt.Errorf("compute: quantize: %w", err)
+	}
+	cols := m.Cols
+	p.For(m.Rows, 16, func(lo, hi int) {
+		buf := make([]float32, out.rowBuf())
+		for r := lo; r < hi; r++ {
+			switch m.DType {
+			case BF16:
+				kern.widenBF16(buf[:cols], m.U16[r*cols:(r+1)*cols])
+			case F16:
+				kern.widenF16(buf[:cols], m.U16[r*cols:(r+1)*cols])
+			default:
+				m.Row(r, buf)
+			}
+			out.setRow(r, buf)
+		}
+	})
+	return out, nil
+}
+
+// newMatrix allocates a zero rows×cols matrix in dt (any format Quantize
+// can produce).
+func newMatrix(dt DType, rows, cols int) (*Matrix, error) {
+	out := &Matrix{DType: dt, Rows: rows, Cols: cols}
+	n := rows * cols
+	nb := out.BlocksPerRow()
 	switch dt {
 	case F32:
 		out.F32 = make([]float32, n)
 	case BF16, F16:
 		out.U16 = make([]uint16, n)
 	case Q8_0:
-		out.Q = make([]byte, m.Rows*nb*qBlock)
-		out.Scales = make([]uint16, m.Rows*nb)
+		out.Q = make([]byte, rows*nb*qBlock)
+		out.Scales = make([]uint16, rows*nb)
 	case Q4_0:
-		out.Q = make([]byte, m.Rows*nb*qBlock/2)
-		out.Scales = make([]uint16, m.Rows*nb)
+		out.Q = make([]byte, rows*nb*qBlock/2)
+		out.Scales = make([]uint16, rows*nb)
 	default:
-		return nil, fmt.Errorf("compute: quantize: unknown dtype %v", dt)
-	}
-	cols := m.Cols
-	p.For(m.Rows, 16, func(lo, hi int) {
-		buf := make([]float32, nb*qBlock)
-		for r := lo; r < hi; r++ {
-			var row []float32
-			switch m.DType {
-			case BF16:
-				row = buf[:cols]
-				kern.widenBF16(row, m.U16[r*cols:(r+1)*cols])
-			case F16:
-				row = buf[:cols]
-				kern.widenF16(row, m.U16[r*cols:(r+1)*cols])
-			default:
-				row = m.Row(r, buf)
-			}
-			switch dt {
-			case F32:
-				copy(out.F32[r*cols:], row)
-			case BF16:
-				for i, v := range row {
-					out.U16[r*cols+i] = half.F32ToBF16(v)
-				}
-			case F16:
-				for i, v := range row {
-					out.U16[r*cols+i] = half.F32ToF16(v)
-				}
-			case Q8_0:
-				clear(buf[cols:])
-				kern.quantW8(out.Q[r*nb*qBlock:(r+1)*nb*qBlock], out.Scales[r*nb:(r+1)*nb], buf)
-			case Q4_0:
-				clear(buf[cols:])
-				kern.quantW4(out.Q[r*nb*qBlock/2:(r+1)*nb*qBlock/2], out.Scales[r*nb:(r+1)*nb], buf)
-			}
+		if !dt.IsBlock() || blockFormats[dt].quant == nil {
+			return nil, fmt.Errorf("no quantizer for %v", dt)
 		}
-	})
+		if cols%dt.BlockSize() != 0 {
+			return nil, fmt.Errorf("%v needs a multiple of %d columns, got %d", dt, dt.BlockSize(), cols)
+		}
+		out.Q = make([]byte, rows*out.blockRowBytes())
+	}
 	return out, nil
+}
+
+// rowBuf is the length of the row buffer setRow takes: Cols rounded up to
+// whole 32-column blocks.
+func (m *Matrix) rowBuf() int { return m.BlocksPerRow() * qBlock }
+
+// setRow stores buf[:Cols] as row r of m (made by newMatrix), rounding or
+// quantizing it; buf has length m.rowBuf() and its tail is overwritten.
+func (m *Matrix) setRow(r int, buf []float32) {
+	cols, nb := m.Cols, m.BlocksPerRow()
+	row := buf[:cols]
+	switch m.DType {
+	case F32:
+		copy(m.F32[r*cols:], row)
+	case BF16:
+		for i, v := range row {
+			m.U16[r*cols+i] = half.F32ToBF16(v)
+		}
+	case F16:
+		for i, v := range row {
+			m.U16[r*cols+i] = half.F32ToF16(v)
+		}
+	case Q8_0:
+		clear(buf[cols:])
+		kern.quantW8(m.Q[r*nb*qBlock:(r+1)*nb*qBlock], m.Scales[r*nb:(r+1)*nb], buf)
+	case Q4_0:
+		clear(buf[cols:])
+		kern.quantW4(m.Q[r*nb*qBlock/2:(r+1)*nb*qBlock/2], m.Scales[r*nb:(r+1)*nb], buf)
+	default:
+		rb := m.blockRowBytes()
+		// newMatrix checked the format and the sizes.
+		_ = QuantizeBlocks(m.DType, m.Q[r*rb:(r+1)*rb], row)
+	}
 }
 
 // quantBlockQ8 stores round(x/d) for the 32 values of x into q (as int8) and
@@ -194,26 +226,7 @@ func quantizeRowQ8(xq []int8, xd, xs []float32, x []float32) {
 	for b := range xd {
 		blk := x[min(len(x), b*qBlock):min(len(x), (b+1)*qBlock)]
 		q := xq[b*qBlock : (b+1)*qBlock]
-		var amax float32
-		for _, v := range blk {
-			amax = max(amax, abs32(v))
-		}
-		d := amax / 127
-		xd[b] = d
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
-		for i, v := range blk {
-			// Round half away from zero; |v·id| <= 127 so no clamp needed
-			// beyond guarding against rounding up past 127.
-			f := v * id
-			if f >= 0 {
-				q[i] = int8(min(127, f+0.5))
-			} else {
-				q[i] = int8(max(-127, f-0.5))
-			}
-		}
+		xd[b] = quantActBlock(q, blk)
 		clear(q[len(blk):])
 		var sum int32
 		for _, v := range q {
@@ -221,4 +234,29 @@ func quantizeRowQ8(xq []int8, xd, xs []float32, x []float32) {
 		}
 		xs[b] = float32(8 * sum)
 	}
+}
+
+// quantActBlock sets q[i] = round(x[i]/d) for d = max|x|/127, rounding half
+// away from zero, and returns d.
+func quantActBlock(q []int8, x []float32) float32 {
+	var amax float32
+	for _, v := range x {
+		amax = max(amax, abs32(v))
+	}
+	d := amax / 127
+	var id float32
+	if d != 0 {
+		id = 1 / d
+	}
+	q = q[:len(x)]
+	for i, v := range x {
+		// |v·id| <= 127; the clamps guard against rounding up past it.
+		f := v * id
+		if f >= 0 {
+			q[i] = int8(min(127, f+0.5))
+		} else {
+			q[i] = int8(max(-127, f-0.5))
+		}
+	}
+	return d
 }

@@ -59,8 +59,38 @@ func (m *Text) Embed(ids []int) ([]float32, error) {
 // keys and values to cache, and returns the hidden states after the final
 // norm ([T, H]). h is overwritten with the residual stream.
 func (m *Text) Forward(ctx context.Context, h []float32, pos *[3][]int, T int, cache *KVCache, tr *Trace) ([]float32, error) {
+	return m.ForwardBatch(ctx, h, pos, []Seq{{Cache: cache, T: T}}, tr)
+}
+
+// Seq is one sequence's share of a batched forward pass: T consecutive
+// rows of the batch, whose keys and values are appended to Cache.
+type Seq struct {
+	Cache *KVCache
+	T     int
+}
+
+// ForwardBatch is Forward for several sequences at once: the rows of h
+// ([ΣT, H]) and pos are the sequences' rows in order. Every weight is read
+// once for all rows (one matrix product per projection); attention runs
+// per sequence against its own cache. Each row keeps its own 3-D rope
+// position, so sequences at different offsets, with or without images,
+// share a pass. A sequence's rows may be a whole prompt, a chunk of one, or
+// one decoded token.
+func (m *Text) ForwardBatch(ctx context.Context, h []float32, pos *[3][]int, seqs []Seq, tr *Trace) ([]float32, error) {
 	cfg := m.Cfg
 	H, D := cfg.Hidden, cfg.HeadDim
+	T := 0
+	for i, s := range seqs {
+		if s.T <= 0 || s.Cache == nil {
+			return nil, fmt.Errorf("forward: sequence %d has %d rows and cache %v", i, s.T, s.Cache != nil)
+		}
+		for _, o := range seqs[:i] {
+			if o.Cache == s.Cache {
+				return nil, fmt.Errorf("forward: sequences share a KV cache")
+			}
+		}
+		T += s.T
+	}
 	if len(h) != T*H {
 		return nil, fmt.Errorf("forward: %d input values for %d tokens of width %d", len(h), T, H)
 	}
@@ -69,10 +99,11 @@ func (m *Text) Forward(ctx context.Context, h []float32, pos *[3][]int, T int, c
 			return nil, fmt.Errorf("forward: %d positions on axis %d for %d tokens", len(pos[a]), a, T)
 		}
 	}
-	if err := cache.reserve(T); err != nil {
-		return nil, err
+	for _, s := range seqs {
+		if err := s.Cache.reserve(s.T); err != nil {
+			return nil, err
+		}
 	}
-	past := cache.Len
 	half := m.rope.rot / 2
 	cos := make([]float32, T*half)
 	sin := make([]float32, T*half)
@@ -81,6 +112,8 @@ func (m *Text) Forward(ctx context.Context, h []float32, pos *[3][]int, T int, c
 	qW, kvW := cfg.Heads*D, cfg.KVHeads*D
 	xn := make([]float32, T*H)
 	q := make([]float32, T*qW)
+	k := make([]float32, T*kvW)
+	v := make([]float32, T*kvW)
 	attn := make([]float32, T*qW)
 	o := make([]float32, T*H)
 	shape := compute.AttnShape{Heads: cfg.Heads, KVHeads: cfg.KVHeads, HeadDim: D, Scale: float32(1 / math.Sqrt(float64(D)))}
@@ -90,14 +123,19 @@ func (m *Text) Forward(ctx context.Context, h []float32, pos *[3][]int, T int, c
 		}
 		L := &m.W.Layers[l]
 		compute.RMSNorm(xn, h, T, L.InputNorm, cfg.RMSNormEps)
-		k := cache.K[l][past*kvW : (past+T)*kvW]
-		v := cache.V[l][past*kvW : (past+T)*kvW]
 		m.linear(q, xn, T, L.Q)
 		m.linear(k, xn, T, L.K)
 		m.linear(v, xn, T, L.V)
 		m.rope.apply(q, T, cfg.Heads, D, cos, sin)
 		m.rope.apply(k, T, cfg.KVHeads, D, cos, sin)
-		m.Pool.Attention(attn, q, cache.K[l], cache.V[l], T, past+T, shape, true, past)
+		r := 0
+		for _, s := range seqs {
+			c, past := s.Cache, s.Cache.Len
+			c.K[l].SetRows(past, k[r*kvW:(r+s.T)*kvW])
+			c.V[l].SetRows(past, v[r*kvW:(r+s.T)*kvW])
+			m.Pool.AttentionKV(attn[r*qW:(r+s.T)*qW], q[r*qW:(r+s.T)*qW], c.K[l], c.V[l], s.T, past+s.T, shape, true, past)
+			r += s.T
+		}
 		m.Pool.MatMul(o, attn, T, L.O)
 		if L.PostSelfAttnNorm != nil {
 			compute.RMSNorm(o, o, T, L.PostSelfAttnNorm, cfg.RMSNormEps)
@@ -117,7 +155,9 @@ func (m *Text) Forward(ctx context.Context, h []float32, pos *[3][]int, T int, c
 			tr.LayerOutputs = append(tr.LayerOutputs, append([]float32(nil), h...))
 		}
 	}
-	cache.Len = past + T
+	for _, s := range seqs {
+		s.Cache.Len += s.T
+	}
 	out := make([]float32, T*H)
 	compute.RMSNorm(out, h, T, m.W.Norm, cfg.RMSNormEps)
 	return out, nil

@@ -18,12 +18,26 @@ type Model struct {
 	Text    *Text
 	Vision  *Vision
 	Pool    *compute.Pool
-	files   *safetensors.Set
+	files   WeightSource
 }
 
 // Load reads config.json and the safetensors weights of the checkpoint
-// folder dir and checks that they agree. pool may be nil.
+// folder dir and checks that they agree. pool may be nil. FP8 weights are
+// converted to Q8_0; see LoadWith.
 func Load(dir string, pool *compute.Pool) (*Model, error) {
+	return LoadWith(dir, pool, LoadOptions{})
+}
+
+// LoadOptions adjust LoadWith.
+type LoadOptions struct {
+	// FP8Target is the weight format ("f32", "bf16", "f16", "q8", "q4")
+	// that the F8_E4M3 weights of an FP8 checkpoint are converted to as
+	// they are bound; "" means q8 (Q8_0).
+	FP8Target string
+}
+
+// LoadWith is Load with options.
+func LoadWith(dir string, pool *compute.Pool, opts LoadOptions) (*Model, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
@@ -39,13 +53,42 @@ func Load(dir string, pool *compute.Pool) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
 	}
-	w, err := BindWeights(cfg, set)
+	var src WeightSource = &SafetensorsSource{Set: set}
+	fp8, err := LoadFP8Config(dir)
 	if err != nil {
 		set.Close()
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	if fp8 != nil {
+		target := opts.FP8Target
+		if target == "" {
+			target = "q8"
+		}
+		dt, err := ParseWeightFormat(target)
+		if err != nil {
+			set.Close()
+			return nil, fmt.Errorf("load model: %w", err)
+		}
+		src = &FP8Source{SafetensorsSource: &SafetensorsSource{Set: set}, Config: *fp8, Target: dt, Pool: pool}
+	}
+	m, err := New(cfg, src, pool)
+	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", dir, err)
 	}
+	return m, nil
+}
+
+// New binds the weights of src to cfg and builds the model. The model
+// owns src from then on (Close closes it); on error src is closed.
+// pool may be nil.
+func New(cfg *Config, src WeightSource, pool *compute.Pool) (*Model, error) {
+	w, err := BindWeights(cfg, src)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
 	return &Model{
-		Config: cfg, Weights: w, Pool: pool, files: set,
+		Config: cfg, Weights: w, Pool: pool, files: src,
 		Text:   NewText(&cfg.Text, &w.Text, pool),
 		Vision: NewVision(&cfg.Vision, &w.Vision, pool),
 	}, nil

@@ -17,15 +17,24 @@ const tol = 1e-4
 // root through the stages implemented in this package and compares each
 // with the reference tensors.
 func TestReference(t *testing.T) {
+	load := referenceModels(t)
+	reftest.Run(t, func(t *testing.T, c *reftest.Case) {
+		runReferenceCase(t, load(t, c), c)
+	})
+}
+
+// referenceModels returns a loader that opens each case's checkpoint once
+// per test (closed at its end).
+func referenceModels(t *testing.T) func(t *testing.T, c *reftest.Case) *Model {
 	pool := compute.NewPool(0)
-	defer pool.Close()
 	models := map[string]*Model{}
-	defer func() {
+	t.Cleanup(func() {
 		for _, m := range models {
 			m.Close()
 		}
-	}()
-	reftest.Run(t, func(t *testing.T, c *reftest.Case) {
+		pool.Close()
+	})
+	return func(t *testing.T, c *reftest.Case) *Model {
 		m := models[c.ModelDir]
 		if m == nil {
 			var err error
@@ -34,8 +43,8 @@ func TestReference(t *testing.T) {
 			}
 			models[c.ModelDir] = m
 		}
-		runReferenceCase(t, m, c)
-	})
+		return m
+	}
 }
 
 func checkClose(t *testing.T, what string, got, want []float32) {

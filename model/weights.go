@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/glmv/glmv/compute"
-	"github.com/glmv/glmv/safetensors"
 )
 
 // Linear is a y = x·Wᵀ (+ b) projection; B is nil when the layer has no bias.
@@ -89,72 +88,48 @@ type Weights struct {
 	Vision VisionWeights
 }
 
-// binder resolves expected tensor names against a safetensors set and
+// binder resolves expected tensor names against a weight source and
 // collects every problem so they can be reported in one error.
 type binder struct {
-	set        *safetensors.Set
+	src        WeightSource
+	expected   []TensorSpec // every tensor asked for, in binding order
 	used       map[string]bool
 	missing    []string
 	mismatched []string
 	other      []error
 }
 
-// resolve maps an expected name to the name in the files, accepting the
-// pre-4.52 layout where text tensors sit under model.* directly.
-func (b *binder) resolve(name string) (string, bool) {
-	if _, ok := b.set.Info(name); ok {
-		return name, true
-	}
-	if rest, ok := strings.CutPrefix(name, "model.language_model."); ok {
-		alt := "model." + rest
-		if _, ok := b.set.Info(alt); ok {
-			return alt, true
-		}
-	}
-	return "", false
-}
-
-func (b *binder) info(name string, shape ...int) (safetensors.TensorInfo, string, bool) {
-	real, ok := b.resolve(name)
+func (b *binder) info(name string, shape ...int) bool {
+	b.expected = append(b.expected, TensorSpec{Name: name, Shape: slices.Clone(shape)})
+	ref, ok := b.src.Lookup(name)
 	if !ok {
 		b.missing = append(b.missing, fmt.Sprintf("%s %v", name, shape))
-		return safetensors.TensorInfo{}, "", false
+		return false
 	}
-	b.used[real] = true
-	ti, _ := b.set.Info(real)
-	if !slices.Equal(ti.Shape, shape) {
-		b.mismatched = append(b.mismatched, fmt.Sprintf("%s: file has %v, config implies %v", real, ti.Shape, shape))
-		return ti, real, false
+	for _, f := range ref.Files {
+		b.used[f] = true
 	}
-	return ti, real, true
+	if !slices.Equal(ref.Shape, shape) {
+		b.mismatched = append(b.mismatched, fmt.Sprintf("%s: file has %v, config implies %v", strings.Join(ref.Files, " + "), ref.Shape, shape))
+		return false
+	}
+	return true
 }
 
-// matrix binds a 2-D (or flattened N-D) weight without copying. shape is
-// the stored shape; the matrix is [shape[0], product of the rest].
+// matrix binds a 2-D (or flattened N-D) weight, without copying where the
+// source allows. shape is the stored shape; the matrix is [shape[0],
+// product of the rest].
 func (b *binder) matrix(name string, shape ...int) *compute.Matrix {
-	ti, real, ok := b.info(name, shape...)
-	if !ok {
-		return nil
-	}
-	raw, err := b.set.Bytes(real)
-	if err != nil {
-		b.other = append(b.other, err)
+	if !b.info(name, shape...) {
 		return nil
 	}
 	cols := 1
 	for _, d := range shape[1:] {
 		cols *= d
 	}
-	m := &compute.Matrix{Rows: shape[0], Cols: cols}
-	switch ti.DType {
-	case safetensors.F32:
-		m.DType, m.F32 = compute.F32, safetensors.AsFloat32(raw)
-	case safetensors.BF16:
-		m.DType, m.U16 = compute.BF16, safetensors.AsUint16(raw)
-	case safetensors.F16:
-		m.DType, m.U16 = compute.F16, safetensors.AsUint16(raw)
-	default:
-		b.other = append(b.other, fmt.Errorf("%s: dtype %s is not supported (F32, BF16, F16)", real, ti.DType))
+	m, err := b.src.Matrix(name, shape[0], cols)
+	if err != nil {
+		b.other = append(b.other, err)
 		return nil
 	}
 	return m
@@ -162,18 +137,12 @@ func (b *binder) matrix(name string, shape ...int) *compute.Matrix {
 
 // vector binds a small tensor converted to float32.
 func (b *binder) vector(name string, shape ...int) []float32 {
-	ti, real, ok := b.info(name, shape...)
-	if !ok {
+	if !b.info(name, shape...) {
 		return nil
 	}
-	raw, err := b.set.Bytes(real)
+	v, err := b.src.Float32(name)
 	if err != nil {
 		b.other = append(b.other, err)
-		return nil
-	}
-	v, err := safetensors.DecodeFloat32(ti.DType, raw)
-	if err != nil {
-		b.other = append(b.other, fmt.Errorf("%s: %w", real, err))
 		return nil
 	}
 	return v
@@ -200,8 +169,8 @@ func ignoredTensor(name string, layers int) bool {
 
 func (b *binder) err(layers int) error {
 	var unexpected []string
-	for _, n := range b.set.Names() {
-		if !b.used[n] && !ignoredTensor(n, layers) {
+	for _, n := range b.src.Names() {
+		if !b.used[n] && !b.src.Ignored(n, layers) {
 			unexpected = append(unexpected, n)
 		}
 	}
@@ -209,7 +178,7 @@ func (b *binder) err(layers int) error {
 		return nil
 	}
 	var sb strings.Builder
-	sb.WriteString("checkpoint does not match config.json:")
+	sb.WriteString("checkpoint does not match its config:")
 	list := func(title string, items []string) {
 		if len(items) == 0 {
 			return
@@ -233,13 +202,56 @@ func (b *binder) err(layers int) error {
 	return errors.New(sb.String())
 }
 
-// BindWeights checks that set holds exactly the tensors cfg implies, with
-// the right shapes, and binds them (zero-copy for large matrices).
-func BindWeights(cfg *Config, set *safetensors.Set) (*Weights, error) {
-	b := &binder{set: set, used: map[string]bool{}}
+// BindWeights checks that src holds exactly the tensors cfg implies, with
+// the right shapes, and binds them (zero-copy for large matrices where the
+// source allows).
+func BindWeights(cfg *Config, src WeightSource) (*Weights, error) {
+	b := &binder{src: src, used: map[string]bool{}}
 	w := &Weights{}
 	bindText(b, cfg, &w.Text)
 	bindVision(b, cfg, &w.Vision)
+	if err := b.err(cfg.Text.Layers); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// TensorSpec names one tensor of a Hugging Face checkpoint and its shape.
+type TensorSpec struct {
+	Name  string
+	Shape []int
+}
+
+// ExpectedTensors lists every tensor a Hugging Face checkpoint of cfg
+// holds, with its shape, in binding order: what BindWeights looks for.
+func ExpectedTensors(cfg *Config) []TensorSpec {
+	b := &binder{src: noTensors{}, used: map[string]bool{}}
+	var w Weights
+	bindText(b, cfg, &w.Text)
+	bindVision(b, cfg, &w.Vision)
+	return b.expected
+}
+
+// noTensors is a WeightSource without any tensor.
+type noTensors struct{}
+
+func (noTensors) Lookup(string) (TensorRef, bool) { return TensorRef{}, false }
+func (noTensors) Matrix(name string, _, _ int) (*compute.Matrix, error) {
+	return nil, fmt.Errorf("no tensor %q", name)
+}
+func (noTensors) Float32(name string) ([]float32, error) {
+	return nil, fmt.Errorf("no tensor %q", name)
+}
+func (noTensors) Names() []string          { return nil }
+func (noTensors) Ignored(string, int) bool { return false }
+func (noTensors) Close() error             { return nil }
+
+// BindText is BindWeights for the text decoder alone, for a source that
+// holds no vision tower (a GGUF text model without its mmproj).
+func BindText(cfg *Config, src WeightSource) (*TextWeights, error) {
+	b := &binder{src: src, used: map[string]bool{}}
+	w := &TextWeights{}
+	bindText(b, cfg, w)
 	if err := b.err(cfg.Text.Layers); err != nil {
 		return nil, err
 	}
@@ -267,7 +279,7 @@ func bindText(b *binder, cfg *Config, w *TextWeights) {
 	w.Embed = b.matrix(p+"embed_tokens.weight", t.Vocab, H)
 	w.Norm = b.vector(p+"norm.weight", H)
 	if cfg.TieWordEmbeddings {
-		if _, ok := b.resolve("lm_head.weight"); ok {
+		if _, ok := b.src.Lookup("lm_head.weight"); ok {
 			w.LMHead = b.matrix("lm_head.weight", t.Vocab, H)
 		} else {
 			w.LMHead = w.Embed

@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/glmv/glmv/internal/half"
+	"github.com/glmv/glmv/internal/mmap"
 )
 
 // File is one open safetensors file. Its tensor data is a read-only memory
@@ -35,7 +36,7 @@ func Open(path string) (*File, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("safetensors: %s is a directory", path)
 	}
-	data, unmap, err := mapFile(f, st.Size())
+	data, unmap, err := mmap.File(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: map %s: %w", path, err)
 	}

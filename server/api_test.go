@@ -363,8 +363,12 @@ func TestLimits(t *testing.T) {
 	resp, b = do(t, ts, "POST", "/v1/chat/completions", demoBody(img, `"pad":"`+strings.Repeat("x", 400_000)+`",`))
 	wantError(t, "big body", resp, b, 413, "", "request_too_large")
 
-	// One request holds the turn and one waits: the next is refused.
-	s.turn <- struct{}{}
+	// Requests hold every turn the engine has and one waits: the next is
+	// refused.
+	turn := s.model.Load().turn
+	for range cap(turn) {
+		turn <- struct{}{}
+	}
 	waiting := make(chan *http.Response, 1)
 	go func() {
 		r, _ := http.Post(ts.URL+"/v1/chat/completions", "application/json", strings.NewReader(demoBody(img, "")))
@@ -378,7 +382,9 @@ func TestLimits(t *testing.T) {
 	if resp.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
-	<-s.turn
+	for range cap(turn) {
+		<-turn
+	}
 	if r := <-waiting; r.StatusCode != 200 {
 		t.Errorf("queued request: %d", r.StatusCode)
 	}

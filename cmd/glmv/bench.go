@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -21,27 +22,31 @@ import (
 
 // benchResult is what `glmv bench --json` prints.
 type benchResult struct {
-	Shape                      string  `json:"shape"`
-	Layers                     int     `json:"layers"`
-	Weights                    string  `json:"weights"`
-	Threads                    int     `json:"threads"`
-	Kernel                     string  `json:"kernel"`
-	PromptTokens               int     `json:"prompt_tokens"`
-	DecodeTokens               int     `json:"decode_tokens"`
-	PrefillTokS                float64 `json:"prefill_tok_s"`
-	DecodeTokS                 float64 `json:"decode_tok_s"`
-	DecodeMedianMs             float64 `json:"decode_median_ms"`
-	DecodeWeightBytesPerToken  int64   `json:"decode_weight_bytes_per_token"`
-	DecodeGBs                  float64 `json:"decode_gbs"`
-	BandwidthGBs               float64 `json:"bandwidth_gbs"`
-	BandwidthBufferGBs         float64 `json:"bandwidth_1buffer_gbs"`
-	DecodeFractionOfBandwidth  float64 `json:"decode_fraction_of_bandwidth"`
-	VisionMs                   float64 `json:"vision_ms"`
-	VisionPatches              int     `json:"vision_patches"`
-	VisionDepth                int     `json:"vision_depth"`
-	PeakRSSBytes               int64   `json:"peak_rss_bytes"`
-	BuildSeconds               float64 `json:"build_seconds"`
-	EstimatedFullModelDecodeTS float64 `json:"estimated_full_model_decode_tok_s"`
+	Shape                      string   `json:"shape"`
+	Layers                     int      `json:"layers"`
+	Weights                    string   `json:"weights"`
+	KVType                     string   `json:"kv_type"`
+	Threads                    int      `json:"threads"`
+	Kernel                     string   `json:"kernel"`
+	KernelSet                  string   `json:"kernel_set"`
+	KernelSets                 []string `json:"kernel_sets_available"`
+	CPUFeatures                []string `json:"cpu_features"`
+	PromptTokens               int      `json:"prompt_tokens"`
+	DecodeTokens               int      `json:"decode_tokens"`
+	PrefillTokS                float64  `json:"prefill_tok_s"`
+	DecodeTokS                 float64  `json:"decode_tok_s"`
+	DecodeMedianMs             float64  `json:"decode_median_ms"`
+	DecodeWeightBytesPerToken  int64    `json:"decode_weight_bytes_per_token"`
+	DecodeGBs                  float64  `json:"decode_gbs"`
+	BandwidthGBs               float64  `json:"bandwidth_gbs"`
+	BandwidthBufferGBs         float64  `json:"bandwidth_1buffer_gbs"`
+	DecodeFractionOfBandwidth  float64  `json:"decode_fraction_of_bandwidth"`
+	VisionMs                   float64  `json:"vision_ms"`
+	VisionPatches              int      `json:"vision_patches"`
+	VisionDepth                int      `json:"vision_depth"`
+	PeakRSSBytes               int64    `json:"peak_rss_bytes"`
+	BuildSeconds               float64  `json:"build_seconds"`
+	EstimatedFullModelDecodeTS float64  `json:"estimated_full_model_decode_tok_s"`
 }
 
 func benchCommand() command {
@@ -54,6 +59,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	shape := fs.String("shape", "glm4.1v", "model shape: glm4.1v (GLM-4.1V-9B) or glm4.5v (GLM-4.5V)")
 	layers := fs.Int("layers", 2, "number of text decoder layers to build (the real models have 40 / 46)")
 	weights := fs.String("weights", "bf16", "weight format: f32, bf16, f16, q8 (Q8_0) or q4 (Q4_0)")
+	kvType := fs.String("kv-type", "f16", "KV cache format: f16, f32 or q8_0")
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
 	prompt := fs.Int("prompt", 512, "prompt tokens for the prefill measurement")
 	decode := fs.Int("decode", 64, "tokens to decode after the prompt")
@@ -80,6 +86,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	kvDT, err := model.ParseKVType(*kvType)
+	if err != nil {
+		return err
+	}
 	cfg, err := model.Preset(*shape, *layers)
 	if err != nil {
 		return err
@@ -91,7 +101,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pool := compute.NewPool(*threads)
 	defer pool.Close()
 	res := benchResult{Shape: *shape, Layers: *layers, Weights: *weights, Threads: pool.Workers(), Kernel: compute.KernelName(),
-		PromptTokens: *prompt, DecodeTokens: *decode, VisionDepth: *visionDepth}
+		KernelSet: compute.KernelName(), KernelSets: compute.KernelSets(), CPUFeatures: compute.CPUFeatures(),
+		KVType: *kvType, PromptTokens: *prompt, DecodeTokens: *decode, VisionDepth: *visionDepth}
 	logf := func(format string, a ...any) {
 		if !*asJSON {
 			fmt.Fprintf(stderr, format+"\n", a...)
@@ -134,7 +145,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			pos[a][i] = i
 		}
 	}
-	cache := model.NewKVCache(&cfg.Text, *prompt+*decode)
+	cache, err := model.NewKVCacheOf(&cfg.Text, *prompt+*decode, kvDT)
+	if err != nil {
+		return err
+	}
 	logf("prefill: %d tokens…", *prompt)
 	start = time.Now()
 	hidden, err := text.Forward(ctx, h, &pos, *prompt, cache, nil)
@@ -207,6 +221,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return enc.Encode(res)
 	}
 	fmt.Fprintf(stdout, "glmv bench: %s shape, %d layers, %s weights, %d threads, kernels %s\n", res.Shape, res.Layers, res.Weights, res.Threads, res.Kernel)
+	fmt.Fprintf(stdout, "  cpu features               %s (kernel sets here: %s)\n", strings.Join(res.CPUFeatures, " "), strings.Join(res.KernelSets, ", "))
+	if note := compute.KernelNote(); note != "" {
+		fmt.Fprintf(stdout, "  note                       %s\n", note)
+	}
 	fmt.Fprintf(stdout, "  memory bandwidth (read)    %8.1f GB/s streaming the weights (%.1f GB/s over a %d MiB buffer)\n", res.BandwidthGBs, res.BandwidthBufferGBs, *bwMiB)
 	fmt.Fprintf(stdout, "  prefill (%d tokens)       %8.2f tok/s\n", res.PromptTokens, res.PrefillTokS)
 	fmt.Fprintf(stdout, "  decode (%d tokens)          %8.2f tok/s (median %.1f ms/token)\n", res.DecodeTokens, res.DecodeTokS, res.DecodeMedianMs)

@@ -23,17 +23,19 @@ func runCommand() command {
 
 // runFlags are the options shared by run and demo.
 type runFlags struct {
-	model, system, weights, drawBoxes, video string
-	images, stops                            multiFlag
-	noThink, hideThinking, asJSON            bool
-	maxTokens, threads, topK, contextLen     int
-	temperature, topP, minP, repPenalty      float64
-	seed                                     uint64
-	set                                      map[string]bool
+	model, mmproj, system, weights, drawBoxes, video string
+	images, stops                                    multiFlag
+	noThink, hideThinking, asJSON                    bool
+	maxTokens, threads, topK, contextLen             int
+	temperature, topP, minP, repPenalty              float64
+	seed                                             uint64
+	engine                                           engineFlags
+	set                                              map[string]bool
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.model, "m", "", "checkpoint folder, or a Hugging Face repo id in the local cache (required)")
+	fs.StringVar(&f.model, "m", "", "checkpoint folder, Hugging Face repo id in the local cache, or GGUF text model file (required)")
+	fs.StringVar(&f.mmproj, "mmproj", "", "vision projector GGUF of a GGUF model (default: the mmproj*.gguf beside it)")
 	fs.Var(&f.images, "image", "image file to attach (repeatable; JPEG, PNG, GIF, WebP, BMP, TIFF)")
 	fs.StringVar(&f.video, "video", "", "video file to attach (decoded with ffmpeg)")
 	fs.StringVar(&f.system, "system", "", "system prompt")
@@ -52,6 +54,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (0: all cores)")
 	fs.StringVar(&f.weights, "weights", "", "convert weights in memory: f32, bf16, f16, q8 or q4 (default: as stored)")
 	fs.IntVar(&f.contextLen, "context", 0, "cap the context length in tokens (0: the model's)")
+	f.engine.register(fs)
 }
 
 // request builds the sampling part of a request from the flags that were
@@ -91,7 +94,9 @@ func (f *runFlags) load(stderr io.Writer) (*glmv.Model, error) {
 		return nil, errors.New("no model: pass -m with a checkpoint folder or a Hugging Face repo id")
 	}
 	bar := newProgressBar(stderr)
-	return glmv.Load(f.model, glmv.Options{Threads: f.threads, Weights: f.weights, ContextLimit: f.contextLen, Progress: bar.update})
+	opts := glmv.Options{Threads: f.threads, Weights: f.weights, ContextLimit: f.contextLen, MMProj: f.mmproj, Progress: bar.update}
+	f.engine.apply(&opts)
+	return glmv.Load(f.model, opts)
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {

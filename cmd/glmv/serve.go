@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glmv/glmv"
@@ -25,12 +26,15 @@ func serveCommand() command {
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	modelName := fs.String("m", "", "checkpoint folder, or a Hugging Face repo id in the local cache (required)")
+	modelName := fs.String("m", "", "checkpoint folder, Hugging Face repo id in the local cache, or GGUF text model file (required)")
+	mmproj := fs.String("mmproj", "", "vision projector GGUF of a GGUF model (default: the mmproj*.gguf beside it)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	name := fs.String("name", "", "model name announced by /v1/models (default: the checkpoint folder's name)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
 	weights := fs.String("weights", "", "convert weights in memory: f32, bf16, f16, q8 or q4 (default: as stored)")
 	contextLen := fs.Int("context", 0, "cap the context length in tokens (0: the model's)")
+	var ef engineFlags
+	ef.register(fs)
 	apiKey := fs.String("api-key", "", "require \"Authorization: Bearer KEY\" on the API (default: GLMV_API_KEY; empty: no auth)")
 	cors := fs.String("cors-origin", "", "comma-separated origins browsers may call the API from, or \"*\" (default: no CORS)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
@@ -84,6 +88,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxBodyBytes: *maxBody, MaxImages: *maxImages, MaxPixels: *maxPixels, MaxTokens: *maxTokens,
 		MaxQueue: queue, RequestTimeout: *timeout,
 	}})
+	// The engine's prefix cache reports to /metrics once the model is in.
+	var ready atomic.Pointer[glmv.Model]
+	api.SetCacheStats(func() server.CacheStats {
+		m := ready.Load()
+		if m == nil {
+			return server.CacheStats{}
+		}
+		st := m.Stats()
+		return server.CacheStats{Hits: uint64(st.PrefixHits), Lookups: uint64(st.PrefixHits + st.PrefixMisses), Bytes: st.CacheBytes}
+	})
 	// Requests get a context that ends when the grace period after a
 	// shutdown signal runs out.
 	reqCtx, cancelRequests := context.WithCancel(context.Background())
@@ -106,8 +120,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return err
 	}
-	m, err := glmv.Load(*modelName, glmv.Options{Threads: *threads, Weights: *weights, ContextLimit: *contextLen, Logger: log,
-		Progress: newProgressBar(stderr).update})
+	opts := glmv.Options{Threads: *threads, Weights: *weights, ContextLimit: *contextLen, Logger: log, MMProj: *mmproj,
+		Progress: newProgressBar(stderr).update}
+	ef.apply(&opts)
+	m, err := glmv.Load(*modelName, opts)
 	if err != nil {
 		srv.Close()
 		return err
@@ -119,6 +135,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if ctx.Err() != nil {
 		return shutdown()
 	}
+	ready.Store(m)
 	api.SetModel(m, *name)
 	log.Info("serving", "addr", ln.Addr().String(), "model", *name)
 	fmt.Fprintf(stdout, "glmv serving %s on http://%s/v1\n", *name, ln.Addr())
