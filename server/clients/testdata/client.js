@@ -59,6 +59,37 @@ async function main() {
   });
   assert.ok(round.usage.prompt_tokens > 0);
 
+  // tool_choice: required, a named function, none (the constraint makes
+  // the random-weight model comply)
+  const pickTools = [
+    { type: 'function', function: { name: 'pick', parameters: { type: 'object', required: ['n', 'color'], additionalProperties: false, properties: { n: { type: 'integer' }, color: { enum: ['red', 'blue'] } } } } },
+    { type: 'function', function: { name: 'flip', parameters: { type: 'object', required: ['flag'], properties: { flag: { type: 'boolean' } } } } },
+  ];
+  for (const [choice, allowed] of [['required', ['pick', 'flip']], [{ type: 'function', function: { name: 'flip' } }, ['flip']], ['none', []]]) {
+    const r = await client.chat.completions.create({ ...demo, max_tokens: 300, tools: pickTools, tool_choice: choice });
+    const calls = r.choices[0].message.tool_calls || [];
+    if (allowed.length === 0) {
+      assert.equal(calls.length, 0);
+      continue;
+    }
+    assert.equal(r.choices[0].finish_reason, 'tool_calls');
+    assert.ok(calls.length > 0);
+    for (const c of calls) {
+      assert.ok(allowed.includes(c.function.name), c.function.name);
+      JSON.parse(c.function.arguments);
+    }
+  }
+
+  // response_format json_schema: parsed and validated
+  const js = await client.chat.completions.create({
+    ...demo, max_tokens: 300, temperature: 1,
+    response_format: { type: 'json_schema', json_schema: { name: 'pet', strict: true, schema: { type: 'object', additionalProperties: false, required: ['animal', 'count'], properties: { animal: { enum: ['cat', 'dog'] }, count: { type: 'integer' } } } } },
+  });
+  const doc = JSON.parse(js.choices[0].message.content);
+  assert.deepEqual(Object.keys(doc).sort(), ['animal', 'count']);
+  assert.ok(['cat', 'dog'].includes(doc.animal));
+  assert.ok(Number.isInteger(doc.count));
+
   // models
   const model = await client.models.retrieve('tiny');
   assert.equal(model.id, 'tiny');
