@@ -187,6 +187,8 @@ func run() error {
 	rssSettled := rss(base)
 	report(results, elapsed)
 	fmt.Printf("server RSS: before %s, peak %s, right after %s, 5 s later %s\n", mib(rssBefore), mib(peak), mib(rssAfter), mib(rssSettled))
+	fmt.Printf("of which Go heap in use %s, prefix/image cache %s (hit ratio %.2f)\n", mib(metric(base, "go_memstats_heap_inuse_bytes")),
+		mib(metric(base, "glmv_cache_bytes")), metric(base, "glmv_cache_hit_ratio"))
 	return nil
 }
 
@@ -309,7 +311,10 @@ func one(ctx context.Context, base, model, img string, maxTokens, n int) result 
 }
 
 // rss reads the server's resident memory from its /metrics.
-func rss(base string) float64 {
+func rss(base string) float64 { return metric(base, "process_resident_memory_bytes") }
+
+// metric reads one unlabelled value from the server's /metrics.
+func metric(base, name string) float64 {
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		return 0
@@ -317,7 +322,7 @@ func rss(base string) float64 {
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "process_resident_memory_bytes "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
 			f, _ := strconv.ParseFloat(v, 64)
 			return f
 		}
