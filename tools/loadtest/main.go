@@ -60,6 +60,8 @@ func main() {
 func childServe(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	model := fs.String("m", "", "checkpoint (default: the demo model)")
+	cacheMiB := fs.Int("cache-mib", 0, "prefix and image cache budget (0: the default, negative: off)")
+	parallel := fs.Int("parallel", 0, "requests decoded together (0: the default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,7 +76,7 @@ func childServe(args []string) error {
 			return err
 		}
 	}
-	m, err := glmv.Load(dir, glmv.Options{})
+	m, err := glmv.Load(dir, glmv.Options{CacheMiB: *cacheMiB, Parallel: *parallel})
 	if err != nil {
 		return err
 	}
@@ -104,12 +106,14 @@ func run() error {
 	model := flag.String("m", "", "checkpoint for the started server (default: the bundled demo model)")
 	name := flag.String("model", "tiny", "model name to send")
 	maxTokens := flag.Int("max-tokens", 32, "max_tokens per request")
+	cacheMiB := flag.Int("cache-mib", 0, "the started server's prefix and image cache budget (0: default, negative: off)")
+	parallel := flag.Int("parallel", 0, "the started server's batch size (0: default)")
 	bigEvery := flag.Int("big-every", 50, "every Nth image request sends a 1600×1200 image (0: never)")
 	flag.Parse()
 
 	base := strings.TrimSuffix(*url, "/")
 	if base == "" {
-		child := exec.Command(os.Args[0], "-child-serve", "-m", *model)
+		child := exec.Command(os.Args[0], "-child-serve", "-m", *model, "-cache-mib", strconv.Itoa(*cacheMiB), "-parallel", strconv.Itoa(*parallel))
 		child.Stderr = os.Stderr
 		out, err := child.StdoutPipe()
 		if err != nil {
