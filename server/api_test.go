@@ -429,3 +429,15 @@ func TestHealthLoadingAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+// An image whose tokens cannot fit the context is refused from its header,
+// before it is decoded.
+func TestImageTooLargeForContext(t *testing.T) {
+	m, _ := loadDemo(t)
+	ts := serveWith(t, New(m, "tiny", nil))
+	resp, b := do(t, ts, "POST", "/v1/chat/completions", demoBody(bigPNG(t, 4000, 3000), ""))
+	wantError(t, "4000×3000", resp, b, 400, "messages[1].content[0]", "context_length_exceeded")
+	if n, err := m.ImageTokens(4000, 3000, "low"); err != nil || n > glmv.LowDetailPixels/(28*28) {
+		t.Errorf("low detail tokens %d, %v", n, err)
+	}
+}

@@ -103,7 +103,7 @@ func (s *Server) check(ctx context.Context, req *glmv.Request, m *glmv.Model) er
 		return &httpError{status: http.StatusBadRequest, param: "max_tokens", code: "max_tokens_too_large",
 			msg: fmt.Sprintf("max_tokens is %d, the limit is %d", req.MaxTokens, limit)}
 	}
-	var images, videos int
+	var images, videos, imageTokens int
 	var pixels int64
 	for i, msg := range req.Messages {
 		for j, p := range msg.Content {
@@ -132,6 +132,14 @@ func (s *Server) check(ctx context.Context, req *glmv.Request, m *glmv.Model) er
 				if pixels += px; pixels > l.MaxPixels {
 					return &httpError{status: http.StatusBadRequest, param: param, code: "too_many_pixels",
 						msg: fmt.Sprintf("the request's images have more than %d pixels in all (%s is %d×%d)", l.MaxPixels, param, cfg.Width, cfg.Height)}
+				}
+				n, err := m.ImageTokens(cfg.Width, cfg.Height, p.Image.Detail)
+				if err != nil {
+					return &httpError{status: http.StatusBadRequest, param: param, code: "invalid_image", msg: fmt.Sprintf("%s: %v", param, err)}
+				}
+				if imageTokens += n; imageTokens >= m.ContextLimit() {
+					return &httpError{status: http.StatusBadRequest, param: param, code: "context_length_exceeded",
+						msg: fmt.Sprintf("the request's images alone take %d prompt tokens and the context holds %d (%s is %d×%d; detail \"low\" takes fewer)", imageTokens, m.ContextLimit(), param, cfg.Width, cfg.Height)}
 				}
 			}
 		}

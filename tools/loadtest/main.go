@@ -108,7 +108,8 @@ func run() error {
 	maxTokens := flag.Int("max-tokens", 32, "max_tokens per request")
 	cacheMiB := flag.Int("cache-mib", 0, "the started server's prefix and image cache budget (0: default, negative: off)")
 	parallel := flag.Int("parallel", 0, "the started server's batch size (0: default)")
-	bigEvery := flag.Int("big-every", 50, "every Nth image request sends a 1600×1200 image (0: never)")
+	bigEvery := flag.Int("big-every", 50, "every Nth image request of a client sends the -big-size image (0: never)")
+	bigSize := flag.String("big-size", "1600x1200", "size of the large image, WIDTHxHEIGHT")
 	flag.Parse()
 
 	base := strings.TrimSuffix(*url, "/")
@@ -133,7 +134,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	big, err := pngDataURL(1600, 1200)
+	var bw, bh int
+	if _, err := fmt.Sscanf(*bigSize, "%dx%d", &bw, &bh); err != nil || bw <= 0 || bh <= 0 {
+		return fmt.Errorf("-big-size %q is not WIDTHxHEIGHT", *bigSize)
+	}
+	big, err := pngDataURL(bw, bh)
 	if err != nil {
 		return err
 	}
