@@ -46,7 +46,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	timeout := fs.Duration("request-timeout", server.DefaultRequestTimeout, "longest a request may run once its turn comes")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM or Ctrl-C, how long running requests may finish before they are cancelled")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: glmv serve -m MODEL [--addr HOST:PORT] [options]\n\nServes an OpenAI-compatible API: POST /v1/chat/completions and\n/v1/completions (streaming or not; images and videos as base64 data: URLs;\nthinking in reasoning_content; enable_thinking through chat_template_kwargs),\nGET /v1/models[/{id}], POST /tokenize and /detokenize, GET /health\n(\"loading\" until the model is ready) and GET /metrics (Prometheus). The port\nis bound before the model loads. One request runs at a time; the others wait\nin a bounded queue. The sampling seed used is reported in X-Glmv-Seed.\n\nOptions:")
+		fmt.Fprintln(stderr, "Usage: glmv serve -m MODEL [--addr HOST:PORT] [options]\n\nServes an OpenAI-compatible API: POST /v1/chat/completions and\n/v1/completions (streaming or not; images and videos as base64 data: URLs;\nthinking in reasoning_content; enable_thinking through chat_template_kwargs),\nGET /v1/models[/{id}], POST /tokenize and /detokenize, GET /health\n(\"loading\" until the model is ready) and GET /metrics (Prometheus). The port\nis bound before the model loads. Up to --parallel requests are decoded\ntogether; the others wait in a bounded queue (--max-queue, then 429).\nThe sampling seed used is reported in X-Glmv-Seed.\n\nOptions:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
