@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/glmv/glmv"
+	"github.com/glmv/glmv/model/ggufmodel"
 	"github.com/glmv/glmv/server"
 )
 
@@ -131,6 +132,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer m.Close()
 	if *name == "" {
 		*name = filepath.Base(filepath.Clean(m.Dir))
+		if ggufmodel.IsGGUF(*modelName) {
+			*name = strings.TrimSuffix(filepath.Base(*modelName), ".gguf")
+		}
 	}
 	if ctx.Err() != nil {
 		return shutdown()
