@@ -441,3 +441,35 @@ func TestImageTooLargeForContext(t *testing.T) {
 		t.Errorf("low detail tokens %d, %v", n, err)
 	}
 }
+
+// The older sampling fields reach the sampler through the API: at a high
+// temperature, top_k 1, a tiny top_p or min_p near 1 give the greedy text;
+// a strong repetition penalty and a stop string change it.
+func TestOlderSamplingFields(t *testing.T) {
+	m, img := loadDemo(t)
+	ts := serveWith(t, New(m, "tiny", nil))
+	_, b := do(t, ts, "POST", "/v1/chat/completions", demoBody(img, ""))
+	greedy := chatText(t, b)
+	for _, extra := range []string{`"top_k":1,`, `"top_p":0.000001,`, `"min_p":0.999,`} {
+		_, b := do(t, ts, "POST", "/v1/chat/completions", demoBody(img, `"temperature":5,"seed":3,`+extra))
+		if got := chatText(t, b); got != greedy {
+			t.Errorf("%s at temperature 5: %q, want the greedy %q", extra, got, greedy)
+		}
+	}
+	_, b = do(t, ts, "POST", "/v1/chat/completions", demoBody(img, `"temperature":5,"seed":3,`))
+	if chatText(t, b) == greedy {
+		t.Error("temperature 5 gave the greedy text")
+	}
+	_, b = do(t, ts, "POST", "/v1/chat/completions", demoBody(img, `"repetition_penalty":3,`))
+	if chatText(t, b) == greedy {
+		t.Error("repetition_penalty 3 left the text unchanged")
+	}
+	_, b = do(t, ts, "POST", "/v1/chat/completions", demoBody(img, `"stop":"M_",`))
+	if got := chatText(t, b); got != "_<|unused_298|>" {
+		t.Errorf("stop: %q", got)
+	}
+	for _, f := range []string{"reasoning_effort", "verbosity"} {
+		resp, b := do(t, ts, "POST", "/v1/chat/completions", demoBody(img, `"`+f+`":"low",`))
+		wantError(t, f, resp, b, 400, f, "unsupported_parameter")
+	}
+}

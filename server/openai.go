@@ -97,6 +97,8 @@ var refusedChatFields = map[string]string{
 	"best_of":            "glmv generates one sequence",
 	"echo":               "the prompt is not echoed",
 	"suffix":             "glmv does not fill in the middle",
+	"reasoning_effort":   "thinking is on or off: use chat_template_kwargs.enable_thinking",
+	"verbosity":          "glmv has no verbosity control",
 }
 
 // decodeJSON decodes exactly one JSON object from body into v: trailing
