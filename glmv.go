@@ -100,6 +100,8 @@ type Model struct {
 	ffOnce    sync.Once
 	ff        *media.FFmpeg
 	ffErr     error
+	// longestToken is the byte length of the longest token, computed once.
+	longestToken func() int
 	cvocab    constraintVocab
 }
 
@@ -163,6 +165,7 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 		return fail(err)
 	}
 	m.markers = prompt.DefaultMarkers
+	m.initLongestToken()
 	if err := m.checkSpecialTokens(); err != nil {
 		return fail(err)
 	}

@@ -473,3 +473,15 @@ func TestOlderSamplingFields(t *testing.T) {
 		wantError(t, f, resp, b, 400, f, "unsupported_parameter")
 	}
 }
+
+// Text that cannot fit the context whatever its tokens is refused before
+// it is tokenized.
+func TestTextTooLongForContext(t *testing.T) {
+	m, _ := loadDemo(t)
+	ts := serveWith(t, New(m, "tiny", nil))
+	n := m.MaxPromptBytes() + 1
+	resp, b := do(t, ts, "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"`+strings.Repeat("a", n)+`"}]}`)
+	wantError(t, "long text", resp, b, 400, "", "context_length_exceeded")
+	resp, b = do(t, ts, "POST", "/v1/completions", `{"prompt":"`+strings.Repeat("a", n)+`"}`)
+	wantError(t, "long prompt", resp, b, 400, "", "context_length_exceeded")
+}

@@ -105,6 +105,21 @@ func (s *Server) check(ctx context.Context, req *glmv.Request, m *glmv.Model) er
 	}
 	var images, videos, imageTokens int
 	var pixels int64
+	textBytes := len(req.Prompt)
+	for _, t := range req.Tools {
+		textBytes += len(t)
+	}
+	for _, msg := range req.Messages {
+		textBytes += len(msg.JSON)
+		for _, p := range msg.Content {
+			textBytes += len(p.Text)
+		}
+	}
+	if maxBytes := m.MaxPromptBytes(); textBytes > maxBytes {
+		// Tokenizing it would take long and cannot give a prompt that fits.
+		return &httpError{status: http.StatusBadRequest, code: "context_length_exceeded",
+			msg: fmt.Sprintf("the request has %d bytes of text; no prompt longer than %d bytes fits the context of %d tokens", textBytes, maxBytes, m.ContextLimit())}
+	}
 	for i, msg := range req.Messages {
 		for j, p := range msg.Content {
 			param := fmt.Sprintf("messages[%d].content[%d]", i, j)
