@@ -100,9 +100,10 @@ type Model struct {
 	ffOnce    sync.Once
 	ff        *media.FFmpeg
 	ffErr     error
+	cvocab    constraintVocab
+
 	// longestToken is the byte length of the longest token, computed once.
 	longestToken func() int
-	cvocab    constraintVocab
 }
 
 // Load opens the checkpoint named by nameOrDir: a folder, a Hugging Face
