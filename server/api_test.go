@@ -485,3 +485,39 @@ func TestTextTooLongForContext(t *testing.T) {
 	resp, b = do(t, ts, "POST", "/v1/completions", `{"prompt":"`+strings.Repeat("a", n)+`"}`)
 	wantError(t, "long prompt", resp, b, 400, "", "context_length_exceeded")
 }
+
+// Large bodies wait for one of MaxLargeRequests slots before they are read.
+func TestLargeRequestsBounded(t *testing.T) {
+	m, img := loadDemo(t)
+	s := NewServer(Options{Limits: Limits{MaxLargeRequests: 1}})
+	s.SetModel(m, "tiny")
+	ts := serveWith(t, s)
+	s.large.ch <- struct{}{} // another large request is in flight
+	body := demoBody(img, `"pad":"`+strings.Repeat("x", bigRequestBytes)+`",`)
+	answered := make(chan int, 1)
+	go func() {
+		r, err := http.Post(ts.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			answered <- 0
+			return
+		}
+		r.Body.Close()
+		answered <- r.StatusCode
+	}()
+	for s.large.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	// Small requests are not held up.
+	if resp, _ := do(t, ts, "POST", "/v1/chat/completions", demoBody(img, "")); resp.StatusCode != 200 {
+		t.Errorf("small request: %d", resp.StatusCode)
+	}
+	select {
+	case code := <-answered:
+		t.Fatalf("large request answered (%d) while the slot was taken", code)
+	default:
+	}
+	s.large.release()
+	if code := <-answered; code != 200 {
+		t.Errorf("large request: %d", code)
+	}
+}

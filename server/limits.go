@@ -38,6 +38,11 @@ type Limits struct {
 	// RequestTimeout bounds a request from its turn to its last token
 	// (default 10 minutes); past it the answer is 504.
 	RequestTimeout time.Duration
+	// MaxLargeRequests bounds the requests with a body over 8 MiB (or of
+	// unknown length) in flight at once, from reading the body to the last
+	// token; the others wait before their body is read, so memory stays
+	// bounded however many large uploads arrive (default 4).
+	MaxLargeRequests int
 }
 
 // Default limits.
@@ -47,6 +52,7 @@ const (
 	DefaultMaxVideos      = 2
 	DefaultMaxQueue       = 64
 	DefaultRequestTimeout = 10 * time.Minute
+	DefaultLargeRequests  = 4
 )
 
 func (l Limits) withDefaults() Limits {
@@ -68,11 +74,20 @@ func (l Limits) withDefaults() Limits {
 	if l.RequestTimeout <= 0 {
 		l.RequestTimeout = DefaultRequestTimeout
 	}
+	if l.MaxLargeRequests <= 0 {
+		l.MaxLargeRequests = DefaultLargeRequests
+	}
 	return l
 }
 
 // readBody reads the body up to the byte limit.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength < 0 || r.ContentLength > bigRequestBytes {
+		if err := s.large.acquire(r.Context()); err != nil {
+			return nil, err
+		}
+		context.AfterFunc(r.Context(), s.large.release)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.Limits.MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -214,6 +229,27 @@ const (
 	bigRequestBytes  = 8 << 20
 	bigRequestPixels = 1_000_000
 )
+
+// slots bounds how many of something are in flight; waiters are counted.
+type slots struct {
+	ch      chan struct{}
+	waiting atomic.Int64
+}
+
+func newSlots(n int) *slots { return &slots{ch: make(chan struct{}, n)} }
+
+func (s *slots) acquire(ctx context.Context) error {
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
+	select {
+	case s.ch <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *slots) release() { <-s.ch }
 
 // memoryReturner returns the heap a large request freed to the operating
 // system once the request is over (the Go runtime would otherwise keep it

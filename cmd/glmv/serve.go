@@ -44,6 +44,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxPixels := fs.Int64("max-pixels", server.DefaultMaxPixels, "most image pixels in one request, summed over its images (read from their headers)")
 	maxTokens := fs.Int("max-tokens", 0, "largest max_tokens accepted (0: the context length)")
 	maxQueue := fs.Int("max-queue", server.DefaultMaxQueue, "requests that may wait for their turn; more get 429 with Retry-After")
+	maxLarge := fs.Int("max-large-requests", server.DefaultLargeRequests, "requests with a body over 8 MiB handled at once; others wait before their body is read")
 	timeout := fs.Duration("request-timeout", server.DefaultRequestTimeout, "longest a request may run once its turn comes")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM or Ctrl-C, how long running requests may finish before they are cancelled")
 	fs.Usage = func() {
@@ -87,7 +88,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	api := server.NewServer(server.Options{Log: log, APIKey: key, CORSOrigins: origins, Limits: server.Limits{
 		MaxBodyBytes: *maxBody, MaxImages: *maxImages, MaxPixels: *maxPixels, MaxTokens: *maxTokens,
-		MaxQueue: queue, RequestTimeout: *timeout,
+		MaxQueue: queue, RequestTimeout: *timeout, MaxLargeRequests: *maxLarge,
 	}})
 	// The engine's prefix cache reports to /metrics once the model is in.
 	var ready atomic.Pointer[glmv.Model]
