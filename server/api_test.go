@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"image"
@@ -519,5 +520,19 @@ func TestLargeRequestsBounded(t *testing.T) {
 	s.large.release()
 	if code := <-answered; code != 200 {
 		t.Errorf("large request: %d", code)
+	}
+}
+
+// Every large request's end is followed by a pass that returns memory,
+// even when it ends during another request's pass.
+func TestMemoryReturner(t *testing.T) {
+	var m memoryReturner
+	for range 50 {
+		ctx, cancel := context.WithCancel(context.Background())
+		m.after(ctx)
+		cancel()
+	}
+	for m.busy.Load() || m.pending.Load() {
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"math"
 	"net/http"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,7 +40,7 @@ type Limits struct {
 	// MaxLargeRequests bounds the requests with a body over 8 MiB (or of
 	// unknown length) in flight at once, from reading the body to the last
 	// token; the others wait before their body is read, so memory stays
-	// bounded however many large uploads arrive (default 4).
+	// bounded however many large uploads arrive (default 2).
 	MaxLargeRequests int
 }
 
@@ -52,7 +51,7 @@ const (
 	DefaultMaxVideos      = 2
 	DefaultMaxQueue       = 64
 	DefaultRequestTimeout = 10 * time.Minute
-	DefaultLargeRequests  = 4
+	DefaultLargeRequests  = 2
 )
 
 func (l Limits) withDefaults() Limits {
@@ -253,23 +252,32 @@ func (s *slots) release() { <-s.ch }
 
 // memoryReturner returns the heap a large request freed to the operating
 // system once the request is over (the Go runtime would otherwise keep it
-// for minutes), at most one pass at a time.
+// for minutes). One pass runs at a time; requests that end during a pass
+// get another pass after it, so the last large request is always
+// followed by one.
 type memoryReturner struct {
-	busy atomic.Bool
-	wg   sync.WaitGroup
+	busy, pending atomic.Bool
 }
 
 // after schedules a return of memory when ctx (the request) ends.
 func (m *memoryReturner) after(ctx context.Context) {
 	context.AfterFunc(ctx, func() {
-		if !m.busy.CompareAndSwap(false, true) {
-			return
-		}
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			defer m.busy.Store(false)
-			debug.FreeOSMemory()
-		}()
+		m.pending.Store(true)
+		m.start()
 	})
+}
+
+func (m *memoryReturner) start() {
+	if !m.busy.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		for m.pending.Swap(false) {
+			debug.FreeOSMemory()
+		}
+		m.busy.Store(false)
+		if m.pending.Load() {
+			m.start() // a request ended between the last pass and now
+		}
+	}()
 }
