@@ -93,6 +93,7 @@ func NewServer(opts Options) *Server {
 // SetModel makes the server ready to answer with m under name.
 func (s *Server) SetModel(m *glmv.Model, name string) {
 	s.model.Store(&loaded{m: m, name: name, turn: make(chan struct{}, m.Parallel())})
+	s.SetCacheStats(engineCacheStats(m))
 }
 
 // Handler routes the API.

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/glmv/glmv"
@@ -90,16 +89,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxBodyBytes: *maxBody, MaxImages: *maxImages, MaxPixels: *maxPixels, MaxTokens: *maxTokens,
 		MaxQueue: queue, RequestTimeout: *timeout, MaxLargeRequests: *maxLarge,
 	}})
-	// The engine's prefix cache reports to /metrics once the model is in.
-	var ready atomic.Pointer[glmv.Model]
-	api.SetCacheStats(func() server.CacheStats {
-		m := ready.Load()
-		if m == nil {
-			return server.CacheStats{}
-		}
-		st := m.Stats()
-		return server.CacheStats{Hits: uint64(st.PrefixHits), Lookups: uint64(st.PrefixHits + st.PrefixMisses), Bytes: st.CacheBytes}
-	})
 	// Requests get a context that ends when the grace period after a
 	// shutdown signal runs out.
 	reqCtx, cancelRequests := context.WithCancel(context.Background())
@@ -140,7 +129,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if ctx.Err() != nil {
 		return shutdown()
 	}
-	ready.Store(m)
 	api.SetModel(m, *name)
 	log.Info("serving", "addr", ln.Addr().String(), "model", *name)
 	fmt.Fprintf(stdout, "glmv serving %s on http://%s/v1\n", *name, ln.Addr())
