@@ -131,7 +131,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	api.SetModel(m, *name)
 	log.Info("serving", "addr", ln.Addr().String(), "model", *name)
-	fmt.Fprintf(stdout, "glmv serving %s on http://%s/v1\n", *name, ln.Addr())
+	fmt.Fprintf(stdout, "glmv serving %s on http://%s/v1 (chat page: http://%s/)\n", *name, ln.Addr(), ln.Addr())
 	select {
 	case err := <-done:
 		return err
