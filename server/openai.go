@@ -225,20 +225,31 @@ func decodeRequest(body []byte) (*chatRequest, *glmv.Request, error) {
 		}
 		req.TopLogprobs = *cr.TopLogprobs
 	}
-	for i, m := range cr.Messages {
-		msg, err := convertMessage(m)
-		if err == nil {
-			msg, err = withTemplateJSON(msg, m.raw)
-		}
-		if err != nil {
-			return nil, nil, badParam(fmt.Sprintf("messages[%d]", i), "messages[%d]: %v", i, err)
-		}
-		req.Messages = append(req.Messages, msg)
+	var err error
+	if req.Messages, err = convertMessages(cr.Messages); err != nil {
+		return nil, nil, err
 	}
 	if err := applyConstraint(body, req); err != nil {
 		return nil, nil, err
 	}
 	return &cr, req, nil
+}
+
+// convertMessages turns the request's messages into glmv ones, each
+// carrying its JSON for the chat template.
+func convertMessages(in []chatMessage) ([]glmv.Message, error) {
+	var out []glmv.Message
+	for i, m := range in {
+		msg, err := convertMessage(m)
+		if err == nil {
+			msg, err = withTemplateJSON(msg, m.raw)
+		}
+		if err != nil {
+			return nil, badParam(fmt.Sprintf("messages[%d]", i), "messages[%d]: %v", i, err)
+		}
+		out = append(out, msg)
+	}
+	return out, nil
 }
 
 func convertMessage(m chatMessage) (glmv.Message, error) {
