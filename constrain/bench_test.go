@@ -1,6 +1,7 @@
 package constrain
 
 import (
+	"math/rand/v2"
 	"testing"
 )
 
@@ -21,7 +22,9 @@ const benchSchema = `{"type":"object","properties":{"name":{"type":"string"},"ag
 func BenchmarkMask(b *testing.B) {
 	for _, bc := range []struct {
 		name, schema string
-	}{{"schema", benchSchema}, {"json_object", ""}} {
+		uncached     bool
+	}{{"schema", benchSchema, false}, {"json_object", "", false}, {"schema/uncached", benchSchema, true}} {
+		uncached := bc.uncached
 		b.Run(bc.name, func(b *testing.B) {
 			v, tok := qwen3(b)
 			var g *Grammar
@@ -39,6 +42,9 @@ func BenchmarkMask(b *testing.B) {
 				m := NewMatcher(g, v)
 				mask := make([]uint64, m.MaskWords())
 				for _, id := range ids {
+					if uncached {
+						m.cacheID = -1
+					}
 					mask = m.Mask(mask)
 					if mask[id>>6]&(1<<(uint(id)&63)) == 0 {
 						b.Fatalf("token %q masked", v.TokenBytes(id))
@@ -87,4 +93,57 @@ func BenchmarkVocab(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkMaskRandom replays random walks (uniformly drawn allowed
+// tokens, so odd states and long tokens) through the json_object grammar
+// on the 151k vocabulary, without reusing the previous mask: ns/token is
+// the mask plus the step.
+func BenchmarkMaskRandom(b *testing.B) {
+	v, _ := qwen3(b)
+	g, err := JSONObject(Options{Avoid: markers})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var runs [][]int
+	total := 0
+	for range 20 {
+		m := NewMatcher(g, v)
+		var ids []int
+		for step := 0; step < 100; step++ {
+			mask := m.Mask(nil)
+			var allowed []int
+			for i := 0; i < v.Size(); i++ {
+				if hasBit(mask, int32(i)) {
+					allowed = append(allowed, i)
+				}
+			}
+			id := allowed[rng.IntN(len(allowed))]
+			if m.CanEnd() {
+				break
+			}
+			if err := m.Accept(id); err != nil {
+				b.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		runs = append(runs, ids)
+		total += len(ids)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, ids := range runs {
+			m := NewMatcher(g, v)
+			mask := make([]uint64, m.MaskWords())
+			for _, id := range ids {
+				m.cacheID = -1
+				mask = m.Mask(mask)
+				if err := m.Accept(id); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*total), "ns/token")
 }
