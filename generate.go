@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glmv/glmv/chat"
+	"github.com/glmv/glmv/engine"
 	"github.com/glmv/glmv/media"
 	"github.com/glmv/glmv/model"
 	"github.com/glmv/glmv/prompt"
@@ -27,6 +29,15 @@ type Message struct {
 	ToolCalls []chat.ToolCall
 	// ToolCallID and Name identify a tool result.
 	ToolCallID, Name string
+	// JSON, when set, is the whole message as a JSON object in the shape
+	// transformers' apply_chat_template takes, and the chat template sees
+	// exactly it: content null or a list of parts of any type, tool_calls
+	// with or without the function wrapper, arguments as an object or a
+	// string, and any other field. Role, Reasoning, ToolCalls, ToolCallID
+	// and Name must then be empty, and Content holds only the pixels: one
+	// Image or Video part for each part of type "image" or "video" in the
+	// JSON content, in the same order. See MessageFromJSON.
+	JSON json.RawMessage
 }
 
 // Part is one piece of a message: exactly one of Text, Image or Video.
@@ -203,6 +214,11 @@ type Usage struct {
 	ImageWidth, ImageHeight int
 	// Tokens are the generated token ids (without the end-of-turn token).
 	Tokens []int
+	// CachedTokens of the prompt were reused from the engine's prefix
+	// cache instead of computed.
+	CachedTokens int
+	// Seed is the sampler's seed (Request.Seed), to replay the answer.
+	Seed uint64
 }
 
 // DecodeTokensPerSecond is the decode speed after the first token.
@@ -265,7 +281,51 @@ func (m *Model) prepare(ctx context.Context, req *Request) (*PreparedPrompt, err
 	}
 	var grids [][3]int
 	var videos []prompt.Video
+	load := func(mi, pi int, p Part) error {
+		switch {
+		case p.Image != nil:
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			proc, err := m.processorFor(p.Image.Detail)
+			if err != nil {
+				return fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+			}
+			img, err := m.loadImage(p.Image)
+			if err != nil {
+				return fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+			}
+			pat, err := proc.ProcessImage(img)
+			if err != nil {
+				return fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+			}
+			pp.Images = append(pp.Images, model.PixelInput{Values: pat.Values, Grid: pat.Grid})
+			grids = append(grids, pat.Grid)
+			pp.ImageWidth, pp.ImageHeight = pat.OrigW, pat.OrigH
+		case p.Video != nil:
+			pat, ts, err := m.loadVideo(ctx, p.Video)
+			if err != nil {
+				return fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
+			}
+			pp.Videos = append(pp.Videos, model.PixelInput{Values: pat.Values, Grid: pat.Grid})
+			videos = append(videos, prompt.Video{Grid: pat.Grid, Timestamps: ts})
+		}
+		return nil
+	}
 	for mi, msg := range req.Messages {
+		if msg.JSON != nil {
+			cm, err := jsonMessage(msg)
+			if err != nil {
+				return nil, fmt.Errorf("message %d: %w", mi+1, err)
+			}
+			for pi, p := range msg.Content {
+				if err := load(mi, pi, p); err != nil {
+					return nil, err
+				}
+			}
+			cc.Messages = append(cc.Messages, cm)
+			continue
+		}
 		cm := chat.Message{Role: msg.Role, ToolCalls: msg.ToolCalls, ToolCallID: msg.ToolCallID, Name: msg.Name}
 		if msg.Reasoning != "" {
 			r := msg.Reasoning
@@ -274,36 +334,15 @@ func (m *Model) prepare(ctx context.Context, req *Request) (*PreparedPrompt, err
 		var parts []chat.Part
 		onlyText := true
 		for pi, p := range msg.Content {
+			if err := load(mi, pi, p); err != nil {
+				return nil, err
+			}
 			switch {
 			case p.Image != nil:
 				onlyText = false
-				if err := ctx.Err(); err != nil {
-					return nil, err
-				}
-				proc, err := m.processorFor(p.Image.Detail)
-				if err != nil {
-					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
-				}
-				img, err := m.loadImage(p.Image)
-				if err != nil {
-					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
-				}
-				pat, err := proc.ProcessImage(img)
-				if err != nil {
-					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
-				}
-				pp.Images = append(pp.Images, model.PixelInput{Values: pat.Values, Grid: pat.Grid})
-				grids = append(grids, pat.Grid)
-				pp.ImageWidth, pp.ImageHeight = pat.OrigW, pat.OrigH
 				parts = append(parts, chat.Part{Type: "image"})
 			case p.Video != nil:
 				onlyText = false
-				pat, ts, err := m.loadVideo(ctx, p.Video)
-				if err != nil {
-					return nil, fmt.Errorf("message %d part %d: %w", mi+1, pi+1, err)
-				}
-				pp.Videos = append(pp.Videos, model.PixelInput{Values: pat.Values, Grid: pat.Grid})
-				videos = append(videos, prompt.Video{Grid: pat.Grid, Timestamps: ts})
 				parts = append(parts, chat.Part{Type: "video"})
 			default:
 				parts = append(parts, chat.Part{Type: "text", Text: p.Text})
@@ -458,32 +497,65 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 		return inputError(fmt.Errorf("%w: the prompt is %d tokens and the context holds %d; shorten it by at least %d tokens to leave room for an answer", ErrContextFull, S, m.limit, S-m.limit+1))
 	}
 	maxNew = min(maxNew, m.limit-S)
-	usage := &Usage{PromptTokens: S, Preprocess: pp.Preprocess, ImageWidth: pp.ImageWidth, ImageHeight: pp.ImageHeight}
-	start := time.Now()
-	p, err := m.net.BuildPrompt(ctx, pp.IDs, pp.Images, pp.Videos)
-	if err != nil {
-		return err
-	}
-	usage.Vision = time.Since(start)
+	usage := &Usage{Seed: req.Seed, PromptTokens: S, Preprocess: pp.Preprocess, ImageWidth: pp.ImageWidth, ImageHeight: pp.ImageHeight}
 	for _, id := range pp.IDs {
 		if id == m.Config.ImageTokenID {
 			usage.VisionTokens++
 		}
 	}
-
-	text := m.net.Text
-	cache, err := model.NewKVCacheOf(&m.Config.Text, S+maxNew, m.kvType)
+	start := time.Now()
+	// next turns the logits of the next position into a token (and its
+	// logprobs when asked). The engine calls it on its loop goroutine,
+	// once per token, in order; the logprobs reach this goroutine through
+	// pending.
+	var mu sync.Mutex
+	var pending []*sample.Logprobs
+	seen := append([]int(nil), pp.IDs...)
+	// guard masks the answer to the request's constraint (nil without
+	// one). When it fails, next ends the sequence with an end-of-turn id
+	// and guardErr says why.
+	guard, err := m.newGuard(req, pp.Text)
 	if err != nil {
 		return err
 	}
-	t0 := time.Now()
-	hidden, err := text.Forward(ctx, p.Embeds, &p.Pos, S, cache, nil)
+	var guardErr error
+	stop := func(err error) int {
+		mu.Lock()
+		guardErr = err
+		mu.Unlock()
+		if len(m.Generation.EOS) > 0 {
+			return m.Generation.EOS[0]
+		}
+		return 0
+	}
+	next := func(logits []float32) int {
+		if err := guard.apply(logits); err != nil {
+			return stop(err)
+		}
+		var lp *sample.Logprobs
+		if req.Logprobs {
+			lp = sample.NewLogprobs(logits, req.TopLogprobs)
+		}
+		id := smp.Next(logits, seen)
+		if err := guard.accept(id); err != nil {
+			return stop(err)
+		}
+		seen = append(seen, id)
+		if lp != nil {
+			mu.Lock()
+			pending = append(pending, lp)
+			mu.Unlock()
+		}
+		return id
+	}
+	st, err := m.eng.Submit(ctx, engine.Request{IDs: pp.IDs, Images: pp.Images, Videos: pp.Videos, MaxNew: maxNew, Sample: next, EOS: m.Generation.EOS})
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return err
 	}
-	H := m.Config.Text.Hidden
-	logits := text.Logits(hidden[(S-1)*H:], 1)
-	usage.Prefill = time.Since(t0)
+	defer st.Close()
 
 	var parser outputParser = chat.NewParser(chat.ParserOptions{
 		StartInThinking: endsWithOpenThink(pp.Text),
@@ -517,47 +589,49 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 		}
 		return true
 	}
-	guard, err := m.newGuard(req, pp.Text)
-	if err != nil {
-		return err
-	}
-	eos := map[int]bool{}
-	for _, id := range m.Generation.EOS {
-		eos[id] = true
-	}
-	seen := append([]int(nil), pp.IDs...)
 	stream := m.Tokenizer.NewStreamDecoder()
 	stops := newStopMatcher(req.Stop)
 	decodeStart := time.Now()
-	usage.FinishReason = "length"
-	for step := 0; step < maxNew; step++ {
-		if ctx.Err() != nil {
+	info := func(in *engine.Info) {
+		if in != nil {
+			usage.Vision, usage.Prefill, usage.CachedTokens = in.Vision, in.Prefill, in.ReusedTokens
+		}
+	}
+	for {
+		ev, err := st.Next(ctx)
+		if err != nil {
 			usage.FinishReason = "cancelled"
 			break
 		}
-		if err := guard.apply(logits); err != nil {
-			return err
+		info(ev.Info)
+		if ev.Done {
+			if ev.Err != nil {
+				return ev.Err
+			}
+			mu.Lock()
+			gerr := guardErr
+			mu.Unlock()
+			if gerr != nil {
+				return gerr
+			}
+			usage.FinishReason = ev.Finish
+			if usage.CompletionTokens == 0 {
+				usage.TimeToFirstToken = time.Since(start) + pp.Preprocess
+			}
+			break
 		}
-		var lp *sample.Logprobs
-		if req.Logprobs {
-			lp = sample.NewLogprobs(logits, req.TopLogprobs)
-		}
-		id := smp.Next(logits, seen)
-		if err := guard.accept(id); err != nil {
-			return err
-		}
-		if step == 0 {
+		id := ev.Token
+		if usage.CompletionTokens == 0 {
 			usage.TimeToFirstToken = time.Since(start) + pp.Preprocess
 			decodeStart = time.Now()
 		}
-		if eos[id] {
-			usage.FinishReason = "stop"
-			break
-		}
 		usage.CompletionTokens++
 		usage.Tokens = append(usage.Tokens, id)
-		seen = append(seen, id)
-		if lp != nil {
+		if req.Logprobs {
+			mu.Lock()
+			lp := pending[0]
+			pending = pending[1:]
+			mu.Unlock()
 			lps = append(lps, m.tokenLogprob(id, lp))
 		}
 		var out string
@@ -574,16 +648,6 @@ func (m *Model) generate(ctx context.Context, req *Request, yield func(Event, er
 		if hit {
 			usage.FinishReason = "stop"
 			break
-		}
-		if step == maxNew-1 {
-			break
-		}
-		if logits, err = text.Step(ctx, id, p.Delta, cache); err != nil {
-			if ctx.Err() != nil {
-				usage.FinishReason = "cancelled"
-				break
-			}
-			return err
 		}
 	}
 	usage.Decode = time.Since(decodeStart)

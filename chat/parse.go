@@ -3,6 +3,7 @@ package chat
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -74,6 +75,12 @@ func PromptOpensThinking(prompt string) bool {
 	p := strings.TrimRight(prompt, " \t\r\n")
 	return strings.HasSuffix(p, thinkOpen)
 }
+
+// MaxBoxBytes bounds how much text the parser holds back inside an open
+// <|begin_of_box|>: a box is a few coordinates, so past this the opening
+// marker and the text so far are released as a RawText event and the
+// output is read as ordinary text again.
+const MaxBoxBytes = 1024
 
 // Parser splits streamed model output into events. Feed it text as it is
 // decoded with Add, then call Close. It never panics, whatever the input.
@@ -194,6 +201,15 @@ func (p *Parser) processBlock() bool {
 			p.pending = p.pending[j+len(toolOpen):]
 			return true
 		}
+	}
+	if i < 0 && p.block == boxOpen && p.body.Len()+len(p.pending) > MaxBoxBytes {
+		// Not a box after all (or a runaway one): release what was held
+		// back so the stream goes on, and read the rest as text.
+		p.emit(Event{Kind: RawText, Text: boxOpen + p.body.String(), InThinking: p.thinking,
+			Err: fmt.Errorf("box not closed within %d bytes", MaxBoxBytes)})
+		p.body.Reset()
+		p.block = ""
+		return true
 	}
 	if i < 0 {
 		keep := partialSuffix(p.pending, end)

@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ardanlabs/jinja"
 )
@@ -38,7 +39,9 @@ type Context struct {
 	Extra map[string]any `json:"-"`
 }
 
-// Message is one turn of the conversation.
+// Message is one turn of the conversation. A message decoded from JSON
+// keeps the JSON object exactly as given (Raw), and that is what the
+// template sees, as transformers passes the caller's dicts through.
 type Message struct {
 	Role    string  `json:"role"`
 	Content Content `json:"content,omitzero"`
@@ -48,6 +51,11 @@ type Message struct {
 	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID       string     `json:"tool_call_id,omitempty"`
 	Name             string     `json:"name,omitempty"`
+	// Raw, when not nil, is the whole message as a JSON object in the
+	// shape transformers' apply_chat_template takes: the template sees
+	// exactly it (every field, key order, nulls) and the typed fields
+	// above are ignored. UnmarshalJSON sets it.
+	Raw json.RawMessage `json:"-"`
 }
 
 // Content is a message's content: a plain string, or (when Parts is not
@@ -133,18 +141,42 @@ type Template struct {
 	// Source is the template text (of the default template).
 	Source string
 
-	main  *jinja.Template
-	named map[string]*jinja.Template
+	main  *compiled
+	named map[string]*compiled
 	vars  map[string]string // bos_token etc. from tokenizer_config.json
+}
+
+// compiled is a template recompiled for the engine (see pylex.go) with
+// the literal texts and constants it refers to.
+type compiled struct {
+	tp     *jinja.Template
+	texts  jinja.Value
+	consts jinja.Value
+}
+
+func compileSource(source string) (*compiled, error) {
+	out, texts, consts, err := recompile(source)
+	if err != nil {
+		return nil, err
+	}
+	tp, err := jinja.Compile(out)
+	if err != nil {
+		return nil, err
+	}
+	tv := make([]jinja.Value, len(texts))
+	for i, t := range texts {
+		tv[i] = jinja.NewString(t)
+	}
+	return &compiled{tp: tp, texts: listOf(tv), consts: listOf(consts)}, nil
 }
 
 // Compile compiles template source.
 func Compile(source string) (*Template, error) {
-	tp, err := jinja.Compile(source)
+	c, err := compileSource(source)
 	if err != nil {
 		return nil, fmt.Errorf("chat template: %w", err)
 	}
-	return &Template{Source: source, main: tp}, nil
+	return &Template{Source: source, main: c}, nil
 }
 
 // LoadTemplate loads the chat template of a checkpoint folder: the file
@@ -218,9 +250,9 @@ func parseTemplateField(raw json.RawMessage) (*Template, error) {
 	if len(list) == 0 {
 		return nil, fmt.Errorf("chat_template: empty list")
 	}
-	t := &Template{named: map[string]*jinja.Template{}}
+	t := &Template{named: map[string]*compiled{}}
 	for _, e := range list {
-		tp, err := jinja.Compile(e.Template)
+		tp, err := compileSource(e.Template)
 		if err != nil {
 			return nil, fmt.Errorf("chat template %q: %w", e.Name, err)
 		}
@@ -268,7 +300,23 @@ func (t *Template) Render(ctx Context) (string, error) {
 			data[k] = jinja.NewString(v)
 		}
 	}
-	out, err := tp.RenderValues(data)
+	return t.renderValues(tp, data)
+}
+
+// renderValues renders c with the template variables data.
+func (t *Template) renderValues(c *compiled, data map[string]jinja.Value) (out string, err error) {
+	defer func() {
+		// The engine has panicked on odd input before; a template must
+		// never take the process down.
+		if r := recover(); r != nil {
+			out, err = "", fmt.Errorf("chat template: the template engine failed: %v", r)
+		}
+	}()
+	for k, v := range runtimeFuncs() {
+		data[k] = v
+	}
+	data[textVar], data[constVar] = c.texts, c.consts
+	out, err = c.tp.RenderValues(data)
 	if err != nil {
 		return "", fmt.Errorf("chat template: %w", err)
 	}
@@ -371,6 +419,13 @@ func decodeValue(dec *json.Decoder) (jinja.Value, error) {
 			return jinja.NewList(items), err
 		}
 		return jinja.Undefined(), fmt.Errorf("unexpected %v", tok)
+	case json.Number:
+		if !strings.ContainsAny(string(tok), ".eE") {
+			if _, err := tok.Int64(); err != nil {
+				return jinja.Undefined(), fmt.Errorf("integer %s is outside the 64-bit range the template engine supports", tok)
+			}
+		}
+		return jinja.FromGoValue(tok), nil
 	default:
 		return jinja.FromGoValue(tok), nil
 	}

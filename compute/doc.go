@@ -1,7 +1,8 @@
 // Package compute holds the numeric kernels of glmv: matrix products over
-// weights kept in their stored format (f32, bf16, f16, or the block-quantized
-// Q8_0 and Q4_0), attention, norms and the small element-wise ops, plus the
-// worker pool that spreads them over all cores.
+// weights kept in their stored format (f32, bf16, f16, the block-quantized
+// Q8_0 and Q4_0, or llama.cpp's block formats up to the K-quants),
+// attention, norms and the small element-wise ops, plus the worker pool
+// that spreads them over all cores.
 //
 // It is the only package that knows about threads, SIMD and memory layout;
 // the model code calls these functions on plain []float32 activations so the
@@ -38,6 +39,30 @@
 // multiplied with integer instructions; that rounding adds at most
 // Σ_blocks max|x|/254·Σ|w| to each output. The GEMM path multiplies the
 // dequantized weights in f32.
+//
+// # ggml block formats
+//
+// The formats of llama.cpp's GGUF files (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K,
+// Q4_K, Q5_K, Q6_K, and ggml's own Q8_0 and Q4_0 layouts as GGMLQ8_0 and
+// GGMLQ4_0) are held as the files' raw blocks, zero-copy: NewBlockMatrix
+// binds a tensor's bytes and GGMLType maps ggml type ids to DTypes.
+// Dequantization (Row) is bit-identical to ggml's. MatMul quantizes the
+// activation rows to 8 bits, as llama.cpp does: per 32 columns (scale
+// max|x|/127, as above) for the 32-column formats, per 256 columns with
+// sums of each 16 (llama.cpp's q8_K) for the K-quants; then every weight
+// row is dotted with integer instructions on its packed blocks (AVX2 for
+// every format), one f32 multiply-add per block or super-block. The result
+// differs from the f32 product of the dequantized weights only by that
+// activation rounding, at most Σ_blocks max|x_blk|/254·Σ|w_blk|. From
+// blockGemmMinT (128) token rows the GEMM runs instead on dequantized
+// panels. Quantize and QuantizeBlocks produce these formats (not Q2_K and
+// Q3_K) with llama.cpp's reference quantizers, byte for byte.
+//
+// # FP8
+//
+// FP8E4M3ToF32 decodes OCP E4M3 and FP8Weight applies an FP8 checkpoint's
+// block (128×128 weight_scale_inv), per-channel or per-tensor scales;
+// (*Pool).ConvertFP8 turns it into any weight format row by row.
 //
 // # Attention
 //

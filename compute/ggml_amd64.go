@@ -9,6 +9,8 @@ func avx2BlockDots() [numDTypes]blockDot {
 	t[Q4_K] = kquantAsm(dotQ4KAVX2, 144)
 	t[Q5_K] = kquantAsm(dotQ5KAVX2, 176)
 	t[Q6_K] = kquantAsm(dotQ6KAVX2, 210)
+	t[Q2_K] = kquantAsm(dotQ2KAVX2, 84)
+	t[Q3_K] = kquantAsm(dotQ3KAVX2, 110)
 	t[GGMLQ8_0] = block32Asm(dotQ8_0GAVX2, 34)
 	t[GGMLQ4_0] = block32Asm(dotQ4_0GAVX2, 18)
 	t[Q4_1] = block32Asm(dotQ4_1AVX2, 20)
@@ -35,6 +37,12 @@ func dotQ4KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
 
 //go:noescape
 func dotQ5KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
+
+//go:noescape
+func dotQ2KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
+
+//go:noescape
+func dotQ3KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
 
 //go:noescape
 func dotQ6KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32

@@ -494,3 +494,161 @@ q51loop:
 	MINTERM(2)
 	B32NEXT(24, q51loop)
 	B32END
+
+// ---- Q2_K and Q3_K: 2-bit values (plus Q3_K's high bit) in 16-column
+// sub-blocks, scaled like Q6_K (Q6KSUB with the scale bytes in X6).
+
+// Q2KSUB does shift J of half N: the 2-bit fields at 2J of the 32 bytes
+// in Y4.
+#define Q2KSUB(N, J) \
+	VPSRLW $(2*J), Y4, Y7; \
+	VPAND Y15, Y7, Y7; \
+	Q6KSUB(N, J)
+
+// func dotQ2KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
+TEXT ·dotQ2KAVX2(SB), NOSPLIT, $0-44
+	MOVQ xq+0(FP), SI
+	MOVQ xd+8(FP), R8
+	MOVQ bsum+16(FP), R10
+	MOVQ w+24(FP), DI
+	MOVQ nb+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VPBROADCASTQ k3mask<>(SB), Y15
+	VPBROADCASTQ nib<>(SB), Y14
+
+q2kloop:
+	// Mins (high nibbles) times the activation sums, scaled by xd·dmin.
+	VMOVDQU (DI), X6
+	VPSRLW $4, X6, X2
+	VPAND X14, X2, X2
+	VPMOVZXBW X2, Y2
+	VPMADDWD (R10), Y2, Y3
+	VCVTDQ2PS Y3, Y3
+	MOVWLZX 82(DI), AX
+	VMOVD AX, X12
+	VCVTPH2PS X12, X12
+	VMULSS (R8), X12, X12
+	VBROADCASTSS X12, Y12
+	VFMADD231PS Y3, Y12, Y1
+	// Scales: the low nibbles.
+	VPAND X14, X6, X6
+	VPXOR Y10, Y10, Y10
+	VMOVDQU 16(DI), Y4
+	Q2KSUB(0, 0)
+	Q2KSUB(0, 1)
+	Q2KSUB(0, 2)
+	Q2KSUB(0, 3)
+	VMOVDQU 48(DI), Y4
+	Q2KSUB(1, 0)
+	Q2KSUB(1, 1)
+	Q2KSUB(1, 2)
+	Q2KSUB(1, 3)
+	KSCALE(80)
+	VCVTDQ2PS Y10, Y10
+	VFMADD231PS Y10, Y11, Y0
+	ADDQ $256, SI
+	ADDQ $4, R8
+	ADDQ $32, R10
+	ADDQ $84, DI
+	DECQ CX
+	JNZ  q2kloop
+	VEXTRACTF128 $1, Y1, X3
+	VADDPS X3, X1, X1
+	KEND(40)
+
+// Q3KSUB is Q2KSUB plus the high bit 4N+J of the hmask bytes in Y13,
+// which adds 4 (the values are stored as q+4, unsigned).
+#define Q3KSUB(N, J) \
+	VPSRLW $(2*J), Y4, Y7; \
+	VPAND Y15, Y7, Y7; \
+	VPSRLW $(4*N+J), Y13, Y8; \
+	VPAND Y14, Y8, Y8; \
+	VPSLLW $2, Y8, Y8; \
+	VPOR Y8, Y7, Y7; \
+	Q6KSUB(N, J)
+
+DATA ones8<>+0(SB)/8, $0x0101010101010101
+GLOBL ones8<>(SB), RODATA|NOPTR, $8
+
+DATA thirtytwo8<>+0(SB)/8, $0x2020202020202020
+GLOBL thirtytwo8<>(SB), RODATA|NOPTR, $8
+
+// func dotQ3KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
+TEXT ·dotQ3KAVX2(SB), NOSPLIT, $0-44
+	MOVQ xq+0(FP), SI
+	MOVQ xd+8(FP), R8
+	MOVQ bsum+16(FP), R10
+	MOVQ w+24(FP), DI
+	MOVQ nb+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VPBROADCASTQ k3mask<>(SB), Y15
+	VPBROADCASTQ ones8<>(SB), Y14
+	VPBROADCASTQ thirtytwo8<>(SB), X5
+
+q3kloop:
+	// Unpack the sixteen 6-bit scales (minus 32) into X6.
+	MOVL 96(DI), AX
+	MOVL 100(DI), BX
+	MOVL 104(DI), DX
+	MOVL AX, R11
+	ANDL $0x0f0f0f0f, R11
+	MOVL DX, R12
+	ANDL $0x03030303, R12
+	SHLL $4, R12
+	ORL  R12, R11
+	MOVL BX, R13
+	ANDL $0x0f0f0f0f, R13
+	MOVL DX, R12
+	SHRL $2, R12
+	ANDL $0x03030303, R12
+	SHLL $4, R12
+	ORL  R12, R13
+	SHLQ $32, R13
+	ORQ  R13, R11
+	SHRL $4, AX
+	ANDL $0x0f0f0f0f, AX
+	MOVL DX, R12
+	SHRL $4, R12
+	ANDL $0x03030303, R12
+	SHLL $4, R12
+	ORL  R12, AX
+	SHRL $4, BX
+	ANDL $0x0f0f0f0f, BX
+	SHRL $6, DX
+	ANDL $0x03030303, DX
+	SHLL $4, DX
+	ORL  DX, BX
+	SHLQ $32, BX
+	ORQ  BX, AX
+	VMOVQ R11, X6
+	VPINSRQ $1, AX, X6, X6
+	VPSUBB X5, X6, X6
+	// Values are stored as q+4: subtract 4·Σ scale·bsum.
+	VPMOVSXBW X6, Y2
+	VPMADDWD (R10), Y2, Y10
+	VPSLLD $2, Y10, Y10
+	VPXOR Y3, Y3, Y3
+	VPSUBD Y10, Y3, Y10
+	VMOVDQU (DI), Y13
+	VMOVDQU 32(DI), Y4
+	Q3KSUB(0, 0)
+	Q3KSUB(0, 1)
+	Q3KSUB(0, 2)
+	Q3KSUB(0, 3)
+	VMOVDQU 64(DI), Y4
+	Q3KSUB(1, 0)
+	Q3KSUB(1, 1)
+	Q3KSUB(1, 2)
+	Q3KSUB(1, 3)
+	KSCALE(108)
+	VCVTDQ2PS Y10, Y10
+	VFMADD231PS Y10, Y11, Y0
+	ADDQ $256, SI
+	ADDQ $4, R8
+	ADDQ $32, R10
+	ADDQ $110, DI
+	DECQ CX
+	JNZ  q3kloop
+	KEND(40)

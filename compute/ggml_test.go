@@ -470,3 +470,55 @@ func TestGGMLQuantizeRandom(t *testing.T) {
 		t.Error("Q4_K accepted 100 columns")
 	}
 }
+
+// FuzzGGMLBlocks binds arbitrary bytes as one row of each block format and
+// checks that every kernel set's dot product agrees with the float64 sum
+// over the dequantized weights and 8-bit activations (f16 scales that are
+// Inf or NaN are made finite first), and that short data is refused.
+func FuzzGGMLBlocks(f *testing.F) {
+	for _, fx := range loadQuantFixtures(f) {
+		f.Add(fx.raw[:fx.info.TypeSize*2], uint8(fx.info.DType), uint64(1))
+	}
+	types := blockTypes()
+	f.Fuzz(func(t *testing.T, data []byte, kind uint8, seed uint64) {
+		dt := types[int(kind)%len(types)]
+		bf := &blockFormats[dt]
+		nb := min(len(data)/bf.ts, 16)
+		cols := nb * bf.bs
+		if _, err := NewBlockMatrix(dt, 1, cols+bf.bs, data[:nb*bf.ts]); err == nil {
+			t.Fatalf("%v: %d bytes accepted for %d columns", dt, nb*bf.ts, cols+bf.bs)
+		}
+		if nb == 0 {
+			return
+		}
+		w := append([]byte(nil), data[:nb*bf.ts]...)
+		for b := 0; b < len(w); b += bf.ts {
+			for _, o := range f16Fields[dt] {
+				if h := binary.LittleEndian.Uint16(w[b+o:]); h&0x7c00 == 0x7c00 {
+					binary.LittleEndian.PutUint16(w[b+o:], h&^0x4000)
+				}
+			}
+		}
+		m, err := NewBlockMatrix(dt, 1, cols, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrow := m.Row(0, make([]float32, cols))
+		rng := rand.New(rand.NewPCG(seed, 1))
+		x := randF32(rng, cols)
+		for _, k := range kernelSets() {
+			var p *Pool
+			acts := p.quantizeActs(k, dt, x, 1, cols)
+			xa := dequantAct(&acts[0], bf.kquant, cols)
+			var want, mag float64
+			for c := range cols {
+				want += float64(wrow[c]) * xa[c]
+				mag += math.Abs(float64(wrow[c]) * xa[c])
+			}
+			got := float64(k.blockDot[dt](&acts[0], w))
+			if math.Abs(got-want) > 2e-6*mag+1e-30 {
+				t.Fatalf("%s %v: got %v want %v (mag %v)", k.name, dt, got, want, mag)
+			}
+		}
+	})
+}

@@ -3,7 +3,8 @@
 //
 // The path of one image:
 //
-//	DecodeImage / LoadImage     bytes → *Image (8-bit RGB, EXIF orientation applied,
+//	DecodeImage / LoadImage     bytes → *Image (8-bit RGB, JPEG exactly as Pillow
+//	                            decodes it (media/jpeg), EXIF orientation applied,
 //	                            alpha dropped as transformers 5.2 does, or composited
 //	                            on white on request)
 //	Processor.ProcessImage      smart_resize → antialiased bicubic resize of the uint8

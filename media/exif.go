@@ -36,7 +36,8 @@ func jpegExif(d []byte) []byte {
 	i := 2
 	for i+4 <= len(d) {
 		if d[i] != 0xFF {
-			return nil
+			i++ // junk between segments: skipped by libjpeg and Pillow
+			continue
 		}
 		marker := d[i+1]
 		if marker == 0xFF { // fill byte

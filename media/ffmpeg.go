@@ -47,6 +47,9 @@ type probeOutput struct {
 		AvgFrameRate string `json:"avg_frame_rate"`
 		RFrameRate   string `json:"r_frame_rate"`
 		Duration     string `json:"duration"`
+		SideData     []struct {
+			Rotation *float64 `json:"rotation"`
+		} `json:"side_data_list"`
 	} `json:"streams"`
 	Format struct {
 		Duration string `json:"duration"`
@@ -55,10 +58,10 @@ type probeOutput struct {
 
 func (f *FFmpeg) probe(ctx context.Context, path string, count bool) (*probeOutput, error) {
 	args := []string{"-v", "error", "-select_streams", "v:0"}
-	entries := "stream=width,height,nb_frames,avg_frame_rate,r_frame_rate,duration:format=duration"
+	entries := "stream=width,height,nb_frames,avg_frame_rate,r_frame_rate,duration:stream_side_data=rotation:format=duration"
 	if count {
 		args = append(args, "-count_frames")
-		entries = "stream=width,height,nb_read_frames,avg_frame_rate,r_frame_rate,duration:format=duration"
+		entries = "stream=width,height,nb_read_frames,avg_frame_rate,r_frame_rate,duration:stream_side_data=rotation:format=duration"
 	}
 	args = append(args, "-show_entries", entries, "-of", "json", "--", path)
 	cmd := exec.CommandContext(ctx, f.FFprobePath, args...)
@@ -107,22 +110,35 @@ func parseRate(s string) float64 {
 // TotalFrames / FPS (the stream or container duration when the rate is
 // unknown).
 func (f *FFmpeg) Probe(ctx context.Context, path string) (VideoMetadata, error) {
+	m, _, err := f.probeRotation(ctx, path)
+	return m, err
+}
+
+// probeRotation is Probe that also returns the display-matrix rotation in
+// degrees counterclockwise (ffprobe's sign; 0 when there is none).
+func (f *FFmpeg) probeRotation(ctx context.Context, path string) (VideoMetadata, float64, error) {
 	p, err := f.probe(ctx, path, false)
 	if err != nil {
-		return VideoMetadata{}, err
+		return VideoMetadata{}, 0, err
 	}
 	s := p.Streams[0]
 	n, err := strconv.Atoi(s.NbFrames)
 	if err != nil || n <= 0 {
 		c, err := f.probe(ctx, path, true)
 		if err != nil {
-			return VideoMetadata{}, err
+			return VideoMetadata{}, 0, err
 		}
 		if n, err = strconv.Atoi(c.Streams[0].NbReadFrames); err != nil || n <= 0 {
-			return VideoMetadata{}, fmt.Errorf("media: %s: cannot count video frames", path)
+			return VideoMetadata{}, 0, fmt.Errorf("media: %s: cannot count video frames", path)
 		}
 	}
 	m := VideoMetadata{TotalFrames: n, FPS: parseRate(s.AvgFrameRate)}
+	var rotation float64
+	for _, sd := range s.SideData {
+		if sd.Rotation != nil {
+			rotation = *sd.Rotation
+		}
+	}
 	if m.FPS == 0 {
 		m.FPS = parseRate(s.RFrameRate)
 	}
@@ -133,12 +149,19 @@ func (f *FFmpeg) Probe(ctx context.Context, path string) (VideoMetadata, error) 
 	} else {
 		m.Duration = parseRate(p.Format.Duration)
 	}
-	return m, nil
+	return m, rotation, nil
 }
 
 // DecodeFrames decodes the frames with the given indices (in decoding order,
 // counted from 0; indices may repeat) of the first video stream as 8-bit
-// RGB, without applying any rotation metadata. ffmpeg converts YUV to RGB
+// RGB, turned upright: the rotation of the stream's display matrix (the
+// legacy "rotate" tag) is applied as ffmpeg's default auto-rotation applies
+// it (a transpose for ±90°, both flips for 180°), so a phone video filmed
+// in portrait comes out portrait. This is also what the reference sees:
+// transformers' video processors decode with torchcodec, which applies the
+// display matrix rotation since torchcodec 0.11 (older stacks — PyAV,
+// torchvision.io, torchcodec before 0.11 — returned the coded,
+// unrotated frames). ffmpeg converts YUV to RGB
 // with its own scaler, so lossy videos can differ from another decoder by
 // a level or so; lossless RGB streams decode exactly.
 func (f *FFmpeg) DecodeFrames(ctx context.Context, path string, indices []int) ([]*Image, error) {
@@ -157,7 +180,7 @@ func (f *FFmpeg) DecodeFrames(ctx context.Context, path string, indices []int) (
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, f.FFmpegPath, "-v", "error", "-nostdin", "-noautorotate",
+	cmd := exec.CommandContext(ctx, f.FFmpegPath, "-v", "error", "-nostdin",
 		"-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
 		"-f", "image2pipe", "-c:v", "ppm", "-pix_fmt", "rgb24", "-")
 	var stderr bytes.Buffer
@@ -290,6 +313,10 @@ type Video struct {
 	Timestamps []float64
 	// Metadata describes the source stream.
 	Metadata VideoMetadata
+	// Rotation is the display-matrix rotation of a video file in degrees
+	// counterclockwise, as ffprobe reports it (0 when none); Frames have it
+	// applied already (see FFmpeg.DecodeFrames).
+	Rotation float64
 }
 
 // LoadVideo probes a video file, samples frames as the reference processor
@@ -298,7 +325,7 @@ func (p *Processor) LoadVideo(ctx context.Context, ff *FFmpeg, path string) (*Vi
 	if ff == nil {
 		return nil, ErrNoFFmpeg
 	}
-	meta, err := ff.Probe(ctx, path)
+	meta, rotation, err := ff.probeRotation(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +337,7 @@ func (p *Processor) LoadVideo(ctx context.Context, ff *FFmpeg, path string) (*Vi
 	if err != nil {
 		return nil, err
 	}
-	return &Video{Frames: frames, Indices: idx, Timestamps: FrameTimestamps(idx, meta.FPS), Metadata: meta}, nil
+	return &Video{Frames: frames, Indices: idx, Timestamps: FrameTimestamps(idx, meta.FPS), Metadata: meta, Rotation: rotation}, nil
 }
 
 // VideoFromFrames builds a Video from frames the caller already has (for

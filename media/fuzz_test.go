@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	mjpeg "github.com/glmv/glmv/media/jpeg"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 )
@@ -42,6 +43,11 @@ func FuzzDecodeImage(f *testing.F) {
 	exif := append([]byte("Exif\x00\x00"), exifBlock(6, binary.LittleEndian)...)
 	f.Add(append([]byte{0xFF, 0xD8, 0xFF, 0xE1, 0, byte(len(exif) + 2)}, exif...))
 	f.Add([]byte("not an image"))
+	for _, name := range []string{"rose_420_rst1b.jpg", "noise_420_rst2b_prog.jpg", "plasma_ycck_422_prog.jpg"} {
+		if b, err := os.ReadFile(filepath.Join(jpegGoldenDir, name)); err == nil {
+			f.Add(b)
+		}
+	}
 
 	proc, err := NewProcessor(DefaultConfig(), Torchvision)
 	if err != nil {
@@ -60,7 +66,11 @@ func FuzzDecodeImage(f *testing.F) {
 			int64(img.Width)*int64(img.Height) > opts.MaxPixels {
 			t.Fatalf("inconsistent image %d×%d with %d bytes", img.Width, img.Height, len(img.Pix))
 		}
-		if _, _, err := image.DecodeConfig(bytes.NewReader(data)); err != nil {
+		if isJPEG(data) {
+			if _, err := mjpeg.DecodeConfig(data); err != nil {
+				t.Fatalf("decoded although jpeg.DecodeConfig fails: %v", err)
+			}
+		} else if _, _, err := image.DecodeConfig(bytes.NewReader(data)); err != nil {
 			t.Fatalf("decoded although DecodeConfig fails: %v", err)
 		}
 		p, err := proc.ProcessImage(img)

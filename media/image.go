@@ -9,9 +9,11 @@ import (
 	"io"
 	"os"
 
-	// Decoders registered with package image.
+	"github.com/glmv/glmv/media/jpeg"
+
+	// Decoders registered with package image. JPEG is not among them: it
+	// goes to media/jpeg, which decodes exactly as Pillow does.
 	_ "image/gif"
-	_ "image/jpeg"
 	_ "image/png"
 
 	_ "golang.org/x/image/bmp"
@@ -108,12 +110,16 @@ func LoadImage(path string, opts *DecodeOptions) (*Image, error) {
 // (ErrTooLarge). Truncation the cheap checks cannot see is reported by the
 // decoder. It never panics on bad input.
 //
-// JPEG pixels come from Go's decoder, whose IDCT and chroma upsampling are
-// not libjpeg's: expect small differences from Pillow on JPEG input (lossless
-// formats decode identically).
+// JPEG is decoded by media/jpeg, bit-exact with Pillow's
+// Image.open(f).convert("RGB") (libjpeg-turbo's ISLOW IDCT, fancy chroma
+// upsampling and colour tables; CMYK/YCCK as Pillow converts them); the
+// lossless formats decode identically to Pillow as well.
 func DecodeImage(data []byte, opts *DecodeOptions) (img *Image, err error) {
 	if int64(len(data)) > opts.maxBytes() {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), opts.maxBytes())
+	}
+	if isJPEG(data) {
+		return decodeJPEG(data, opts)
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
@@ -165,6 +171,50 @@ func DecodeImage(data []byte, opts *DecodeOptions) (img *Image, err error) {
 	return img, nil
 }
 
+func isJPEG(data []byte) bool { return len(data) >= 2 && data[0] == 0xFF && data[1] == 0xD8 }
+
+// decodeJPEG is DecodeImage for JPEG data, through media/jpeg.
+func decodeJPEG(data []byte, opts *DecodeOptions) (img *Image, err error) {
+	defer func() {
+		// A decoder bug must not take the process down with it.
+		if r := recover(); r != nil {
+			img, err = nil, fmt.Errorf("media: jpeg decoder failed: %v", r)
+		}
+	}()
+	cfg, err := jpeg.DecodeConfig(data)
+	if err != nil {
+		return nil, jpegError("bad JPEG header", err)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > opts.maxPixels() {
+		return nil, fmt.Errorf("%w: jpeg image declares %d×%d pixels, limit %d", ErrTooLarge, cfg.Width, cfg.Height, opts.maxPixels())
+	}
+	if err := checkComplete("jpeg", data, image.Config{Width: cfg.Width, Height: cfg.Height}); err != nil {
+		return nil, err
+	}
+	dec, err := jpeg.Decode(data, &jpeg.Options{MaxPixels: opts.maxPixels()})
+	if err != nil {
+		return nil, jpegError("decode jpeg", err)
+	}
+	img = &Image{Width: dec.Width, Height: dec.Height, Pix: dec.Pix}
+	if opts == nil || !opts.IgnoreOrientation {
+		if o := exifOrientation("jpeg", data); o > 1 {
+			img = orient(img, o)
+		}
+	}
+	return img, nil
+}
+
+// jpegError files a media/jpeg error under this package's error kinds.
+func jpegError(what string, err error) error {
+	switch {
+	case errors.Is(err, jpeg.ErrTruncated):
+		return fmt.Errorf("%w: %v", ErrTruncated, err)
+	case errors.Is(err, jpeg.ErrTooLarge):
+		return fmt.Errorf("%w: %v", ErrTooLarge, err)
+	}
+	return fmt.Errorf("media: %s: %w", what, err)
+}
+
 // checkComplete looks for the structural end of the formats where that is
 // cheap, so a cut-off download is refused before its pixels are decoded.
 func checkComplete(format string, data []byte, cfg image.Config) error {
@@ -213,7 +263,8 @@ func jpegScanStart(d []byte) int {
 	i := 2
 	for i+4 <= len(d) {
 		if d[i] != 0xFF {
-			return -1
+			i++ // junk between segments: skipped by libjpeg and Pillow
+			continue
 		}
 		m := d[i+1]
 		switch {

@@ -22,8 +22,22 @@ type Model struct {
 }
 
 // Load reads config.json and the safetensors weights of the checkpoint
-// folder dir and checks that they agree. pool may be nil.
+// folder dir and checks that they agree. pool may be nil. FP8 weights are
+// converted to Q8_0; see LoadWith.
 func Load(dir string, pool *compute.Pool) (*Model, error) {
+	return LoadWith(dir, pool, LoadOptions{})
+}
+
+// LoadOptions adjust LoadWith.
+type LoadOptions struct {
+	// FP8Target is the weight format ("f32", "bf16", "f16", "q8", "q4")
+	// that the F8_E4M3 weights of an FP8 checkpoint are converted to as
+	// they are bound; "" means q8 (Q8_0).
+	FP8Target string
+}
+
+// LoadWith is Load with options.
+func LoadWith(dir string, pool *compute.Pool, opts LoadOptions) (*Model, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
@@ -39,7 +53,25 @@ func Load(dir string, pool *compute.Pool) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
 	}
-	m, err := New(cfg, &SafetensorsSource{Set: set}, pool)
+	var src WeightSource = &SafetensorsSource{Set: set}
+	fp8, err := LoadFP8Config(dir)
+	if err != nil {
+		set.Close()
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	if fp8 != nil {
+		target := opts.FP8Target
+		if target == "" {
+			target = "q8"
+		}
+		dt, err := ParseWeightFormat(target)
+		if err != nil {
+			set.Close()
+			return nil, fmt.Errorf("load model: %w", err)
+		}
+		src = &FP8Source{SafetensorsSource: &SafetensorsSource{Set: set}, Config: *fp8, Target: dt, Pool: pool}
+	}
+	m, err := New(cfg, src, pool)
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", dir, err)
 	}

@@ -3,9 +3,11 @@ package model
 import (
 	"context"
 	"errors"
+	"github.com/glmv/glmv/safetensors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -276,4 +278,35 @@ func BenchmarkVisionTower(b *testing.B) {
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/image")
+}
+
+// ExpectedTensors lists exactly the tensors of each reference checkpoint,
+// with their shapes.
+func TestExpectedTensors(t *testing.T) {
+	for _, name := range []string{"moe_a", "moe_g", "dense_a"} {
+		dir := filepath.Join(reftest.Root(), "models", name)
+		cfg, err := LoadConfig(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := safetensors.OpenDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][]int{}
+		for _, n := range set.Names() {
+			ti, _ := set.Info(n)
+			want[n] = ti.Shape
+		}
+		set.Close()
+		got := ExpectedTensors(cfg)
+		if len(got) != len(want) {
+			t.Errorf("%s: %d expected tensors, the checkpoint has %d", name, len(got), len(want))
+		}
+		for _, s := range got {
+			if w, ok := want[s.Name]; !ok || !slices.Equal(w, s.Shape) {
+				t.Errorf("%s: %s %v, checkpoint has %v (present %v)", name, s.Name, s.Shape, w, ok)
+			}
+		}
+	}
 }

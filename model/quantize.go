@@ -32,16 +32,52 @@ func ParseWeightFormat(s string) (compute.DType, error) {
 // sensitive to rounding. progress, when not nil, is called after each
 // matrix with the number done and the total.
 func ConvertWeights(w *Weights, dt compute.DType, pool *compute.Pool, progress func(done, total int)) error {
+	return convertWeights(w, dt, pool, progress, nil)
+}
+
+// ConvertWeights is the package-level ConvertWeights on the model's own
+// weights; in addition, the memory-mapped source data of each converted
+// matrix leaves resident memory as soon as it is converted (where the
+// weight source can release it), so converting a large checkpoint needs
+// about the converted size plus one matrix, not both copies.
+func (m *Model) ConvertWeights(dt compute.DType, progress func(done, total int)) error {
+	var release func(*compute.Matrix)
+	if r, ok := m.files.(Releaser); ok {
+		release = r.Release
+	}
+	return convertWeights(m.Weights, dt, m.Pool, progress, release)
+}
+
+// Releaser is implemented by weight sources that can drop a bound matrix's
+// file pages from memory once the matrix has been converted.
+type Releaser interface {
+	Release(m *compute.Matrix)
+}
+
+func convertWeights(w *Weights, dt compute.DType, pool *compute.Pool, progress func(done, total int), release func(*compute.Matrix)) error {
 	var mats []**compute.Matrix
 	collect(w, func(m **compute.Matrix) {
 		if *m != nil {
 			mats = append(mats, m)
 		}
 	})
+	// A matrix bound in two places (tied weights) or still used elsewhere
+	// unconverted (the embedding table) must keep its pages.
+	shared := map[*compute.Matrix]bool{w.Text.Embed: true}
+	seen := map[*compute.Matrix]bool{}
+	for _, m := range mats {
+		if seen[*m] {
+			shared[*m] = true
+		}
+		seen[*m] = true
+	}
 	for i, m := range mats {
 		q, err := pool.Quantize(*m, dt)
 		if err != nil {
 			return fmt.Errorf("convert weights to %v: %w", dt, err)
+		}
+		if release != nil && q != *m && !shared[*m] {
+			release(*m)
 		}
 		*m = q
 		if progress != nil {

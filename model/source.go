@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/glmv/glmv/compute"
 	"github.com/glmv/glmv/safetensors"
@@ -133,3 +134,18 @@ func (s *SafetensorsSource) Ignored(name string, layers int) bool { return ignor
 
 // Close implements WeightSource.
 func (s *SafetensorsSource) Close() error { return s.Set.Close() }
+
+// Release implements Releaser: the file pages under a zero-copy matrix
+// leave resident memory (see safetensors.Set.Release).
+func (s *SafetensorsSource) Release(m *compute.Matrix) {
+	var b []byte
+	switch {
+	case len(m.F32) > 0:
+		b = unsafe.Slice((*byte)(unsafe.Pointer(&m.F32[0])), 4*len(m.F32))
+	case len(m.U16) > 0:
+		b = unsafe.Slice((*byte)(unsafe.Pointer(&m.U16[0])), 2*len(m.U16))
+	default:
+		return
+	}
+	s.Set.Release(b)
+}

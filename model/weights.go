@@ -92,6 +92,7 @@ type Weights struct {
 // collects every problem so they can be reported in one error.
 type binder struct {
 	src        WeightSource
+	expected   []TensorSpec // every tensor asked for, in binding order
 	used       map[string]bool
 	missing    []string
 	mismatched []string
@@ -99,6 +100,7 @@ type binder struct {
 }
 
 func (b *binder) info(name string, shape ...int) bool {
+	b.expected = append(b.expected, TensorSpec{Name: name, Shape: slices.Clone(shape)})
 	ref, ok := b.src.Lookup(name)
 	if !ok {
 		b.missing = append(b.missing, fmt.Sprintf("%s %v", name, shape))
@@ -208,6 +210,48 @@ func BindWeights(cfg *Config, src WeightSource) (*Weights, error) {
 	w := &Weights{}
 	bindText(b, cfg, &w.Text)
 	bindVision(b, cfg, &w.Vision)
+	if err := b.err(cfg.Text.Layers); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// TensorSpec names one tensor of a Hugging Face checkpoint and its shape.
+type TensorSpec struct {
+	Name  string
+	Shape []int
+}
+
+// ExpectedTensors lists every tensor a Hugging Face checkpoint of cfg
+// holds, with its shape, in binding order: what BindWeights looks for.
+func ExpectedTensors(cfg *Config) []TensorSpec {
+	b := &binder{src: noTensors{}, used: map[string]bool{}}
+	var w Weights
+	bindText(b, cfg, &w.Text)
+	bindVision(b, cfg, &w.Vision)
+	return b.expected
+}
+
+// noTensors is a WeightSource without any tensor.
+type noTensors struct{}
+
+func (noTensors) Lookup(string) (TensorRef, bool) { return TensorRef{}, false }
+func (noTensors) Matrix(name string, _, _ int) (*compute.Matrix, error) {
+	return nil, fmt.Errorf("no tensor %q", name)
+}
+func (noTensors) Float32(name string) ([]float32, error) {
+	return nil, fmt.Errorf("no tensor %q", name)
+}
+func (noTensors) Names() []string          { return nil }
+func (noTensors) Ignored(string, int) bool { return false }
+func (noTensors) Close() error             { return nil }
+
+// BindText is BindWeights for the text decoder alone, for a source that
+// holds no vision tower (a GGUF text model without its mmproj).
+func BindText(cfg *Config, src WeightSource) (*TextWeights, error) {
+	b := &binder{src: src, used: map[string]bool{}}
+	w := &TextWeights{}
+	bindText(b, cfg, w)
 	if err := b.err(cfg.Text.Layers); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -223,5 +224,89 @@ func TestTruncatedErrorIsStable(t *testing.T) {
 	want := h.Tensors[len(h.Tensors)-5].Name
 	if !strings.Contains(first, fmt.Sprintf("%q", want)) {
 		t.Errorf("error %q does not name %q, the first tensor past the end", first, want)
+	}
+}
+
+// Release drops a tensor's pages from resident memory; the data reads the
+// same afterwards (from the file again), and slices that are not the set's
+// are left alone.
+func TestRelease(t *testing.T) {
+	const n = 16 << 20 // floats: 64 MiB
+	data := make([]byte, 4*n)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	dir := t.TempDir()
+	writeFile(t, dir, "model.safetensors", encode(t, Tensor{Name: "w", DType: F32, Shape: []int{n}, Data: data}))
+	data = nil
+	set, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	b, err := set.Bytes("w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := func() (s int) {
+		for i := 0; i < len(b); i += 512 {
+			s += int(b[i])
+		}
+		return s
+	}
+	before := sum()
+	rssTouched := vmRSS(t)
+	if !set.Release(b) {
+		t.Fatal("Release refused the set's own tensor")
+	}
+	rssReleased := vmRSS(t)
+	if rssTouched > 0 && rssTouched-rssReleased < 32<<20 {
+		t.Errorf("resident memory went from %d to %d MiB after releasing 64 MiB", rssTouched>>20, rssReleased>>20)
+	}
+	if sum() != before {
+		t.Error("data changed after Release")
+	}
+	if set.Release(make([]byte, 1<<20)) {
+		t.Error("Release accepted memory that is not the set's")
+	}
+}
+
+// vmRSS reads the process's resident set size, or 0 where /proc is absent.
+func vmRSS(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// WriteFunc streams tensor data and refuses a fill of the wrong size.
+func TestWriteFunc(t *testing.T) {
+	var buf bytes.Buffer
+	entries := []Entry{{Name: "b", DType: F32, Shape: []int{2}}, {Name: "a", DType: BF16, Shape: []int{3}}}
+	err := WriteFunc(&buf, entries, nil, func(e Entry, w io.Writer) error {
+		_, err := w.Write(bytes.Repeat([]byte{1}, int(e.Size())))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := ParseHeader(buf.Bytes(), int64(buf.Len()))
+	if err != nil || len(h.Tensors) != 2 || h.Tensors[0].Name != "a" || h.Tensors[1].End-h.Tensors[1].Begin != 8 {
+		t.Fatalf("header %+v, %v", h, err)
+	}
+	err = WriteFunc(io.Discard, entries, nil, func(e Entry, w io.Writer) error {
+		_, err := w.Write([]byte{1})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "needs") {
+		t.Errorf("short fill: %v", err)
 	}
 }

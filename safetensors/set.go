@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/glmv/glmv/internal/mmap"
 	"os"
 	"path/filepath"
 	"sort"
@@ -156,4 +157,17 @@ func (s *Set) Bytes(name string) ([]byte, error) {
 		return nil, fmt.Errorf("safetensors: no tensor %q", name)
 	}
 	return f.Bytes(name)
+}
+
+// Release drops the resident pages of b, tensor data obtained from one of
+// the set's files, from memory (see mmap.Release); it reports false, doing
+// nothing, when b does not lie in the set's mappings. Loaders call it once
+// they have converted a tensor and will not read it again.
+func (s *Set) Release(b []byte) bool {
+	for _, f := range s.Files {
+		if mmap.Within(f.data, b) {
+			return mmap.Release(b) == nil
+		}
+	}
+	return false
 }

@@ -190,6 +190,9 @@ func (o *textOutput) finish(u *glmv.Usage) (string, []any) {
 	c := textChoice{Text: o.text.String(), FinishReason: &finish}
 	if o.logprobs {
 		c.Logprobs = &o.all
+		if c.Logprobs.Tokens == nil {
+			*c.Logprobs = textLogprobs{Tokens: []string{}, TokenLogprobs: []float64{}, TopLogprobs: []map[string]float64{}, TextOffset: []int{}}
+		}
 	}
 	whole := o.object([]textChoice{c})
 	whole.Usage = use

@@ -145,10 +145,10 @@ func (s *Server) check(ctx context.Context, req *glmv.Request, m *glmv.Model) er
 
 // admit waits for the request's turn; it refuses with 429 when the queue
 // is full, and gives up when ctx ends. The returned func ends the turn.
-func (s *Server) admit(ctx context.Context) (func(), error) {
-	release := func() { <-s.turn }
+func (s *Server) admit(ctx context.Context, l *loaded) (func(), error) {
+	release := func() { <-l.turn }
 	select {
-	case s.turn <- struct{}{}:
+	case l.turn <- struct{}{}:
 		return release, nil
 	default:
 	}
@@ -160,7 +160,7 @@ func (s *Server) admit(ctx context.Context) (func(), error) {
 	}
 	s.metrics.queue.Set(float64(n))
 	select {
-	case s.turn <- struct{}{}:
+	case l.turn <- struct{}{}:
 		return release, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()

@@ -56,6 +56,7 @@ type chatMessage struct {
 	ToolCalls        []apiToolCall   `json:"tool_calls,omitempty"`
 	ToolCallID       string          `json:"tool_call_id,omitempty"`
 	Name             string          `json:"name,omitempty"`
+	raw              json.RawMessage // the message as sent (rawmessage.go)
 }
 
 type apiToolCall struct {
@@ -216,6 +217,9 @@ func decodeRequest(body []byte) (*chatRequest, *glmv.Request, error) {
 	}
 	for i, m := range cr.Messages {
 		msg, err := convertMessage(m)
+		if err == nil {
+			msg, err = withTemplateJSON(msg, m.raw)
+		}
 		if err != nil {
 			return nil, nil, badParam(fmt.Sprintf("messages[%d]", i), "messages[%d]: %v", i, err)
 		}

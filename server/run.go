@@ -38,7 +38,7 @@ func randomSeed() uint64 { return rand.Uint64N(maxSeed) }
 // run admits req, generates and writes the answer as out shapes it.
 func (s *Server) run(w http.ResponseWriter, r *http.Request, l *loaded, req *glmv.Request, out output) {
 	start := s.now()
-	release, err := s.admit(r.Context())
+	release, err := s.admit(r.Context(), l)
 	if err != nil {
 		if r.Context().Err() == nil {
 			writeErr(w, err)
@@ -78,7 +78,11 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, l *loaded, req *glm
 		flusher.Flush()
 	}
 	var u *glmv.Usage
-	for ev, err := range l.m.Generate(ctx, *req) {
+	var gen generator = l.m
+	if s.gen != nil {
+		gen = s.gen
+	}
+	for ev, err := range gen.Generate(ctx, *req) {
 		if err != nil {
 			if r.Context().Err() != nil {
 				return // the client is gone

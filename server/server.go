@@ -2,15 +2,17 @@
 // POST /v1/chat/completions and /v1/completions (streamed as server-sent
 // events or whole), GET /v1/models and /v1/models/{id}, POST /tokenize
 // and /detokenize (as vLLM names them), GET /health and GET /metrics
-// (Prometheus). Thinking is returned in reasoning_content, tool calls in
+// (Prometheus), and a chat page at /. Thinking is returned in reasoning_content, tool calls in
 // tool_calls, and grounding boxes in an extra "boxes" field with pixel
 // coordinates. Errors come back in OpenAI's shape with param and code
 // where they apply.
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -39,14 +41,13 @@ type Options struct {
 	Limits Limits
 }
 
-// Server answers OpenAI-style requests with one model, one request at a
-// time (others wait their turn in a bounded queue, or give up when the
-// client leaves).
+// Server answers OpenAI-style requests with one model, as many at a time
+// as the model's engine batches together (glmv.Options.Parallel); others
+// wait their turn in a bounded queue, or give up when the client leaves.
 type Server struct {
 	opts    Options
 	log     *slog.Logger
 	model   atomic.Pointer[loaded]
-	turn    chan struct{}
 	waiting atomic.Int64
 	ids     atomic.Uint64
 	now     func() time.Time
@@ -54,12 +55,21 @@ type Server struct {
 	mem     memoryReturner
 	// avgMillis is a moving average of request durations.
 	avgMillis atomic.Int64
+	// gen, when set, generates instead of the model (a test's stand-in).
+	gen generator
+}
+
+// generator streams the answer to a request, as *glmv.Model does.
+type generator interface {
+	Generate(ctx context.Context, req glmv.Request) iter.Seq2[glmv.Event, error]
 }
 
 // loaded is the model once it is ready.
 type loaded struct {
 	m    *glmv.Model
 	name string
+	// turn holds one slot per sequence the model's engine runs at once.
+	turn chan struct{}
 }
 
 // New makes a server for m, announced under name; log may be nil.
@@ -76,12 +86,12 @@ func NewServer(opts Options) *Server {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	opts.Limits = opts.Limits.withDefaults()
-	return &Server{opts: opts, log: opts.Log, turn: make(chan struct{}, 1), now: time.Now, metrics: newMetrics()}
+	return &Server{opts: opts, log: opts.Log, now: time.Now, metrics: newMetrics()}
 }
 
 // SetModel makes the server ready to answer with m under name.
 func (s *Server) SetModel(m *glmv.Model, name string) {
-	s.model.Store(&loaded{m: m, name: name})
+	s.model.Store(&loaded{m: m, name: name, turn: make(chan struct{}, m.Parallel())})
 }
 
 // Handler routes the API.
@@ -95,6 +105,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/completions", s.ready(s.completions))
 	mux.HandleFunc("POST /tokenize", s.ready(s.tokenize))
 	mux.HandleFunc("POST /detokenize", s.ready(s.detokenize))
+	s.routeWeb(mux)
 	return s.middleware(openAIErrors(mux))
 }
 

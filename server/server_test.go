@@ -180,11 +180,16 @@ func TestModelsAndHealth(t *testing.T) {
 // FuzzDecodeRequest checks that no request body makes the decoder panic.
 func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(demoBody("data:image/png;base64,aGVsbG8=", `"stream":true,"stop":["x"],`)))
+	f.Add([]byte(`{"messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":2,"presence_penalty":1,"logit_bias":{"5":2},"max_tokens":0} `))
+	f.Add([]byte(`{"messages":[{"role":"user","content":[{"type":"video_url","video_url":{"url":"data:video/webm;base64,AAAA"}},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA","detail":"low"}}]}],"functions":[]}`))
 	f.Add([]byte(`{"messages":[{"role":"assistant","content":null,"tool_calls":[{"type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},{"role":"tool","content":"ok","tool_call_id":"1"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		_, req, err := decodeRequest(body)
 		if err == nil && len(req.Messages) == 0 {
 			t.Fatal("accepted a request without messages")
+		}
+		if err == nil && (req.MaxTokens < 0 || req.TopLogprobs > 20 || (req.TopLogprobs > 0 && !req.Logprobs)) {
+			t.Fatalf("accepted %+v", req)
 		}
 	})
 }

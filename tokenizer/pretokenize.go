@@ -96,8 +96,10 @@ func buildPreTokenizer(raw json.RawMessage) (steps []splitter, byteLevel bool, e
 			return nil, false, fmt.Errorf("pre_tokenizer Split: missing pattern")
 		}
 		var m matcher
+		pattern := ""
 		switch {
 		case c.Pattern.Regex != nil:
+			pattern = *c.Pattern.Regex
 			m, err = compileRegex(*c.Pattern.Regex)
 			if err != nil {
 				return nil, false, fmt.Errorf("pre_tokenizer Split: %w", err)
@@ -114,7 +116,7 @@ func buildPreTokenizer(raw json.RawMessage) (steps []splitter, byteLevel bool, e
 		if err != nil {
 			return nil, false, fmt.Errorf("pre_tokenizer Split: %w", err)
 		}
-		return []splitter{&splitStep{m: m, behavior: b, invert: c.Invert}}, false, nil
+		return []splitter{&splitStep{m: m, behavior: b, invert: c.Invert, pattern: pattern}}, false, nil
 	case "ByteLevel":
 		if c.AddPrefixSpace {
 			steps = append(steps, prefixSpaceStep{})
@@ -124,7 +126,7 @@ func buildPreTokenizer(raw json.RawMessage) (steps []splitter, byteLevel bool, e
 			if err != nil {
 				return nil, false, fmt.Errorf("pre_tokenizer ByteLevel: %w", err)
 			}
-			steps = append(steps, &splitStep{m: m, behavior: isolated})
+			steps = append(steps, &splitStep{m: m, behavior: isolated, pattern: gpt2Pattern})
 		}
 		return steps, true, nil
 	case "Digits":
@@ -174,6 +176,7 @@ type splitStep struct {
 	m        matcher
 	behavior behavior
 	invert   bool
+	pattern  string // the regex it was compiled from, "" for other matchers
 }
 
 func (st *splitStep) split(s string, emit func(string)) {

@@ -280,6 +280,52 @@ func TestRunWithVideo(t *testing.T) {
 	}
 }
 
+// -m takes a GGUF text model (mmproj found beside it or given with
+// --mmproj) in inspect, run and prompt; the demo model is moe_a, whose
+// llama.cpp F16 pair is in the reference fixtures.
+func TestGGUFCommands(t *testing.T) {
+	dir, img := demoFiles(t)
+	ggufDir := filepath.Join("..", "..", "testdata", "reference", "models", "moe_a", "gguf")
+	text := filepath.Join(ggufDir, "moe_a-F16.gguf")
+	code, out, errs := glmvCLI(t, "inspect", "-m", text, "--json")
+	if code != 0 {
+		t.Fatalf("inspect exited %d: %s", code, errs)
+	}
+	var r inspectReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	_, out, _ = glmvCLI(t, "inspect", "-m", dir, "--json")
+	var st inspectReport
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	if r.Params != st.Params || r.DTypes["F16"] == 0 || len(r.Files) != 2 || len(r.Problems) != 0 || r.SpecialTokens["<|image|>"] != 283 {
+		t.Errorf("GGUF inspect %+v\ncheckpoint %+v", r, st)
+	}
+	code, out, errs = glmvCLI(t, "run", "-m", text, "--mmproj", filepath.Join(ggufDir, "mmproj-moe_a-F16.gguf"), "--image", img,
+		"--system", demo.SystemPrompt, "--no-think", "--max-tokens", "12", demo.Question)
+	if code != 0 || !strings.HasPrefix(out, "_<|unused_298|>M_") {
+		t.Errorf("run on the GGUF exited %d: %q %s", code, out, errs)
+	}
+	msgs := filepath.Join(t.TempDir(), "m.json")
+	if err := os.WriteFile(msgs, []byte(`[{"role":"user","content":"hi"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, want, _ := glmvCLI(t, "prompt", "-m", dir, "--messages", msgs)
+	if code, got, errs := glmvCLI(t, "prompt", "-m", text, "--messages", msgs); code != 0 || got != want {
+		t.Errorf("prompt from the GGUF exited %d: %q, checkpoint gives %q (%s)", code, got, want, errs)
+	}
+	in := "\"Hello <|user|> wörld 123\"\n"
+	wantTok, _, _ := runWithStdin(t, in, "tokenize", "-t", dir)
+	if gotTok, errs, code := runWithStdin(t, in, "tokenize", "-t", text); code != 0 || gotTok != wantTok || wantTok == "" {
+		t.Errorf("tokenize from the GGUF exited %d: %q, tokenizer.json gives %q (%s)", code, gotTok, wantTok, errs)
+	}
+	if code, _, errs := glmvCLI(t, "run", "-m", dir, "--mmproj", text, "hi"); code == 0 || !strings.Contains(errs, "mmproj") {
+		t.Errorf("--mmproj with a folder: exit %d %s", code, errs)
+	}
+}
+
 // inspect lists what is wrong and exits non-zero, so scripts can tell.
 func TestInspectExitsNonZeroOnProblems(t *testing.T) {
 	dir, _ := demoFiles(t)

@@ -14,8 +14,10 @@ import (
 	"strings"
 
 	"github.com/glmv/glmv/chat"
+	"github.com/glmv/glmv/gguf"
 	"github.com/glmv/glmv/hub"
 	"github.com/glmv/glmv/model"
+	"github.com/glmv/glmv/model/ggufmodel"
 	"github.com/glmv/glmv/safetensors"
 	"github.com/glmv/glmv/tokenizer"
 )
@@ -27,6 +29,7 @@ func inspectCommand() command {
 // inspectReport is what `glmv inspect --json` prints.
 type inspectReport struct {
 	Dir             string            `json:"dir"`
+	Files           []string          `json:"files,omitempty"`
 	ModelType       string            `json:"model_type"`
 	Family          string            `json:"family"`
 	Params          model.ParamCounts `json:"params"`
@@ -62,25 +65,33 @@ type kvMemory struct {
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	name := fs.String("m", "", "checkpoint folder, or a Hugging Face repo id in the local cache (required)")
+	name := fs.String("m", "", "checkpoint folder, Hugging Face repo id in the local cache, or GGUF text model file (required)")
+	mmproj := fs.String("mmproj", "", "vision projector GGUF of a GGUF model (default: the mmproj*.gguf beside it)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: glmv inspect -m MODEL [--json]\n\nDescribes a checkpoint without running it: family, parameter counts (total\nand active per token), tensor dtypes, memory needed, context length,\nspecial tokens, and anything missing or inconsistent in the folder.\n\nOptions:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return err
 	}
 	if *name == "" {
 		return fmt.Errorf("no model: pass -m with a checkpoint folder or a Hugging Face repo id")
 	}
-	dir, err := hub.Resolve(*name, os.Getenv)
-	if err != nil {
-		return err
-	}
-	r, err := inspect(dir)
-	if err != nil {
-		return err
+	var r *inspectReport
+	if ggufmodel.IsGGUF(*name) {
+		if r, err = inspectGGUF(*name, *mmproj); err != nil {
+			return err
+		}
+	} else {
+		dir, err := hub.Resolve(*name, os.Getenv)
+		if err != nil {
+			return err
+		}
+		if r, err = inspect(dir); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -103,6 +114,9 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Sprintf("%d (%.2fM)", n, float64(n)/1e6)
 	}
 	fmt.Fprintf(stdout, "folder          %s\n", r.Dir)
+	for _, f := range r.Files {
+		fmt.Fprintf(stdout, "file            %s\n", f)
+	}
 	fmt.Fprintf(stdout, "family          %s (%s)\n", r.Family, r.ModelType)
 	fmt.Fprintf(stdout, "parameters      %s total: text %s, vision %s\n", billions(r.Params.Total), billions(r.Params.Text), billions(r.Params.Vision))
 	fmt.Fprintf(stdout, "active/token    %s (text, without the embedding table)\n", billions(r.Params.Active))
@@ -171,9 +185,8 @@ func inspect(dir string) (*inspectReport, error) {
 		ContextLength: cfg.Text.MaxPositions, KVBytesPerToken: cfg.Text.KVBytesPerToken(),
 		TextLayers: cfg.Text.Layers, VisionDepth: cfg.Vision.Depth, EOS: cfg.Text.EOS, Problems: []string{},
 		KernelSet: compute.KernelName(), CPUFeatures: compute.CPUFeatures()}
-	r.Family = "GLM-4.1V (dense text model)"
+	r.Family = familyName(cfg)
 	if cfg.Text.MoE != nil {
-		r.Family = "GLM-4.5V / GLM-4.6V (mixture-of-experts text model)"
 		r.Experts, r.ExpertsPerToken = cfg.Text.MoE.Experts, cfg.Text.MoE.TopK
 	}
 	set, err := safetensors.OpenDir(dir)
@@ -218,26 +231,81 @@ func inspect(dir string) (*inspectReport, error) {
 	} else if tok, err := tokenizer.LoadDir(dir); err != nil {
 		r.Problems = append(r.Problems, err.Error())
 	} else {
-		r.SpecialTokens = map[string]int{}
-		for _, s := range []struct {
-			text string
-			want int
-		}{{"<|image|>", cfg.ImageTokenID}, {"<|video|>", cfg.VideoTokenID}, {"<|begin_of_image|>", cfg.ImageStartID},
-			{"<|end_of_image|>", cfg.ImageEndID}, {"<|begin_of_video|>", cfg.VideoStartID}, {"<|end_of_video|>", cfg.VideoEndID},
-			{"<think>", -1}, {"</think>", -1}, {"<|begin_of_box|>", -1}, {"<|end_of_box|>", -1}, {"<|user|>", -1}, {"<|assistant|>", -1}} {
-			id, ok := tok.TokenID(s.text)
-			if !ok {
-				r.Problems = append(r.Problems, fmt.Sprintf("tokenizer has no %s token", s.text))
-				continue
-			}
-			r.SpecialTokens[s.text] = id
-			if s.want >= 0 && id != s.want {
-				r.Problems = append(r.Problems, fmt.Sprintf("tokenizer maps %s to %d but config.json says %d", s.text, id, s.want))
-			}
-		}
-		if tok.VocabSize() > cfg.Text.Vocab {
-			r.Problems = append(r.Problems, fmt.Sprintf("tokenizer has %d tokens but the model's vocabulary is %d", tok.VocabSize(), cfg.Text.Vocab))
-		}
+		checkTokens(r, cfg, tok)
 	}
 	return r, nil
+}
+
+// checkTokens records the special tokens and any disagreement with cfg.
+func checkTokens(r *inspectReport, cfg *model.Config, tok *tokenizer.Tokenizer) {
+	r.SpecialTokens = map[string]int{}
+	for _, s := range []struct {
+		text string
+		want int
+	}{{"<|image|>", cfg.ImageTokenID}, {"<|video|>", cfg.VideoTokenID}, {"<|begin_of_image|>", cfg.ImageStartID},
+		{"<|end_of_image|>", cfg.ImageEndID}, {"<|begin_of_video|>", cfg.VideoStartID}, {"<|end_of_video|>", cfg.VideoEndID},
+		{"<think>", -1}, {"</think>", -1}, {"<|begin_of_box|>", -1}, {"<|end_of_box|>", -1}, {"<|user|>", -1}, {"<|assistant|>", -1}} {
+		id, ok := tok.TokenID(s.text)
+		if !ok {
+			r.Problems = append(r.Problems, fmt.Sprintf("tokenizer has no %s token", s.text))
+			continue
+		}
+		r.SpecialTokens[s.text] = id
+		if s.want >= 0 && id != s.want {
+			r.Problems = append(r.Problems, fmt.Sprintf("tokenizer maps %s to %d but the config says %d", s.text, id, s.want))
+		}
+	}
+	if tok.VocabSize() > cfg.Text.Vocab {
+		r.Problems = append(r.Problems, fmt.Sprintf("tokenizer has %d tokens but the model's vocabulary is %d", tok.VocabSize(), cfg.Text.Vocab))
+	}
+}
+
+// inspectGGUF describes a GGUF text model and its vision projector.
+func inspectGGUF(path, mmproj string) (*inspectReport, error) {
+	pair, err := ggufmodel.Open(path, mmproj)
+	if err != nil {
+		return nil, err
+	}
+	defer pair.Close()
+	cfg := pair.Config
+	r := &inspectReport{Dir: path, ModelType: cfg.ModelType, Params: cfg.Params(), DTypes: map[string]int{},
+		ContextLength: cfg.Text.MaxPositions, KVBytesPerToken: cfg.Text.KVBytesPerToken(),
+		TextLayers: cfg.Text.Layers, VisionDepth: cfg.Vision.Depth, EOS: cfg.Text.EOS, Problems: []string{},
+		Files: []string{pair.Text.Path, pair.Vision.Path}}
+	r.Family = familyName(cfg)
+	if cfg.Text.MoE != nil {
+		r.Experts, r.ExpertsPerToken = cfg.Text.MoE.Experts, cfg.Text.MoE.TopK
+	}
+	for _, f := range []*gguf.File{pair.Text, pair.Vision} {
+		if st, err := os.Stat(f.Path); err == nil {
+			r.WeightBytes += st.Size()
+		}
+		for _, t := range f.Tensors {
+			r.DTypes[t.Type.String()]++
+			r.Tensors++
+		}
+	}
+	r.MemoryFullCtx = r.WeightBytes + r.KVBytesPerToken*int64(r.ContextLength)
+	src, err := ggufmodel.NewSource(pair.Text, pair.Vision)
+	if err != nil {
+		r.Problems = append(r.Problems, err.Error())
+	} else if _, err := model.BindWeights(cfg, src); err != nil {
+		r.Problems = append(r.Problems, err.Error())
+	}
+	if tok, err := tokenizer.FromGGUF(pair.Text.Header); err != nil {
+		r.Problems = append(r.Problems, err.Error())
+	} else {
+		checkTokens(r, cfg, tok)
+	}
+	if _, ok, err := ggufTemplate(path); ok && err != nil {
+		r.Problems = append(r.Problems, err.Error())
+	}
+	return r, nil
+}
+
+func familyName(cfg *model.Config) string {
+	if cfg.Text.MoE != nil {
+		return "GLM-4.5V / GLM-4.6V (mixture-of-experts text model)"
+	}
+	return "GLM-4.1V (dense text model)"
 }

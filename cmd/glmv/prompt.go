@@ -21,7 +21,7 @@ func runPrompt(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("prompt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var dir string
-	fs.StringVar(&dir, "m", "", "checkpoint folder holding chat_template.jinja or tokenizer_config.json (required)")
+	fs.StringVar(&dir, "m", "", "checkpoint folder holding chat_template.jinja or tokenizer_config.json, or a GGUF model file (required)")
 	fs.StringVar(&dir, "model", "", "same as -m")
 	messagesPath := fs.String("messages", "", "JSON file: a list of messages, or an object with messages, tools,\nadd_generation_prompt and enable_thinking (required; - reads stdin)")
 	toolsPath := fs.String("tools", "", "JSON file with a list of tool definitions (overrides tools in --messages)")
@@ -39,7 +39,10 @@ func runPrompt(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return errors.New("need -m DIR and --messages FILE.json, and no other arguments")
 	}
-	tmpl, err := chat.LoadTemplate(dir)
+	tmpl, isGGUF, err := ggufTemplate(dir)
+	if !isGGUF {
+		tmpl, err = chat.LoadTemplate(dir)
+	}
 	if err != nil {
 		return err
 	}

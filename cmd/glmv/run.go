@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"time"
@@ -22,18 +23,19 @@ func runCommand() command {
 
 // runFlags are the options shared by run and demo.
 type runFlags struct {
-	model, system, weights, drawBoxes, video string
-	images, stops                            multiFlag
-	noThink, hideThinking, asJSON            bool
-	maxTokens, threads, topK, contextLen     int
-	temperature, topP, minP, repPenalty      float64
-	seed                                     uint64
-	engine                                   engineFlags
-	set                                      map[string]bool
+	model, mmproj, system, weights, drawBoxes, video string
+	images, stops                                    multiFlag
+	noThink, hideThinking, asJSON                    bool
+	maxTokens, threads, topK, contextLen             int
+	temperature, topP, minP, repPenalty              float64
+	seed                                             uint64
+	engine                                           engineFlags
+	set                                              map[string]bool
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.model, "m", "", "checkpoint folder, or a Hugging Face repo id in the local cache (required)")
+	fs.StringVar(&f.model, "m", "", "checkpoint folder, Hugging Face repo id in the local cache, or GGUF text model file (required)")
+	fs.StringVar(&f.mmproj, "mmproj", "", "vision projector GGUF of a GGUF model (default: the mmproj*.gguf beside it)")
 	fs.Var(&f.images, "image", "image file to attach (repeatable; JPEG, PNG, GIF, WebP, BMP, TIFF)")
 	fs.StringVar(&f.video, "video", "", "video file to attach (decoded with ffmpeg)")
 	fs.StringVar(&f.system, "system", "", "system prompt")
@@ -47,7 +49,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.topP, "top-p", 0, "nucleus sampling mass (0 or 1: off)")
 	fs.Float64Var(&f.minP, "min-p", 0, "drop tokens below min-p times the top probability (0: off)")
 	fs.Float64Var(&f.repPenalty, "repeat-penalty", 0, "repetition penalty (1: off; default: generation_config.json's)")
-	fs.Uint64Var(&f.seed, "seed", 0, "random seed for sampling")
+	fs.Uint64Var(&f.seed, "seed", 0, "random seed for sampling (default: a fresh one per answer, shown after it)")
 	fs.Var(&f.stops, "stop", "stop when the output contains this string (repeatable)")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (0: all cores)")
 	fs.StringVar(&f.weights, "weights", "", "convert weights in memory: f32, bf16, f16, q8 or q4 (default: as stored)")
@@ -62,6 +64,9 @@ func (f *runFlags) request() glmv.Request {
 	r.MaxTokens = f.maxTokens
 	r.Stop = f.stops
 	r.Seed = f.seed
+	if !f.set["seed"] {
+		r.Seed = rand.Uint64N(1 << 53)
+	}
 	if f.noThink {
 		off := false
 		r.Thinking = &off
@@ -89,7 +94,7 @@ func (f *runFlags) load(stderr io.Writer) (*glmv.Model, error) {
 		return nil, errors.New("no model: pass -m with a checkpoint folder or a Hugging Face repo id")
 	}
 	bar := newProgressBar(stderr)
-	opts := glmv.Options{Threads: f.threads, Weights: f.weights, ContextLimit: f.contextLen, Progress: bar.update}
+	opts := glmv.Options{Threads: f.threads, Weights: f.weights, ContextLimit: f.contextLen, MMProj: f.mmproj, Progress: bar.update}
 	f.engine.apply(&opts)
 	return glmv.Load(f.model, opts)
 }
@@ -339,9 +344,9 @@ func (p *printer) stream(ctx context.Context, m *glmv.Model, req glmv.Request) (
 			res.usage = ev.Usage
 			u := ev.Usage
 			fmt.Fprintln(p.w)
-			fmt.Fprintf(p.stats, "\n[%d prompt tokens (%d vision), %d generated, %s; time to first token %.0f ms, prefill %.1f tok/s, decode %.2f tok/s]\n",
+			fmt.Fprintf(p.stats, "\n[%d prompt tokens (%d vision), %d generated, %s; time to first token %.0f ms, prefill %.1f tok/s, decode %.2f tok/s; seed %d]\n",
 				u.PromptTokens, u.VisionTokens, u.CompletionTokens, u.FinishReason, ms(u.TimeToFirstToken),
-				float64(u.PromptTokens)/max(u.Prefill.Seconds(), 1e-9), u.DecodeTokensPerSecond())
+				float64(u.PromptTokens)/max(u.Prefill.Seconds(), 1e-9), u.DecodeTokensPerSecond(), u.Seed)
 		}
 	}
 	res.answer = strings.TrimSpace(sb.String())

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glmv/glmv"
@@ -25,7 +26,8 @@ func serveCommand() command {
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	modelName := fs.String("m", "", "checkpoint folder, or a Hugging Face repo id in the local cache (required)")
+	modelName := fs.String("m", "", "checkpoint folder, Hugging Face repo id in the local cache, or GGUF text model file (required)")
+	mmproj := fs.String("mmproj", "", "vision projector GGUF of a GGUF model (default: the mmproj*.gguf beside it)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	name := fs.String("name", "", "model name announced by /v1/models (default: the checkpoint folder's name)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
@@ -86,6 +88,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxBodyBytes: *maxBody, MaxImages: *maxImages, MaxPixels: *maxPixels, MaxTokens: *maxTokens,
 		MaxQueue: queue, RequestTimeout: *timeout,
 	}})
+	// The engine's prefix cache reports to /metrics once the model is in.
+	var ready atomic.Pointer[glmv.Model]
+	api.SetCacheStats(func() server.CacheStats {
+		m := ready.Load()
+		if m == nil {
+			return server.CacheStats{}
+		}
+		st := m.Stats()
+		return server.CacheStats{Hits: uint64(st.PrefixHits), Lookups: uint64(st.PrefixHits + st.PrefixMisses), Bytes: st.CacheBytes}
+	})
 	// Requests get a context that ends when the grace period after a
 	// shutdown signal runs out.
 	reqCtx, cancelRequests := context.WithCancel(context.Background())
@@ -108,7 +120,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return err
 	}
-	opts := glmv.Options{Threads: *threads, Weights: *weights, ContextLimit: *contextLen, Logger: log,
+	opts := glmv.Options{Threads: *threads, Weights: *weights, ContextLimit: *contextLen, Logger: log, MMProj: *mmproj,
 		Progress: newProgressBar(stderr).update}
 	ef.apply(&opts)
 	m, err := glmv.Load(*modelName, opts)
@@ -123,6 +135,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if ctx.Err() != nil {
 		return shutdown()
 	}
+	ready.Store(m)
 	api.SetModel(m, *name)
 	log.Info("serving", "addr", ln.Addr().String(), "model", *name)
 	fmt.Fprintf(stdout, "glmv serving %s on http://%s/v1\n", *name, ln.Addr())

@@ -26,7 +26,7 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var tokPath string
-	fs.StringVar(&tokPath, "t", "", "tokenizer.json file, or a checkpoint folder holding one (required)")
+	fs.StringVar(&tokPath, "t", "", "tokenizer.json file, a checkpoint folder holding one, or a GGUF model file (required)")
 	fs.StringVar(&tokPath, "tokenizer", "", "same as -t")
 	decode := fs.Bool("decode", false, "read JSON arrays of ids and print JSON strings instead")
 	fs.Usage = func() {
@@ -46,7 +46,10 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if st, err := os.Stat(tokPath); err == nil && st.IsDir() {
 		tokPath = filepath.Join(tokPath, "tokenizer.json")
 	}
-	tok, err := tokenizer.Load(tokPath)
+	tok, isGGUF, err := ggufTokenizer(tokPath)
+	if !isGGUF {
+		tok, err = tokenizer.Load(tokPath)
+	}
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ package mmap
 import (
 	"fmt"
 	"os"
+	"unsafe"
 )
 
 // File returns the contents of f (size bytes) as a read-only mapping and
@@ -17,4 +18,14 @@ func File(f *os.File, size int64) ([]byte, func() error, error) {
 		return nil, func() error { return nil }, nil
 	}
 	return mapFile(f, size)
+}
+
+// Within reports whether b lies entirely inside the mapping m.
+func Within(m, b []byte) bool {
+	if len(b) == 0 || len(m) == 0 {
+		return false
+	}
+	lo, hi := uintptr(unsafe.Pointer(&m[0])), uintptr(unsafe.Pointer(&m[len(m)-1]))
+	blo, bhi := uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&b[len(b)-1]))
+	return blo >= lo && bhi <= hi
 }

@@ -74,6 +74,99 @@ CASES = {
             {"role": "assistant", "content": "   "},
             {"role": "user", "content": "emoji 👨‍👩‍👧 and\ttabs\n\nnewlines  "}],
         "add_generation_prompt": True}),
+    # Message shapes clients send, as transformers passes them through.
+    "shape_tool_calls_unwrapped": ("ocr", {
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": "", "tool_calls": [
+                {"name": "get_weather", "arguments": {"city": "Oslo", "days": 2, "ratio": 1.0, "tags": ["a", "é"],
+                                                      "nested": {"k": None, "b": False}}},
+                {"id": "call_2", "type": "function", "function": {"name": "search", "arguments": {"query": "x"}}}]},
+            {"role": "tool", "tool_call_id": "call_1", "name": "get_weather", "content": "sunny"},
+            {"role": "tool", "tool_call_id": "call_2", "name": "search", "content": "found"}],
+        "tools": [WEATHER, SEARCH], "add_generation_prompt": True}),
+    "shape_tool_call_string_arguments": ("ocr", {
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\"}"}}]}],
+        "add_generation_prompt": True}),
+    "shape_tool_call_unwrapped_string_arguments": ("ocr", {
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": "", "tool_calls": [{"name": "get_weather", "arguments": "{}"}]}],
+        "add_generation_prompt": True}),
+    "shape_assistant_content_null_with_tool_calls": ("ocr", {
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "{\"temp\": 3}"}],
+        "tools": [WEATHER], "add_generation_prompt": True, "enable_thinking": False}),
+    "shape_assistant_content_missing": ("ocr", {
+        "messages": [
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "tool_calls": [{"function": {"name": "search", "arguments": {}}}]}],
+        "add_generation_prompt": False}),
+    "shape_system_content_null": ("ocr", {
+        "messages": [{"role": "system", "content": None}, {"role": "user", "content": "Hi"}],
+        "add_generation_prompt": True}),
+    "shape_user_content_null": ("ocr", {
+        "messages": [{"role": "user", "content": None}], "add_generation_prompt": True}),
+    "shape_tool_content_null": ("ocr", {
+        "messages": [{"role": "user", "content": "Hi"}, {"role": "tool", "content": None}],
+        "add_generation_prompt": True}),
+    "shape_user_content_missing": ("ocr", {
+        "messages": [{"role": "user"}], "add_generation_prompt": True}),
+    "shape_reasoning_content_variants": ("ocr", {
+        "messages": [
+            {"role": "user", "content": "Q1"},
+            {"role": "assistant", "content": "<think>old</think>A1", "reasoning_content": None},
+            {"role": "user", "content": "Q2"},
+            {"role": "assistant", "content": "<think>inline</think>A2", "reasoning_content": ""},
+            {"role": "assistant", "content": "A3", "reasoning_content": "  kept  "},
+            {"role": "assistant", "content": "<think>ignored</think>A4", "reasoning_content": "field wins"}],
+        "add_generation_prompt": False}),
+    "shape_list_content_every_role": ("ocr", {
+        "messages": [
+            {"role": "system", "content": [{"type": "text", "text": "Sys "}, {"type": "image"}, "bare string",
+                                           {"type": "audio", "audio": "a.wav"}]},
+            {"role": "user", "content": [
+                {"type": "text", "text": "Look: "}, {"type": "image", "image": "cat.png"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                {"type": "video", "video": "clip.mp4"}, {"type": "input_audio", "input_audio": {"data": "x"}},
+                {"image": "no-type.png"}, {"type": "text", "text": " end"}]},
+            {"role": "assistant", "content": [{"type": "text", "text": "<think>r</think>"},
+                                              {"type": "text", "text": "List answer"}, {"type": "image"}]},
+            {"role": "tool", "content": [
+                {"type": "text", "text": "text result"}, {"type": "TEXT", "text": "upper type"},
+                {"type": "image_url", "image_url": {"url": "x"}}, {"type": "video_url"},
+                {"type": "json", "data": {"a": 1, "b": [1.5, None]}}, {"type": "text"},
+                {"output": "an output"}, "plain string", 42, None]},
+            {"role": "tool", "content": [{"output": {"k": "v"}}]}],
+        "add_generation_prompt": True}),
+    "shape_tool_content_mapping": ("ocr", {
+        "messages": [{"role": "user", "content": "Hi"},
+                     {"role": "tool", "content": {"output": "o", "extra": 1}}],
+        "add_generation_prompt": True}),
+    "shape_extra_fields": ("ocr", {
+        "messages": [
+            {"role": "system", "content": "S", "name": "boss", "x-custom": [1, 2]},
+            {"role": "user", "content": "U", "name": "alice", "metadata": {"id": 7}},
+            {"role": "assistant", "content": "A", "name": "bot", "refusal": None, "audio": None},
+            {"role": "tool", "content": "T", "name": "fn", "tool_call_id": "call_9"},
+            {"role": "developer", "content": "dev text is not rendered by this template"},
+            {"role": "user", "content": "again"}],
+        "add_generation_prompt": True, "enable_thinking": False}),
+    "shape_arguments_values": ("ocr", {
+        "messages": [
+            {"role": "user", "content": "Go"},
+            {"role": "assistant", "content": "Calling", "tool_calls": [
+                {"type": "function", "function": {"name": "f", "arguments": {
+                    "int": 10, "neg": -3, "float": 0.1, "whole_float": 2.0, "exp": 1e-7, "big": 1e21,
+                    "bool": True, "null": None, "str": "quote\" and \\ and\nnewline", "uni": "ünï 中文 🚀",
+                    "list": [1, "two", {"three": 3}], "obj": {"z": 1, "a": {"deep": []}}, "empty": {}}}}]}],
+        "add_generation_prompt": False}),
     "features_basic": ("features", {
         "messages": [
             {"role": "system", "content": "skipped"},

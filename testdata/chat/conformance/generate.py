@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""Renders the Jinja conformance cases with Python's jinja2, set up as
+transformers sets it up for chat templates (ImmutableSandboxedEnvironment,
+trim_blocks, lstrip_blocks, loopcontrols, its tojson and raise_exception).
+Each case is a small template and a context; goldens.json records the output
+or the error class. Dev time only: `go test ./chat` reads goldens.json.
+
+Usage: /usr/bin/python3 testdata/chat/conformance/generate.py
+(Debian's python3-jinja2, 3.1.x)
+"""
+import json
+import os
+
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from render import env  # noqa: E402  (the transformers-like environment)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+MSGS = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "Hi 'there' \"you\"\n"},
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "f", "arguments": {"a": 1, "b": [1.5, None, True], "c": "é"}}}]},
+    {"role": "tool", "content": [{"type": "text", "text": "r"}, {"type": "other", "x": 1.0}]},
+]
+V = {
+    "s": "Hello World", "e": "", "n": None, "i": 3, "neg": -7, "f": 2.5, "fi": 1.0,
+    "tiny": 1e-7, "huge": 1.5e300, "t": True, "no": False, "l": [3, 1, 2], "ls": ["b", "a", "c"],
+    "d": {"z": 1, "a": [1, 2], "m": None, "q": "it's"}, "msgs": MSGS, "u": "天气 é 👨‍👩‍👧",
+    "q": "say \"hi\" and 'bye'\n\tnow\\", "nested": [[1, "a"], {"k": None}], "el": [], "ed": {},
+}
+
+CASES = {
+    # printing
+    "print_none": ("{{ n }}|{{ none }}|{{ None }}", V),
+    "print_bools": ("{{ t }}|{{ no }}|{{ true }}|{{ False }}", V),
+    "print_numbers": ("{{ i }}|{{ neg }}|{{ f }}|{{ fi }}|{{ tiny }}|{{ huge }}|{{ 1e20 }}|{{ 0.1 + 0.2 }}|{{ 10 / 4 }}|{{ 10 / 5 }}|{{ 7 // 2 }}|{{ -7 // 2 }}|{{ 7 % 3 }}|{{ 2 ** 10 }}|{{ 2 ** -1 }}", V),
+    "print_list_dict": ("{{ l }}|{{ ls }}|{{ d }}|{{ nested }}|{{ el }}|{{ ed }}|{{ [q] }}|{{ [u] }}", V),
+    "print_undefined": ("[{{ missing }}][{{ d.missing }}][{{ missing is defined }}]", V),
+    "undefined_attr_of_undefined": ("{{ missing.attr }}", V),
+    "concat_tilde": ("{{ 'x' ~ none }}|{{ 'x' ~ n }}|{{ 'x' ~ missing }}|{{ 1 ~ 2 }}|{{ 'f' ~ f ~ fi }}|{{ 'l' ~ l }}|{{ t ~ no }}|{{ 'd' ~ d }}", V),
+    "plus_strings": ("{{ 'a' + 'b' }}|{{ s + '!' }}|{{ l + [4] }}|{{ 1 + 2.0 }}|{{ 1 + true }}", V),
+    "plus_str_int_error": ("{{ 'a' + 1 }}", V),
+    "plus_none_error": ("{{ 'a' + n }}", V),
+    "mul_str": ("{{ '-' * 3 }}|{{ 3 * 'ab' }}|{{ [1] * 2 }}", V),
+    # tests
+    "tests_types": ("{% for x in [s, e, n, i, f, t, l, d, el, ed] %}{{ x is string }}{{ x is number }}{{ x is mapping }}{{ x is iterable }}{{ x is sequence }}{{ x is none }}{{ x is boolean }}{{ x is integer }}{{ x is float }}{{ x is true }}{{ x is false }}\n{% endfor %}", V),
+    "tests_defined": ("{{ s is defined }}{{ missing is defined }}{{ missing is undefined }}{{ n is defined }}{{ d.m is none }}{{ d.zz is defined }}", V),
+    "tests_compare": ("{{ i is eq 3 }}{{ i is ne 3 }}{{ i is gt 2 }}{{ i is lt 2 }}{{ i is ge 3 }}{{ i is le 2 }}{{ i is divisibleby 3 }}{{ i is odd }}{{ i is even }}{{ 'a' is in 'abc' }}{{ s is lower }}{{ 'abc' is lower }}{{ 'ABC' is upper }}", V),
+    "tests_callable_sameas": ("{{ raise_exception is callable }}{{ n is sameas none }}{{ t is sameas true }}", V),
+    # comparisons and logic
+    "compare": ("{{ 1 < 2 }}{{ 'a' < 'b' }}{{ [1,2] == [1,2] }}{{ d == d }}{{ n == none }}{{ 1 == 1.0 }}{{ 1 == true }}{{ 'a' in ls }}{{ 'z' in d }}{{ 'ell' in s }}{{ 3 not in l }}", V),
+    "logic_values": ("{{ n or 'dflt' }}|{{ e or 'empty' }}|{{ s and 'yes' }}|{{ 0 or [] or 'x' }}|{{ not n }}|{{ not l }}|{{ el or ed or 'none' }}", V),
+    "compare_error": ("{{ 1 < 'a' }}", V),
+    # string methods
+    "str_strip": ("[{{ '  a b  '.strip() }}][{{ 'xxaxx'.strip('x') }}][{{ '\n\na\n'.lstrip('\n') }}][{{ 'a  \n'.rstrip() }}][{{ 'abcba'.strip('ab') }}]", V),
+    "str_split": ("{{ 'a,b,,c'.split(',') }}|{{ ' a  b '.split() }}|{{ 'a</think>b'.split('</think>')[-1] }}|{{ 'a-b-c'.split('-', 1) }}|{{ 'a-b-c'.rsplit('-', 1) }}|{{ ''.split(',') }}|{{ 'x\ny'.splitlines() }}", V),
+    "str_case": ("{{ s.upper() }}|{{ s.lower() }}|{{ 'hello world'.title() }}|{{ 'hello World'.capitalize() }}|{{ 'Hi'.swapcase() }}", V),
+    "str_find": ("{{ s.startswith('He') }}{{ s.endswith('ld') }}{{ s.startswith(('x', 'H')) }}{{ s.find('o') }}{{ s.find('zz') }}{{ s.rfind('o') }}{{ s.count('l') }}{{ s.index('W') }}", V),
+    "str_replace": ("{{ s.replace('l', 'L') }}|{{ s.replace('l', 'L', 1) }}|{{ s | replace('o', '0') }}", V),
+    "str_join_format": ("{{ ', '.join(ls) }}|{{ '-'.join(['a', 'b']) }}|{{ '%s=%d' % ('a', 3) }}|{{ '{}!'.format('x') }}", V),
+    "str_index_slice": ("{{ s[0] }}{{ s[-1] }}|{{ s[1:4] }}|{{ s[::-1] }}|{{ s[:-6] }}|{{ l[1:] }}|{{ l[::2] }}|{{ u[1] }}|{{ u[:2] }}", V),
+    "str_misc": ("{{ 'abc'.isalpha() }}{{ '12'.isdigit() }}{{ ' '.isspace() }}{{ 'a b'.center(7, '*') }}|{{ 'ab'.ljust(4, '.') }}|{{ 'ab'.zfill(4) }}", V),
+    "str_len_unicode": ("{{ u | length }}|{{ u.upper() }}|{{ u | wordcount }}", V),
+    # filters
+    "filter_basic": ("{{ s | lower }}|{{ s | upper }}|{{ '  x ' | trim }}|{{ s | length }}|{{ l | length }}|{{ d | length }}|{{ s | first }}|{{ l | last }}|{{ l | first }}", V),
+    "filter_join": ("{{ ls | join }}|{{ ls | join(', ') }}|{{ l | join('-') }}|{{ [1, none, true, 2.0] | join(',') }}|{{ msgs | map(attribute='role') | join('/') }}", V),
+    "filter_default": ("{{ missing | default('d') }}|{{ n | default('d') }}|{{ e | default('d') }}|{{ e | default('d', true) }}|{{ n | default('d', true) }}|{{ missing | d('x') }}", V),
+    "filter_map_select": ("{{ msgs | selectattr('role', 'equalto', 'user') | list | length }}|{{ msgs | rejectattr('role', 'eq', 'user') | map(attribute='role') | list }}|{{ l | select('odd') | list }}|{{ l | reject('odd') | list }}|{{ msgs | selectattr('tool_calls') | list | length }}|{{ msgs | selectattr('tool_calls', 'defined') | map(attribute='role') | first }}|{{ ls | map('upper') | join }}", V),
+    "filter_sort_etc": ("{{ l | sort }}|{{ ls | sort(reverse=true) }}|{{ l | reverse | list }}|{{ [1, 2, 2, 3, 1] | unique | list }}|{{ l | max }}|{{ l | min }}|{{ l | sum }}|{{ d | dictsort }}|{{ msgs | sort(attribute='role') | map(attribute='role') | join(',') }}", V),
+    "filter_items": ("{% for k, v in d | items %}{{ k }}={{ v }};{% endfor %}|{% for k, v in d.items() %}{{ k }}:{{ v }};{% endfor %}|{{ d.keys() | list }}|{{ d.values() | list }}|{{ d.get('z') }}|{{ d.get('nope') }}|{{ d.get('nope', 'dv') }}", V),
+    "filter_convert": ("{{ '42' | int }}|{{ '4.5' | float }}|{{ 3 | float }}|{{ 2.7 | int }}|{{ 'x' | int }}|{{ 12 | string }}|{{ n | string }}|{{ l | string }}|{{ 'ab' | list }}|{{ 2.567 | round(2) }}|{{ 2.5 | round }}|{{ -3 | abs }}", V),
+    "filter_misc": ("{{ 'hello world' | title }}|{{ 'hello' | capitalize }}|{{ 'a\nb' | indent(2) }}|{{ 'a\nb' | indent(2, true) }}|{{ '<a>' | e }}|{{ '<a>' | safe }}|{{ l | batch(2) | list }}|{{ 'abc' | center(7) }}", V),
+    "filter_tojson": ("{{ d | tojson }}|{{ u | tojson }}|{{ u | tojson(ensure_ascii=True) }}|{{ [f, fi, tiny, huge, n, t] | tojson }}|{{ q | tojson }}|{{ d | tojson(indent=2) }}|{{ d | tojson(sort_keys=true) }}|{{ d | tojson(separators=(',', ':')) }}|{{ el | tojson }}|{{ ed | tojson(indent=2) }}", V),
+    "filter_tojson_msgs": ("{% for m in msgs %}{{ m | tojson }}\n{% endfor %}", V),
+    "filter_tojson_string_html": ("{{ '<script>&\\'' | tojson }}", V),
+    # loops
+    "loop_vars": ("{% for x in ls %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }}{{ loop.previtem }}{{ loop.nextitem }}{{ loop.cycle('o', 'e') }};{% endfor %}", V),
+    "loop_else_filter": ("{% for x in el %}{{ x }}{% else %}empty{% endfor %}|{% for x in l if x > 1 %}{{ x }}{{ loop.index }}{% endfor %}|{% for x in l %}{% if x == 1 %}{% continue %}{% endif %}{% if x == 2 %}{% break %}{% endif %}{{ x }}{% endfor %}", V),
+    "loop_dict_and_string": ("{% for k in d %}{{ k }}{% endfor %}|{% for c in 'abc' %}{{ c }}.{% endfor %}|{% for a, b in [[1, 2], [3, 4]] %}{{ a + b }}{% endfor %}", V),
+    "loop_none_error": ("{% for x in n %}{{ x }}{% endfor %}", V),
+    "loop_range": ("{% for i in range(3) %}{{ i }}{% endfor %}|{% for i in range(1, 7, 2) %}{{ i }}{% endfor %}|{{ range(5) | list }}", V),
+    "loop_scope": ("{% set x = 1 %}{% for i in l %}{% set x = i %}{% endfor %}{{ x }}|{% set ns = namespace(x=1, y='a') %}{% for i in l %}{% set ns.x = ns.x + i %}{% endfor %}{{ ns.x }}{{ ns.y }}", V),
+    "loop_nested": ("{% for m in msgs %}{% for k in m %}{{ loop.index }}{{ k[0] }}{% endfor %}/{{ loop.index }};{% endfor %}", V),
+    # macros
+    "macro_basic": ("{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('a') }}|{{ greet('b', '?') }}|{{ greet(name='c') }}|{{ greet('d', punct=none) }}", V),
+    "macro_whitespace": ("{%- macro m(x) -%}\n  [{{- x -}}]\n{%- endmacro -%}\n{{ m(1) }}\n{{ m(none) }}", V),
+    "macro_caller": ("{% macro wrap() %}<{{ caller() }}>{% endmacro %}{% call wrap() %}inner{% endcall %}", V),
+    "macro_returns_string": ("{% macro m() %}abc{% endmacro %}{{ m().upper() }}|{{ m() | length }}|{{ m() is string }}", V),
+    # whitespace control
+    "ws_trim_lstrip": ("a\n  {% if true %}\n    b\n  {% endif %}\nc\n{% for x in l %}\n  {{ x }}\n{% endfor %}\nd", V),
+    "ws_minus": ("a  {{- 'b' -}}  c\n{%- if true -%}\n  d  \n{%- endif -%}\n  e {# c #} f {#- c -#} g", V),
+    "ws_plus": ("a\n  {%+ if true %}b{% endif %}\n{{ 'c' }}\n\n  {%- if true +%}\nd{% endif %}", V),
+    "ws_raw_and_comments": ("{% raw %}{{ not rendered }}{% endraw %}|{# comment #}|x\n{# own line #}\ny", V),
+    "ws_set_block": ("{% set b %}\n  inner {{ i }}\n{% endset %}[{{ b }}]|{% set a, c = 1, 2 %}{{ a }}{{ c }}", V),
+    "ws_filter_block": ("{% filter upper %}abc {{ s }}{% endfilter %}", V),
+    # expressions
+    "expr_literals": ("{{ [1, 'a', none, true] }}|{{ {'a': 1, 'b': [2]} }}|{{ (1, 2) }}|{{ 'a' 'b' }}|{{ 1_000 }}|{{ 0x10 if false else 16 }}", V),
+    "expr_cond": ("{{ 'y' if t else 'n' }}|{{ 'y' if no }}|[{{ 'y' if no else none }}]|{{ (1 if t else 2) + 3 }}", V),
+    "expr_precedence": ("{{ 1 + 2 * 3 }}|{{ 'a' ~ 1 * 2 }}|{{ (1 + 2) ~ 3 * 4 }}|{{ not 1 == 2 }}|{{ -2 ** 2 }}|{{ 2 ** 3 ** 2 }}|{{ 1 - 2 - 3 }}|{{ 'a' ~ 'b' | upper }}|{{ -l | length }}|{{ 1 if 2 > 1 and not 0 else 3 }}", V),
+    "expr_tilde_binds_tighter_than_plus": ("{{ 'a' ~ 1 + 2 }}", V),
+    "expr_attr_item": ("{{ d.z }}{{ d['z'] }}{{ d.a[1] }}{{ msgs[1].role }}{{ msgs[-1]['role'] }}{{ msgs[2].tool_calls[0].function.arguments.b }}", V),
+    "expr_index_error": ("{{ l[10] }}", V),
+    "expr_dict_method_items_on_str": ("{% for k, v in s.items() %}{% endfor %}", V),
+    "expr_in_dict_list": ("{{ 'role' in msgs[0] }}{{ 'x' in msgs[0] }}{{ 1 in [1, 2] }}{{ none in [none] }}", V),
+    "global_namespace_dict": ("{% set ns = namespace(a=[]) %}{{ ns.a }}|{{ dict(a=1, b=2) }}|{{ dict(a=1) | tojson }}", V),
+    "raise_exception": ("{{ raise_exception('bad thing') }}", V),
+    "immutable_append": ("{% set x = [] %}{{ x.append(1) }}", V),
+    "string_attr_missing": ("[{{ s.nope }}]", V),
+    "none_attr": ("[{{ n.attr }}]", V),
+    "int_iter_error": ("{% for x in i %}{% endfor %}", V),
+    "none_strip_error": ("{{ n.strip() }}", V),
+    "content_none_shapes": ("{% for m in msgs %}[{{ m.content }}][{{ m.content is string }}][{{ m.content is none }}][{{ m.content is iterable }}]{{ m.content | tojson }}\n{% endfor %}", V),
+}
+
+
+def main():
+    out = {}
+    for name, (src, ctx) in CASES.items():
+        entry = {"template": src, "context": ctx}
+        try:
+            entry["rendered"] = env.from_string(src).render(**ctx)
+        except Exception as e:  # the Go side must fail too
+            entry["error"] = f"{type(e).__name__}: {e}"
+        out[name] = entry
+    with open(os.path.join(HERE, "goldens.json"), "w", encoding="utf-8") as f:
+        f.write("{\n")  # one case per line
+        for i, (name, entry) in enumerate(out.items()):
+            sep = "," if i < len(out) - 1 else ""
+            f.write(f" {json.dumps(name)}: {json.dumps(entry, ensure_ascii=False)}{sep}\n")
+        f.write("}\n")
+    print(len(out), "cases")
+
+
+if __name__ == "__main__":
+    main()
