@@ -14,7 +14,8 @@ import (
 
 // Constraint restricts the answer of a Request. The thinking
 // (<think>…</think>) stays free; the constraint applies from the first
-// answer token (the first token when thinking is off).
+// answer token (the first token when thinking is off). An answer cut by
+// MaxTokens or by a Stop string is cut, like any other.
 type Constraint struct {
 	// Grammar is the language the answer must belong to, e.g. from
 	// JSONSchemaGrammar, JSONObjectGrammar or ToolCallGrammar; nil leaves
