@@ -56,14 +56,42 @@ func newStub(thinking, answer string) *stubGenerator {
 	return &stubGenerator{thinking: thinking, answer: answer, requests: make(chan glmv.Request, 16), cancelled: make(chan struct{})}
 }
 
+// messageText returns a message's role and text, whether it came as Go
+// parts or, as the server passes them, as the client's JSON.
+func messageText(m glmv.Message) (role, text string) {
+	if m.JSON == nil {
+		var sb strings.Builder
+		for _, p := range m.Content {
+			sb.WriteString(p.Text)
+		}
+		return m.Role, sb.String()
+	}
+	var j struct {
+		Role    string          `json:"role"`
+		Content json.RawMessage `json:"content"`
+	}
+	json.Unmarshal(m.JSON, &j)
+	var str string
+	if json.Unmarshal(j.Content, &str) == nil {
+		return j.Role, str
+	}
+	var parts []struct {
+		Type, Text string
+	}
+	json.Unmarshal(j.Content, &parts)
+	var sb strings.Builder
+	for _, p := range parts {
+		if p.Type == "text" {
+			sb.WriteString(p.Text)
+		}
+	}
+	return j.Role, sb.String()
+}
+
 func lastUserText(req glmv.Request) string {
 	for i := len(req.Messages) - 1; i >= 0; i-- {
-		if req.Messages[i].Role == "user" {
-			var sb strings.Builder
-			for _, p := range req.Messages[i].Content {
-				sb.WriteString(p.Text)
-			}
-			return sb.String()
+		if role, text := messageText(req.Messages[i]); role == "user" {
+			return text
 		}
 	}
 	return ""
@@ -91,8 +119,8 @@ func (g *stubGenerator) Generate(ctx context.Context, req glmv.Request) iter.Seq
 		if r, ok := g.replies[lastUserText(req)]; ok {
 			text = r
 		}
-		if last := req.Messages[len(req.Messages)-1]; last.Role == "tool" && len(last.Content) == 1 {
-			text = "The tool says: " + last.Content[0].Text
+		if role, result := messageText(req.Messages[len(req.Messages)-1]); role == "tool" {
+			text = "The tool says: " + result
 		}
 		if req.Thinking == nil || *req.Thinking {
 			text = "<think>" + g.thinking + "</think>\n" + text
@@ -504,9 +532,11 @@ func TestWebUIInBrowser(t *testing.T) {
 	if !thinkingHidden || req.Thinking == nil || *req.Thinking {
 		t.Errorf("thinking off: block hidden %v, request thinking %v", thinkingHidden, req.Thinking)
 	}
-	if len(req.Messages) != 3 || req.Messages[1].Role != "assistant" || len(req.Messages[1].Content) != 1 ||
-		!strings.Contains(req.Messages[1].Content[0].Text, "The blue oval <|begin_of_box|>[[862,607,998,995]]<|end_of_box|> sits") {
-		t.Errorf("history sent back: %+v", req.Messages)
+	if len(req.Messages) != 3 {
+		t.Errorf("history sent back: %d messages", len(req.Messages))
+	} else if role, text := messageText(req.Messages[1]); role != "assistant" ||
+		!strings.Contains(text, "The blue oval <|begin_of_box|>[[862,607,998,995]]<|end_of_box|> sits") {
+		t.Errorf("history sent back: %s %q", role, text)
 	}
 	type rendering struct {
 		Elements, Links, Strong, Items int
@@ -577,9 +607,24 @@ func TestWebUIInBrowser(t *testing.T) {
 		t.Errorf("answer after the tool result: %q", a)
 	}
 	req = <-stub.requests
-	if n := len(req.Messages); n != 3 || len(req.Messages[1].ToolCalls) != 1 || req.Messages[1].ToolCalls[0].Function.Name != "get_weather" ||
-		req.Messages[2].Role != "tool" || req.Messages[2].ToolCallID != req.Messages[1].ToolCalls[0].ID || req.Messages[2].ToolCallID == "" {
-		t.Errorf("conversation after the tool result: %+v", req.Messages)
+	// The server hands the template the client's JSON of each message.
+	type toolTurn struct {
+		Role      string `json:"role"`
+		ToolCalls []struct {
+			ID       string `json:"id"`
+			Function struct {
+				Name string `json:"name"`
+			} `json:"function"`
+		} `json:"tool_calls"`
+		ToolCallID string `json:"tool_call_id"`
+	}
+	var turns [3]toolTurn
+	for i := range min(len(req.Messages), 3) {
+		json.Unmarshal(req.Messages[i].JSON, &turns[i])
+	}
+	if n := len(req.Messages); n != 3 || len(turns[1].ToolCalls) != 1 || turns[1].ToolCalls[0].Function.Name != "get_weather" ||
+		turns[2].Role != "tool" || turns[2].ToolCallID != turns[1].ToolCalls[0].ID || turns[2].ToolCallID == "" {
+		t.Errorf("conversation after the tool result: %+v", turns)
 	}
 	str("clearing the tools", chromedp.Evaluate[string](`document.getElementById("tools").value = ""`))
 
