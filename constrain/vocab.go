@@ -11,6 +11,13 @@ import (
 // Vocab is a tokenizer's vocabulary as the matcher sees it: the bytes each
 // token decodes to, arranged in a trie, and the end-of-sequence tokens.
 // Build it once per tokenizer; it is immutable and safe for concurrent use.
+//
+// Masks are exact for the vocabulary: a token is allowed when its bytes
+// continue a text of the grammar that can still be completed. With a
+// vocabulary that can spell every byte (byte-level BPE ones have a token
+// per byte) a mask is therefore never empty; a toy vocabulary missing
+// bytes can meet a literal it cannot spell (a non-ASCII tool name), and
+// the mask is then empty rather than wrong.
 type Vocab struct {
 	size  int
 	eos   []int
