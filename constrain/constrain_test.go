@@ -431,3 +431,33 @@ func setBits(dst []int, mask []uint64) []int {
 	}
 	return dst
 }
+
+// Matchers of one grammar may run in parallel (they share its tables).
+func TestConcurrentMatchers(t *testing.T) {
+	v, _ := demoVocab(t)
+	g, err := CompileSchema([]byte(testSchemas[3]), Options{Avoid: markers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, _ := parseJSON([]byte(testSchemas[3]))
+	var wg sync.WaitGroup
+	outs := make([][]string, 4)
+	for w := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 11))
+			for range 10 {
+				if out, ok := randomRun(t, g, v, rng, 300); ok {
+					outs[w] = append(outs[w], out)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, o := range outs {
+		for _, out := range o {
+			checkDoc(t, schema, out)
+		}
+	}
+}

@@ -56,6 +56,16 @@
 //   - strings are valid UTF-8 without raw control characters and never
 //     contain an Options.Avoid string (a reply parser's markers).
 //
+// # Tool calls
+//
+// ToolCalls builds a grammar for GLM's tool-call syntax
+// (<tool_call>name, then <arg_key>/<arg_value> pairs, </tool_call>), one
+// or more calls, with each function's arguments following its
+// parameters schema where that is within the subset above (string
+// arguments as raw text, the way GLM writes and the reply parser reads
+// them; the others as JSON). Either joins two grammars, e.g. a JSON
+// answer or tool calls.
+//
 // Whitespace between JSON tokens is optional and each run is at most
 // Options.MaxWhitespace bytes, so a model cannot loop on it forever; the
 // text may be surrounded by such runs.
