@@ -8,9 +8,11 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/glmv/glmv/tokenizer"
@@ -123,6 +125,7 @@ var testSchemas = []string{
 	`true`,
 	`{"type":["string","array"],"items":{"type":"boolean"}}`,
 	`{"title":"t","description":"d","type":"object","properties":{"a b/c":{"type":"string","description":"x"},"opt":{"type":"integer"}},"required":["a b/c"]}`,
+	`{"type":"object","properties":{"when":{"type":"string","format":"date-time"},"day":{"format":"date"},"at":{"type":"string","format":"time"},"id":{"type":"string","format":"uuid"},"code":{"type":"string","minLength":2,"maxLength":4},"long":{"type":"string","minLength":3},"n":{"type":"integer","minimum":-12,"exclusiveMaximum":1000},"p":{"type":"number","minimum":0,"maximum":1},"q":{"type":"number","exclusiveMinimum":-2.5,"exclusiveMaximum":3},"r":{"allOf":[{"$ref":"#/$defs/r"}]}},"required":["when","day","at","id","code","long","n","p","q","r"],"$defs":{"r":{"type":"integer","maximum":-7}}}`,
 }
 
 func TestRandomWalksValidate(t *testing.T) {
@@ -325,6 +328,57 @@ func validate(root, s, doc *jval, path string) error {
 		}
 		if !ok {
 			return fmt.Errorf("%s: not in enum", path)
+		}
+	}
+	if a := s.get("allOf"); a != nil {
+		for _, sub := range a.arr {
+			if err := validate(root, sub, doc, path); err != nil {
+				return err
+			}
+		}
+	}
+	if doc.kind == 's' {
+		n := int64(utf8.RuneCountInString(doc.str))
+		if m := s.get("minLength"); m != nil {
+			if k, _ := m.num.Int64(); n < k {
+				return fmt.Errorf("%s: %d characters < minLength", path, n)
+			}
+		}
+		if m := s.get("maxLength"); m != nil {
+			if k, _ := m.num.Int64(); n > k {
+				return fmt.Errorf("%s: %d characters > maxLength", path, n)
+			}
+		}
+		if f := s.get("format"); f != nil {
+			var err error
+			switch f.str {
+			case "date":
+				_, err = time.Parse("2006-01-02", doc.str)
+			case "time":
+				_, err = time.Parse("15:04:05.999999999Z07:00", doc.str)
+			case "date-time":
+				_, err = time.Parse(time.RFC3339Nano, doc.str)
+			case "uuid":
+				if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString(doc.str) {
+					err = errors.New("not a uuid")
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("%s: format %s: %v", path, f.str, err)
+			}
+		}
+	}
+	if doc.kind == 'n' {
+		x, _ := doc.num.Float64()
+		for _, kw := range numberKeywords {
+			b := s.get(kw)
+			if b == nil {
+				continue
+			}
+			y, _ := b.num.Float64()
+			if (kw == "minimum" && x < y) || (kw == "maximum" && x > y) || (kw == "exclusiveMinimum" && x <= y) || (kw == "exclusiveMaximum" && x >= y) {
+				return fmt.Errorf("%s: %v breaks %s %v", path, x, kw, y)
+			}
 		}
 	}
 	if doc.kind == 'o' {
