@@ -123,7 +123,11 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 	}
 	pc := media.DefaultConfig()
 	progress("weights", 0, 1)
-	if st, err := os.Stat(nameOrDir); err == nil && !st.IsDir() && ggufmodel.IsGGUF(nameOrDir) {
+	st, statErr := os.Stat(nameOrDir)
+	if statErr != nil && strings.HasSuffix(strings.ToLower(nameOrDir), ".gguf") {
+		return fail(fmt.Errorf("GGUF model: %w", statErr))
+	}
+	if statErr == nil && !st.IsDir() && ggufmodel.IsGGUF(nameOrDir) {
 		if err := m.openGGUF(nameOrDir, opts.MMProj, &pc); err != nil {
 			return fail(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/glmv/glmv"
+	"github.com/glmv/glmv/model/ggufmodel"
 	"github.com/glmv/glmv/server"
 )
 
@@ -131,6 +132,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer m.Close()
 	if *name == "" {
 		*name = filepath.Base(filepath.Clean(m.Dir))
+		if ggufmodel.IsGGUF(*modelName) {
+			*name = strings.TrimSuffix(filepath.Base(*modelName), ".gguf")
+		}
 	}
 	if ctx.Err() != nil {
 		return shutdown()
@@ -138,7 +142,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ready.Store(m)
 	api.SetModel(m, *name)
 	log.Info("serving", "addr", ln.Addr().String(), "model", *name)
-	fmt.Fprintf(stdout, "glmv serving %s on http://%s/v1\n", *name, ln.Addr())
+	fmt.Fprintf(stdout, "glmv serving %s on http://%s/v1 (chat page: http://%s/)\n", *name, ln.Addr(), ln.Addr())
 	select {
 	case err := <-done:
 		return err

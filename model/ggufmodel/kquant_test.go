@@ -1,16 +1,19 @@
 package ggufmodel
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/glmv/glmv/compute"
 	"github.com/glmv/glmv/gguf"
 	"github.com/glmv/glmv/internal/reftest"
 	"github.com/glmv/glmv/model"
+	"github.com/glmv/glmv/tokenizer"
 )
 
 // kquantTolerance bounds the RMS logit difference, relative to the RMS of
@@ -84,6 +87,41 @@ func TestKQuantFiles(t *testing.T) {
 			t.Logf("packed kernels vs dequantized f32: RMS error %.2f%% of the logits' RMS, max |Δ logits| %.3g", 100*rel, d)
 			if !(rel <= kquantTolerance) {
 				t.Errorf("RMS error %.2f%% exceeds %.0f%%", 100*rel, 100*kquantTolerance)
+			}
+
+			// glmv's mix of the same name picks llama-quantize's type for
+			// every tensor.
+			ft, _ := f.Get("general.file_type")
+			var mix Mix
+			for _, m := range Mixes {
+				if v, _ := ft.Int(); int64(m.FileType) == v {
+					mix = m
+				}
+			}
+			if mix.Name == "" {
+				t.Fatalf("no mix for general.file_type %v", ft)
+			}
+			tok, err := tokenizer.FromGGUF(f.Header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			es := &ExportSource{Config: cfg, Weights: src, Tokenizer: tok, TextOnly: true}
+			if err := Export(context.Background(), es, mix, &buf, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			h, err := gguf.ParseHeader(buf.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range f.Tensors {
+				got, ok := h.Tensor(want.Name)
+				if !ok || got.Type != want.Type || !slices.Equal(got.Dims, want.Dims) {
+					t.Errorf("%s mix: %s written as %+v, llama-quantize %v %v", mix.Name, want.Name, got, want.Type, want.Dims)
+				}
+			}
+			if len(h.Tensors) != len(f.Tensors) {
+				t.Errorf("%d tensors written, llama-quantize %d", len(h.Tensors), len(f.Tensors))
 			}
 		})
 	}
