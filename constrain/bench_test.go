@@ -16,6 +16,9 @@ const benchDoc = `{
 
 const benchSchema = `{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},"tags":{"type":"array","items":{"type":"string"}},"bio":{"type":"string"}},"required":["name","age","tags","bio"],"additionalProperties":false}`
 
+// benchBounded is benchSchema with length and range bounds.
+const benchBounded = `{"type":"object","properties":{"name":{"type":"string","maxLength":100},"age":{"type":"integer","minimum":0,"maximum":150},"tags":{"type":"array","items":{"type":"string","minLength":1,"maxLength":40},"maxItems":10},"bio":{"type":"string","maxLength":1000}},"required":["name","age","tags","bio"],"additionalProperties":false}`
+
 // BenchmarkMask measures the mask and the step for each token of a
 // real tokenization of benchDoc on the 151k Qwen3 vocabulary, with the
 // per-grammar analysis already done (ns/op is per token).
@@ -23,7 +26,7 @@ func BenchmarkMask(b *testing.B) {
 	for _, bc := range []struct {
 		name, schema string
 		uncached     bool
-	}{{"schema", benchSchema, false}, {"json_object", "", false}, {"schema/uncached", benchSchema, true}} {
+	}{{"schema", benchSchema, false}, {"json_object", "", false}, {"schema/uncached", benchSchema, true}, {"bounded", benchBounded, false}} {
 		uncached := bc.uncached
 		b.Run(bc.name, func(b *testing.B) {
 			v, tok := qwen3(b)

@@ -52,36 +52,93 @@ func (b *jsonBuilder) clock() frag {
 }
 
 // boundedString is a JSON string of between lo and hi code points (hi <
-// 0: no upper bound). '<' is only written escaped, so no Avoid string
-// can appear without the automaton the free strings use, and escapes of
-// UTF-16 surrogates are not written, so each character written is one
-// code point.
+// 0: no upper bound), unrolled into one position node per character
+// (marked counted, so masks there need no trie walk). '<' is only
+// written escaped, so no Avoid string can appear, and escapes of UTF-16
+// surrogates are not written, so each character written is one code
+// point.
 func (b *jsonBuilder) boundedString(lo, hi int) frag {
-	char := func() frag {
-		return b.rule("boundedchar", func() frag {
-			ascii := b.class(0x20, 0x21, 0x23, 0x3B, 0x3D, 0x5B, 0x5D, 0x7F)
-			hex := func() frag { return b.class('0', '9', 'a', 'f', 'A', 'F') }
-			esc := b.seq(b.lit(`\`), b.alt(
-				b.class('"', '"', '\\', '\\', '/', '/', 'b', 'b', 'f', 'f', 'n', 'n', 'r', 'r', 't', 't'),
-				b.seq(b.lit("u"), b.alt(
-					b.seq(b.class('0', '9', 'a', 'c', 'A', 'C', 'e', 'f', 'E', 'F'), hex(), hex(), hex()),
-					b.seq(b.class('d', 'd', 'D', 'D'), b.class('0', '7'), hex(), hex()),
-				)),
-			))
-			cont := func() frag { return b.class(0x80, 0xBF) }
-			utf8 := b.alt(
-				b.seq(b.class(0xC2, 0xDF), cont()),
-				b.seq(b.lit("\xE0"), b.class(0xA0, 0xBF), cont()),
-				b.seq(b.class(0xE1, 0xEC, 0xEE, 0xEF), cont(), cont()),
-				b.seq(b.lit("\xED"), b.class(0x80, 0x9F), cont()),
-				b.seq(b.lit("\xF0"), b.class(0x90, 0xBF), cont(), cont()),
-				b.seq(b.class(0xF1, 0xF3), cont(), cont(), cont()),
-				b.seq(b.lit("\xF4"), b.class(0x80, 0x8F), cont(), cont()),
-			)
-			return b.alt(ascii, esc, utf8)
-		})
+	open := b.lit(`"`)
+	out := b.node()
+	last := hi
+	if hi < 0 {
+		last = lo // the last position loops on itself
 	}
-	return b.seq(b.lit(`"`), b.rep(char, lo, hi), b.lit(`"`))
+	pos := make([]int32, last+1)
+	pos[0] = open.out
+	for k := 1; k <= last; k++ {
+		pos[k] = b.node()
+	}
+	for k := 0; k <= last; k++ {
+		n := pos[k]
+		b.nodes[n].counted = true
+		b.nodes[n].remaining = int32(hi - k)
+		if hi < 0 {
+			b.nodes[n].remaining = -1
+		}
+		if k >= lo {
+			b.byteRange(n, out, '"', '"')
+		}
+		next := int32(-1)
+		switch {
+		case k < last:
+			next = pos[k+1]
+		case hi < 0:
+			next = n
+		}
+		if next >= 0 {
+			b.boundedChar(n, next)
+		}
+	}
+	return frag{open.in, out}
+}
+
+// boundedChar adds the edges of one string character from n to next:
+// printable ASCII but '"', '\' and '<'; an escape (no surrogates); a
+// valid UTF-8 sequence.
+func (b *jsonBuilder) boundedChar(n, next int32) {
+	for _, r := range [][2]byte{{0x20, 0x21}, {0x23, 0x3B}, {0x3D, 0x5B}, {0x5D, 0x7F}} {
+		b.byteRange(n, next, r[0], r[1])
+	}
+	esc := b.node()
+	b.byteRange(n, esc, '\\', '\\')
+	for _, c := range []byte(`"\/bfnrt`) {
+		b.byteRange(esc, next, c, c)
+	}
+	u, u1, u2, u3 := b.node(), b.node(), b.node(), b.node()
+	b.byteRange(esc, u, 'u', 'u')
+	hex := func(from, to int32) {
+		b.byteRange(from, to, '0', '9')
+		b.byteRange(from, to, 'a', 'f')
+		b.byteRange(from, to, 'A', 'F')
+	}
+	for _, r := range [][2]byte{{'0', '9'}, {'a', 'c'}, {'A', 'C'}, {'e', 'f'}, {'E', 'F'}} {
+		b.byteRange(u, u1, r[0], r[1])
+	}
+	ud := b.node() // \uD: only D000–D7FF, not surrogates
+	b.byteRange(u, ud, 'd', 'd')
+	b.byteRange(u, ud, 'D', 'D')
+	b.byteRange(ud, u2, '0', '7')
+	hex(u1, u2)
+	hex(u2, u3)
+	hex(u3, next)
+	c1, c2, c3 := b.node(), b.node(), b.node()
+	b.byteRange(c1, next, 0x80, 0xBF)
+	b.byteRange(c2, c1, 0x80, 0xBF)
+	b.byteRange(c3, c2, 0x80, 0xBF)
+	e0, ed, f0, f4 := b.node(), b.node(), b.node(), b.node()
+	b.byteRange(e0, c1, 0xA0, 0xBF)
+	b.byteRange(ed, c1, 0x80, 0x9F)
+	b.byteRange(f0, c2, 0x90, 0xBF)
+	b.byteRange(f4, c2, 0x80, 0x8F)
+	b.byteRange(n, c1, 0xC2, 0xDF)
+	b.byteRange(n, e0, 0xE0, 0xE0)
+	b.byteRange(n, c2, 0xE1, 0xEC)
+	b.byteRange(n, ed, 0xED, 0xED)
+	b.byteRange(n, c2, 0xEE, 0xEF)
+	b.byteRange(n, f0, 0xF0, 0xF0)
+	b.byteRange(n, c3, 0xF1, 0xF3)
+	b.byteRange(n, f4, 0xF4, 0xF4)
 }
 
 // intRange is a JSON integer in [lo, hi] (both within ±maxIntValue).

@@ -456,22 +456,26 @@ func TestMaskExactQwen(t *testing.T) {
 		t.Skip("151k vocabulary in -short mode")
 	}
 	v, tok := qwen3(t)
-	g, err := CompileSchema([]byte(testSchemas[0]), Options{Avoid: markers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := NewMatcher(g, v)
-	// Follow a real tokenization of a valid document, checking the mask
-	// against the direct check at every step.
-	doc := `{"name": "Ada <b>Lovelace</b> 数学", "age": 36, "tags": ["x", "y\n"]}`
-	for _, id := range tok.Encode(doc) {
-		checkMaskExact(t, m, v)
-		if err := m.Accept(id); err != nil {
-			t.Fatalf("%q: %v", v.TokenBytes(id), err)
+	for _, c := range []struct{ schema, doc string }{
+		{testSchemas[0], `{"name": "Ada <b>Lovelace</b> 数学", "age": 36, "tags": ["x", "y\n"]}`},
+		{testSchemas[9], `{"when": "2024-02-28T10:00:00Z", "day": "2024-01-01", "at": "23:59:59.5+01:00", "id": "123e4567-e89b-12d3-a456-426614174000", "code": "数学ab", "long": "Lovelace\u003c wrote notes", "n": 999, "p": 0.25, "q": 2.75, "r": -8}`},
+	} {
+		g, err := CompileSchema([]byte(c.schema), Options{Avoid: markers})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if !m.CanEnd() {
-		t.Fatal("complete document cannot end")
+		m := NewMatcher(g, v)
+		// Follow a real tokenization of a valid document, checking the
+		// mask against the direct check at every step.
+		for _, id := range tok.Encode(c.doc) {
+			checkMaskExact(t, m, v)
+			if err := m.Accept(id); err != nil {
+				t.Fatalf("%q: %v", v.TokenBytes(id), err)
+			}
+		}
+		if !m.CanEnd() {
+			t.Fatal("complete document cannot end")
+		}
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/glmv/glmv/tokenizer"
 )
@@ -24,6 +26,64 @@ type Vocab struct {
 	trie  []trieNode
 	order []int32 // token ids sorted by their bytes (trie preorder)
 	bytes [][]byte
+
+	plainOnce sync.Once
+	plain     plainTable
+}
+
+// plainTable classifies tokens for length-bounded strings: a plain token
+// is a whole number of characters none of which needs an escape or is
+// '<' (so it continues any such string by that many characters).
+type plainTable struct {
+	byChars  []int32  // plain token ids, fewest characters first
+	chars    []int32  // character count of each of byChars
+	nonPlain []uint64 // the other tokens, by position in order
+}
+
+// plainTokens returns the vocabulary's plain-token table, built once.
+func (v *Vocab) plainTokens() *plainTable {
+	v.plainOnce.Do(func() {
+		t := &v.plain
+		t.nonPlain = make([]uint64, words(len(v.order)))
+		type tc struct{ id, n int32 }
+		var list []tc
+		for pos, id := range v.order {
+			if n := plainChars(v.bytes[id]); n > 0 {
+				list = append(list, tc{id, int32(n)})
+			} else {
+				setBit(t.nonPlain, int32(pos))
+			}
+		}
+		slices.SortStableFunc(list, func(a, b tc) int { return int(a.n - b.n) })
+		for _, e := range list {
+			t.byChars = append(t.byChars, e.id)
+			t.chars = append(t.chars, e.n)
+		}
+	})
+	return &v.plain
+}
+
+// plainChars counts the characters of b when it is plain, else 0.
+func plainChars(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		c := b[0]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == '"' || c == '\\' || c == '<' {
+				return 0
+			}
+			b = b[1:]
+			n++
+			continue
+		}
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size <= 1 {
+			return 0
+		}
+		b = b[size:]
+		n++
+	}
+	return n
 }
 
 // trieNode is a node of the vocabulary trie, stored in preorder: the
