@@ -26,13 +26,13 @@ func (m *chatMessage) UnmarshalJSON(b []byte) error {
 // withTemplateJSON makes msg (converted from the request message raw)
 // carry raw as the JSON its chat template sees, changed only the way an
 // OpenAI-compatible server (vLLM, SGLang) changes it before templating:
-// the role developer becomes system, video_url parts become {"type":
-// "video"} placeholders whose frames msg carries, and tool-call arguments
+// the role developer becomes system, image_url and video_url parts become
+// {"type": "image"} and {"type": "video"} placeholders whose pixels msg
+// carries, and tool-call arguments
 // sent as a JSON string become the object (an empty string, {}).
 // Everything else — content null, text parts, extra fields such as name,
-// tool_call_id and reasoning_content, key order — reaches glmv unchanged,
-// and image_url parts are normalized there as transformers' processor
-// normalizes them (glmv.Message.JSON).
+// tool_call_id and reasoning_content, key order — reaches the template
+// unchanged.
 func withTemplateJSON(msg glmv.Message, raw json.RawMessage) (glmv.Message, error) {
 	obj, err := jsonobj.Decode(raw)
 	if err != nil {
@@ -62,8 +62,10 @@ func withTemplateJSON(msg glmv.Message, raw json.RawMessage) (glmv.Message, erro
 	return out, nil
 }
 
-// templateContent turns video_url parts into video placeholders (image_url
-// parts glmv normalizes the way transformers' processor does).
+// templateContent turns image_url and video_url parts into placeholders.
+// (transformers' processor would keep an image's URL as {"type": "image",
+// "url": …}; here it is a base64 data: URL of up to 64 MiB, which no
+// template prints, so it is left out of the template's context.)
 func templateContent(val json.RawMessage) (json.RawMessage, error) {
 	parts, ok, err := jsonobj.List(val)
 	if !ok || err != nil {
@@ -73,8 +75,13 @@ func templateContent(val json.RawMessage) (json.RawMessage, error) {
 		var head struct {
 			Type string `json:"type"`
 		}
-		if json.Unmarshal(p, &head) == nil && head.Type == "video_url" {
-			parts[i] = json.RawMessage(`{"type": "video"}`)
+		if json.Unmarshal(p, &head) == nil {
+			switch head.Type {
+			case "image_url":
+				parts[i] = json.RawMessage(`{"type": "image"}`)
+			case "video_url":
+				parts[i] = json.RawMessage(`{"type": "video"}`)
+			}
 		}
 	}
 	return jsonobj.EncodeList(parts), nil

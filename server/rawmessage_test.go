@@ -8,9 +8,8 @@ import (
 )
 
 // The template sees each message as the client sent it, changed only as
-// vLLM changes it: developer → system, video_url → {"type": "video"},
-// string arguments → the object (image_url parts are left to glmv, which
-// normalizes them as transformers does).
+// vLLM changes it: developer → system, image_url → {"type": "image"},
+// video_url → {"type": "video"}, string arguments → the object.
 func TestTemplateJSON(t *testing.T) {
 	body := `{"messages": [
 		{"role": "developer", "content": "Be brief.", "name": "ops"},
@@ -25,7 +24,7 @@ func TestTemplateJSON(t *testing.T) {
 	}
 	want := []string{
 		`{"role":"system","content": "Be brief.","name": "ops"}`,
-		`{"role":"user","content":[{"type": "text", "text": "What is it?"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,aGVsbG8="}}],"name": "al"}`,
+		`{"role":"user","content":[{"type": "text", "text": "What is it?"},{"type": "image"}],"name": "al"}`,
 		`{"role":"assistant","content": null,"reasoning_content": "think","tool_calls":[{"id": "c1","type": "function","function":{"name": "f","arguments":{"z": 1, "a": [2.0, null]}}},{"id": "c2","type": "function","function":{"arguments":{},"name": "g"}}]}`,
 		`{"role":"tool","tool_call_id": "c1","content":[{"type": "text", "text": "r"}],"x-extra": {"k": true}}`,
 	}
