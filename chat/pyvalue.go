@@ -759,7 +759,9 @@ var ownFilters = map[string]bool{
 	"round": true, "wordcount": true, "selectattr": true, "rejectattr": true, "default": true, "d": true,
 	"length": true, "count": true, "trim": true, "upper": true, "lower": true, "items": true, "list": true,
 	"capitalize": true, "title": true, "replace": true, "abs": true, "center": true, "map": true,
-	"sort": true,
+	"sort": true, "indent": true, "format": true, "truncate": true, "unique": true, "max": true,
+	"min": true, "sum": true, "batch": true, "reverse": true, "select": true, "reject": true,
+	"dictsort": true, "e": true, "escape": true,
 }
 
 // filterArgs binds positional and keyword arguments to parameter names.
@@ -1081,10 +1083,249 @@ func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]
 		return strMethod(pyStr(v), "center")([]jinja.Value{width}, nil)
 	case "map":
 		return pyMap(v, args, kwargs)
+	case "unique", "max", "min", "sum", "batch", "reverse", "select", "reject", "dictsort", "e", "escape":
+		return pySeqFilter(name, v, args, kwargs)
+	case "indent":
+		a, err := filterArgs(name, args, kwargs, "width", "first", "blank")
+		if err != nil {
+			return jinja.Undefined(), err
+		}
+		return jinja.NewString(pyIndent(pyStr(v), a)), nil
+	case "format":
+		if len(kwargs) > 0 {
+			return jinja.Undefined(), fmt.Errorf("format with keyword arguments is not supported")
+		}
+		return percentFormat(pyStr(v), listOf(args))
+	case "truncate":
+		a, err := filterArgs(name, args, kwargs, "length", "killwords", "end", "leeway")
+		if err != nil {
+			return jinja.Undefined(), err
+		}
+		return pyTruncate(pyStr(v), a)
 	case "sort":
 		return pySort(v, args, kwargs)
 	}
 	return jinja.Undefined(), fmt.Errorf("no filter named %q", name)
+}
+
+// pySeqFilter implements jinja2's unique, max, min, sum, batch, reverse,
+// select, reject, dictsort and escape filters.
+func pySeqFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+	if name == "e" || name == "escape" {
+		r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&#39;", `"`, "&#34;")
+		return jinja.NewString(r.Replace(pyStr(v))), nil
+	}
+	if name == "select" || name == "reject" {
+		items, err := pyIter(v)
+		if err != nil {
+			return jinja.Undefined(), err
+		}
+		var out []jinja.Value
+		for _, it := range items.AsList().Items {
+			keep := truthy(it)
+			if len(args) > 0 {
+				test := pyStr(args[0])
+				if !knownTests[test] {
+					return jinja.Undefined(), fmt.Errorf("no test named %q", test)
+				}
+				if keep, err = pyTest(test, it, args[1:]); err != nil {
+					return jinja.Undefined(), err
+				}
+			}
+			if keep == (name == "select") {
+				out = append(out, it)
+			}
+		}
+		return listOf(out), nil
+	}
+	if name == "reverse" && v.IsString() {
+		r := []rune(v.AsString())
+		slices.Reverse(r)
+		return jinja.NewString(string(r)), nil
+	}
+	params := map[string][]string{
+		"unique": {"case_sensitive", "attribute"}, "max": {"case_sensitive", "attribute"},
+		"min": {"case_sensitive", "attribute"}, "sum": {"attribute", "start"}, "batch": {"linecount", "fill_with"},
+		"reverse": {}, "dictsort": {"case_sensitive", "by", "reverse"},
+	}[name]
+	a, err := filterArgs(name, args, kwargs, params...)
+	if err != nil {
+		return jinja.Undefined(), err
+	}
+	key := func(x jinja.Value) jinja.Value {
+		if attr, ok := a["attribute"]; ok {
+			x = attrPath(x, pyStr(attr))
+		}
+		if x.IsString() && !truthy(a["case_sensitive"]) {
+			x = jinja.NewString(lowerCaser.String(x.AsString()))
+		}
+		return x
+	}
+	if name == "dictsort" {
+		if !v.IsDict() {
+			return jinja.Undefined(), pyError("FilterArgumentError", "dictsort needs a mapping")
+		}
+		by := 0
+		if b, ok := a["by"]; ok {
+			switch pyStr(b) {
+			case "key":
+			case "value":
+				by = 1
+			default:
+				return jinja.Undefined(), pyError("FilterArgumentError", "You can only sort by either \"key\" or \"value\"")
+			}
+		}
+		items, _ := pyFilter("items", v, nil, nil)
+		pairs := slices.Clone(items.AsList().Items)
+		var sortErr error
+		slices.SortStableFunc(pairs, func(x, y jinja.Value) int {
+			c, err := pyOrder("<", key(x.AsList().Items[by]), key(y.AsList().Items[by]))
+			if err != nil && sortErr == nil {
+				sortErr = err
+			}
+			if truthy(a["reverse"]) {
+				return -c
+			}
+			return c
+		})
+		return listOf(pairs), sortErr
+	}
+	items, err := pyIter(v)
+	if err != nil {
+		return jinja.Undefined(), err
+	}
+	list := items.AsList().Items
+	switch name {
+	case "reverse":
+		out := slices.Clone(list)
+		slices.Reverse(out)
+		return listOf(out), nil
+	case "unique":
+		var out, seen []jinja.Value
+		for _, it := range list {
+			k := key(it)
+			if !slices.ContainsFunc(seen, func(s jinja.Value) bool { return pyEqual(s, k) }) {
+				seen = append(seen, k)
+				out = append(out, it)
+			}
+		}
+		return listOf(out), nil
+	case "max", "min":
+		if len(list) == 0 {
+			return jinja.Undefined(), nil
+		}
+		best := list[0]
+		for _, it := range list[1:] {
+			c, err := pyOrder("<", key(it), key(best))
+			if err != nil {
+				return jinja.Undefined(), err
+			}
+			if name == "min" && c < 0 || name == "max" && c > 0 {
+				best = it
+			}
+		}
+		return best, nil
+	case "sum":
+		total, ok := a["start"]
+		if !ok {
+			total = jinja.NewInt(0)
+		}
+		for _, it := range list {
+			if attr, ok := a["attribute"]; ok {
+				it = attrPath(it, pyStr(attr))
+			}
+			if total, err = binaryOp("+", total, it); err != nil {
+				return jinja.Undefined(), err
+			}
+		}
+		return total, nil
+	}
+	// batch
+	_, n, isInt, ok := number(a["linecount"])
+	if !ok || !isInt || n <= 0 {
+		return jinja.Undefined(), pyError("FilterArgumentError", "batch needs a positive line count")
+	}
+	var out []jinja.Value
+	for i := 0; i < len(list); i += int(n) {
+		chunk := slices.Clone(list[i:min(i+int(n), len(list))])
+		if fill, ok := a["fill_with"]; ok && !fill.IsNone() {
+			for len(chunk) < int(n) {
+				chunk = append(chunk, fill)
+			}
+		}
+		out = append(out, jinja.NewList(chunk))
+	}
+	return listOf(out), nil
+}
+
+// pyIndent is jinja2's indent filter.
+func pyIndent(s string, a map[string]jinja.Value) string {
+	indent := "    "
+	if w, ok := a["width"]; ok {
+		if w.IsString() {
+			indent = w.AsString()
+		} else if _, n, isInt, ok := number(w); ok && isInt {
+			indent = strings.Repeat(" ", int(max(min(n, maxRepeat), 0)))
+		}
+	}
+	lines := strings.Split(normalizeNewlines(s+"\n"), "\n")
+	var out string
+	if truthy(a["blank"]) {
+		out = strings.Join(lines, "\n"+indent)
+	} else {
+		out = lines[0]
+		if len(lines) > 1 {
+			rest := make([]string, len(lines)-1)
+			for i, l := range lines[1:] {
+				if l != "" {
+					l = indent + l
+				}
+				rest[i] = l
+			}
+			out += "\n" + strings.Join(rest, "\n")
+		}
+	}
+	if truthy(a["first"]) {
+		out = indent + out
+	}
+	return out
+}
+
+// pyTruncate is jinja2's truncate filter (leeway 5 by default).
+func pyTruncate(s string, a map[string]jinja.Value) (jinja.Value, error) {
+	length, leeway, end := 255, 5, "..."
+	if v, ok := a["length"]; ok {
+		_, n, isInt, ok := number(v)
+		if !ok || !isInt {
+			return jinja.Undefined(), pyError("TypeError", "truncate length must be an integer")
+		}
+		length = int(n)
+	}
+	if v, ok := a["leeway"]; ok && !v.IsNone() {
+		_, n, isInt, ok := number(v)
+		if !ok || !isInt || n < 0 {
+			return jinja.Undefined(), pyError("AssertionError", "leeway must be a non-negative integer")
+		}
+		leeway = int(n)
+	}
+	if v, ok := a["end"]; ok {
+		end = pyStr(v)
+	}
+	r := []rune(s)
+	if length < utf8.RuneCountInString(end) {
+		return jinja.Undefined(), pyError("AssertionError", "expected length >= %d, got %d", utf8.RuneCountInString(end), length)
+	}
+	if len(r) <= length+leeway {
+		return jinja.NewString(s), nil
+	}
+	head := string(r[:length-utf8.RuneCountInString(end)])
+	if truthy(a["killwords"]) {
+		return jinja.NewString(head + end), nil
+	}
+	if i := strings.LastIndex(head, " "); i >= 0 {
+		head = head[:i]
+	}
+	return jinja.NewString(head + end), nil
 }
 
 // pyMap is jinja2's map filter: map(attribute=…, default=…) or

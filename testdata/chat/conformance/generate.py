@@ -145,6 +145,13 @@ CASES = {
     "floordiv_mod": ('{{ 7.5 // 2 }}|{{ -7.5 % 2 }}|{{ 7 % -3 }}|{{ 2 ** 0.5 }}|{{ 10 // 3 * 3 + 10 % 3 }}|{{ true + true }}|{{ 3 * true }}|{{ -true }}', V),
     "string_compare_unicode": ("{{ 'é' > 'z' }}{{ 'B' < 'a' }}{{ [1, 'a'] < [1, 'b'] }}{{ [1] < [1, 0] }}", V),
     "mixed_list_compare_error": ("{{ [1, 'a'] < [1, 2] }}", V),
+    "engine_filters_1": ("{{ '%s-%d' | format('a', 3) }}|{{ 'a\\n\\nb' | indent(4, blank=true) }}|{{ ['B', 'a', 'b'] | unique | list }}|{{ ['B', 'a', 'C'] | max }}|{{ ['B', 'a', 'C'] | min }}|{{ 'abc' | reverse }}", V),
+    "engine_filters_2": ("{{ msgs | map(attribute='role') | unique | list }}|{{ [1, none, 2] | select('none') | list }}|{{ [1, none, 2] | reject('none') | list }}|{{ [1, 2] | map('string') | list }}|{{ d | dictsort(by='value', reverse=true) | length }}", V),
+    "engine_filters_3": ("{{ 'hello world foo' | truncate(9) }}|{{ [{'a': 1}, {'a': 2}] | sum(attribute='a') }}|{{ 'x' | list }}|{{ 3 | string | length }}|{{ '  x  ' | trim('x ') }}|{{ 'abc' | batch(2) | list }}", V),
+    "engine_groupby": ("{% for g in msgs | groupby('role') %}{{ g.grouper }}={{ g.list | length }};{% endfor %}", V),
+    "engine_indent_first": ("{{ 'a\\nb\\n' | indent(2, first=true) }}|{{ 'a\\nb' | indent('> ') }}", V),
+    "cycler_joiner": ("{% set c = cycler('x', 'y') %}{{ c.next() }}{{ c.next() }}{{ c.next() }}|{% set j = joiner(', ') %}{% for i in l %}{{ j() }}{{ i }}{% endfor %}", V),
+    "loop_changed_depth": ('{% for i in [1, 1, 2] %}{{ loop.changed(i) }}{{ loop.depth }}{% endfor %}', V),
     "content_none_shapes": ("{% for m in msgs %}[{{ m.content }}][{{ m.content is string }}][{{ m.content is none }}][{{ m.content is iterable }}]{{ m.content | tojson }}\n{% endfor %}", V),
 }
 
