@@ -28,6 +28,7 @@ func newAVX512Kernels() *kernels {
 		gemm6x16sAVX512(kc, &a[0], &b[0], bstride, &c[0], ldc)
 	}
 	useFloat512(&k)
+	useAttn512(&k)
 	useVNNI(&k)
 	return &k
 }
