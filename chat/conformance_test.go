@@ -63,6 +63,9 @@ func TestJinjaConformance(t *testing.T) {
 				return
 			}
 			if err != nil {
+				if c.Rendered == nil {
+					return // Python could not compile it either
+				}
 				t.Fatalf("Compile: %v", err)
 			}
 			got, err := tmpl.renderValues(tmpl.main, contextValues(t, c.Context))

@@ -94,6 +94,9 @@ CASES = {
     "ws_trim_lstrip": ("a\n  {% if true %}\n    b\n  {% endif %}\nc\n{% for x in l %}\n  {{ x }}\n{% endfor %}\nd", V),
     "ws_minus": ("a  {{- 'b' -}}  c\n{%- if true -%}\n  d  \n{%- endif -%}\n  e {# c #} f {#- c -#} g", V),
     "ws_plus": ("a\n  {%+ if true %}b{% endif %}\n{{ 'c' }}\n\n  {%- if true +%}\nd{% endif %}", V),
+    "ws_plus_before_print_closer_error": ("{{ 'v' +}}", V),
+    "ws_plus_before_raw_closer_error": ("{% raw +%}r{% endraw %}", V),
+    "ws_plus_markers_ok": ("{{+ 'v' }}|{#+ c #}|{# c +#}\nx|{%+ raw %}r{%+ endraw %}|{% raw %}r {%- endraw +%}\ny", V),
     "ws_raw_and_comments": ("{% raw %}{{ not rendered }}{% endraw %}|{# comment #}|x\n{# own line #}\ny", V),
     "ws_set_block": ("{% set b %}\n  inner {{ i }}\n{% endset %}[{{ b }}]|{% set a, c = 1, 2 %}{{ a }}{{ c }}", V),
     "ws_filter_block": ("{% filter upper %}abc {{ s }}{% endfilter %}", V),
@@ -156,7 +159,46 @@ CASES = {
 }
 
 
+def whitespace_cases(n=200, seed=7):
+    """Random mixes of text, tags, markers and whitespace (fixed seed), the
+    part of jinja2's lexer templates depend on most. ("+" before "}}" and
+    before the closer of raw are syntax errors in jinja2; explicit cases
+    above cover them.)"""
+    import random
+    rng = random.Random(seed)
+    texts = ["", " ", "  ", "\n", "\n\n", " \n ", "\t", "a", " a ", "a\n", "\n  a", "\n\t \n", "b  \n  "]
+    opens = ["{%", "{%-", "{%+"]
+    closes = ["%}", "-%}", "+%}"]
+    cases = {}
+    for k in range(n):
+        parts = []
+        depth = 0
+        for _ in range(rng.randint(3, 10)):
+            parts.append(rng.choice(texts))
+            r = rng.random()
+            if r < 0.25:
+                parts.append(rng.choice(["{{", "{{-", "{{+"]) + " 'v' " + rng.choice(["}}", "-}}"]))
+            elif r < 0.4:
+                parts.append(rng.choice(["{#", "{#-", "{#+"]) + " c " + rng.choice(["#}", "-#}", "+#}"]))
+            elif r < 0.65:
+                parts.append(rng.choice(opens) + " if true " + rng.choice(closes))
+                depth += 1
+            elif r < 0.8 and depth:
+                parts.append(rng.choice(opens) + " endif " + rng.choice(closes))
+                depth -= 1
+            elif r < 0.9:
+                parts.append(rng.choice(opens) + " for i in [1, 2] " + rng.choice(closes) + rng.choice(texts) + "{{ i }}" + rng.choice(texts) + rng.choice(opens) + " endfor " + rng.choice(closes))
+            else:
+                parts.append(rng.choice(opens) + " raw " + rng.choice(["%}", "-%}"]) + rng.choice(texts) + "{{ x }}" + rng.choice(texts) + rng.choice(opens) + " endraw " + rng.choice(closes))
+        for _ in range(depth):
+            parts.append(rng.choice(texts) + rng.choice(opens) + " endif " + rng.choice(closes))
+        parts.append(rng.choice(texts + ["\n"]))
+        cases[f"ws_random_{k:03d}"] = ("".join(parts), {})
+    return cases
+
+
 def main():
+    CASES.update(whitespace_cases())
     out = {}
     for name, (src, ctx) in CASES.items():
         entry = {"template": src, "context": ctx}
