@@ -460,6 +460,10 @@ func (p *exprParser) parsePrimary() (string, error) {
 			if p.isOp("(") {
 				return p.parseDictCall()
 			}
+		case "not", "and", "or", "in", "is", "if", "else":
+			// jinja2 reads a keyword where a value goes as a variable
+			// name, which is never defined.
+			return fnPrefix + "keyword_" + t.text, nil
 		}
 		return t.text, nil
 	case tokString:

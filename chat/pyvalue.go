@@ -1,8 +1,11 @@
 package chat
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"math/big"
+	"math/bits"
 	"regexp"
 	"slices"
 	"strconv"
@@ -270,21 +273,39 @@ func binaryOp(op string, a, b jinja.Value) (jinja.Value, error) {
 
 const maxRepeat = 1 << 24
 
+// errIntRange is returned where Python's unbounded integers would leave
+// the 64 bits the engine has.
+var errIntRange = errors.New("integer result outside the 64-bit range the template engine supports")
+
 func numericOp(op string, af float64, ai int64, aInt bool, bf float64, bi int64, bInt bool) (jinja.Value, error) {
 	ints := aInt && bInt
 	switch op {
 	case "+":
 		if ints {
-			return jinja.NewInt(ai + bi), nil
+			r := ai + bi
+			if (r > ai) != (bi > 0) {
+				return jinja.Undefined(), errIntRange
+			}
+			return jinja.NewInt(r), nil
 		}
 		return jinja.NewFloat(af + bf), nil
 	case "-":
 		if ints {
-			return jinja.NewInt(ai - bi), nil
+			r := ai - bi
+			if (r < ai) != (bi > 0) {
+				return jinja.Undefined(), errIntRange
+			}
+			return jinja.NewInt(r), nil
 		}
 		return jinja.NewFloat(af - bf), nil
 	case "*":
 		if ints {
+			if ai != 0 && bi != 0 {
+				hi, lo := bits.Mul64(uint64(max(ai, -ai)), uint64(max(bi, -bi)))
+				if hi != 0 || lo > math.MaxInt64 || ai == math.MinInt64 || bi == math.MinInt64 {
+					return jinja.Undefined(), errIntRange
+				}
+			}
 			return jinja.NewInt(ai * bi), nil
 		}
 		return jinja.NewFloat(af * bf), nil
@@ -317,13 +338,31 @@ func numericOp(op string, af float64, ai int64, aInt bool, bf float64, bi int64,
 		return jinja.NewFloat(r), nil
 	case "**":
 		if ints && bi >= 0 {
-			r := int64(1)
-			for range bi {
-				r *= ai
+			r := big.NewInt(ai)
+			if ai < -1 || ai > 1 {
+				if bi > 64 {
+					return jinja.Undefined(), errIntRange
+				}
+				r.Exp(r, big.NewInt(bi), nil)
+			} else if ai == -1 && bi%2 == 0 || bi == 0 {
+				r.SetInt64(1)
 			}
-			return jinja.NewInt(r), nil
+			if !r.IsInt64() {
+				return jinja.Undefined(), errIntRange
+			}
+			return jinja.NewInt(r.Int64()), nil
 		}
-		return jinja.NewFloat(math.Pow(af, bf)), nil
+		if af == 0 && bf < 0 {
+			return jinja.Undefined(), pyError("ZeroDivisionError", "0.0 cannot be raised to a negative power")
+		}
+		if af < 0 && bf != math.Trunc(bf) {
+			return jinja.Undefined(), fmt.Errorf("a negative number to a fractional power is complex, which templates cannot print")
+		}
+		r := math.Pow(af, bf)
+		if math.IsInf(r, 0) && !math.IsInf(af, 0) && !math.IsInf(bf, 0) {
+			return jinja.Undefined(), pyError("OverflowError", "(34, 'Numerical result out of range')")
+		}
+		return jinja.NewFloat(r), nil
 	}
 	return jinja.Undefined(), fmt.Errorf("unknown operator %q", op)
 }
@@ -624,25 +663,23 @@ func pyTest(name string, v jinja.Value, args []jinja.Value) (bool, error) {
 		}
 		return pyContains(v, a)
 	case "divisibleby", "odd", "even":
-		_, i, isInt, ok := number(v)
-		if !ok || !isInt {
-			return false, pyError("TypeError", "test %s needs an integer, not %s", name, typeName(v))
-		}
+		// value % 2 == 1, value % 2 == 0, value % num == 0 in Python.
+		d, want := jinja.NewInt(2), int64(0)
 		switch name {
 		case "odd":
-			return i%2 != 0, nil
-		case "even":
-			return i%2 == 0, nil
+			want = 1
+		case "divisibleby":
+			a, err := arg()
+			if err != nil {
+				return false, err
+			}
+			d = a
 		}
-		a, err := arg()
+		r, err := binaryOp("%", v, d)
 		if err != nil {
 			return false, err
 		}
-		_, d, dInt, ok := number(a)
-		if !ok || !dInt || d == 0 {
-			return false, pyError("TypeError", "divisibleby needs a non-zero integer")
-		}
-		return i%d == 0, nil
+		return pyEqual(r, jinja.NewInt(want)), nil
 	case "lower", "upper":
 		s := pyStr(v)
 		if name == "lower" {
@@ -876,6 +913,9 @@ func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]
 		if err != nil {
 			return jinja.Undefined(), err
 		}
+		if v.IsUndefined() {
+			return jinja.Undefined(), undefinedError(v)
+		}
 		if f, _, _, ok := number(v); ok {
 			return jinja.NewFloat(f), nil
 		}
@@ -892,6 +932,9 @@ func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]
 		a, err := filterArgs(name, args, kwargs, "default", "base")
 		if err != nil {
 			return jinja.Undefined(), err
+		}
+		if v.IsUndefined() {
+			return jinja.Undefined(), undefinedError(v)
 		}
 		def := jinja.NewInt(0)
 		if d, ok := a["default"]; ok {
@@ -959,6 +1002,9 @@ func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]
 	case "selectattr", "rejectattr":
 		if len(args) == 0 {
 			return jinja.Undefined(), pyError("FilterArgumentError", "%s needs an attribute name", name)
+		}
+		if !truthy(v) { // jinja2 skips a false sequence
+			return listOf(nil), nil
 		}
 		items, err := pyIter(v)
 		if err != nil {
@@ -1090,6 +1136,10 @@ func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]
 		if err != nil {
 			return jinja.Undefined(), err
 		}
+		if !v.IsString() {
+			// jinja2 3.1 appends "\n" to the value itself.
+			return jinja.Undefined(), pyError("TypeError", "indent needs a string, not %s", typeName(v))
+		}
 		return jinja.NewString(pyIndent(pyStr(v), a)), nil
 	case "format":
 		if len(kwargs) > 0 {
@@ -1116,6 +1166,9 @@ func pySeqFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[stri
 		return jinja.NewString(r.Replace(pyStr(v))), nil
 	}
 	if name == "select" || name == "reject" {
+		if !truthy(v) { // jinja2 skips a false sequence
+			return listOf(nil), nil
+		}
 		items, err := pyIter(v)
 		if err != nil {
 			return jinja.Undefined(), err
@@ -1331,6 +1384,9 @@ func pyTruncate(s string, a map[string]jinja.Value) (jinja.Value, error) {
 // pyMap is jinja2's map filter: map(attribute=…, default=…) or
 // map('filter', args…) with one of our own filters.
 func pyMap(v jinja.Value, args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+	if !truthy(v) { // jinja2 skips a false sequence
+		return listOf(nil), nil
+	}
 	items, err := pyIter(v)
 	if err != nil {
 		return jinja.Undefined(), err

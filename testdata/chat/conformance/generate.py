@@ -197,13 +197,54 @@ def whitespace_cases(n=200, seed=7):
     return cases
 
 
+def expression_cases(n=600, seed=11):
+    """Random expressions over ints, floats, strings, None, lists and dicts
+    with every operator, filter-free (fixed seed): precedence, Python's
+    arithmetic, comparisons, type errors and printing."""
+    import random
+    rng = random.Random(seed)
+    atoms = ["1", "2", "0", "-3", "2.5", "0.1", "1e3", "'a'", "'bc'", "''", "none", "true", "false", "[1, 2]",
+             "['x']", "[]", "{'k': 1}", "i", "f", "s", "n", "l", "d", "missing"]  # no tuples: a known difference
+    binops = ["+", "-", "*", "/", "//", "%", "**", "~", "==", "!=", "<", ">", "<=", ">=", "in", "not in", "and", "or"]
+
+    filters = ["string", "length", "tojson", "int", "float", "abs", "first", "last", "list", "join(',')",
+               "default('d')", "upper", "trim", "reverse|list", "sort", "max", "min", "sum", "round",
+               "round(1)", "e", "capitalize", "title", "tojson(indent=1)", "batch(2)|list", "select|list",
+               "reject|list", "map('string')|list", "wordcount", "count", "indent(2)", "items|list",
+               "dictsort|length", "format(1)", "unique|list"]  # generators print their address: listed
+    tests = ["string", "number", "integer", "float", "mapping", "iterable", "sequence", "none", "defined",
+             "true", "false", "boolean", "odd", "even", "lower", "upper", "eq 1", "in [1, 'a']", "divisibleby 2"]
+
+    def expr(depth):
+        r = rng.random()
+        if depth <= 0 or r < 0.3:
+            a = rng.choice(atoms)
+            if rng.random() < 0.3:
+                a = "(" + a + ")|" + rng.choice(filters)
+            elif rng.random() < 0.15:
+                a = "(" + a + " is " + rng.choice(["", "not "]) + rng.choice(tests) + ")"
+            return a
+        if r < 0.45:
+            return rng.choice(["not ", "-", "+"]) + expr(depth - 1)
+        if r < 0.55:
+            return "(" + expr(depth - 1) + ")"
+        if r < 0.62:
+            return expr(depth - 1) + " if " + expr(depth - 1) + " else " + expr(depth - 1)
+        return expr(depth - 1) + " " + rng.choice(binops) + " " + expr(depth - 1)
+
+    return {f"expr_random_{k:03d}": ("{{ " + expr(3) + " }}", V) for k in range(n)}
+
+
 def main():
     CASES.update(whitespace_cases())
+    CASES.update(expression_cases())
     out = {}
     for name, (src, ctx) in CASES.items():
-        entry = {"template": src, "context": ctx}
+        entry = {"template": src, "context": json.loads(json.dumps(ctx))}
         try:
-            entry["rendered"] = env.from_string(src).render(**ctx)
+            # A fresh copy: some filters change their input in place
+            # (indent on a list extends it).
+            entry["rendered"] = env.from_string(src).render(**json.loads(json.dumps(ctx)))
         except Exception as e:  # the Go side must fail too
             entry["error"] = f"{type(e).__name__}: {e}"
         out[name] = entry
