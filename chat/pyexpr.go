@@ -823,7 +823,7 @@ func rewriteStatement(src string, consts *[]jinja.Value) (out string, drop bool,
 			return "", false, fmt.Errorf("unexpected token in %s tag", kw)
 		}
 		return "", true, nil
-	case "else", "endif", "endfor", "endmacro", "endcall", "endset", "endfilter", "break", "continue":
+	case "else", "endif", "endfor", "endmacro", "endcall", "endset", "break", "continue":
 		return end(kw)
 	case "if", "elif":
 		e, err := p.parseTuple(true)
@@ -956,15 +956,8 @@ func rewriteStatement(src string, consts *[]jinja.Value) (out string, drop bool,
 			return "", false, err
 		}
 		return end(s + " " + name.text + "(" + strings.Join(args, ", ") + ")")
-	case "filter":
-		var parts []string
-		for _, t := range toks[1:] {
-			if t.kind == tokString || t.kind == tokFloat {
-				return "", false, fmt.Errorf("filter blocks with literal arguments are not supported")
-			}
-			parts = append(parts, t.text)
-		}
-		return "filter " + strings.Join(parts, ""), false, nil
+	case "filter", "endfilter":
+		return "", false, fmt.Errorf("internal: filter blocks are handled by recompile")
 	}
 	return "", false, fmt.Errorf("unsupported tag %q", kw)
 }
@@ -980,6 +973,7 @@ func recompile(src string) (out string, texts []string, consts []jinja.Value, er
 		return "", nil, nil, err
 	}
 	locals := loopLocals(segs)
+	var filters []string // open filter blocks' expressions
 	var b strings.Builder
 	for i, s := range segs {
 		switch s.kind {
@@ -993,6 +987,31 @@ func recompile(src string) (out string, texts []string, consts []jinja.Value, er
 			}
 			b.WriteString("{{ " + emitCall("str", e) + " }}")
 		case segBlock:
+			// {% filter f(args) | g %}…{% endfilter %} becomes a block set
+			// whose text goes through the same filters as an expression.
+			if toks, _ := lexExpr(s.text); len(toks) > 0 && toks[0].kind == tokName && (toks[0].text == "filter" || toks[0].text == "endfilter") {
+				if toks[0].text == "filter" {
+					v := fmt.Sprintf("%sfiltered%d", fnPrefix, i)
+					ft := append([]token{{kind: tokName, text: v}, {kind: tokOp, text: "|"}}, toks[1:]...)
+					fp := &exprParser{toks: ft, consts: &consts}
+					e, err := fp.parseUnary(true)
+					if err == nil && fp.peek().kind != tokEOF {
+						err = fp.errorf("unexpected token in filter tag")
+					}
+					if err != nil {
+						return "", nil, nil, fmt.Errorf("line %d: {%%%s%%}: %w", s.line, s.text, err)
+					}
+					filters = append(filters, e)
+					b.WriteString("{% set " + v + " %}")
+					continue
+				}
+				if len(filters) == 0 || len(toks) != 1 {
+					return "", nil, nil, fmt.Errorf("line %d: unexpected endfilter", s.line)
+				}
+				b.WriteString("{% endset %}{{ " + emitCall("str", filters[len(filters)-1]) + " }}")
+				filters = filters[:len(filters)-1]
+				continue
+			}
 			st, drop, err := rewriteStatement(s.text, &consts)
 			if err != nil {
 				return "", nil, nil, fmt.Errorf("line %d: {%%%s%%}: %w", s.line, s.text, err)

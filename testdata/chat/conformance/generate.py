@@ -99,6 +99,7 @@ CASES = {
     "ws_plus_markers_ok": ("{{+ 'v' }}|{#+ c #}|{# c +#}\nx|{%+ raw %}r{%+ endraw %}|{% raw %}r {%- endraw +%}\ny", V),
     "ws_raw_and_comments": ("{% raw %}{{ not rendered }}{% endraw %}|{# comment #}|x\n{# own line #}\ny", V),
     "ws_set_block": ("{% set b %}\n  inner {{ i }}\n{% endset %}[{{ b }}]|{% set a, c = 1, 2 %}{{ a }}{{ c }}", V),
+    "ws_filter_block_chain": ("{% filter trim | upper %}  x {{ n }} {% filter replace('a', 'b') %}aa{% endfilter %}  {% endfilter %}|{% for i in [1, 2] %}{% filter indent(2, true) %}\n{{ i }}\n{% endfilter %}{% endfor %}", V),
     "ws_filter_block": ("{% filter upper %}abc {{ s }}{% endfilter %}", V),
     # expressions
     "expr_literals": ("{{ [1, 'a', none, true] }}|{{ {'a': 1, 'b': [2]} }}|{{ (1, 2) }}|{{ 'a' 'b' }}|{{ 1_000 }}|{{ 0x10 if false else 16 }}", V),
