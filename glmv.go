@@ -101,6 +101,9 @@ type Model struct {
 	ff        *media.FFmpeg
 	ffErr     error
 	cvocab    constraintVocab
+
+	// longestToken is the byte length of the longest token, computed once.
+	longestToken func() int
 }
 
 // Load opens the checkpoint named by nameOrDir: a folder, a Hugging Face
@@ -123,7 +126,11 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 	}
 	pc := media.DefaultConfig()
 	progress("weights", 0, 1)
-	if st, err := os.Stat(nameOrDir); err == nil && !st.IsDir() && ggufmodel.IsGGUF(nameOrDir) {
+	st, statErr := os.Stat(nameOrDir)
+	if statErr != nil && strings.HasSuffix(strings.ToLower(nameOrDir), ".gguf") {
+		return fail(fmt.Errorf("GGUF model: %w", statErr))
+	}
+	if statErr == nil && !st.IsDir() && ggufmodel.IsGGUF(nameOrDir) {
 		if err := m.openGGUF(nameOrDir, opts.MMProj, &pc); err != nil {
 			return fail(err)
 		}
@@ -159,6 +166,7 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 		return fail(err)
 	}
 	m.markers = prompt.DefaultMarkers
+	m.initLongestToken()
 	if err := m.checkSpecialTokens(); err != nil {
 		return fail(err)
 	}

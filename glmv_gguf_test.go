@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/glmv/glmv/demo"
@@ -54,5 +55,8 @@ func TestLoadGGUFMatchesCheckpoint(t *testing.T) {
 	}
 	if _, err := Load(filepath.Dir(text), Options{MMProj: "x.gguf"}); err == nil {
 		t.Error("--mmproj with a folder: no error")
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.gguf"), Options{}); err == nil || !strings.Contains(err.Error(), "GGUF model") {
+		t.Errorf("missing GGUF file: %v", err)
 	}
 }

@@ -146,7 +146,7 @@ var avx2Kernels = &kernels{
 	},
 	dotQ8: dotQ8Asm,
 	dotQ4: dotQ4Asm,
-	dotQ8r4: func(xq []int8, xd []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+	dotQ8r4: func(xq []int8, xd, _ []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
 		full := nb &^ 7
 		if full > 0 {
 			_, _ = xq[full*qBlock-1], xd[full-1]
@@ -178,7 +178,7 @@ var avx2Kernels = &kernels{
 			}
 		}
 	},
-	dotQ8x4: func(xq []int8, xd []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+	dotQ8x4: func(xq []int8, xd, _ []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
 		full := nb &^ 7
 		if full > 0 {
 			_, _ = xq[(3*nb+full)*qBlock-1], xd[3*nb+full-1]
@@ -301,9 +301,8 @@ var avx2Kernels = &kernels{
 		_ = src[n-1]
 		addAVX2(&dst[0], &src[0], n)
 	},
-	quantQ8K:   quantizeRowQ8K,
 	blockDot:   avx2BlockDots(),
-	dequantBlk: genericDequantBlks(),
+	dequantBlk: avx2DequantBlks(),
 }
 
 // dotQ8Asm is the avx2 dotQ8.

@@ -294,3 +294,41 @@ func TestParseType(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteTensorParts(t *testing.T) {
+	write := func(parts ...[]byte) ([]byte, error) {
+		var buf bytes.Buffer
+		w := NewWriter(&buf)
+		if err := w.AddTensor("x", TypeF32, 2, 2); err != nil {
+			t.Fatal(err)
+		}
+		err := w.WriteTensorParts("x", func(i int) ([]byte, error) {
+			if i == len(parts) {
+				return nil, nil
+			}
+			return parts[i], nil
+		})
+		if err == nil {
+			err = w.Close()
+		}
+		return buf.Bytes(), err
+	}
+	data, err := write(bytes.Repeat([]byte{1}, 8), bytes.Repeat([]byte{2}, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := ParseHeader(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := data[h.DataOffset:]
+	if !bytes.Equal(got, append(bytes.Repeat([]byte{1}, 8), bytes.Repeat([]byte{2}, 8)...)) {
+		t.Errorf("data %v", got)
+	}
+	if _, err := write(make([]byte, 8)); err == nil {
+		t.Error("short parts: no error")
+	}
+	if _, err := write(make([]byte, 12), make([]byte, 8)); err == nil {
+		t.Error("parts past the size: no error")
+	}
+}

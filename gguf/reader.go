@@ -530,3 +530,14 @@ func (h *Header) Keys() []string {
 	}
 	return slices.Clip(out)
 }
+
+// Release tells the kernel that b, a slice of this file's mapping (tensor
+// data from Data or TensorData), is not needed any more, so its pages
+// leave resident memory; reading it again faults them back in from the
+// file. It reports whether b lay inside the mapping.
+func (f *File) Release(b []byte) bool {
+	if !mmap.Within(f.data, b) {
+		return false
+	}
+	return mmap.Release(b) == nil
+}

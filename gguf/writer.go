@@ -129,26 +129,55 @@ func (w *Writer) writeHeader() error {
 // WriteTensor writes the data of the next declared tensor, which must be
 // the one named. The first call writes the header.
 func (w *Writer) WriteTensor(name string, data []byte) error {
+	return w.WriteTensorParts(name, func(i int) ([]byte, error) {
+		if i > 0 {
+			return nil, nil
+		}
+		if data == nil {
+			return []byte{}, nil
+		}
+		return data, nil
+	})
+}
+
+// WriteTensorParts writes the data of the next declared tensor, which
+// must be the one named, as consecutive parts: part(i) for i = 0, 1, …
+// until it returns nil. Only one part needs to be in memory at a time;
+// the parts together must be exactly the tensor's size.
+func (w *Writer) WriteTensorParts(name string, part func(i int) ([]byte, error)) error {
 	if !w.started {
 		if err := w.writeHeader(); err != nil {
 			return err
 		}
 	}
 	if w.next >= len(w.tensors) {
-		return fmt.Errorf("gguf: WriteTensor(%q): every declared tensor is written", name)
+		return fmt.Errorf("gguf: WriteTensorParts(%q): every declared tensor is written", name)
 	}
 	t := &w.tensors[w.next]
 	if t.Name != name {
-		return fmt.Errorf("gguf: WriteTensor(%q): tensor %q is due first", name, t.Name)
-	}
-	if uint64(len(data)) != t.Size {
-		return fmt.Errorf("gguf: tensor %q: %d bytes, its %v %v shape needs %d", name, len(data), t.Type, t.Dims, t.Size)
+		return fmt.Errorf("gguf: WriteTensorParts(%q): tensor %q is due first", name, t.Name)
 	}
 	e := &enc{w: w.w}
 	e.pad(w.pos, w.align)
-	e.bytes(data)
-	if e.err != nil {
-		return fmt.Errorf("gguf: write %s: %w", name, e.err)
+	var n uint64
+	for i := 0; ; i++ {
+		b, err := part(i)
+		if err != nil {
+			return fmt.Errorf("gguf: %s: %w", name, err)
+		}
+		if b == nil {
+			break
+		}
+		if n += uint64(len(b)); n > t.Size {
+			return fmt.Errorf("gguf: tensor %q: parts exceed its %d bytes", name, t.Size)
+		}
+		e.bytes(b)
+		if e.err != nil {
+			return fmt.Errorf("gguf: write %s: %w", name, e.err)
+		}
+	}
+	if n != t.Size {
+		return fmt.Errorf("gguf: tensor %q: parts hold %d bytes, its %v %v shape needs %d", name, n, t.Type, t.Dims, t.Size)
 	}
 	w.pos = int64(t.Offset + t.Size)
 	w.next++

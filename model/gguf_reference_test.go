@@ -10,8 +10,11 @@ import (
 
 	"github.com/glmv/glmv/compute"
 	"github.com/glmv/glmv/internal/reftest"
+	"github.com/glmv/glmv/media"
 	"github.com/glmv/glmv/model"
 	"github.com/glmv/glmv/model/ggufmodel"
+	"github.com/glmv/glmv/safetensors"
+	"github.com/glmv/glmv/tokenizer"
 )
 
 // ggufTolerance is the stated tolerance for GGUF files whose matrices are
@@ -155,4 +158,87 @@ func checkVision(t *testing.T, m *model.Model, c *reftest.Case, exact bool) {
 			t.Log(msg)
 		}
 	}
+}
+
+// TestReferenceGGUFRoundTrip writes every reference checkpoint as a GGUF
+// pair with ggufmodel.Export (f32, and q4_k_m, which on these small
+// shapes falls back to Q5_0/Q5_1 where rows are not whole 256-blocks),
+// loads the pair back and runs the reference cases: f32 through every
+// stage at 1e-4, q4_k_m within the Q4_0 tolerance.
+func TestReferenceGGUFRoundTrip(t *testing.T) {
+	cases, err := reftest.Cases(reftest.Root())
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no reference cases (%v)", err)
+	}
+	tok, err := tokenizer.Load("../demo/testmodel/tokenizer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := compute.NewPool(0)
+	defer pool.Close()
+	tmp := t.TempDir()
+	for _, mixName := range []string{"f32", "q4_k_m"} {
+		mix, err := ggufmodel.ParseMix(mixName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		models := map[string]*model.Model{}
+		for _, path := range cases {
+			c, err := reftest.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Run(mix.Name+"/"+c.ID(), func(t *testing.T) {
+				defer c.Tensors.Close()
+				m := models[c.ModelDir]
+				if m == nil {
+					m = exportAndLoad(t, c.ModelDir, filepath.Join(tmp, c.Model+"-"+mix.Name+".gguf"), mix, tok, pool)
+					models[c.ModelDir] = m
+				}
+				if mixName == "f32" {
+					model.RunReferenceCase(t, m, c)
+				} else {
+					model.RunQuantCase(t, m, c, model.QuantTolerance[compute.Q4_0])
+				}
+			})
+		}
+		for _, m := range models {
+			m.Close()
+		}
+	}
+}
+
+func exportAndLoad(t *testing.T, dir, out string, mix ggufmodel.Mix, tok *tokenizer.Tokenizer, pool *compute.Pool) *model.Model {
+	t.Helper()
+	cfg, err := model.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := safetensors.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	text, vision := ggufmodel.Files(out)
+	tf, err := os.Create(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tf.Close()
+	vf, err := os.Create(vision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vf.Close()
+	pc := media.DefaultConfig()
+	src := &ggufmodel.ExportSource{Config: cfg, Weights: &model.SafetensorsSource{Set: set}, Tokenizer: tok,
+		ImageMean: pc.ImageMean, ImageStd: pc.ImageStd, Name: filepath.Base(dir), Pool: pool}
+	if err := ggufmodel.Export(t.Context(), src, mix, tf, vf, nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ggufmodel.Load(text, "", pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -281,6 +281,31 @@ func BenchmarkVisionTower(b *testing.B) {
 	b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/image")
 }
 
+// permuteDownsample reorders a block-quantized convolution weight through
+// f32 (block rows cannot be reordered in place).
+func TestPermuteDownsampleQuantized(t *testing.T) {
+	const out, C, m = 3, 16, 2
+	w := &compute.Matrix{DType: compute.F32, Rows: out, Cols: C * m * m, F32: make([]float32, out*C*m*m)}
+	for i := range w.F32 {
+		w.F32[i] = float32(i%13) / 7
+	}
+	q, err := compute.Quantize(w, compute.Q8_0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide, err := compute.Quantize(q, compute.F32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := permuteDownsample(q, C, m), permuteDownsample(wide, C, m)
+	if err := got.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.F32, want.F32) {
+		t.Error("quantized downsample permuted differently from its f32 widening")
+	}
+}
+
 // ExpectedTensors lists exactly the tensors of each reference checkpoint,
 // with their shapes.
 func TestExpectedTensors(t *testing.T) {

@@ -366,6 +366,16 @@ func bindVision(b *binder, cfg *Config, w *VisionWeights) {
 // concatenated, multiply it as a plain matrix product.
 func permuteDownsample(w *compute.Matrix, C, m int) *compute.Matrix {
 	out := &compute.Matrix{DType: w.DType, Rows: w.Rows, Cols: w.Cols}
+	switch w.DType {
+	case compute.F32, compute.F16, compute.BF16:
+	default:
+		// Block formats cannot be reordered within a row: widen to f32.
+		wide := &compute.Matrix{DType: compute.F32, Rows: w.Rows, Cols: w.Cols, F32: make([]float32, w.Rows*w.Cols)}
+		for r := range w.Rows {
+			w.Row(r, wide.F32[r*w.Cols:(r+1)*w.Cols])
+		}
+		w, out.DType = wide, compute.F32
+	}
 	if w.DType == compute.F32 {
 		out.F32 = make([]float32, len(w.F32))
 	} else {

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
 // webFiles is the chat page: plain HTML, CSS and JavaScript, nothing
@@ -37,5 +38,11 @@ func (s *Server) routeWeb(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, sub, "index.html")
 	})))
-	mux.Handle("GET /web/", secure(http.StripPrefix("/web/", files)))
+	mux.Handle("GET /web/", secure(http.StripPrefix("/web/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no folder listings
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))))
 }

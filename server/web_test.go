@@ -56,14 +56,42 @@ func newStub(thinking, answer string) *stubGenerator {
 	return &stubGenerator{thinking: thinking, answer: answer, requests: make(chan glmv.Request, 16), cancelled: make(chan struct{})}
 }
 
+// messageText returns a message's role and text, whether it came as Go
+// parts or, as the server passes them, as the client's JSON.
+func messageText(m glmv.Message) (role, text string) {
+	if m.JSON == nil {
+		var sb strings.Builder
+		for _, p := range m.Content {
+			sb.WriteString(p.Text)
+		}
+		return m.Role, sb.String()
+	}
+	var j struct {
+		Role    string          `json:"role"`
+		Content json.RawMessage `json:"content"`
+	}
+	json.Unmarshal(m.JSON, &j)
+	var str string
+	if json.Unmarshal(j.Content, &str) == nil {
+		return j.Role, str
+	}
+	var parts []struct {
+		Type, Text string
+	}
+	json.Unmarshal(j.Content, &parts)
+	var sb strings.Builder
+	for _, p := range parts {
+		if p.Type == "text" {
+			sb.WriteString(p.Text)
+		}
+	}
+	return j.Role, sb.String()
+}
+
 func lastUserText(req glmv.Request) string {
 	for i := len(req.Messages) - 1; i >= 0; i-- {
-		if req.Messages[i].Role == "user" {
-			var sb strings.Builder
-			for _, p := range req.Messages[i].Content {
-				sb.WriteString(p.Text)
-			}
-			return sb.String()
+		if role, text := messageText(req.Messages[i]); role == "user" {
+			return text
 		}
 	}
 	return ""
@@ -91,8 +119,8 @@ func (g *stubGenerator) Generate(ctx context.Context, req glmv.Request) iter.Seq
 		if r, ok := g.replies[lastUserText(req)]; ok {
 			text = r
 		}
-		if last := req.Messages[len(req.Messages)-1]; last.Role == "tool" && len(last.Content) == 1 {
-			text = "The tool says: " + last.Content[0].Text
+		if role, result := messageText(req.Messages[len(req.Messages)-1]); role == "tool" {
+			text = "The tool says: " + result
 		}
 		if req.Thinking == nil || *req.Thinking {
 			text = "<think>" + g.thinking + "</think>\n" + text
@@ -338,6 +366,11 @@ func TestWebUIInBrowser(t *testing.T) {
 	fake := &recorder{next: stubServer.Handler()}
 	stubTS := httptest.NewServer(fake)
 	defer stubTS.Close()
+	keyServer := NewServer(Options{APIKey: "sekret"})
+	keyServer.SetModel(m, "tiny")
+	keyServer.gen = stub
+	keyTS := httptest.NewServer(keyServer.Handler())
+	defer keyTS.Close()
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
@@ -372,8 +405,23 @@ func TestWebUIInBrowser(t *testing.T) {
 		return b
 	}
 	const answer = ".msg.assistant:last-of-type"
+	// done waits for the last answer to end and fails fast if it ended
+	// otherwise than in state.
 	done := func(state string) chromedp.Action[chromedp.Void] {
-		return chromedp.WaitVisible(chromedp.CSS(answer + `[data-state="` + state + `"]`))
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if _, err := chromedp.WaitVisible(chromedp.CSS(answer+`:not([data-state="streaming"])`))(ctx, tg); err != nil {
+				return err
+			}
+			got, err := chromedp.Evaluate[[]string](`(() => { const m = document.querySelector(".msg.assistant:last-of-type");
+				return [m.dataset.state, m.querySelector(".error").textContent]; })()`)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			if got[0] != state {
+				return fmt.Errorf("the answer ended %q, want %q (error shown: %q)", got[0], state, got[1])
+			}
+			return nil
+		})
 	}
 	send := func(text string) chromedp.Action[chromedp.Void] {
 		return chromedp.SendKeys(chromedp.ID("prompt"), text+kb.Enter)
@@ -386,6 +434,7 @@ func TestWebUIInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("thinking")),
 		chromedp.SetValue(chromedp.ID("max-tokens"), "12"),
 		chromedp.SetValue(chromedp.ID("temperature"), "0"),
+		chromedp.SetValue(chromedp.ID("seed"), "7"),
 		chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{imgPath}),
 		chromedp.WaitVisible(chromedp.CSS("#attachments img")),
 		send(demo.Question),
@@ -400,6 +449,7 @@ func TestWebUIInBrowser(t *testing.T) {
 			Content json.RawMessage `json:"content"`
 		} `json:"messages"`
 		MaxTokens   *int     `json:"max_tokens"`
+		Seed        *int     `json:"seed"`
 		Temperature *float64 `json:"temperature"`
 		TopP        *float64 `json:"top_p"`
 		Stream      bool     `json:"stream"`
@@ -414,7 +464,7 @@ func TestWebUIInBrowser(t *testing.T) {
 	wantContent := `[{"type":"image_url","image_url":{"url":"data:image/png;base64,` + base64.StdEncoding.EncodeToString(imgBytes) +
 		`"}},{"type":"text","text":"` + demo.Question + `"}]`
 	if len(sent.Messages) != 1 || sent.Messages[0].Role != "user" || string(sent.Messages[0].Content) != wantContent ||
-		sent.MaxTokens == nil || *sent.MaxTokens != 12 || sent.Temperature == nil || *sent.Temperature != 0 || sent.TopP != nil ||
+		sent.MaxTokens == nil || *sent.MaxTokens != 12 || sent.Temperature == nil || *sent.Temperature != 0 || sent.TopP != nil || sent.Seed == nil || *sent.Seed != 7 ||
 		!sent.Stream || sent.Kwargs.EnableThinking == nil || *sent.Kwargs.EnableThinking {
 		t.Errorf("the page sent %.300s", body)
 	}
@@ -425,7 +475,7 @@ func TestWebUIInBrowser(t *testing.T) {
 	if !thinkingHidden {
 		t.Error("thinking block shown with thinking switched off")
 	}
-	if !strings.Contains(stats, "12 tokens") || !strings.Contains(stats, "first token") || !strings.Contains(stats, "tokens/s") {
+	if !strings.Contains(stats, "12 tokens") || !strings.Contains(stats, "first token") || !strings.Contains(stats, "tokens/s") || !strings.Contains(stats, "seed 7") {
 		t.Errorf("statistics under the answer: %q", stats)
 	}
 
@@ -504,9 +554,11 @@ func TestWebUIInBrowser(t *testing.T) {
 	if !thinkingHidden || req.Thinking == nil || *req.Thinking {
 		t.Errorf("thinking off: block hidden %v, request thinking %v", thinkingHidden, req.Thinking)
 	}
-	if len(req.Messages) != 3 || req.Messages[1].Role != "assistant" || len(req.Messages[1].Content) != 1 ||
-		!strings.Contains(req.Messages[1].Content[0].Text, "The blue oval <|begin_of_box|>[[862,607,998,995]]<|end_of_box|> sits") {
-		t.Errorf("history sent back: %+v", req.Messages)
+	if len(req.Messages) != 3 {
+		t.Errorf("history sent back: %d messages", len(req.Messages))
+	} else if role, text := messageText(req.Messages[1]); role != "assistant" ||
+		!strings.Contains(text, "The blue oval <|begin_of_box|>[[862,607,998,995]]<|end_of_box|> sits") {
+		t.Errorf("history sent back: %s %q", role, text)
 	}
 	type rendering struct {
 		Elements, Links, Strong, Items int
@@ -526,6 +578,41 @@ func TestWebUIInBrowser(t *testing.T) {
 	if r.Elements != 0 || r.Links != 11 || r.Strong != 1 || r.Items != 2 || r.Code != "<b>hi</b>" || r.Pwned ||
 		!strings.Contains(r.Text, `<img src=x onerror="window.pwned=1">`) || !strings.Contains(r.Text, "<script>window.pwned=2</script>") {
 		t.Errorf("hostile Markdown rendered as %+v", r)
+	}
+
+	// The other Markdown the renderer knows, on its own.
+	md := str("Markdown", chromedp.Evaluate[string](`(() => { const d = document.createElement("div");
+		Markdown.render("# Title\n\n| a | b |\n|---|:-:|\n| 1 | 2 |\n\n- x\n  - y\n- z\n\n1. one\n2. two\n\n> quote\n\nsnake_case_name, _em_, ~~del~~ and `+"`a*b*c`"+`", d);
+		return [d.querySelectorAll("h3").length, d.querySelectorAll("table td").length, d.querySelectorAll("ul > li").length,
+			d.querySelectorAll("ul ul li").length, d.querySelectorAll("ol li").length, d.querySelectorAll("blockquote").length,
+			d.querySelectorAll("em").length, d.querySelectorAll("del").length, d.lastElementChild.textContent].join("|"); })()`))
+	if md != "1|2|3|1|2|1|1|1|snake_case_name, em, del and a*b*c" {
+		t.Errorf("Markdown rendering: %s", md)
+	}
+
+	// Random Markdown-ish text (a seeded generator, 2000 strings) renders
+	// without an exception and only into the elements the renderer makes.
+	bad := str("random Markdown", chromedp.Evaluate[string](`(() => {
+		let x = 12345;
+		const rnd = (n) => { x = (x * 1103515245 + 12345) % 2147483648; return x % n; };
+		const alphabet = ["*", "_", "~", "`+"`"+`", "[", "]", "(", ")", "#", ">", "-", "|", "\n", " ", "1.", "a", "<b>", "&", "\uE000", "0", "\uE001",
+			"http://x.y/", "javascript:alert(1)", "\\", ":", "  ", "\n\n", "`+"```"+`"];
+		const allowed = new Set(["P", "STRONG", "EM", "DEL", "CODE", "PRE", "DIV", "SPAN", "BUTTON", "H3", "H4", "H5", "H6",
+			"UL", "OL", "LI", "BLOCKQUOTE", "HR", "TABLE", "THEAD", "TBODY", "TR", "TH", "TD", "A"]);
+		for (let k = 0; k < 2000; k++) {
+			let src = "";
+			for (let n = rnd(60); n > 0; n--) src += alphabet[rnd(alphabet.length)];
+			const d = document.createElement("div");
+			try { Markdown.render(src, d); } catch (e) { return "throws on " + JSON.stringify(src) + ": " + e; }
+			for (const e of d.querySelectorAll("*")) {
+				if (!allowed.has(e.tagName) || (e.tagName === "A" && !/^(https?|mailto):/.test(e.href)))
+					return e.tagName + " from " + JSON.stringify(src);
+			}
+		}
+		return "";
+	})()`))
+	if bad != "" {
+		t.Errorf("Markdown renderer: %s", bad)
 	}
 
 	// 4. Esc stops an answer, and the server sees the request cancelled.
@@ -577,9 +664,24 @@ func TestWebUIInBrowser(t *testing.T) {
 		t.Errorf("answer after the tool result: %q", a)
 	}
 	req = <-stub.requests
-	if n := len(req.Messages); n != 3 || len(req.Messages[1].ToolCalls) != 1 || req.Messages[1].ToolCalls[0].Function.Name != "get_weather" ||
-		req.Messages[2].Role != "tool" || req.Messages[2].ToolCallID != req.Messages[1].ToolCalls[0].ID || req.Messages[2].ToolCallID == "" {
-		t.Errorf("conversation after the tool result: %+v", req.Messages)
+	// The server hands the template the client's JSON of each message.
+	type toolTurn struct {
+		Role      string `json:"role"`
+		ToolCalls []struct {
+			ID       string `json:"id"`
+			Function struct {
+				Name string `json:"name"`
+			} `json:"function"`
+		} `json:"tool_calls"`
+		ToolCallID string `json:"tool_call_id"`
+	}
+	var turns [3]toolTurn
+	for i := range min(len(req.Messages), 3) {
+		json.Unmarshal(req.Messages[i].JSON, &turns[i])
+	}
+	if n := len(req.Messages); n != 3 || len(turns[1].ToolCalls) != 1 || turns[1].ToolCalls[0].Function.Name != "get_weather" ||
+		turns[2].Role != "tool" || turns[2].ToolCallID != turns[1].ToolCalls[0].ID || turns[2].ToolCallID == "" {
+		t.Errorf("conversation after the tool result: %+v", turns)
 	}
 	str("clearing the tools", chromedp.Evaluate[string](`document.getElementById("tools").value = ""`))
 
@@ -646,6 +748,58 @@ func TestWebUIInBrowser(t *testing.T) {
 		t.Errorf("error shown: %q; the API answers %d %q", errText, resp.StatusCode, apiErr.Error.Message)
 	}
 
+	// 8. A server with an API key: the page says so, then uses the key
+	// given in the settings. A video goes as a video_url part, and the
+	// boxes of an answer about it are not drawn on an older image.
+	clip := filepath.Join(t.TempDir(), "clip.mp4")
+	clipBytes := []byte("the stand-in generator does not decode videos")
+	if err := os.WriteFile(clip, clipBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	do("a server with an API key",
+		chromedp.Navigate(keyTS.URL),
+		chromedp.Poll[chromedp.Void](`document.getElementById("model-name").textContent.includes("API key")`),
+		chromedp.SendKeys(chromedp.ID("api-key"), "sekret"),
+		chromedp.Click(chromedp.ID("prompt")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("model-name").textContent.startsWith("tiny")`),
+		chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{imgPath}),
+		chromedp.WaitVisible(chromedp.CSS("#attachments img")),
+		send("A picture first."),
+		done("done"),
+		chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{clip}),
+		chromedp.WaitReady(chromedp.CSS("#attachments video")),
+		send("And this clip?"),
+		done("done"),
+	)
+	<-stub.requests
+	req = <-stub.requests
+	// Pasting and dropping files attach them too; × removes one.
+	attached := str("paste and drop", chromedp.Evaluate[string](`(async () => {
+		const file = () => { const dt = new DataTransfer(); dt.items.add(new File([Uint8Array.from(atob("`+base64.StdEncoding.EncodeToString(imgBytes)+`"), c => c.charCodeAt(0))], "p.png", {type: "image/png"})); return dt; };
+		document.getElementById("prompt").dispatchEvent(new ClipboardEvent("paste", {clipboardData: file(), bubbles: true}));
+		window.dispatchEvent(new DragEvent("drop", {dataTransfer: file(), bubbles: true, cancelable: true}));
+		const count = () => document.querySelectorAll("#attachments li").length;
+		for (let i = 0; i < 100 && count() < 2; i++) await new Promise((r) => setTimeout(r, 20));
+		const before = count();
+		document.querySelector("#attachments .remove").click();
+		return before + " " + count() + " " + document.querySelector("#attachments img").alt;
+	})()`, chromedp.EvalAwaitPromise))
+	if attached != "2 1 p.png" {
+		t.Errorf("attachments after a paste, a drop and a removal: %q", attached)
+	}
+	// The server passes the message's JSON and, as its only part, the video.
+	if n := len(req.Messages); n != 3 || len(req.Messages[2].Content) != 1 || req.Messages[2].Content[0].Video == nil ||
+		!bytes.Equal(req.Messages[2].Content[0].Video.Data, clipBytes) {
+		t.Errorf("video request: %d messages, the last with %d parts", len(req.Messages), len(req.Messages[len(req.Messages)-1].Content))
+	} else if role, text := messageText(req.Messages[2]); role != "user" || text != "And this clip?" {
+		t.Errorf("video message: %s %q", role, text)
+	}
+	if !is("video shown", `document.querySelector(".msg.user:nth-of-type(3) video[aria-label='Video 1: clip.mp4']") !== null`) ||
+		!is("boxes", `document.querySelector(".msg.assistant:nth-of-type(2) .grounding").hidden === false &&
+			document.querySelector(".msg.assistant:nth-of-type(4) .grounding").hidden === true`) {
+		t.Error("video message or its boxes shown wrongly")
+	}
+
 	path := filepath.Join(t.TempDir(), "webui.png")
 	if err := os.WriteFile(path, shot, 0o644); err != nil {
 		t.Fatal(err)
@@ -690,4 +844,38 @@ func exifJPEG(t *testing.T, png []byte, o byte) []byte {
 	seg := append([]byte{0xFF, 0xE1, byte((len(app1) + 2) >> 8), byte(len(app1) + 2)}, app1...)
 	b := buf.Bytes()
 	return append(append(append([]byte{}, b[:2]...), seg...), b[2:]...)
+}
+
+// The page and its files are served with a content security policy; the
+// folder is not listed and the API routes keep their methods.
+func TestWebRoutes(t *testing.T) {
+	ts, _ := testServer(t)
+	cases := []struct {
+		method, path string
+		status       int
+		ctype        string
+	}{
+		{"GET", "/", 200, "text/html; charset=utf-8"},
+		{"GET", "/web/app.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/web/markdown.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/web/style.css", 200, "text/css; charset=utf-8"},
+		{"GET", "/web/", 404, ""},
+		{"GET", "/web/missing.js", 404, ""},
+		{"GET", "/index.html", 404, ""},
+		{"GET", "/v1/chat/completions", 405, ""},
+	}
+	for _, c := range cases {
+		req, _ := http.NewRequest(c.method, ts.URL+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status || (c.ctype != "" && resp.Header.Get("Content-Type") != c.ctype) {
+			t.Errorf("%s %s: %d %q, want %d %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Content-Type"), c.status, c.ctype)
+		}
+		if c.status == 200 && !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+			t.Errorf("%s: no content security policy", c.path)
+		}
+	}
 }

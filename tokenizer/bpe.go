@@ -90,6 +90,11 @@ func newBPE(m *modelJSON) (*bpe, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m.mergeList != nil {
+		if pairs, err = splitMerges(m.mergeList); err != nil {
+			return nil, err
+		}
+	}
 	b.merges = make(map[uint64]merge, len(pairs))
 	for rank, p := range pairs {
 		a, ok1 := m.Vocab[p[0]]

@@ -104,10 +104,11 @@ func FromGGUF(h *gguf.Header) (*Tokenizer, error) {
 			return nil, fmt.Errorf("tokenizer: GGUF token %d has unknown type %d", id, types[id])
 		}
 	}
-	var err error
-	if f.Model.Merges, err = json.Marshal(merges); err != nil {
-		return nil, err
+	f.Model.mergeList = merges
+	if f.Model.mergeList == nil {
+		f.Model.mergeList = []string{}
 	}
+	var err error
 	byteLevel := map[string]any{"type": "ByteLevel", "add_prefix_space": false, "use_regex": pattern == ""}
 	steps := []any{byteLevel}
 	if pattern != "" {
@@ -117,11 +118,7 @@ func FromGGUF(h *gguf.Header) (*Tokenizer, error) {
 		return nil, err
 	}
 	f.Decoder = json.RawMessage(`{"type":"ByteLevel"}`)
-	doc, err := json.Marshal(f)
-	if err != nil {
-		return nil, err
-	}
-	t, err := Parse(doc)
+	t, err := build(&f)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: GGUF metadata: %w", err)
 	}

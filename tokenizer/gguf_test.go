@@ -11,7 +11,7 @@ import (
 
 // ggufHeader writes v (with the given special ids) as GGUF metadata and
 // parses it back.
-func ggufHeader(t *testing.T, v *GGUFVocab, template string) *gguf.Header {
+func ggufHeader(t testing.TB, v *GGUFVocab, template string) *gguf.Header {
 	t.Helper()
 	var buf bytes.Buffer
 	w := gguf.NewWriter(&buf)
@@ -152,6 +152,22 @@ func TestFromGGUFErrors(t *testing.T) {
 		edit(&c)
 		if _, err := FromGGUF(ggufHeader(t, &c, "")); err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// BenchmarkFromGGUF builds Llama 3's tokenizer (128k tokens, 280k merges)
+// from GGUF metadata, as loading a GGUF model does.
+func BenchmarkFromGGUF(b *testing.B) {
+	ref := goldenTokenizer(b, "llama3")
+	v, err := ref.GGUF(ref.VocabSize())
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := ggufHeader(b, v, "")
+	for b.Loop() {
+		if _, err := FromGGUF(h); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

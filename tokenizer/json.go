@@ -40,6 +40,9 @@ type modelJSON struct {
 	IgnoreMerges            bool            `json:"ignore_merges"`
 	Vocab                   map[string]int  `json:"vocab"`
 	Merges                  json.RawMessage `json:"merges"`
+	// mergeList, when not nil, replaces Merges (GGUF metadata gives the
+	// merges as "a b" strings already decoded).
+	mergeList []string
 }
 
 // componentJSON is any normalizer, pre-tokenizer or decoder object. Only the
@@ -99,6 +102,19 @@ func parseMerges(raw json.RawMessage) ([][2]string, error) {
 			return nil, fmt.Errorf("model.merges[%d]: want a string or a pair of strings, got %.40s", i, it)
 		}
 		out[i] = [2]string{pair[0], pair[1]}
+	}
+	return out, nil
+}
+
+// splitMerges splits "a b" merge strings.
+func splitMerges(list []string) ([][2]string, error) {
+	out := make([][2]string, len(list))
+	for i, s := range list {
+		a, b, ok := strings.Cut(s, " ")
+		if !ok || strings.Contains(b, " ") {
+			return nil, fmt.Errorf("merges[%d]: %q is not two tokens separated by one space", i, s)
+		}
+		out[i] = [2]string{a, b}
 	}
 	return out, nil
 }

@@ -167,6 +167,11 @@ func Parse(data []byte) (*Tokenizer, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("tokenizer.json: %w", err)
 	}
+	return build(&f)
+}
+
+// build makes a tokenizer from a decoded tokenizer.json document.
+func build(f *fileJSON) (*Tokenizer, error) {
 	t := &Tokenizer{
 		addedByID:  make(map[int]*AddedToken),
 		addedByStr: make(map[string]*AddedToken),

@@ -372,3 +372,39 @@ func TestRunPromptFromPipe(t *testing.T) {
 		t.Error("an oversize piped prompt was accepted")
 	}
 }
+
+// glmv quantize writes a pair that run and inspect take, from a
+// checkpoint folder and from a GGUF, and leaves nothing behind on error.
+func TestQuantize(t *testing.T) {
+	dir, img := demoFiles(t)
+	out := t.TempDir()
+	q8 := filepath.Join(out, "demo-Q8_0.gguf")
+	code, stdout, errs := glmvCLI(t, "quantize", "-m", dir, "--to", "q8_0", "-o", q8)
+	if code != 0 || !strings.Contains(stdout, "mmproj-demo-Q8_0.gguf") {
+		t.Fatalf("quantize exited %d: %s %s", code, stdout, errs)
+	}
+	code, answer, errs := glmvCLI(t, "run", "-m", q8, "--image", img, "--system", demo.SystemPrompt, "--no-think", "--max-tokens", "4", demo.Question)
+	if code != 0 || answer == "" {
+		t.Fatalf("run on the quantized pair exited %d: %s", code, errs)
+	}
+	f16 := filepath.Join(out, "demo-F16.gguf")
+	if code, _, errs := glmvCLI(t, "quantize", "-m", q8, "--to", "f16", "-o", f16); code != 0 {
+		t.Fatalf("quantize from a GGUF exited %d: %s", code, errs)
+	}
+	code, stdout, errs = glmvCLI(t, "inspect", "-m", f16, "--json")
+	var r inspectReport
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil || code != 0 || len(r.Problems) != 0 || r.DTypes["F16"] == 0 {
+		t.Errorf("inspect of the re-quantized pair exited %d: %+v %s", code, r, errs)
+	}
+	if code, _, errs := glmvCLI(t, "quantize", "-m", dir, "--to", "q3_k_s", "-o", filepath.Join(out, "x.gguf")); code == 0 || !strings.Contains(errs, "q4_k_m") {
+		t.Errorf("unknown type: exit %d, %s", code, errs)
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 4 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("output folder holds %v, want the two pairs only", names)
+	}
+}

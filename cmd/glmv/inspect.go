@@ -181,14 +181,7 @@ func inspect(dir string) (*inspectReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &inspectReport{Dir: dir, ModelType: cfg.ModelType, Params: cfg.Params(), DTypes: map[string]int{},
-		ContextLength: cfg.Text.MaxPositions, KVBytesPerToken: cfg.Text.KVBytesPerToken(),
-		TextLayers: cfg.Text.Layers, VisionDepth: cfg.Vision.Depth, EOS: cfg.Text.EOS, Problems: []string{},
-		KernelSet: compute.KernelName(), CPUFeatures: compute.CPUFeatures()}
-	r.Family = familyName(cfg)
-	if cfg.Text.MoE != nil {
-		r.Experts, r.ExpertsPerToken = cfg.Text.MoE.Experts, cfg.Text.MoE.TopK
-	}
+	r := newReport(dir, cfg)
 	set, err := safetensors.OpenDir(dir)
 	if err != nil {
 		r.Problems = append(r.Problems, err.Error())
@@ -207,13 +200,7 @@ func inspect(dir string) (*inspectReport, error) {
 		}
 		set.Close()
 	}
-	r.MemoryFullCtx = r.WeightBytes + r.KVBytesPerToken*int64(r.ContextLength)
-	for _, name := range model.KVTypes {
-		dt, _ := model.ParseKVType(name)
-		per := model.KVBytesPerToken(&cfg.Text, dt)
-		full := per * int64(cfg.Text.MaxPositions)
-		r.KVCache = append(r.KVCache, kvMemory{Type: name, Default: name == model.KVTypes[0], BytesPerToken: per, FullContext: full, Total: r.WeightBytes + full})
-	}
+	fillMemory(r, cfg)
 	for _, f := range []struct{ name, why string }{
 		{"tokenizer.json", "glmv cannot tokenize prompts"},
 		{"generation_config.json", "sampling falls back to greedy"},
@@ -268,14 +255,8 @@ func inspectGGUF(path, mmproj string) (*inspectReport, error) {
 	}
 	defer pair.Close()
 	cfg := pair.Config
-	r := &inspectReport{Dir: path, ModelType: cfg.ModelType, Params: cfg.Params(), DTypes: map[string]int{},
-		ContextLength: cfg.Text.MaxPositions, KVBytesPerToken: cfg.Text.KVBytesPerToken(),
-		TextLayers: cfg.Text.Layers, VisionDepth: cfg.Vision.Depth, EOS: cfg.Text.EOS, Problems: []string{},
-		Files: []string{pair.Text.Path, pair.Vision.Path}}
-	r.Family = familyName(cfg)
-	if cfg.Text.MoE != nil {
-		r.Experts, r.ExpertsPerToken = cfg.Text.MoE.Experts, cfg.Text.MoE.TopK
-	}
+	r := newReport(path, cfg)
+	r.Files = []string{pair.Text.Path, pair.Vision.Path}
 	for _, f := range []*gguf.File{pair.Text, pair.Vision} {
 		if st, err := os.Stat(f.Path); err == nil {
 			r.WeightBytes += st.Size()
@@ -285,7 +266,7 @@ func inspectGGUF(path, mmproj string) (*inspectReport, error) {
 			r.Tensors++
 		}
 	}
-	r.MemoryFullCtx = r.WeightBytes + r.KVBytesPerToken*int64(r.ContextLength)
+	fillMemory(r, cfg)
 	src, err := ggufmodel.NewSource(pair.Text, pair.Vision)
 	if err != nil {
 		r.Problems = append(r.Problems, err.Error())
@@ -308,4 +289,28 @@ func familyName(cfg *model.Config) string {
 		return "GLM-4.5V / GLM-4.6V (mixture-of-experts text model)"
 	}
 	return "GLM-4.1V (dense text model)"
+}
+
+// newReport fills the fields that come from the configuration alone.
+func newReport(path string, cfg *model.Config) *inspectReport {
+	r := &inspectReport{Dir: path, ModelType: cfg.ModelType, Params: cfg.Params(), DTypes: map[string]int{},
+		ContextLength: cfg.Text.MaxPositions, KVBytesPerToken: cfg.Text.KVBytesPerToken(),
+		TextLayers: cfg.Text.Layers, VisionDepth: cfg.Vision.Depth, EOS: cfg.Text.EOS, Problems: []string{},
+		KernelSet: compute.KernelName(), CPUFeatures: compute.CPUFeatures(), Family: familyName(cfg)}
+	if cfg.Text.MoE != nil {
+		r.Experts, r.ExpertsPerToken = cfg.Text.MoE.Experts, cfg.Text.MoE.TopK
+	}
+	return r
+}
+
+// fillMemory adds the memory needed at full context, per KV cache type,
+// once WeightBytes is known.
+func fillMemory(r *inspectReport, cfg *model.Config) {
+	r.MemoryFullCtx = r.WeightBytes + r.KVBytesPerToken*int64(r.ContextLength)
+	for _, name := range model.KVTypes {
+		dt, _ := model.ParseKVType(name)
+		per := model.KVBytesPerToken(&cfg.Text, dt)
+		full := per * int64(cfg.Text.MaxPositions)
+		r.KVCache = append(r.KVCache, kvMemory{Type: name, Default: name == model.KVTypes[0], BytesPerToken: per, FullContext: full, Total: r.WeightBytes + full})
+	}
 }

@@ -39,6 +39,8 @@ func commands() []command {
 		benchCommand(),
 		tokenizeCommand(),
 		promptCommand(),
+		preprocessCommand(),
+		quantizeCommand(),
 	}
 }
 

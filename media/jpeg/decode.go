@@ -6,10 +6,10 @@
 // Adobe's inverted polarity, as Pillow assumes, then Pillow's CMYK→RGB).
 //
 // Baseline and extended sequential (SOF0, SOF1) and progressive (SOF2)
-// Huffman-coded 8-bit files are supported, with any number of scans,
-// restart intervals, and any integral sampling factors. Arithmetic coding,
-// lossless and hierarchical JPEG and 12-bit samples are refused with
-// ErrUnsupported (Pillow cannot open 12-bit files either).
+// 8-bit files are supported, Huffman- or arithmetic-coded (SOF9, SOF10),
+// with any number of scans, restart intervals, and any integral sampling
+// factors. Lossless and hierarchical JPEG and 12-bit samples are refused
+// with ErrUnsupported (Pillow cannot open 12-bit files either).
 //
 // The decoder is pure Go, allocates in proportion to the declared image
 // size only after checking it against a pixel limit, and returns an error,
@@ -118,7 +118,8 @@ type component struct {
 	stride int
 	coef   []int16 // progressive: bw·bh blocks of 64 (natural order)
 	dcPred int32
-	td, ta uint8 // Huffman table slots of the current scan
+	dcCtx  int   // arithmetic coding: DC conditioning context
+	td, ta uint8 // entropy table slots of the current scan
 	seen   bool  // appeared in a scan
 }
 
@@ -130,6 +131,8 @@ type decoder struct {
 	height      int
 	sof         bool
 	progressive bool
+	arith       bool        // arithmetic-coded (SOF9, SOF10)
+	ar          *arithState // its statistics and decoder
 	comps       []component
 	maxH, maxV  int
 	mcusX       int
@@ -150,7 +153,7 @@ type decoder struct {
 
 // DecodeConfig reads the header of a JPEG file up to its frame header.
 func DecodeConfig(data []byte) (Config, error) {
-	d := &decoder{data: data, maxPixels: -1}
+	d := &decoder{data: data, maxPixels: -1, ar: newArithState()}
 	if err := d.run(true); err != nil {
 		return Config{}, err
 	}
@@ -164,7 +167,7 @@ func Decode(data []byte, opts *Options) (*Image, error) {
 	if opts != nil && opts.MaxPixels > 0 {
 		limit = opts.MaxPixels
 	}
-	d := &decoder{data: data, maxPixels: limit}
+	d := &decoder{data: data, maxPixels: limit, ar: newArithState()}
 	if err := d.run(false); err != nil {
 		return nil, err
 	}
@@ -280,21 +283,24 @@ func (d *decoder) run(headerOnly bool) error {
 			return err
 		}
 		switch {
-		case m == 0xC0 || m == 0xC1 || m == 0xC2:
-			if err := d.parseSOF(seg, m == 0xC2); err != nil {
+		case m == 0xC0 || m == 0xC1 || m == 0xC2 || m == 0xC9 || m == 0xCA:
+			d.arith = m >= 0xC9
+			if err := d.parseSOF(seg, m == 0xC2 || m == 0xCA); err != nil {
 				return err
 			}
 			if headerOnly {
 				return nil
 			}
-		case m == 0xC3 || (m >= 0xC5 && m <= 0xC7) || (m >= 0xC9 && m <= 0xCB) || (m >= 0xCD && m <= 0xCF):
-			return fmt.Errorf("%w: SOF%d (lossless, hierarchical or arithmetic-coded JPEG)", ErrUnsupported, m-0xC0)
+		case m == 0xC3 || (m >= 0xC5 && m <= 0xC7) || m == 0xCB || (m >= 0xCD && m <= 0xCF):
+			return fmt.Errorf("%w: SOF%d (lossless or hierarchical JPEG)", ErrUnsupported, m-0xC0)
 		case m == 0xC4:
 			if err := d.parseDHT(seg); err != nil {
 				return err
 			}
 		case m == 0xCC:
-			return fmt.Errorf("%w: arithmetic coding", ErrUnsupported)
+			if err := d.parseDAC(seg); err != nil {
+				return err
+			}
 		case m == 0xDB:
 			if err := d.parseDQT(seg); err != nil {
 				return err

@@ -154,7 +154,8 @@ func TestRefusals(t *testing.T) {
 	}{
 		{"empty", nil, nil, ErrFormat},
 		{"not jpeg", []byte("GIF89a......"), nil, ErrFormat},
-		{"arithmetic", withSOF(0xC9), nil, ErrUnsupported},
+		{"hierarchical", withSOF(0xC5), nil, ErrUnsupported},
+		{"lossless arithmetic", withSOF(0xCB), nil, ErrUnsupported},
 		{"lossless", withSOF(0xC3), nil, ErrUnsupported},
 		{"too large", rose, &Options{MaxPixels: 70*46 - 1}, ErrTooLarge},
 		{"header only", rose[:cut], nil, ErrTruncated},
@@ -164,7 +165,7 @@ func TestRefusals(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			img, err := Decode(c.data, c.opts)
 			if !errors.Is(err, c.want) || img != nil {
-				t.Fatalf("Decode = %v, %v; want error %v", img, err, c.want)
+				t.Fatalf("Decode: image %v, error %v; want error %v", img != nil, err, c.want)
 			}
 		})
 	}

@@ -41,7 +41,7 @@ func (d *decoder) scan(seg []byte) error {
 			}
 		}
 		c.td, c.ta = tables>>4, tables&15
-		if c.td > 3 || c.ta > 3 {
+		if !d.arith && (c.td > 3 || c.ta > 3) {
 			return fmt.Errorf("%w: Huffman table slot above 3", ErrFormat)
 		}
 		s.comps = append(s.comps, c)
@@ -84,6 +84,10 @@ func (d *decoder) scan(seg []byte) error {
 			c.q = &q
 			c.seen = true
 		}
+		c.dcPred = 0
+		if d.arith {
+			continue
+		}
 		needDC := s.ss == 0 && s.ah == 0
 		needAC := s.se > 0
 		if needDC && d.dc[c.td] == nil {
@@ -96,14 +100,26 @@ func (d *decoder) scan(seg []byte) error {
 				return fmt.Errorf("%w: AC Huffman table %d not defined", ErrFormat, c.ta)
 			}
 		}
-		c.dcPred = 0
 	}
 
-	d.br = bitReader{data: d.data, pos: d.pos}
 	d.eobrun = 0
 	d.starved = false
+	if d.arith {
+		d.ar.r.data = d.data
+		d.ar.r.reset(d.pos)
+		d.arithStartScan(&s)
+	} else {
+		d.br = bitReader{data: d.data, pos: d.pos}
+	}
 	if err := d.decodeScan(&s); err != nil {
 		return err
+	}
+	if d.arith {
+		if d.ar.r.eof {
+			return fmt.Errorf("%w: scan data ends early", ErrTruncated)
+		}
+		d.pos = d.ar.r.pos
+		return nil
 	}
 	if d.br.overrun() {
 		return fmt.Errorf("%w: scan data ends early", ErrTruncated)
@@ -148,7 +164,7 @@ func (d *decoder) decodeScan(s *scanState) error {
 					}
 				}
 			}
-			if !d.starved && d.br.marker && d.br.n < d.br.pad {
+			if !d.arith && !d.starved && d.br.marker && d.br.n < d.br.pad {
 				// The MCU needed bits past a marker: libjpeg decodes it from
 				// zero bits and leaves the rest of the scan alone.
 				d.starved = true
@@ -158,28 +174,49 @@ func (d *decoder) decodeScan(s *scanState) error {
 	return nil
 }
 
-// processRestart handles a restart boundary: byte-align, consume the RSTn
-// marker and reset the predictors.
+// processRestart handles a restart boundary: drop what is left of the
+// interval, consume the RSTn marker and reset the predictors (and, for
+// arithmetic coding, the statistics).
 func (d *decoder) processRestart(s *scanState) {
-	// In a well-formed stream only padding bits are left and the reader
-	// stands at (or has stopped in front of) the RSTn marker; libjpeg
-	// discards anything before the marker.
 	pos := d.br.pos
-	for pos < len(d.data) && d.data[pos] != 0xFF {
-		pos++
+	if d.arith {
+		pos = d.ar.r.pos
 	}
-	for pos+1 < len(d.data) && d.data[pos] == 0xFF && d.data[pos+1] == 0xFF {
-		pos++
-	}
-	if pos+1 < len(d.data) && d.data[pos+1] >= 0xD0 && d.data[pos+1] <= 0xD7 {
+	// Find the next marker the way libjpeg's next_marker does: skip data up
+	// to an 0xFF, fill bytes, and stuffed zero bytes.
+	for {
+		for pos < len(d.data) && d.data[pos] != 0xFF {
+			pos++
+		}
+		for pos+1 < len(d.data) && d.data[pos+1] == 0xFF {
+			pos++
+		}
+		if pos+1 >= len(d.data) {
+			pos = len(d.data)
+			break
+		}
+		if d.data[pos+1] != 0 {
+			break
+		}
 		pos += 2
+	}
+	found := pos+1 < len(d.data) && d.data[pos+1] >= 0xD0 && d.data[pos+1] <= 0xD7
+	if found {
+		pos += 2
+	}
+	d.eobrun = 0
+	if d.arith {
+		d.ar.r.reset(pos)
+		d.arithStartScan(s)
+		return
+	}
+	if found {
 		d.starved = false
 	}
 	d.br = bitReader{data: d.data, pos: pos}
 	for _, c := range s.comps {
 		c.dcPred = 0
 	}
-	d.eobrun = 0
 }
 
 // decodeBlockAt decodes the block at block coordinates (bx, by) of c;
@@ -189,7 +226,9 @@ func (d *decoder) decodeBlockAt(s *scanState, c *component, bx, by int) error {
 	if !d.progressive {
 		blk := &d.block
 		*blk = [64]int16{}
-		if !d.starved {
+		if d.arith {
+			d.arithBlock(s, c, blk)
+		} else if !d.starved {
 			if err := d.decodeBaseline(c, blk); err != nil {
 				return err
 			}
@@ -205,6 +244,10 @@ func (d *decoder) decodeBlockAt(s *scanState, c *component, bx, by int) error {
 	} else {
 		blk = &d.block
 		*blk = [64]int16{}
+	}
+	if d.arith {
+		d.arithBlock(s, c, blk)
+		return nil
 	}
 	if d.starved {
 		return nil

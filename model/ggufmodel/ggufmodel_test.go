@@ -7,13 +7,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/glmv/glmv/compute"
 	"github.com/glmv/glmv/gguf"
 	"github.com/glmv/glmv/internal/reftest"
+	"github.com/glmv/glmv/model"
+	"github.com/glmv/glmv/safetensors"
 )
+
+func fixturePath(model, name string) string {
+	return filepath.Join(reftest.Root(), "models", model, "gguf", name+".gguf")
+}
 
 func fixture(t *testing.T, model, name string) string {
 	t.Helper()
-	p := filepath.Join(reftest.Root(), "models", model, "gguf", name+".gguf")
+	p := fixturePath(model, name)
 	if _, err := os.Stat(p); err != nil {
 		t.Skipf("fixture %s not present", p)
 	}
@@ -60,9 +67,17 @@ func rewrite(t *testing.T, src, dst string, edit func(kv []gguf.KV) []gguf.KV, r
 	for i := range in.Tensors {
 		ti := &in.Tensors[i]
 		data := in.TensorData(ti)
-		if types[ti.Name] != ti.Type {
+		if nt := types[ti.Name]; nt != ti.Type {
 			n := ti.Elements()
-			data = make([]byte, n/uint64(types[ti.Name].BlockSize())*uint64(types[ti.Name].BlockBytes()))
+			data = make([]byte, n/uint64(nt.BlockSize())*uint64(nt.BlockBytes()))
+			// An F32 tensor retyped to a type compute quantizes to gets
+			// real data; others stay zeros.
+			if info, ok := compute.GGMLType(uint32(nt)); ok && ti.Type == gguf.TypeF32 && info.DType.IsBlock() {
+				x := safetensors.AsFloat32(in.TensorData(ti))
+				if err := compute.QuantizeBlocks(info.DType, data, x); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 		if err := w.WriteTensor(ti.Name, data); err != nil {
 			t.Fatal(err)
@@ -177,5 +192,139 @@ func TestFindMMProj(t *testing.T) {
 	touch("mmproj-x.gguf", "mmproj-y.gguf")
 	if _, err := FindMMProj(filepath.Join(dir, "z.gguf")); err == nil {
 		t.Error("ambiguous: no error")
+	}
+}
+
+// Converting a GGUF model's weights (glmv --weights) releases each source
+// matrix's pages; the converted model still matches the unconverted one.
+func TestConvertReleasesGGUFPages(t *testing.T) {
+	text := fixture(t, "dense_a", "dense_a-F32")
+	m, err := Load(text, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, ok := any(&Source{}).(model.Releaser); !ok {
+		t.Fatal("Source does not implement model.Releaser")
+	}
+	ids := []int{5, 9, 77, 120}
+	before := logits(t, m.Config, &m.Weights.Text, ids)
+	if err := m.ConvertWeights(compute.F16, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := logits(t, m.Config, &m.Weights.Text, ids)
+	if rel := relRMS(after, before); rel > 0.005 {
+		t.Errorf("f16-converted logits differ by %.3f%% RMS", 100*rel)
+	}
+}
+
+// An mmproj whose matrices are Q8_0 gives the vision embeddings of the
+// F32 one within Q8_0 rounding. (Convolution weights stay F16/F32 in
+// ggml: their rows are the kernel width.)
+func TestQuantizedMMProj(t *testing.T) {
+	text := fixture(t, "dense_a", "dense_a-F32")
+	mmproj := fixture(t, "dense_a", "mmproj-dense_a-F32")
+	q8 := filepath.Join(t.TempDir(), "mmproj-q8.gguf")
+	rewrite(t, mmproj, q8, nil, func(n string) (gguf.Type, bool) {
+		return gguf.TypeQ8_0, n == "mm.model.fc.weight" || n == "mm.up.weight" || n == "mm.gate.weight" || strings.HasSuffix(n, "attn_qkv.weight")
+	})
+	ref, err := Load(text, mmproj, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	m, err := Load(text, q8, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if dt := m.Weights.Vision.MergerProj.DType; dt != compute.GGMLQ8_0 {
+		t.Fatalf("merger projection bound as %v", dt)
+	}
+	grid := [][3]int{{1, 4, 6}}
+	pix := make([]float32, 24*m.Config.Vision.PatchDim())
+	for i := range pix {
+		pix[i] = float32(i%97)/48 - 1
+	}
+	a, err := ref.Vision.Forward(t.Context(), pix, model.Segments(grid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Vision.Forward(t.Context(), pix, model.Segments(grid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel := relRMS(b, a); !(rel < 0.04) { // observed 1.8%
+		t.Errorf("Q8_0 mmproj embeddings differ by %.2f%% RMS", 100*rel)
+	} else {
+		t.Logf("Q8_0 mmproj embeddings within %.3f%% RMS of F32", 100*rel)
+	}
+}
+
+// GLM-4.5V GGUFs from llama.cpp carry the multi-token-prediction layer as
+// one more block (block_count = layers + nextn_predict_layers); glmv
+// skips it.
+func TestNextNLayersIgnored(t *testing.T) {
+	src := fixture(t, "moe_g", "moe_g-F32")
+	mmproj := fixture(t, "moe_g", "mmproj-moe_g-F32")
+	in, err := gguf.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	path := filepath.Join(t.TempDir(), "nextn.gguf")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := gguf.NewWriter(f)
+	for _, kv := range in.KV {
+		v := kv.Value
+		if kv.Key == "glm4moe.block_count" {
+			v = gguf.MustValue(uint32(4))
+		}
+		if err := w.Set(kv.Key, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.SetAny("glm4moe.nextn_predict_layers", uint32(1)); err != nil {
+		t.Fatal(err)
+	}
+	extra := map[string][]uint64{"blk.3.attn_norm.weight": {64}, "blk.3.nextn.eh_proj.weight": {128, 64}, "blk.3.nextn.enorm.weight": {64}}
+	for _, ti := range in.Tensors {
+		if err := w.AddTensor(ti.Name, ti.Type, ti.Dims...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"blk.3.attn_norm.weight", "blk.3.nextn.eh_proj.weight", "blk.3.nextn.enorm.weight"} {
+		if err := w.AddTensor(n, gguf.TypeF32, extra[n]...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range in.Tensors {
+		if err := w.WriteTensor(in.Tensors[i].Name, in.TensorData(&in.Tensors[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"blk.3.attn_norm.weight", "blk.3.nextn.eh_proj.weight", "blk.3.nextn.enorm.weight"} {
+		size := uint64(4)
+		for _, d := range extra[n] {
+			size *= d
+		}
+		if err := w.WriteTensor(n, make([]byte, size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	m, err := Load(path, mmproj, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Config.Text.Layers != 3 {
+		t.Errorf("%d text layers, want 3", m.Config.Text.Layers)
 	}
 }

@@ -1,29 +1,30 @@
 package ggufmodel
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/glmv/glmv/compute"
 	"github.com/glmv/glmv/gguf"
 	"github.com/glmv/glmv/internal/reftest"
 	"github.com/glmv/glmv/model"
+	"github.com/glmv/glmv/tokenizer"
 )
 
 // kquantTolerance bounds the RMS logit difference, relative to the RMS of
 // the logits, between a K-quant GGUF run with the packed-block kernels and
 // the same weights dequantized to f32: the kernels' own error, from
-// rounding the activations to 8-bit blocks of 256 (as llama.cpp does).
-// This synthetic model has outlier rows (×8, ×30, spikes), so its hidden
-// states carry outlier channels that dominate each block's scale; observed
-// 6.8% (Q4_K_M), 16.8% (Q5_K_M), 16.9% (Q6_K). Rounding the same weights
-// to Q8_0 and running the Q8_0 kernels moves the logits by 4.6–13.9% RMS,
-// so the model itself is this sensitive; a wrong layout or scale gives
+// rounding the activations to 8 bits with one scale per 32 columns. This
+// synthetic model has outlier rows (×8, ×30, spikes), so its hidden states
+// carry outlier channels that dominate a block's scale; observed 4.1%
+// (Q4_K_M), 5.5% (Q5_K_M), 3.5% (Q6_K). A wrong layout or scale gives
 // errors of order 100%.
-const kquantTolerance = 0.25
+const kquantTolerance = 0.08
 
 // TestKQuantFiles loads the text models llama-quantize wrote in the
 // Q4_K_M, Q5_K_M and Q6_K mixes (glm4, hidden 512; found beside the
@@ -84,6 +85,41 @@ func TestKQuantFiles(t *testing.T) {
 			t.Logf("packed kernels vs dequantized f32: RMS error %.2f%% of the logits' RMS, max |Δ logits| %.3g", 100*rel, d)
 			if !(rel <= kquantTolerance) {
 				t.Errorf("RMS error %.2f%% exceeds %.0f%%", 100*rel, 100*kquantTolerance)
+			}
+
+			// glmv's mix of the same name picks llama-quantize's type for
+			// every tensor.
+			ft, _ := f.Get("general.file_type")
+			var mix Mix
+			for _, m := range Mixes {
+				if v, _ := ft.Int(); int64(m.FileType) == v {
+					mix = m
+				}
+			}
+			if mix.Name == "" {
+				t.Fatalf("no mix for general.file_type %v", ft)
+			}
+			tok, err := tokenizer.FromGGUF(f.Header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			es := &ExportSource{Config: cfg, Weights: src, Tokenizer: tok, TextOnly: true}
+			if err := Export(context.Background(), es, mix, &buf, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			h, err := gguf.ParseHeader(buf.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range f.Tensors {
+				got, ok := h.Tensor(want.Name)
+				if !ok || got.Type != want.Type || !slices.Equal(got.Dims, want.Dims) {
+					t.Errorf("%s mix: %s written as %+v, llama-quantize %v %v", mix.Name, want.Name, got, want.Type, want.Dims)
+				}
+			}
+			if len(h.Tensors) != len(f.Tensors) {
+				t.Errorf("%d tensors written, llama-quantize %d", len(h.Tensors), len(f.Tensors))
 			}
 		})
 	}

@@ -235,3 +235,15 @@ func matrixFromGGML(t gguf.Type, rows, cols int, raw []byte) (*compute.Matrix, e
 	}
 	return compute.NewBlockMatrix(info.DType, rows, cols, raw)
 }
+
+// Release implements model.Releaser: the file pages under a zero-copy
+// matrix leave resident memory once it has been converted.
+func (s *Source) Release(m *compute.Matrix) {
+	b, err := m.GGMLBytes()
+	if err != nil || len(b) == 0 {
+		return
+	}
+	if !s.Text.Release(b) && s.Vision != nil {
+		s.Vision.Release(b)
+	}
+}

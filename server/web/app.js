@@ -11,8 +11,8 @@
     send: $("send"), stop: $("stop"), attach: $("attach"), fileInput: $("file-input"),
     attachments: $("attachments"), composer: $("composer"), chatList: $("chat-list"),
     newChat: $("new-chat"), thinking: $("thinking"), modelName: $("model-name"),
-    temperature: $("temperature"), topP: $("top-p"), maxTokens: $("max-tokens"),
-    system: $("system"), tools: $("tools"), toolsError: $("tools-error"),
+    temperature: $("temperature"), topP: $("top-p"), maxTokens: $("max-tokens"), seed: $("seed"),
+    system: $("system"), tools: $("tools"), toolsError: $("tools-error"), apiKey: $("api-key"),
     settings: $("settings"), toggleSettings: $("toggle-settings"), drop: $("drop-overlay"),
   };
 
@@ -102,13 +102,10 @@
     root.setAttribute("aria-label", "You");
     if (m.files.length) {
       const ul = el("ul", "thumbs");
-      ul.setAttribute("aria-label", m.files.length + (m.files.length === 1 ? " image" : " images"));
+      ul.setAttribute("aria-label", m.files.length + (m.files.length === 1 ? " attachment" : " attachments"));
       m.files.forEach((f, k) => {
         const li = el("li");
-        const img = el("img");
-        img.src = f.url;
-        img.alt = "Image " + (k + 1) + ": " + f.name;
-        li.appendChild(img);
+        li.appendChild(preview(f, (f.video ? "Video " : "Image ") + (k + 1) + ": " + f.name, true));
         ul.appendChild(li);
       });
       root.appendChild(ul);
@@ -250,6 +247,7 @@
     if (s.tokensPerSecond) parts.push(s.tokensPerSecond.toFixed(1) + " tokens/s");
     if (s.ttft !== undefined) parts.push("first token " + fmtMs(s.ttft));
     if (s.finish) parts.push(s.finish === "length" ? "stopped at max tokens" : "finish: " + s.finish);
+    if (s.seed) parts.push("seed " + s.seed);
     if (m.state === "stopped") parts.push("stopped");
     return parts.join(" · ");
   }
@@ -352,17 +350,43 @@
 
   // ---- Attachments -----------------------------------------------------
 
+  // preview shows an attachment: the image, or the video (with controls
+  // in a sent message, a still frame among the pending attachments).
+  function preview(f, label, controls) {
+    if (!f.video) {
+      const img = el("img");
+      img.src = f.url;
+      img.alt = label;
+      return img;
+    }
+    const v = el("video");
+    v.src = f.url;
+    v.muted = true;
+    v.preload = "metadata";
+    v.controls = controls;
+    v.setAttribute("aria-label", label);
+    return v;
+  }
+
+  // The server refuses data: URLs over 64 MiB.
+  const maxFileBytes = 64 << 20;
+
   function addFiles(files) {
     const list = Array.from(files || []);
     for (const f of list) {
-      if (!f.type.startsWith("image/")) {
-        announce(f.name + " is not an image; only images can be attached.");
-        showComposerError(f.name + " is not an image; only images can be attached.");
+      const video = f.type.startsWith("video/");
+      if (!f.type.startsWith("image/") && !video) {
+        announce(f.name + " is neither an image nor a video.");
+        showComposerError(f.name + " is neither an image nor a video; only those can be attached.");
+        continue;
+      }
+      if (f.size > maxFileBytes) {
+        showComposerError(f.name + " is " + (f.size / 1048576).toFixed(0) + " MiB; the server takes files up to 64 MiB.");
         continue;
       }
       const r = new FileReader();
       r.onload = () => {
-        state.pending.push({ name: f.name || "pasted image", type: f.type, url: r.result });
+        state.pending.push({ name: f.name || (video ? "pasted video" : "pasted image"), type: f.type, url: r.result, video });
         renderAttachments();
       };
       r.onerror = () => showComposerError("Could not read " + f.name + ".");
@@ -383,9 +407,7 @@
   function renderAttachments() {
     ui.attachments.replaceChildren(...state.pending.map((f, k) => {
       const li = el("li");
-      const img = el("img");
-      img.src = f.url;
-      img.alt = f.name;
+      const img = preview(f, f.name, false);
       const x = el("button", "remove", "×");
       x.type = "button";
       x.setAttribute("aria-label", "Remove " + f.name);
@@ -422,7 +444,8 @@
     for (const m of chat.messages.slice(0, upTo)) {
       if (m.role === "user") {
         if (m.files.length) {
-          const parts = m.files.map((f) => ({ type: "image_url", image_url: { url: f.url } }));
+          const parts = m.files.map((f) => (f.video ? { type: "video_url", video_url: { url: f.url } }
+            : { type: "image_url", image_url: { url: f.url } }));
           if (m.text) parts.push({ type: "text", text: m.text });
           msgs.push({ role: "user", content: parts });
         } else {
@@ -441,7 +464,7 @@
     body.messages = msgs;
     body.chat_template_kwargs = { enable_thinking: ui.thinking.checked };
     const errs = [numberField(ui.temperature, "temperature", body), numberField(ui.topP, "top_p", body),
-      numberField(ui.maxTokens, "max_tokens", body, true)].filter(Boolean);
+      numberField(ui.maxTokens, "max_tokens", body, true), numberField(ui.seed, "seed", body, true)].filter(Boolean);
     ui.toolsError.textContent = "";
     if (ui.tools.value.trim()) {
       try {
@@ -457,11 +480,15 @@
   }
 
   // lastImage is the image the server's box coordinates refer to: the last
-  // one in the conversation so far.
+  // one in the conversation so far. When a video came last the boxes stay
+  // in the text but are not drawn: they refer to one of its frames.
   function lastImage(chat) {
     for (let i = chat.messages.length - 1; i >= 0; i--) {
       const m = chat.messages[i];
-      if (m.role === "user" && m.files.length) return m.files[m.files.length - 1].url;
+      if (m.role === "user" && m.files.length) {
+        const f = m.files[m.files.length - 1];
+        return f.video ? null : f.url;
+      }
     }
     return null;
   }
@@ -495,6 +522,7 @@
     };
     chat.messages.push(m);
     const view = assistantView(m, chat.messages.length - 1);
+    view.root.dataset.state = m.state;
     if (ui.empty.parentNode) ui.empty.remove();
     ui.messages.appendChild(view.root);
     scrollDown(true);
@@ -510,7 +538,7 @@
     setBusy(true);
     announce("Answering…");
     const t0 = performance.now();
-    let tFirst = 0, tThinkEnd = 0, usage = null, finish = "";
+    let tFirst = 0, tThinkEnd = 0, usage = null, finish = "", seed = "";
     let frame = 0;
     const redraw = () => {
       if (frame) return;
@@ -519,7 +547,7 @@
     const mark = () => { if (!tFirst) tFirst = performance.now(); };
     try {
       const res = await fetch("/v1/chat/completions", {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+        method: "POST", headers: headers({ "Content-Type": "application/json" }), body: JSON.stringify(body),
         signal: controller.signal,
       });
       if (!res.ok) {
@@ -530,6 +558,9 @@
         } catch (e) { /* not JSON */ }
         throw new Error(msg);
       }
+      // The seed the server used (its own draw when none was set), to
+      // replay the answer.
+      seed = res.headers.get("X-Glmv-Seed") || "";
       const reader = res.body.getReader();
       const dec = new TextDecoder();
       let buf = "";
@@ -600,7 +631,7 @@
       if (m.reasoning) m.thinkingMs = (tThinkEnd || tEnd) - t0;
       if (tFirst || usage) {
         const n = usage ? usage.completion_tokens : undefined;
-        m.stats = { ttft: tFirst ? tFirst - t0 : undefined, tokens: n, finish: finish || undefined };
+        m.stats = { ttft: tFirst ? tFirst - t0 : undefined, tokens: n, finish: finish || undefined, seed };
         if (n > 1 && tFirst && tEnd > tFirst) m.stats.tokensPerSecond = (n - 1) / ((tEnd - tFirst) / 1000);
       }
       if (state.run && state.run.msg === m) state.run = null;
@@ -679,13 +710,37 @@
     addFiles(e.dataTransfer.files);
   });
 
-  fetch("/v1/models").then((r) => r.json()).then((j) => {
-    const d = j && j.data && j.data[0];
-    if (d) {
-      state.model = d.id;
-      ui.modelName.textContent = d.id + (d.max_model_len ? " · context " + d.max_model_len : "");
-    }
-  }).catch(() => { ui.modelName.textContent = "model list unavailable"; });
+  // The API key, for a server started with --api-key, is kept for this
+  // browser tab only.
+  function headers(h) {
+    const key = ui.apiKey.value.trim();
+    if (key) h.Authorization = "Bearer " + key;
+    return h;
+  }
+  try { ui.apiKey.value = sessionStorage.getItem("glmv-api-key") || ""; } catch (e) { /* storage off */ }
+  ui.apiKey.addEventListener("change", () => {
+    try { sessionStorage.setItem("glmv-api-key", ui.apiKey.value.trim()); } catch (e) { /* storage off */ }
+    loadModel();
+  });
+
+  function loadModel() {
+    fetch("/v1/models", { headers: headers({}) }).then((r) => {
+      if (r.status === 401) throw new Error("the server needs an API key (Settings)");
+      if (r.status === 503) {
+        setTimeout(loadModel, 3000); // still loading the model
+        throw new Error("the model is still loading…");
+      }
+      if (!r.ok) throw new Error("model list: HTTP " + r.status);
+      return r.json();
+    }).then((j) => {
+      const d = j && j.data && j.data[0];
+      if (d) {
+        state.model = d.id;
+        ui.modelName.textContent = d.id + (d.max_model_len ? " · context " + d.max_model_len : "");
+      }
+    }).catch((e) => { ui.modelName.textContent = e.message || "model list unavailable"; });
+  }
+  loadModel();
 
   if (window.matchMedia("(max-width: 900px)").matches) {
     ui.settings.hidden = true;

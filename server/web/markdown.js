@@ -244,11 +244,21 @@ const Markdown = (() => {
     return s[i] === "*" || s[i] === "~" || !isWord(after);
   }
 
+  // Sticky patterns read at a position without copying the rest of the
+  // text (long answers full of brackets stay linear).
+  const ticksRe = /`+/y;
+  const linkRe = /\[([^\]\n]+)\]\(([^)\s]+)\)/y;
+
+  function ticksAt(s, i) {
+    ticksRe.lastIndex = i;
+    return ticksRe.exec(s)[0];
+  }
+
   function findClose(s, from, marker) {
     for (let j = from; j < s.length; j++) {
       if (s[j] === "\\") { j++; continue; }
       if (s[j] === "`") {
-        const run = /^`+/.exec(s.slice(j))[0];
+        const run = ticksAt(s, j);
         const end = s.indexOf(run, j + run.length);
         if (end > 0) { j = end + run.length - 1; continue; }
       }
@@ -289,7 +299,7 @@ const Markdown = (() => {
         }
       }
       if (c === "`") {
-        const run = /^`+/.exec(s.slice(i))[0];
+        const run = ticksAt(s, i);
         const end = s.indexOf(run, i + run.length);
         if (end > 0 && s[end + run.length] !== "`") {
           flush();
@@ -306,7 +316,8 @@ const Markdown = (() => {
         continue;
       }
       if (c === "[" && depth < 4) {
-        const m = /^\[([^\]\n]+)\]\(([^)\s]+)\)/.exec(s.slice(i));
+        linkRe.lastIndex = i;
+        const m = linkRe.exec(s);
         if (m) {
           const href = safeURL(m[2]);
           flush();

@@ -126,6 +126,14 @@ for src in ["tiny3x5", "tiny4x4", "line9x1", "col1x9", "one1x1", "wide"]:
     case(f"{src}_422_prog", src, "-sample", "2x1", "-progressive")
     case(f"{src}_440", src, "-sample", "1x2")
 case("checker_420_17x13_prog", "checker", "-sample", "2x2", "-progressive")
+# Arithmetic coding (SOF9 sequential, SOF10 progressive), which libjpeg-turbo
+# and so Pillow decode too.
+case("rose_420_arith", "rose", "-arithmetic", "-sample", "2x2")
+case("rose_422_arith_prog", "rose", "-arithmetic", "-sample", "2x1", "-progressive")
+case("noise_444_arith_q100_rst", "noise", "-arithmetic", "-quality", "100", "-sample", "1x1", "-restart", "2B")
+case("noise_420_arith_prog_rst", "noise", "-arithmetic", "-sample", "2x2", "-progressive", "-restart", "1B")
+case("checker_gray_arith_prog", "checker", "-arithmetic", "-grayscale", "-progressive", "-quality", "100")
+case("plasma_440_arith_succapprox", "plasma", "-arithmetic", "-sample", "2x2", "-scans", SCANS_SUCC)
 case("landscape_420_q90", "landscape", "-quality", "90", "-sample", "2x2")
 case("landscape_422_q80_prog", "landscape", "-quality", "80", "-sample", "2x1", "-progressive")
 
