@@ -31,3 +31,20 @@ func (m *Model) processorFor(detail string) (*media.Processor, error) {
 	}
 	return nil, fmt.Errorf("image detail must be \"low\", \"high\" or \"auto\", not %q", detail)
 }
+
+// ImageTokens is how many prompt tokens an image of width×height pixels
+// takes at the given detail ("", "auto", "high" or "low"), computed from
+// its size alone so a server can refuse an image that cannot fit before
+// decoding it.
+func (m *Model) ImageTokens(width, height int, detail string) (int, error) {
+	proc, err := m.processorFor(detail)
+	if err != nil {
+		return 0, err
+	}
+	c := proc.Config()
+	h, w, err := media.SmartResize(c.TemporalPatchSize, height, width, c.TemporalPatchSize, c.Factor(), c.MinPixels, c.MaxPixels)
+	if err != nil {
+		return 0, fmt.Errorf("image %d×%d: %w", width, height, err)
+	}
+	return (h / c.Factor()) * (w / c.Factor()), nil
+}

@@ -101,6 +101,9 @@ type Model struct {
 	ff        *media.FFmpeg
 	ffErr     error
 	cvocab    constraintVocab
+
+	// longestToken is the byte length of the longest token, computed once.
+	longestToken func() int
 }
 
 // Load opens the checkpoint named by nameOrDir: a folder, a Hugging Face
@@ -163,6 +166,7 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 		return fail(err)
 	}
 	m.markers = prompt.DefaultMarkers
+	m.initLongestToken()
 	if err := m.checkSpecialTokens(); err != nil {
 		return fail(err)
 	}

@@ -3,6 +3,7 @@ package glmv
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
@@ -136,5 +137,16 @@ func TestImageDetail(t *testing.T) {
 	}
 	if _, err := count("medium"); err == nil || !strings.Contains(err.Error(), "detail") {
 		t.Errorf("detail medium: %v", err)
+	}
+}
+
+// Preprocessing stops when the request's context ends.
+func TestPrepareCancelled(t *testing.T) {
+	m, img := loadDemo(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := demoRequest(img)
+	if _, err := m.Prepare(ctx, &req); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }

@@ -47,16 +47,17 @@
 // GGMLQ4_0) are held as the files' raw blocks, zero-copy: NewBlockMatrix
 // binds a tensor's bytes and GGMLType maps ggml type ids to DTypes.
 // Dequantization (Row) is bit-identical to ggml's. MatMul quantizes the
-// activation rows to 8 bits, as llama.cpp does: per 32 columns (scale
-// max|x|/127, as above) for the 32-column formats, per 256 columns with
-// sums of each 16 (llama.cpp's q8_K) for the K-quants; then every weight
-// row is dotted with integer instructions on its packed blocks (AVX2 for
-// every format), one f32 multiply-add per block or super-block. The result
-// differs from the f32 product of the dequantized weights only by that
-// activation rounding, at most Σ_blocks max|x_blk|/254·Σ|w_blk|. From
-// blockGemmMinT (128) token rows the GEMM runs instead on dequantized
-// panels. Quantize and QuantizeBlocks produce these formats (not Q2_K and
-// Q3_K) with llama.cpp's reference quantizers, byte for byte.
+// activation rows to 8 bits per 32 columns (scale max|x|/127, as above;
+// for the K-quants also the sums of each 16 columns, as llama.cpp's q8_K,
+// whose single scale per 256 columns we refine), then dots every weight
+// row with integer instructions on its packed blocks (AVX2 for every
+// format) and one f32 multiply-add per 32 columns. The result differs from
+// the f32 product of the dequantized weights only by that activation
+// rounding, at most Σ_blocks max|x_blk|/254·Σ|w_blk| over the 32-column
+// blocks. From a per-format number of token rows (32 to 64, measured) the
+// GEMM runs instead on panels dequantized with AVX2. Quantize and
+// QuantizeBlocks produce these formats (not Q2_K and Q3_K) with llama.cpp's
+// reference quantizers, byte for byte.
 //
 // # FP8
 //

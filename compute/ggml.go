@@ -51,9 +51,10 @@ type blockFormat struct {
 	name       string
 	ggml       uint32 // ggml_type id
 	bs, ts     int    // columns and bytes per block
-	kquant     bool   // activations quantized per 256 (q8_K) rather than per 32
+	kquant     bool   // 256-column super-blocks (activations also need sums per 16)
 	dequant    func(dst []float32, blk []byte)
 	quant      func(blk []byte, x []float32) // nil: no quantizer
+	gemmMinT   int                           // see gemmMinT
 	dotGeneric blockDot
 }
 
@@ -63,16 +64,16 @@ type blockDot func(a *actRow, w []byte) float32
 
 // blockFormats is indexed by DType; entries for the other types are zero.
 var blockFormats = [numDTypes]blockFormat{
-	GGMLQ8_0: {name: "Q8_0", ggml: 8, bs: 32, ts: 34, dequant: dequantBlockQ8_0, dotGeneric: dotQ8_0G, quant: quantBlockQ8_0},
-	GGMLQ4_0: {name: "Q4_0", ggml: 2, bs: 32, ts: 18, dequant: dequantBlockQ4_0, dotGeneric: dotQ4_0G, quant: quantBlockQ4_0},
-	Q4_1:     {name: "Q4_1", ggml: 3, bs: 32, ts: 20, dequant: dequantBlockQ4_1, dotGeneric: dotQ4_1G, quant: quantBlockQ4_1},
-	Q5_0:     {name: "Q5_0", ggml: 6, bs: 32, ts: 22, dequant: dequantBlockQ5_0, dotGeneric: dotQ5_0G, quant: quantBlockQ5_0},
-	Q5_1:     {name: "Q5_1", ggml: 7, bs: 32, ts: 24, dequant: dequantBlockQ5_1, dotGeneric: dotQ5_1G, quant: quantBlockQ5_1},
-	Q2_K:     {name: "Q2_K", ggml: 10, bs: 256, ts: 84, kquant: true, dequant: dequantBlockQ2_K, dotGeneric: dotQ2_KG},
-	Q3_K:     {name: "Q3_K", ggml: 11, bs: 256, ts: 110, kquant: true, dequant: dequantBlockQ3_K, dotGeneric: dotQ3_KG},
-	Q4_K:     {name: "Q4_K", ggml: 12, bs: 256, ts: 144, kquant: true, dequant: dequantBlockQ4_K, dotGeneric: dotQ4_KG, quant: quantBlockQ4_K},
-	Q5_K:     {name: "Q5_K", ggml: 13, bs: 256, ts: 176, kquant: true, dequant: dequantBlockQ5_K, dotGeneric: dotQ5_KG, quant: quantBlockQ5_K},
-	Q6_K:     {name: "Q6_K", ggml: 14, bs: 256, ts: 210, kquant: true, dequant: dequantBlockQ6_K, dotGeneric: dotQ6_KG, quant: quantBlockQ6_K},
+	GGMLQ8_0: {name: "Q8_0", ggml: 8, bs: 32, ts: 34, dequant: dequantBlockQ8_0, dotGeneric: dotQ8_0G, quant: quantBlockQ8_0, gemmMinT: 64},
+	GGMLQ4_0: {name: "Q4_0", ggml: 2, bs: 32, ts: 18, dequant: dequantBlockQ4_0, dotGeneric: dotQ4_0G, quant: quantBlockQ4_0, gemmMinT: 48},
+	Q4_1:     {name: "Q4_1", ggml: 3, bs: 32, ts: 20, dequant: dequantBlockQ4_1, dotGeneric: dotQ4_1G, quant: quantBlockQ4_1, gemmMinT: 32},
+	Q5_0:     {name: "Q5_0", ggml: 6, bs: 32, ts: 22, dequant: dequantBlockQ5_0, dotGeneric: dotQ5_0G, quant: quantBlockQ5_0, gemmMinT: 32},
+	Q5_1:     {name: "Q5_1", ggml: 7, bs: 32, ts: 24, dequant: dequantBlockQ5_1, dotGeneric: dotQ5_1G, quant: quantBlockQ5_1, gemmMinT: 32},
+	Q2_K:     {name: "Q2_K", ggml: 10, bs: 256, ts: 84, kquant: true, dequant: dequantBlockQ2_K, dotGeneric: dotQ2_KG, gemmMinT: 64},
+	Q3_K:     {name: "Q3_K", ggml: 11, bs: 256, ts: 110, kquant: true, dequant: dequantBlockQ3_K, dotGeneric: dotQ3_KG, gemmMinT: 32},
+	Q4_K:     {name: "Q4_K", ggml: 12, bs: 256, ts: 144, kquant: true, dequant: dequantBlockQ4_K, dotGeneric: dotQ4_KG, quant: quantBlockQ4_K, gemmMinT: 64},
+	Q5_K:     {name: "Q5_K", ggml: 13, bs: 256, ts: 176, kquant: true, dequant: dequantBlockQ5_K, dotGeneric: dotQ5_KG, quant: quantBlockQ5_K, gemmMinT: 48},
+	Q6_K:     {name: "Q6_K", ggml: 14, bs: 256, ts: 210, kquant: true, dequant: dequantBlockQ6_K, dotGeneric: dotQ6_KG, quant: quantBlockQ6_K, gemmMinT: 48},
 }
 
 // IsBlock reports whether d is one of the ggml block formats (held as raw
@@ -190,6 +191,9 @@ func NewBlockMatrix(dt DType, rows, cols int, data []byte) (*Matrix, error) {
 	if cols%bs != 0 {
 		return nil, fmt.Errorf("compute: %v matrix [%d,%d]: columns are not a multiple of the block size %d", dt, rows, cols, bs)
 	}
+	if cols > 1<<40 {
+		return nil, fmt.Errorf("compute: %v matrix [%d,%d] is too large", dt, rows, cols)
+	}
 	rowBytes := cols / bs * ts
 	if rows > 0 && rowBytes > 0 && rows > (1<<62)/rowBytes {
 		return nil, fmt.Errorf("compute: %v matrix [%d,%d] is too large", dt, rows, cols)
@@ -292,4 +296,53 @@ func dequantBlocks(dt DType, dst []float32, w []byte) {
 	for b := range n {
 		f.dequant(dst[b*f.bs:(b+1)*f.bs], w[b*f.ts:(b+1)*f.ts])
 	}
+}
+
+// RowRange returns rows [r0, r1) of m as a matrix that shares m's data
+// (for example one expert of a stacked GGUF tensor).
+func (m *Matrix) RowRange(r0, r1 int) (*Matrix, error) {
+	if r0 < 0 || r1 < r0 || r1 > m.Rows {
+		return nil, fmt.Errorf("compute: rows [%d,%d) of a %d-row matrix", r0, r1, m.Rows)
+	}
+	out := &Matrix{DType: m.DType, Rows: r1 - r0, Cols: m.Cols}
+	c := m.Cols
+	switch m.DType {
+	case F32:
+		out.F32 = m.F32[r0*c : r1*c]
+	case BF16, F16:
+		out.U16 = m.U16[r0*c : r1*c]
+	case Q8_0, Q4_0:
+		nb, bb := m.BlocksPerRow(), qBlock
+		if m.DType == Q4_0 {
+			bb = qBlock / 2
+		}
+		out.Q = m.Q[r0*nb*bb : r1*nb*bb]
+		out.Scales = m.Scales[r0*nb : r1*nb]
+	default:
+		if !m.DType.IsBlock() {
+			return nil, fmt.Errorf("compute: unknown dtype %v", m.DType)
+		}
+		rb := m.blockRowBytes()
+		out.Q = m.Q[r0*rb : r1*rb]
+	}
+	return out, nil
+}
+
+// ggmlTypeNames are ggml's names of its type ids (for error messages about
+// the ones glmv does not run); ids without a name were removed from ggml.
+var ggmlTypeNames = [...]string{
+	0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 9: "Q8_1",
+	10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 15: "Q8_K",
+	16: "IQ2_XXS", 17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S",
+	22: "IQ2_S", 23: "IQ4_XS", 24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64",
+	29: "IQ1_M", 30: "BF16", 34: "TQ1_0", 35: "TQ2_0", 39: "MXFP4", 40: "NVFP4", 41: "Q1_0", 42: "Q2_0",
+}
+
+// GGMLTypeName returns ggml's name for a type id, or "type <id>" when it
+// has none.
+func GGMLTypeName(id uint32) string {
+	if int(id) < len(ggmlTypeNames) && ggmlTypeNames[id] != "" {
+		return ggmlTypeNames[id]
+	}
+	return fmt.Sprintf("type %d", id)
 }

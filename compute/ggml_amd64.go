@@ -27,7 +27,7 @@ func kquantAsm(f func(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float
 		if nb == 0 {
 			return 0
 		}
-		_, _, _ = a.q[nb*qkBlock-1], a.d[nb-1], a.bsum[nb*16-1]
+		_, _, _ = a.q[nb*qkBlock-1], a.d[nb*qkBlock/qBlock-1], a.bsum[nb*16-1]
 		return f(&a.q[0], &a.d[0], &a.bsum[0], &w[0], nb)
 	}
 }
@@ -74,3 +74,60 @@ func dotQ5_0AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
 
 //go:noescape
 func dotQ5_1AVX2(xq *int8, xd, xs *float32, w *byte, nb int) float32
+
+// avx2DequantBlks is the avx2 set's table of whole-block dequantizers.
+func avx2DequantBlks() [numDTypes]func(dst []float32, w []byte) {
+	t := genericDequantBlks()
+	asm := func(f func(dst *float32, w *byte, nb int), dt DType) func(dst []float32, w []byte) {
+		bs, ts := blockFormats[dt].bs, blockFormats[dt].ts
+		return func(dst []float32, w []byte) {
+			nb := len(w) / ts
+			if nb == 0 {
+				return
+			}
+			_ = dst[nb*bs-1]
+			f(&dst[0], &w[0], nb)
+		}
+	}
+	t[Q4_K] = asm(dequantQ4KAVX2, Q4_K)
+	t[Q5_K] = asm(dequantQ5KAVX2, Q5_K)
+	t[Q6_K] = asm(dequantQ6KAVX2, Q6_K)
+	t[GGMLQ8_0] = asm(dequantQ8_0GAVX2, GGMLQ8_0)
+	t[GGMLQ4_0] = asm(dequantQ4_0GAVX2, GGMLQ4_0)
+	t[Q4_1] = asm(dequantQ4_1AVX2, Q4_1)
+	t[Q5_0] = asm(dequantQ5_0AVX2, Q5_0)
+	t[Q5_1] = asm(dequantQ5_1AVX2, Q5_1)
+	t[Q2_K] = asm(dequantQ2KAVX2, Q2_K)
+	t[Q3_K] = asm(dequantQ3KAVX2, Q3_K)
+	return t
+}
+
+//go:noescape
+func dequantQ4KAVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ5KAVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ6KAVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ8_0GAVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ4_0GAVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ4_1AVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ5_0AVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ5_1AVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ2KAVX2(dst *float32, w *byte, nb int)
+
+//go:noescape
+func dequantQ3KAVX2(dst *float32, w *byte, nb int)

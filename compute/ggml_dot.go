@@ -3,14 +3,13 @@ package compute
 import "encoding/binary"
 
 // actRow is one activation row quantized to 8 bits for the integer dot
-// products with ggml block weights.
-//
-// For the 32-column formats it is quantizeRowQ8's output: q holds 32 int8
-// per block, d the f32 block scales and s 8× each block's sum of q.
-//
-// For the K-quants (256-column super-blocks) it is llama.cpp's q8_K: q
-// holds 256 int8 per super-block with one f32 scale d (max|x|/127) and
-// bsum holds the sums of q over each 16 values (16 per super-block).
+// products with ggml block weights: quantizeRowQ8's output, q holds 32
+// int8 per block of 32 columns, d the f32 block scales (max|x|/127) and s
+// 8× each block's sum of q. For the K-quants bsum also holds the sums of q
+// over each 16 columns (llama.cpp's q8_K has these too, but one scale per
+// 256 columns; a scale per 32 keeps an outlier channel from flattening the
+// other 255 activations of its super-block, which cut the logit error of
+// the K-quant test models 2-5 fold).
 type actRow struct {
 	q    []int8
 	d, s []float32
@@ -19,24 +18,6 @@ type actRow struct {
 
 // qkBlock is the number of columns of a K-quant super-block.
 const qkBlock = 256
-
-// quantizeRowQ8K quantizes x (len(d)·256 values) to q8_K: q = round(x/d)
-// with d = max|x|/127 per super-block, rounding half away from zero, and
-// bsum the sums of each 16 q.
-func quantizeRowQ8K(q []int8, d []float32, bsum []int16, x []float32) {
-	for b := range d {
-		blk := x[b*qkBlock : (b+1)*qkBlock]
-		qb := q[b*qkBlock : (b+1)*qkBlock]
-		d[b] = quantActBlock(qb, blk)
-		for g := range qkBlock / 16 {
-			var s int16
-			for _, v := range qb[16*g : 16*g+16] {
-				s += int16(v)
-			}
-			bsum[b*16+g] = s
-		}
-	}
-}
 
 // Generic (pure Go) dot products of an actRow with one row of raw blocks.
 
@@ -127,6 +108,8 @@ func dotQ2_KG(a *actRow, w []byte) float32 {
 		sc, qs := blk[0:16], blk[16:80]
 		x := a.q[b*qkBlock : (b+1)*qkBlock]
 		bs := a.bsum[b*16 : (b+1)*16]
+		d, dmin := f16le(blk[80:]), f16le(blk[82:])
+		xd := a.d[b*8 : (b+1)*8]
 		var isum, msum int32
 		for k := range 16 {
 			q := qs[32*(k/8)+16*(k%2):][:16]
@@ -138,8 +121,11 @@ func dotQ2_KG(a *actRow, w []byte) float32 {
 			}
 			isum += t * int32(sc[k]&15)
 			msum += int32(bs[k]) * int32(sc[k]>>4)
+			if k%2 == 1 {
+				s += xd[k/2] * (d*float32(isum) - dmin*float32(msum))
+				isum, msum = 0, 0
+			}
 		}
-		s += a.d[b] * (f16le(blk[80:])*float32(isum) - f16le(blk[82:])*float32(msum))
 	}
 	return s
 }
@@ -150,6 +136,7 @@ func dotQ3_KG(a *actRow, w []byte) float32 {
 		blk := w[b*110 : (b+1)*110]
 		hm, qs := blk[0:32], blk[32:96]
 		sc := q3kScales(blk[96:108])
+		d := f16le(blk[108:])
 		x := a.q[b*qkBlock : (b+1)*qkBlock]
 		var isum int32
 		for k := range 16 {
@@ -168,8 +155,11 @@ func dotQ3_KG(a *actRow, w []byte) float32 {
 				t += v3 * int32(xk[l])
 			}
 			isum += t * (int32(sc[k]) - 32)
+			if k%2 == 1 {
+				s += a.d[b*8+k/2] * d * float32(isum)
+				isum = 0
+			}
 		}
-		s += a.d[b] * f16le(blk[108:]) * float32(isum)
 	}
 	return s
 }
@@ -187,7 +177,8 @@ func dotQ45K(a *actRow, w []byte, ts, qsOff int) float32 {
 		scales, qh, qs := blk[4:16], blk[16:qsOff], blk[qsOff:ts]
 		x := a.q[b*qkBlock : (b+1)*qkBlock]
 		bs := a.bsum[b*16 : (b+1)*16]
-		var isum, msum int32
+		d, dmin := f16le(blk), f16le(blk[2:])
+		xd := a.d[b*8 : (b+1)*8]
 		for j := range 4 {
 			q := qs[32*j:][:32]
 			x0, x1 := x[64*j:][:32], x[64*j+32:][:32]
@@ -206,10 +197,9 @@ func dotQ45K(a *actRow, w []byte, ts, qsOff int) float32 {
 			}
 			sc0, m0 := scaleMinK4(2*j, scales)
 			sc1, m1 := scaleMinK4(2*j+1, scales)
-			isum += t0*int32(sc0) + t1*int32(sc1)
-			msum += int32(m0)*int32(bs[4*j]+bs[4*j+1]) + int32(m1)*int32(bs[4*j+2]+bs[4*j+3])
+			s += xd[2*j]*(d*float32(t0*int32(sc0))-dmin*float32(int32(m0)*int32(bs[4*j]+bs[4*j+1]))) +
+				xd[2*j+1]*(d*float32(t1*int32(sc1))-dmin*float32(int32(m1)*int32(bs[4*j+2]+bs[4*j+3])))
 		}
-		s += a.d[b] * (f16le(blk)*float32(isum) - f16le(blk[2:])*float32(msum))
 	}
 	return s
 }
@@ -232,23 +222,25 @@ func dotQ6_KG(a *actRow, w []byte) float32 {
 				sub[is+6] += q4 * int32(xn[96+l])
 			}
 		}
-		var isum int32
-		for k, v := range sub {
-			isum += v * int32(int8(sc[k]))
+		d := f16le(blk[208:])
+		for g := range 8 {
+			isum := sub[2*g]*int32(int8(sc[2*g])) + sub[2*g+1]*int32(int8(sc[2*g+1]))
+			s += a.d[b*8+g] * d * float32(isum)
 		}
-		s += a.d[b] * f16le(blk[208:]) * float32(isum)
 	}
 	return s
 }
 
-// blockGemmMinT is the number of token rows from which MatMul multiplies
-// ggml block weights by dequantizing kc×16 panels into the f32 GEMM instead
-// of the integer row kernels. Measured single-threaded on 4096×4096 (Zen 3,
-// busy machine): at T=64 the row kernels run at 40-60 GFLOP/s against
-// 17-41 for the GEMM (whose weight dequantization is plain Go, paid once
-// per call); at T=512 the GEMM is about twice as fast (37-69 against
-// 19-30).
-const blockGemmMinT = 128
+// The GEMM crossovers of the block formats (blockFormat.gemmMinT) were
+// measured as CPU time per MatMul, one thread, on 4096×4096 weights (Zen
+// 3; wall-clock benchmarks were unusable on the shared machine, and even
+// CPU time moved the GEMM's figures by a third between runs). The integer
+// row kernels run at 50-90 GFLOP/s whatever T; the GEMM on dequantized
+// panels (AVX2 for every format) reaches 105-150 GFLOP/s from T=96 but
+// pays the dequantization once per call, so it wins from about T=32 (Q3_K,
+// Q4_1, Q5_0, Q5_1), 48 (Q4_0, Q5_K, Q6_K) or 64 (Q2_K, Q4_K, Q8_0).
+// Near a crossover the GEMM is preferred: it does not round the
+// activations.
 
 func genericBlockDots() (t [numDTypes]blockDot) {
 	for d := range t {
@@ -275,10 +267,12 @@ func (p *Pool) quantizeActs(k *kernels, dt DType, x []float32, T, cols int) []ac
 	q := make([]int8, T*cols)
 	acts := make([]actRow, T)
 	if f.kquant {
-		d := make([]float32, T*nb)
-		bsum := make([]int16, T*nb*16)
+		n32 := cols / qBlock
+		d := make([]float32, 2*T*n32)
+		bsum := make([]int16, T*cols/16)
 		for t := range acts {
-			acts[t] = actRow{q: q[t*cols : (t+1)*cols], d: d[t*nb : (t+1)*nb], bsum: bsum[t*nb*16 : (t+1)*nb*16]}
+			acts[t] = actRow{q: q[t*cols : (t+1)*cols], d: d[2*t*n32 : (2*t+1)*n32], s: d[(2*t+1)*n32 : (2*t+2)*n32],
+				bsum: bsum[t*cols/16 : (t+1)*cols/16]}
 		}
 	} else {
 		d := make([]float32, 2*T*nb)
@@ -289,10 +283,9 @@ func (p *Pool) quantizeActs(k *kernels, dt DType, x []float32, T, cols int) []ac
 	p.For(T, 8, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			a, xr := &acts[t], x[t*cols:(t+1)*cols]
+			k.quantQ8(a.q, a.d, a.s, xr)
 			if f.kquant {
-				k.quantQ8K(a.q, a.d, a.bsum, xr)
-			} else {
-				k.quantQ8(a.q, a.d, a.s, xr)
+				sums16(a.bsum, a.q)
 			}
 		}
 	})
@@ -319,5 +312,16 @@ func (p *Pool) matVecBlocks(k *kernels, out, x []float32, T int, w *Matrix) {
 				}
 			}
 		})
+	}
+}
+
+// sums16 sets bsum[g] to the sum of q[16g:16g+16].
+func sums16(bsum []int16, q []int8) {
+	for g := range bsum {
+		var s int16
+		for _, v := range q[16*g : 16*g+16] {
+			s += int16(v)
+		}
+		bsum[g] = s
 	}
 }

@@ -150,14 +150,10 @@ func randomBlockMatrix(t testing.TB, rng *rand.Rand, dt DType, rows, cols int) *
 }
 
 // dequantAct expands a quantized activation row back to float64.
-func dequantAct(a *actRow, kquant bool, cols int) []float64 {
+func dequantAct(a *actRow, cols int) []float64 {
 	out := make([]float64, cols)
-	bs := qBlock
-	if kquant {
-		bs = qkBlock
-	}
 	for i := range out {
-		out[i] = float64(a.q[i]) * float64(a.d[i/bs])
+		out[i] = float64(a.q[i]) * float64(a.d[i/qBlock])
 	}
 	return out
 }
@@ -166,13 +162,13 @@ func dequantAct(a *actRow, kquant bool, cols int) []float64 {
 // against float64 sums of the dequantized weights times (a) the
 // dequantized 8-bit activations, within 2e-6·Σ|w·x| (f32 rounding of the
 // block sums), and (b) the original activations, within the activation
-// rounding bound Σ_blocks max|x_blk|/254·Σ|w_blk| (plus the same slack).
+// rounding bound Σ_32-column blocks max|x_blk|/254·Σ|w_blk| (plus the same
+// slack).
 func TestGGMLBlockDots(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	p := NewPool(2)
 	defer p.Close()
 	for _, dt := range blockTypes() {
-		f := &blockFormats[dt]
 		for _, cols := range []int{256, 1024, 4096} {
 			w := randomBlockMatrix(t, rng, dt, 3, cols)
 			x := randF32(rng, 2*cols)
@@ -187,16 +183,16 @@ func TestGGMLBlockDots(t *testing.T) {
 					rb := w.blockRowBytes()
 					for ti := range acts {
 						xt := x[ti*cols : (ti+1)*cols]
-						xa := dequantAct(&acts[ti], f.kquant, cols)
+						xa := dequantAct(&acts[ti], cols)
 						var wantQ, want, mag, bound float64
 						for c := range cols {
 							wantQ += float64(wrow[c]) * xa[c]
 							want += float64(wrow[c]) * float64(xt[c])
 							mag += math.Abs(float64(wrow[c]) * xa[c])
 						}
-						for b := 0; b < cols; b += f.bs {
+						for b := 0; b < cols; b += qBlock {
 							var amax, wsum float64
-							for c := b; c < b+f.bs; c++ {
+							for c := b; c < b+qBlock; c++ {
 								amax = max(amax, math.Abs(float64(xt[c])))
 								wsum += math.Abs(float64(wrow[c]))
 							}
@@ -218,8 +214,8 @@ func TestGGMLBlockDots(t *testing.T) {
 }
 
 // TestGGMLMatMul runs MatMul on block weights through the row kernels
-// (T < blockGemmMinT) and the dequantizing GEMM, for every kernel set,
-// against float64 products of the dequantized weights.
+// (T below the format's GEMM crossover) and the dequantizing GEMM, for
+// every kernel set, against float64 products of the dequantized weights.
 func TestGGMLMatMul(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, p := range testPools(t) {
@@ -230,7 +226,7 @@ func TestGGMLMatMul(t *testing.T) {
 			for r := range rows {
 				w.Row(r, wf[r*cols:(r+1)*cols])
 			}
-			for _, T := range []int{1, 5, blockGemmMinT + 3} {
+			for _, T := range []int{1, 5, blockFormats[dt].gemmMinT + 3} {
 				x := randF32(rng, T*cols)
 				for _, k := range kernelSets() {
 					out := make([]float32, T*rows)
@@ -246,7 +242,7 @@ func TestGGMLMatMul(t *testing.T) {
 							// 8-bit activations: |Δ| <= Σ|w|·max|x|/254 <= mag/127-ish;
 							// the GEMM path is f32 throughout.
 							tol := 1e-5 * mag
-							if T < blockGemmMinT {
+							if T < blockFormats[dt].gemmMinT {
 								tol = mag / 100
 							}
 							if got := float64(out[ti*rows+r]); math.Abs(got-want) > tol+1e-9 {
@@ -336,7 +332,7 @@ func BenchmarkMatVecGGML(b *testing.B) {
 // kernels).
 func BenchmarkGEMMGGML(b *testing.B) {
 	for _, dt := range []DType{Q4_K, Q6_K, GGMLQ8_0} {
-		for _, T := range []int{16, 64, 512} {
+		for _, T := range []int{16, 64, 128, 512} {
 			const rows, cols = 4096, 4096
 			b.Run(fmt.Sprintf("%v_T%d_%dx%d", dt, T, rows, cols), func(b *testing.B) {
 				rng := rand.New(rand.NewPCG(1, 2))
@@ -474,7 +470,8 @@ func TestGGMLQuantizeRandom(t *testing.T) {
 // FuzzGGMLBlocks binds arbitrary bytes as one row of each block format and
 // checks that every kernel set's dot product agrees with the float64 sum
 // over the dequantized weights and 8-bit activations (f16 scales that are
-// Inf or NaN are made finite first), and that short data is refused.
+// Inf or NaN are made finite first), that their dequantization is the
+// reference one bit for bit, and that short data is refused.
 func FuzzGGMLBlocks(f *testing.F) {
 	for _, fx := range loadQuantFixtures(f) {
 		f.Add(fx.raw[:fx.info.TypeSize*2], uint8(fx.info.DType), uint64(1))
@@ -507,9 +504,16 @@ func FuzzGGMLBlocks(f *testing.F) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		x := randF32(rng, cols)
 		for _, k := range kernelSets() {
+			deq := make([]float32, cols)
+			k.dequantBlk[dt](deq, w)
+			for c := range deq {
+				if math.Float32bits(deq[c]) != math.Float32bits(wrow[c]) {
+					t.Fatalf("%s %v: dequant [%d] = %v, want %v", k.name, dt, c, deq[c], wrow[c])
+				}
+			}
 			var p *Pool
 			acts := p.quantizeActs(k, dt, x, 1, cols)
-			xa := dequantAct(&acts[0], bf.kquant, cols)
+			xa := dequantAct(&acts[0], cols)
 			var want, mag float64
 			for c := range cols {
 				want += float64(wrow[c]) * xa[c]
@@ -521,4 +525,190 @@ func FuzzGGMLBlocks(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGGMLDequantKernels checks every kernel set's whole-block
+// dequantization against the reference (bit for bit).
+func TestGGMLDequantKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, dt := range blockTypes() {
+		w := randomBlockMatrix(t, rng, dt, 1, 1024)
+		want := w.Row(0, make([]float32, 1024))
+		for _, k := range kernelSets() {
+			got := make([]float32, 1024)
+			k.dequantBlk[dt](got, w.Q)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s %v: [%d] = %v, want %v", k.name, dt, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+func TestGGMLRowRangeAndNames(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	src := &Matrix{DType: F32, Rows: 6, Cols: 256, F32: randF32(rng, 6*256)}
+	for _, dt := range []DType{F32, BF16, F16, Q8_0, Q4_0, Q4_K, GGMLQ8_0} {
+		m, err := Quantize(src, dt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := m.RowRange(2, 5)
+		if err != nil || v.Validate() != nil {
+			t.Fatalf("%v: RowRange: %v / %v", dt, err, v.Validate())
+		}
+		a, b := make([]float32, 256), make([]float32, 256)
+		for r := range 3 {
+			m.Row(r+2, a)
+			v.Row(r, b)
+			for c := range a {
+				if a[c] != b[c] {
+					t.Fatalf("%v row %d col %d: view %v, matrix %v", dt, r, c, b[c], a[c])
+				}
+			}
+		}
+		if _, err := m.RowRange(4, 7); err == nil {
+			t.Errorf("%v: RowRange past the end accepted", dt)
+		}
+	}
+	for id, want := range map[uint32]string{12: "Q4_K", 16: "IQ2_XXS", 30: "BF16", 35: "TQ2_0", 4: "type 4", 999: "type 999"} {
+		if got := GGMLTypeName(id); got != want {
+			t.Errorf("GGMLTypeName(%d) = %q, want %q", id, got, want)
+		}
+	}
+	for d := DType(0); d < numDTypes; d++ {
+		if d.IsBlock() && GGMLTypeName(blockFormats[d].ggml) != blockFormats[d].name {
+			t.Errorf("%v: name %q, ggml table %q", d, blockFormats[d].name, GGMLTypeName(blockFormats[d].ggml))
+		}
+	}
+}
+
+// BenchmarkQuantizeBlocks measures the reference quantizers (one thread;
+// MB/s of f32 input).
+func BenchmarkQuantizeBlocks(b *testing.B) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	x := make([]float32, 1<<16)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for _, dt := range blockTypes() {
+		if blockFormats[dt].quant == nil {
+			continue
+		}
+		b.Run(dt.String(), func(b *testing.B) {
+			f := &blockFormats[dt]
+			dst := make([]byte, len(x)/f.bs*f.ts)
+			b.SetBytes(int64(4 * len(x)))
+			for b.Loop() {
+				if err := QuantizeBlocks(dt, dst, x); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestGGMLAsmVsGo compares the SIMD block dot products with the pure-Go
+// ones on the same quantized activations: they differ only in the order of
+// the f32 additions (within 2e-6·Σ|w·x|).
+func TestGGMLAsmVsGo(t *testing.T) {
+	sets := archKernelSets()
+	if len(sets) == 0 {
+		t.Skip("no SIMD kernel set on this machine")
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	var p *Pool
+	for _, arch := range sets {
+		for _, dt := range blockTypes() {
+			const rows, cols = 8, 2048
+			w := randomBlockMatrix(t, rng, dt, rows, cols)
+			x := randF32(rng, cols)
+			x[rng.IntN(cols)] = 40 // an outlier channel
+			acts := p.quantizeActs(genericKernels, dt, x, 1, cols)
+			xa := dequantAct(&acts[0], cols)
+			wrow := make([]float32, cols)
+			rb := w.blockRowBytes()
+			for r := range rows {
+				w.Row(r, wrow)
+				var mag float64
+				for c := range cols {
+					mag += math.Abs(float64(wrow[c]) * xa[c])
+				}
+				wr := w.Q[r*rb : (r+1)*rb]
+				g, a := genericKernels.blockDot[dt](&acts[0], wr), arch.blockDot[dt](&acts[0], wr)
+				if d := math.Abs(float64(g) - float64(a)); d > 2e-6*mag {
+					t.Errorf("%v row %d: %s %v, go %v (diff %.3g, mag %.3g)", dt, r, arch.name, a, g, d, mag)
+				}
+			}
+		}
+	}
+}
+
+// TestNewBlockMatrixFloat binds F32, F16 and BF16 bytes (aligned: shared,
+// misaligned: copied) and checks the values and the size checks.
+func TestNewBlockMatrixFloat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	src := &Matrix{DType: F32, Rows: 3, Cols: 5, F32: randF32(rng, 15)}
+	for _, dt := range []DType{F32, F16, BF16} {
+		m, err := Quantize(src, dt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := m.GGMLBytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, len(raw)+1)
+		for _, off := range []int{0, 1} {
+			data := buf[off : off+len(raw)]
+			copy(data, raw)
+			b, err := NewBlockMatrix(dt, 3, 5, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, got := make([]float32, 5), make([]float32, 5)
+			for r := range 3 {
+				m.Row(r, want)
+				b.Row(r, got)
+				for c := range want {
+					if math.Float32bits(want[c]) != math.Float32bits(got[c]) {
+						t.Fatalf("%v off %d [%d,%d]: %v, want %v", dt, off, r, c, got[c], want[c])
+					}
+				}
+			}
+		}
+		if _, err := NewBlockMatrix(dt, 3, 5, raw[:len(raw)-1]); err == nil {
+			t.Errorf("%v: short data accepted", dt)
+		}
+	}
+	if _, err := NewBlockMatrix(Q8_0, 1, 32, make([]byte, 34)); err == nil {
+		t.Error("split Q8_0 accepted as a ggml layout")
+	}
+}
+
+// TestGGMLMatMulTokenBlocks runs the row kernels with more tokens than
+// fit one activation block (256 KiB of int8 activations), so matVecBlocks
+// walks several blocks of tokens.
+func TestGGMLMatMulTokenBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	p := NewPool(2)
+	defer p.Close()
+	const rows, cols, T = 9, 8192, 40 // 32 tokens per activation block
+	for _, dt := range []DType{Q4_K, GGMLQ8_0} {
+		w := randomBlockMatrix(t, rng, dt, rows, cols)
+		x := randF32(rng, T*cols)
+		out := make([]float32, T*rows)
+		p.MatMul(out, x, T, w)
+		acts := p.quantizeActs(kern, dt, x, T, cols)
+		rb := w.blockRowBytes()
+		for ti := range T {
+			for r := range rows {
+				want := kern.blockDot[dt](&acts[ti], w.Q[r*rb:(r+1)*rb])
+				if got := out[ti*rows+r]; got != want {
+					t.Fatalf("%v [%d,%d]: %v, want %v", dt, ti, r, got, want)
+				}
+			}
+		}
+	}
 }

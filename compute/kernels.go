@@ -74,8 +74,6 @@ type kernels struct {
 	// add sets dst[i] += src[i].
 	add func(dst, src []float32)
 
-	// quantQ8K quantizes an activation row to q8_K; see quantizeRowQ8K.
-	quantQ8K func(q []int8, d []float32, bsum []int16, x []float32)
 	// blockDot[dt] is the dot product of a quantized activation row with
 	// one row of raw ggml blocks of format dt (nil for other formats).
 	blockDot [numDTypes]blockDot
@@ -150,7 +148,6 @@ var genericKernels = &kernels{
 	scaleMul:   scaleMulGeneric,
 	siluMul:    siluMulGeneric,
 	add:        addGeneric,
-	quantQ8K:   quantizeRowQ8K,
 	blockDot:   genericBlockDots(),
 	dequantBlk: genericDequantBlks(),
 }

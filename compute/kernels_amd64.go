@@ -301,9 +301,8 @@ var avx2Kernels = &kernels{
 		_ = src[n-1]
 		addAVX2(&dst[0], &src[0], n)
 	},
-	quantQ8K:   quantizeRowQ8K,
 	blockDot:   avx2BlockDots(),
-	dequantBlk: genericDequantBlks(),
+	dequantBlk: avx2DequantBlks(),
 }
 
 // dotQ8Asm is the avx2 dotQ8.

@@ -37,7 +37,7 @@ func gemmMinT(dt DType) int {
 		return 1 << 30
 	}
 	if dt.IsBlock() {
-		return blockGemmMinT
+		return blockFormats[dt].gemmMinT
 	}
 	return 32
 }

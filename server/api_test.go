@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"image"
@@ -427,5 +428,111 @@ func TestHealthLoadingAndMetrics(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// An image whose tokens cannot fit the context is refused from its header,
+// before it is decoded.
+func TestImageTooLargeForContext(t *testing.T) {
+	m, _ := loadDemo(t)
+	ts := serveWith(t, New(m, "tiny", nil))
+	resp, b := do(t, ts, "POST", "/v1/chat/completions", demoBody(bigPNG(t, 4000, 3000), ""))
+	wantError(t, "4000×3000", resp, b, 400, "messages[1].content[0]", "context_length_exceeded")
+	if n, err := m.ImageTokens(4000, 3000, "low"); err != nil || n > glmv.LowDetailPixels/(28*28) {
+		t.Errorf("low detail tokens %d, %v", n, err)
+	}
+}
+
+// The older sampling fields reach the sampler through the API: at a high
+// temperature, top_k 1, a tiny top_p or min_p near 1 give the greedy text;
+// a strong repetition penalty and a stop string change it.
+func TestOlderSamplingFields(t *testing.T) {
+	m, img := loadDemo(t)
+	ts := serveWith(t, New(m, "tiny", nil))
+	_, b := do(t, ts, "POST", "/v1/chat/completions", demoBody(img, ""))
+	greedy := chatText(t, b)
+	for _, extra := range []string{`"top_k":1,`, `"top_p":0.000001,`, `"min_p":0.999,`} {
+		_, b := do(t, ts, "POST", "/v1/chat/completions", demoBody(img, `"temperature":5,"seed":3,`+extra))
+		if got := chatText(t, b); got != greedy {
+			t.Errorf("%s at temperature 5: %q, want the greedy %q", extra, got, greedy)
+		}
+	}
+	_, b = do(t, ts, "POST", "/v1/chat/completions", demoBody(img, `"temperature":5,"seed":3,`))
+	if chatText(t, b) == greedy {
+		t.Error("temperature 5 gave the greedy text")
+	}
+	_, b = do(t, ts, "POST", "/v1/chat/completions", demoBody(img, `"repetition_penalty":3,`))
+	if chatText(t, b) == greedy {
+		t.Error("repetition_penalty 3 left the text unchanged")
+	}
+	_, b = do(t, ts, "POST", "/v1/chat/completions", demoBody(img, `"stop":"M_",`))
+	if got := chatText(t, b); got != "_<|unused_298|>" {
+		t.Errorf("stop: %q", got)
+	}
+	for _, f := range []string{"reasoning_effort", "verbosity"} {
+		resp, b := do(t, ts, "POST", "/v1/chat/completions", demoBody(img, `"`+f+`":"low",`))
+		wantError(t, f, resp, b, 400, f, "unsupported_parameter")
+	}
+}
+
+// Text that cannot fit the context whatever its tokens is refused before
+// it is tokenized.
+func TestTextTooLongForContext(t *testing.T) {
+	m, _ := loadDemo(t)
+	ts := serveWith(t, New(m, "tiny", nil))
+	n := m.MaxPromptBytes() + 1
+	resp, b := do(t, ts, "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"`+strings.Repeat("a", n)+`"}]}`)
+	wantError(t, "long text", resp, b, 400, "", "context_length_exceeded")
+	resp, b = do(t, ts, "POST", "/v1/completions", `{"prompt":"`+strings.Repeat("a", n)+`"}`)
+	wantError(t, "long prompt", resp, b, 400, "", "context_length_exceeded")
+}
+
+// Large bodies wait for one of MaxLargeRequests slots before they are read.
+func TestLargeRequestsBounded(t *testing.T) {
+	m, img := loadDemo(t)
+	s := NewServer(Options{Limits: Limits{MaxLargeRequests: 1}})
+	s.SetModel(m, "tiny")
+	ts := serveWith(t, s)
+	s.large.ch <- struct{}{} // another large request is in flight
+	body := demoBody(img, `"pad":"`+strings.Repeat("x", bigRequestBytes)+`",`)
+	answered := make(chan int, 1)
+	go func() {
+		r, err := http.Post(ts.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			answered <- 0
+			return
+		}
+		r.Body.Close()
+		answered <- r.StatusCode
+	}()
+	for s.large.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	// Small requests are not held up.
+	if resp, _ := do(t, ts, "POST", "/v1/chat/completions", demoBody(img, "")); resp.StatusCode != 200 {
+		t.Errorf("small request: %d", resp.StatusCode)
+	}
+	select {
+	case code := <-answered:
+		t.Fatalf("large request answered (%d) while the slot was taken", code)
+	default:
+	}
+	s.large.release()
+	if code := <-answered; code != 200 {
+		t.Errorf("large request: %d", code)
+	}
+}
+
+// Every large request's end is followed by a pass that returns memory,
+// even when it ends during another request's pass.
+func TestMemoryReturner(t *testing.T) {
+	var m memoryReturner
+	for range 50 {
+		ctx, cancel := context.WithCancel(context.Background())
+		m.after(ctx)
+		cancel()
+	}
+	for m.busy.Load() || m.pending.Load() {
+		time.Sleep(time.Millisecond)
 	}
 }

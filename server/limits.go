@@ -10,7 +10,6 @@ import (
 	"math"
 	"net/http"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +37,11 @@ type Limits struct {
 	// RequestTimeout bounds a request from its turn to its last token
 	// (default 10 minutes); past it the answer is 504.
 	RequestTimeout time.Duration
+	// MaxLargeRequests bounds the requests with a body over 8 MiB (or of
+	// unknown length) in flight at once, from reading the body to the last
+	// token; the others wait before their body is read, so memory stays
+	// bounded however many large uploads arrive (default 2).
+	MaxLargeRequests int
 }
 
 // Default limits.
@@ -47,6 +51,7 @@ const (
 	DefaultMaxVideos      = 2
 	DefaultMaxQueue       = 64
 	DefaultRequestTimeout = 10 * time.Minute
+	DefaultLargeRequests  = 2
 )
 
 func (l Limits) withDefaults() Limits {
@@ -68,11 +73,20 @@ func (l Limits) withDefaults() Limits {
 	if l.RequestTimeout <= 0 {
 		l.RequestTimeout = DefaultRequestTimeout
 	}
+	if l.MaxLargeRequests <= 0 {
+		l.MaxLargeRequests = DefaultLargeRequests
+	}
 	return l
 }
 
 // readBody reads the body up to the byte limit.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength < 0 || r.ContentLength > bigRequestBytes {
+		if err := s.large.acquire(r.Context()); err != nil {
+			return nil, err
+		}
+		context.AfterFunc(r.Context(), s.large.release)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.Limits.MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -103,8 +117,23 @@ func (s *Server) check(ctx context.Context, req *glmv.Request, m *glmv.Model) er
 		return &httpError{status: http.StatusBadRequest, param: "max_tokens", code: "max_tokens_too_large",
 			msg: fmt.Sprintf("max_tokens is %d, the limit is %d", req.MaxTokens, limit)}
 	}
-	var images, videos int
+	var images, videos, imageTokens int
 	var pixels int64
+	textBytes := len(req.Prompt)
+	for _, t := range req.Tools {
+		textBytes += len(t)
+	}
+	for _, msg := range req.Messages {
+		textBytes += len(msg.JSON)
+		for _, p := range msg.Content {
+			textBytes += len(p.Text)
+		}
+	}
+	if maxBytes := m.MaxPromptBytes(); textBytes > maxBytes {
+		// Tokenizing it would take long and cannot give a prompt that fits.
+		return &httpError{status: http.StatusBadRequest, code: "context_length_exceeded",
+			msg: fmt.Sprintf("the request has %d bytes of text; no prompt longer than %d bytes fits the context of %d tokens", textBytes, maxBytes, m.ContextLimit())}
+	}
 	for i, msg := range req.Messages {
 		for j, p := range msg.Content {
 			param := fmt.Sprintf("messages[%d].content[%d]", i, j)
@@ -132,6 +161,14 @@ func (s *Server) check(ctx context.Context, req *glmv.Request, m *glmv.Model) er
 				if pixels += px; pixels > l.MaxPixels {
 					return &httpError{status: http.StatusBadRequest, param: param, code: "too_many_pixels",
 						msg: fmt.Sprintf("the request's images have more than %d pixels in all (%s is %d×%d)", l.MaxPixels, param, cfg.Width, cfg.Height)}
+				}
+				n, err := m.ImageTokens(cfg.Width, cfg.Height, p.Image.Detail)
+				if err != nil {
+					return &httpError{status: http.StatusBadRequest, param: param, code: "invalid_image", msg: fmt.Sprintf("%s: %v", param, err)}
+				}
+				if imageTokens += n; imageTokens >= m.ContextLimit() {
+					return &httpError{status: http.StatusBadRequest, param: param, code: "context_length_exceeded",
+						msg: fmt.Sprintf("the request's images alone take %d prompt tokens and the context holds %d (%s is %d×%d; detail \"low\" takes fewer)", imageTokens, m.ContextLimit(), param, cfg.Width, cfg.Height)}
 				}
 			}
 		}
@@ -189,28 +226,58 @@ func (s *Server) retryAfter(n int64) int {
 // the operating system.
 const (
 	bigRequestBytes  = 8 << 20
-	bigRequestPixels = 4_000_000
+	bigRequestPixels = 1_000_000
 )
+
+// slots bounds how many of something are in flight; waiters are counted.
+type slots struct {
+	ch      chan struct{}
+	waiting atomic.Int64
+}
+
+func newSlots(n int) *slots { return &slots{ch: make(chan struct{}, n)} }
+
+func (s *slots) acquire(ctx context.Context) error {
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
+	select {
+	case s.ch <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *slots) release() { <-s.ch }
 
 // memoryReturner returns the heap a large request freed to the operating
 // system once the request is over (the Go runtime would otherwise keep it
-// for minutes), at most one pass at a time.
+// for minutes). One pass runs at a time; requests that end during a pass
+// get another pass after it, so the last large request is always
+// followed by one.
 type memoryReturner struct {
-	busy atomic.Bool
-	wg   sync.WaitGroup
+	busy, pending atomic.Bool
 }
 
 // after schedules a return of memory when ctx (the request) ends.
 func (m *memoryReturner) after(ctx context.Context) {
 	context.AfterFunc(ctx, func() {
-		if !m.busy.CompareAndSwap(false, true) {
-			return
-		}
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			defer m.busy.Store(false)
-			debug.FreeOSMemory()
-		}()
+		m.pending.Store(true)
+		m.start()
 	})
+}
+
+func (m *memoryReturner) start() {
+	if !m.busy.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		for m.pending.Swap(false) {
+			debug.FreeOSMemory()
+		}
+		m.busy.Store(false)
+		if m.pending.Load() {
+			m.start() // a request ended between the last pass and now
+		}
+	}()
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/glmv/glmv"
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,7 +32,7 @@ type metrics struct {
 	perToken   prometheus.Histogram
 	vision     prometheus.Histogram
 	preprocess prometheus.Histogram
-	cache      func() CacheStats
+	cache      atomic.Pointer[func() CacheStats]
 }
 
 func newMetrics() *metrics {
@@ -76,16 +77,25 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) cacheStats() CacheStats {
-	if m.cache == nil {
+	f := m.cache.Load()
+	if f == nil {
 		return CacheStats{}
 	}
-	return m.cache()
+	return (*f)()
 }
 
 // SetCacheStats is the hook through which a cache reports its hit ratio
-// and size to /metrics; f must be safe to call from any goroutine. Call it
-// before serving.
-func (s *Server) SetCacheStats(f func() CacheStats) { s.metrics.cache = f }
+// and size to /metrics; f must be safe to call from any goroutine. SetModel
+// sets it to the model engine's prefix cache.
+func (s *Server) SetCacheStats(f func() CacheStats) { s.metrics.cache.Store(&f) }
+
+// engineCacheStats reports the engine's prefix cache of m.
+func engineCacheStats(m *glmv.Model) func() CacheStats {
+	return func() CacheStats {
+		st := m.Stats()
+		return CacheStats{Hits: uint64(st.PrefixHits), Lookups: uint64(st.PrefixHits + st.PrefixMisses), Bytes: st.CacheBytes}
+	}
+}
 
 // Registry is the server's Prometheus registry, for adding collectors.
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }

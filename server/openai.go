@@ -1,12 +1,10 @@
 package server
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -97,30 +95,42 @@ var refusedChatFields = map[string]string{
 	"best_of":            "glmv generates one sequence",
 	"echo":               "the prompt is not echoed",
 	"suffix":             "glmv does not fill in the middle",
+	"reasoning_effort":   "thinking is on or off: use chat_template_kwargs.enable_thinking",
+	"verbosity":          "glmv has no verbosity control",
 }
 
 // decodeJSON decodes exactly one JSON object from body into v: trailing
 // bytes other than white space are refused, and a field of refused
-// (set to anything but null) is refused naming it.
+// (set to anything but null) is refused naming it. It reads the body in
+// place (no copy of it), since a body can be tens of megabytes of images.
 func decodeJSON(body []byte, v any, what string, refused map[string]string) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(body, v); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) && strings.Contains(err.Error(), "after top-level value") {
+			return badRequest("request body has data after the JSON object")
+		}
 		return badRequest("request body is not a valid %s JSON object: %v", what, err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("request body has data after the JSON object")
-	}
 	if len(refused) > 0 {
-		var fields map[string]json.RawMessage
+		var fields map[string]present
 		if err := json.Unmarshal(body, &fields); err != nil {
 			return badRequest("request body is not a JSON object")
 		}
-		for k, raw := range fields {
-			if why, ok := refused[k]; ok && string(raw) != "null" {
+		for k, set := range fields {
+			if why, ok := refused[k]; ok && bool(set) {
 				return unsupported(k, why)
 			}
 		}
 	}
+	return nil
+}
+
+// present records whether a JSON value is set (not null) without keeping
+// a copy of it.
+type present bool
+
+func (p *present) UnmarshalJSON(b []byte) error {
+	*p = string(b) != "null"
 	return nil
 }
 
@@ -215,20 +225,31 @@ func decodeRequest(body []byte) (*chatRequest, *glmv.Request, error) {
 		}
 		req.TopLogprobs = *cr.TopLogprobs
 	}
-	for i, m := range cr.Messages {
-		msg, err := convertMessage(m)
-		if err == nil {
-			msg, err = withTemplateJSON(msg, m.raw)
-		}
-		if err != nil {
-			return nil, nil, badParam(fmt.Sprintf("messages[%d]", i), "messages[%d]: %v", i, err)
-		}
-		req.Messages = append(req.Messages, msg)
+	var err error
+	if req.Messages, err = convertMessages(cr.Messages); err != nil {
+		return nil, nil, err
 	}
 	if err := applyConstraint(body, req); err != nil {
 		return nil, nil, err
 	}
 	return &cr, req, nil
+}
+
+// convertMessages turns the request's messages into glmv ones, each
+// carrying its JSON for the chat template.
+func convertMessages(in []chatMessage) ([]glmv.Message, error) {
+	var out []glmv.Message
+	for i, m := range in {
+		msg, err := convertMessage(m)
+		if err == nil {
+			msg, err = withTemplateJSON(msg, m.raw)
+		}
+		if err != nil {
+			return nil, badParam(fmt.Sprintf("messages[%d]", i), "messages[%d]: %v", i, err)
+		}
+		out = append(out, msg)
+	}
+	return out, nil
 }
 
 func convertMessage(m chatMessage) (glmv.Message, error) {

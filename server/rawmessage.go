@@ -72,8 +72,13 @@ func templateContent(val json.RawMessage) (json.RawMessage, error) {
 		var head struct {
 			Type string `json:"type"`
 		}
-		if json.Unmarshal(p, &head) == nil && head.Type == "image_url" {
-			parts[i] = json.RawMessage(`{"type": "image"}`)
+		if json.Unmarshal(p, &head) == nil {
+			switch head.Type {
+			case "image_url":
+				parts[i] = json.RawMessage(`{"type": "image"}`)
+			case "video_url":
+				parts[i] = json.RawMessage(`{"type": "video"}`)
+			}
 		}
 	}
 	return encodeList(parts), nil

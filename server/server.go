@@ -53,6 +53,7 @@ type Server struct {
 	now     func() time.Time
 	metrics *metrics
 	mem     memoryReturner
+	large   *slots // large requests in flight
 	// avgMillis is a moving average of request durations.
 	avgMillis atomic.Int64
 	// gen, when set, generates instead of the model (a test's stand-in).
@@ -86,12 +87,13 @@ func NewServer(opts Options) *Server {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	opts.Limits = opts.Limits.withDefaults()
-	return &Server{opts: opts, log: opts.Log, now: time.Now, metrics: newMetrics()}
+	return &Server{opts: opts, log: opts.Log, now: time.Now, metrics: newMetrics(), large: newSlots(opts.Limits.MaxLargeRequests)}
 }
 
 // SetModel makes the server ready to answer with m under name.
 func (s *Server) SetModel(m *glmv.Model, name string) {
 	s.model.Store(&loaded{m: m, name: name, turn: make(chan struct{}, m.Parallel())})
+	s.SetCacheStats(engineCacheStats(m))
 }
 
 // Handler routes the API.

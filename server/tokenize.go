@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/glmv/glmv"
@@ -54,12 +53,9 @@ func decodeTokenizeRequest(body []byte) (*tokenizeRequest, *glmv.Request, error)
 		return &tr, &glmv.Request{Prompt: *tr.Prompt}, nil
 	case len(tr.Messages) > 0:
 		req := &glmv.Request{Tools: tr.Tools, Thinking: tr.ChatTemplateKwargs.EnableThinking}
-		for i, m := range tr.Messages {
-			msg, err := convertMessage(m)
-			if err != nil {
-				return nil, nil, badParam(fmt.Sprintf("messages[%d]", i), "messages[%d]: %v", i, err)
-			}
-			req.Messages = append(req.Messages, msg)
+		var err error
+		if req.Messages, err = convertMessages(tr.Messages); err != nil {
+			return nil, nil, err
 		}
 		return &tr, req, nil
 	}

@@ -347,9 +347,9 @@ func (p *printer) stream(ctx context.Context, m *glmv.Model, req glmv.Request) (
 			res.usage = ev.Usage
 			u := ev.Usage
 			fmt.Fprintln(p.w)
-			fmt.Fprintf(p.stats, "\n[%d prompt tokens (%d vision), %d generated, %s; time to first token %.0f ms, prefill %.1f tok/s, decode %.2f tok/s; seed %d]\n",
-				u.PromptTokens, u.VisionTokens, u.CompletionTokens, u.FinishReason, ms(u.TimeToFirstToken),
-				float64(u.PromptTokens)/max(u.Prefill.Seconds(), 1e-9), u.DecodeTokensPerSecond(), u.Seed)
+			fmt.Fprintf(p.stats, "\n[%d prompt tokens (%d vision, %d reused from the cache), %d generated, %s; time to first token %.0f ms, prefill %.1f tok/s, decode %.2f tok/s; seed %d]\n",
+				u.PromptTokens, u.VisionTokens, u.CachedTokens, u.CompletionTokens, u.FinishReason, ms(u.TimeToFirstToken),
+				float64(u.PromptTokens-u.CachedTokens)/max(u.Prefill.Seconds(), 1e-9), u.DecodeTokensPerSecond(), u.Seed)
 		}
 	}
 	res.answer = strings.TrimSpace(sb.String())

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/glmv/glmv"
@@ -44,10 +43,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxPixels := fs.Int64("max-pixels", server.DefaultMaxPixels, "most image pixels in one request, summed over its images (read from their headers)")
 	maxTokens := fs.Int("max-tokens", 0, "largest max_tokens accepted (0: the context length)")
 	maxQueue := fs.Int("max-queue", server.DefaultMaxQueue, "requests that may wait for their turn; more get 429 with Retry-After")
+	maxLarge := fs.Int("max-large-requests", server.DefaultLargeRequests, "requests with a body over 8 MiB handled at once; others wait before their body is read")
 	timeout := fs.Duration("request-timeout", server.DefaultRequestTimeout, "longest a request may run once its turn comes")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM or Ctrl-C, how long running requests may finish before they are cancelled")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: glmv serve -m MODEL [--addr HOST:PORT] [options]\n\nServes an OpenAI-compatible API: POST /v1/chat/completions and\n/v1/completions (streaming or not; images and videos as base64 data: URLs;\nthinking in reasoning_content; enable_thinking through chat_template_kwargs),\nGET /v1/models[/{id}], POST /tokenize and /detokenize, GET /health\n(\"loading\" until the model is ready) and GET /metrics (Prometheus). The port\nis bound before the model loads. One request runs at a time; the others wait\nin a bounded queue. The sampling seed used is reported in X-Glmv-Seed.\n\nOptions:")
+		fmt.Fprintln(stderr, "Usage: glmv serve -m MODEL [--addr HOST:PORT] [options]\n\nServes an OpenAI-compatible API: POST /v1/chat/completions and\n/v1/completions (streaming or not; images and videos as base64 data: URLs;\nthinking in reasoning_content; enable_thinking through chat_template_kwargs),\nGET /v1/models[/{id}], POST /tokenize and /detokenize, GET /health\n(\"loading\" until the model is ready) and GET /metrics (Prometheus). The port\nis bound before the model loads. Up to --parallel requests are decoded\ntogether; the others wait in a bounded queue (--max-queue, then 429).\nThe sampling seed used is reported in X-Glmv-Seed.\n\nOptions:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -87,18 +87,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	api := server.NewServer(server.Options{Log: log, APIKey: key, CORSOrigins: origins, Limits: server.Limits{
 		MaxBodyBytes: *maxBody, MaxImages: *maxImages, MaxPixels: *maxPixels, MaxTokens: *maxTokens,
-		MaxQueue: queue, RequestTimeout: *timeout,
+		MaxQueue: queue, RequestTimeout: *timeout, MaxLargeRequests: *maxLarge,
 	}})
-	// The engine's prefix cache reports to /metrics once the model is in.
-	var ready atomic.Pointer[glmv.Model]
-	api.SetCacheStats(func() server.CacheStats {
-		m := ready.Load()
-		if m == nil {
-			return server.CacheStats{}
-		}
-		st := m.Stats()
-		return server.CacheStats{Hits: uint64(st.PrefixHits), Lookups: uint64(st.PrefixHits + st.PrefixMisses), Bytes: st.CacheBytes}
-	})
 	// Requests get a context that ends when the grace period after a
 	// shutdown signal runs out.
 	reqCtx, cancelRequests := context.WithCancel(context.Background())
@@ -139,7 +129,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if ctx.Err() != nil {
 		return shutdown()
 	}
-	ready.Store(m)
 	api.SetModel(m, *name)
 	log.Info("serving", "addr", ln.Addr().String(), "model", *name)
 	fmt.Fprintf(stdout, "glmv serving %s on http://%s/v1 (chat page: http://%s/)\n", *name, ln.Addr(), ln.Addr())

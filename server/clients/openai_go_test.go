@@ -1,8 +1,9 @@
-package server
+package clients
 
 import (
 	"context"
 	"errors"
+	"github.com/glmv/glmv/server"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ import (
 // with the bundled tiny model.
 func TestOpenAIGoClient(t *testing.T) {
 	m, img := loadDemo(t)
-	s := NewServer(Options{APIKey: "test-key"})
+	s := server.NewServer(server.Options{APIKey: "test-key"})
 	s.SetModel(m, "tiny")
 	ts := serveWith(t, s)
 	client := openai.NewClient(option.WithBaseURL(ts.URL+"/v1"), option.WithAPIKey("test-key"), option.WithMaxRetries(0))
@@ -42,7 +43,7 @@ func TestOpenAIGoClient(t *testing.T) {
 			c.Usage.CompletionTokens != 12 || c.Choices[0].FinishReason != "length" {
 			t.Errorf("completion %s", c.RawJSON())
 		}
-		if resp.Header.Get(SeedHeader) == "" {
+		if resp.Header.Get(server.SeedHeader) == "" {
 			t.Error("no seed header")
 		}
 	})

@@ -1,7 +1,8 @@
-package server
+package clients
 
 import (
 	"context"
+	"github.com/glmv/glmv/server"
 	"os"
 	"os/exec"
 	"strings"
@@ -22,12 +23,12 @@ func TestOpenAINodeClient(t *testing.T) {
 		t.Skip("GLMV_NODE_MODULES does not name a node_modules folder with the openai package")
 	}
 	m, img := loadDemo(t)
-	s := NewServer(Options{APIKey: "node-key"})
+	s := server.NewServer(server.Options{APIKey: "node-key"})
 	s.SetModel(m, "tiny")
 	ts := serveWith(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "testdata/node/client.js")
+	cmd := exec.CommandContext(ctx, node, "testdata/client.js")
 	cmd.Env = append(os.Environ(), "NODE_PATH="+modules, "GLMV_BASE_URL="+ts.URL+"/v1", "GLMV_API_KEY=node-key", "GLMV_IMAGE="+img)
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "ok" {

@@ -1,5 +1,5 @@
 // Drives glmv serve with the official npm "openai" client. Run by
-// TestOpenAINodeClient (server/node_test.go) with GLMV_BASE_URL,
+// TestOpenAINodeClient (server/clients/node_test.go) with GLMV_BASE_URL,
 // GLMV_API_KEY and GLMV_IMAGE (a data: URL) set and NODE_PATH pointing at a
 // node_modules folder that holds "openai".
 'use strict';
@@ -45,17 +45,50 @@ async function main() {
   assert.equal(lp.choices[0].logprobs.content.length, 12);
   assert.equal(lp.choices[0].logprobs.content[0].top_logprobs.length, 2);
 
-  // tools: a call and its result go back to the model
+  // tools: a call and its result go back to the model. (The assistant turn
+  // leaves content out: the demo model's toy template iterates a non-string
+  // content, so null fails there exactly as it does in Python Jinja.)
   const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
   const round = await client.chat.completions.create({
     model: 'tiny', max_tokens: 4, tools,
     messages: [
       { role: 'user', content: 'Weather in Paris?' },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'assistant', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
       { role: 'tool', tool_call_id: 'call_1', content: '{"temp":21}' },
     ],
   });
   assert.ok(round.usage.prompt_tokens > 0);
+
+  // tool_choice: required, a named function, none (the constraint makes
+  // the random-weight model comply)
+  const pickTools = [
+    { type: 'function', function: { name: 'pick', parameters: { type: 'object', required: ['n', 'color'], additionalProperties: false, properties: { n: { type: 'integer' }, color: { enum: ['red', 'blue'] } } } } },
+    { type: 'function', function: { name: 'flip', parameters: { type: 'object', required: ['flag'], properties: { flag: { type: 'boolean' } } } } },
+  ];
+  for (const [choice, allowed] of [['required', ['pick', 'flip']], [{ type: 'function', function: { name: 'flip' } }, ['flip']], ['none', []]]) {
+    const r = await client.chat.completions.create({ ...demo, max_tokens: 300, tools: pickTools, tool_choice: choice });
+    const calls = r.choices[0].message.tool_calls || [];
+    if (allowed.length === 0) {
+      assert.equal(calls.length, 0);
+      continue;
+    }
+    assert.equal(r.choices[0].finish_reason, 'tool_calls');
+    assert.ok(calls.length > 0);
+    for (const c of calls) {
+      assert.ok(allowed.includes(c.function.name), c.function.name);
+      JSON.parse(c.function.arguments);
+    }
+  }
+
+  // response_format json_schema: parsed and validated
+  const js = await client.chat.completions.create({
+    ...demo, max_tokens: 300, temperature: 1,
+    response_format: { type: 'json_schema', json_schema: { name: 'pet', strict: true, schema: { type: 'object', additionalProperties: false, required: ['animal', 'count'], properties: { animal: { enum: ['cat', 'dog'] }, count: { type: 'integer' } } } } },
+  });
+  const doc = JSON.parse(js.choices[0].message.content);
+  assert.deepEqual(Object.keys(doc).sort(), ['animal', 'count']);
+  assert.ok(['cat', 'dog'].includes(doc.animal));
+  assert.ok(Number.isInteger(doc.count));
 
   // models
   const model = await client.models.retrieve('tiny');
