@@ -24,7 +24,7 @@ func testPools(t *testing.T) []*Pool {
 	return []*Pool{nil, p2, p3}
 }
 
-var testSizes = []int{0, 1, 7, 8, 31, 33, 100, 4096 + 5}
+var testSizes = []int{0, 1, 7, 8, 31, 33, 51, 100, 4096 + 5}
 
 func TestKernelName(t *testing.T) {
 	t.Logf("kernel set in use: %s (available: %v; CPU features %v)", KernelName(), KernelSets(), CPUFeatures())
