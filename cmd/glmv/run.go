@@ -30,6 +30,7 @@ type runFlags struct {
 	temperature, topP, minP, repPenalty              float64
 	seed                                             uint64
 	engine                                           engineFlags
+	format                                           formatFlag
 	set                                              map[string]bool
 }
 
@@ -42,6 +43,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noThink, "no-think", false, "switch the model's thinking off")
 	fs.BoolVar(&f.hideThinking, "hide-thinking", false, "do not print the thinking")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per event instead of text")
+	fs.Var(&f.format, "format", `constrain the answer: "json" (any JSON object) or a JSON Schema file`)
 	fs.StringVar(&f.drawBoxes, "draw-boxes", "", "write the (last) input image with the answer's grounding boxes drawn to this PNG file")
 	fs.IntVar(&f.maxTokens, "max-tokens", 0, "most tokens to generate (default: generation_config.json's, else 1024)")
 	fs.Float64Var(&f.temperature, "temperature", 0, "sampling temperature; 0 is greedy (default: generation_config.json's)")
@@ -64,6 +66,7 @@ func (f *runFlags) request() glmv.Request {
 	r.MaxTokens = f.maxTokens
 	r.Stop = f.stops
 	r.Seed = f.seed
+	r.Constraint = f.format.constraint
 	if !f.set["seed"] {
 		r.Seed = rand.Uint64N(1 << 53)
 	}
