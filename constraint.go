@@ -14,7 +14,8 @@ import (
 
 // Constraint restricts the answer of a Request. The thinking
 // (<think>…</think>) stays free; the constraint applies from the first
-// answer token (the first token when thinking is off).
+// answer token (the first token when thinking is off). An answer cut by
+// MaxTokens or by a Stop string is cut, like any other.
 type Constraint struct {
 	// Grammar is the language the answer must belong to, e.g. from
 	// JSONSchemaGrammar, JSONObjectGrammar or ToolCallGrammar; nil leaves
@@ -103,7 +104,7 @@ type answerGuard struct {
 	c          *Constraint
 	match      *constrain.Matcher // nil without a grammar
 	thinking   bool               // inside <think>…</think>
-	mayThink   bool               // the next token may open the thinking
+	mayThink   bool               // the next token may open the thinking (only whitespace so far)
 	thinkOpen  int
 	thinkClose int
 	toolOpen   int
@@ -173,15 +174,7 @@ func (g *answerGuard) apply(logits []float32) error {
 		if g.mayThink {
 			g.mask[g.thinkOpen>>6] |= 1 << (uint(g.thinkOpen) & 63)
 		}
-		n := 0
-		for i := range logits {
-			if i >= g.vocab.Size() || g.mask[i>>6]&(1<<(uint(i)&63)) == 0 {
-				logits[i] = negInf
-			} else if !math.IsInf(float64(logits[i]), -1) {
-				n++
-			}
-		}
-		if n == 0 {
+		if !maskLogits(logits, g.mask, g.vocab.Size()) {
 			return fmt.Errorf("constrained decoding: no token can continue the answer")
 		}
 	case g.c.MaxToolCalls > 0 && g.calls >= g.c.MaxToolCalls:
@@ -216,11 +209,13 @@ func (g *answerGuard) accept(id int) error {
 		return nil
 	}
 	if g.mayThink {
-		g.mayThink = false
 		if id == g.thinkOpen {
-			g.thinking = true
+			g.thinking, g.mayThink = true, false
 			return nil
 		}
+		// Some templates leave the newline before <think> to the model:
+		// the thinking may still open after leading whitespace.
+		g.mayThink = len(bytes.TrimSpace(g.vocab.TokenBytes(id))) == 0 && len(g.vocab.TokenBytes(id)) > 0
 	}
 	if g.match != nil {
 		if err := g.match.Accept(id); err != nil {
@@ -242,4 +237,47 @@ func (g *answerGuard) accept(id int) error {
 		}
 	}
 	return nil
+}
+
+// maskLogits sets to -Inf the logits whose bit in mask is clear (and
+// those at or past size); it reports whether an allowed logit is left
+// that is not -Inf.
+func maskLogits(logits []float32, mask []uint64, size int) bool {
+	negInf := float32(math.Inf(-1))
+	if len(logits) > size {
+		for i := size; i < len(logits); i++ {
+			logits[i] = negInf
+		}
+		logits = logits[:size]
+	}
+	left := false
+	for w := 0; w*64 < len(logits); w++ {
+		bitsw := mask[w]
+		base := w * 64
+		n := min(64, len(logits)-base)
+		chunk := logits[base : base+n]
+		switch bitsw {
+		case 0:
+			for j := range chunk {
+				chunk[j] = negInf
+			}
+			continue
+		case ^uint64(0):
+		default:
+			for j := range chunk {
+				if bitsw&(1<<uint(j)) == 0 {
+					chunk[j] = negInf
+				}
+			}
+		}
+		if !left {
+			for j := range chunk {
+				if bitsw&(1<<uint(j)) != 0 && !math.IsInf(float64(chunk[j]), -1) {
+					left = true
+					break
+				}
+			}
+		}
+	}
+	return left
 }

@@ -70,3 +70,32 @@ func TestJinjaConformance(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkRenderGLM renders the GLM family template for a conversation
+// with tools, tool calls and an image.
+func BenchmarkRenderGLM(b *testing.B) {
+	data, err := os.ReadFile("../testdata/chat/goldens.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var cases map[string]struct {
+		Context Context `json:"context"`
+	}
+	if err := json.Unmarshal(data, &cases); err != nil {
+		b.Fatal(err)
+	}
+	src, err := os.ReadFile("../testdata/reference/chat_template/glm_ocr_family.jinja")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tmpl, err := Compile(string(src))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := cases["shape_tool_calls_unwrapped"].Context
+	for b.Loop() {
+		if _, err := tmpl.Render(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

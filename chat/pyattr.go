@@ -31,6 +31,17 @@ func pyGetattr(obj jinja.Value, name string) (jinja.Value, error) {
 	if m := boundMethod(obj, name); m != nil {
 		return jinja.NewCallable(name, m), nil
 	}
+	if _, i, isInt, ok := number(obj); ok && (name == "real" || name == "imag") {
+		switch {
+		case name == "imag" && isInt:
+			return jinja.NewInt(0), nil
+		case name == "imag":
+			return jinja.NewFloat(0), nil
+		case isInt:
+			return jinja.NewInt(i), nil
+		}
+		return obj, nil
+	}
 	if obj.IsDict() {
 		if v, ok := obj.AsDict().Get(name); ok {
 			return v, nil

@@ -3,6 +3,7 @@ package chat
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -965,8 +966,9 @@ func recompile(src string) (out string, texts []string, consts []jinja.Value, er
 	if err != nil {
 		return "", nil, nil, err
 	}
+	locals := loopLocals(segs)
 	var b strings.Builder
-	for _, s := range segs {
+	for i, s := range segs {
 		switch s.kind {
 		case segText:
 			fmt.Fprintf(&b, "{{ %s[%d] }}", textVar, len(texts))
@@ -982,10 +984,85 @@ func recompile(src string) (out string, texts []string, consts []jinja.Value, er
 			if err != nil {
 				return "", nil, nil, fmt.Errorf("line %d: {%%%s%%}: %w", s.line, s.text, err)
 			}
-			if !drop {
-				b.WriteString("{% " + st + " %}")
+			if drop {
+				continue
+			}
+			// Names a loop body sets are local to each iteration in
+			// jinja2: every iteration starts from the value outside.
+			names := locals[i]
+			for _, n := range names {
+				fmt.Fprintf(&b, "{%% set %souter%d_%s = %s %%}", fnPrefix, i, n, n)
+			}
+			b.WriteString("{% " + st + " %}")
+			for _, n := range names {
+				fmt.Fprintf(&b, "{%% set %s = %souter%d_%s %%}", n, fnPrefix, i, n)
 			}
 		}
 	}
 	return b.String(), texts, consts, nil
+}
+
+// loopLocals finds, for each for tag, the names that `set` assigns in its
+// body (outside nested loops, macros and call blocks, which have their own
+// scopes), leaving out the loop's own variables.
+func loopLocals(segs []tmplSeg) map[int][]string {
+	type frame struct {
+		kw      string
+		at      int
+		targets map[string]bool
+		names   []string
+	}
+	out := map[int][]string{}
+	var stack []*frame
+	for i, s := range segs {
+		if s.kind != segBlock {
+			continue
+		}
+		toks, err := lexExpr(s.text)
+		if err != nil || len(toks) == 0 || toks[0].kind != tokName {
+			continue
+		}
+		switch kw := toks[0].text; kw {
+		case "for", "macro", "call":
+			f := &frame{kw: kw, at: i, targets: map[string]bool{}}
+			if kw == "for" {
+				for _, t := range toks[1:] {
+					if t.kind == tokName && t.text == "in" {
+						break
+					}
+					if t.kind == tokName {
+						f.targets[t.text] = true
+					}
+				}
+			}
+			stack = append(stack, f)
+		case "endfor", "endmacro", "endcall":
+			if len(stack) == 0 {
+				continue
+			}
+			f := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if f.kw == "for" && len(f.names) > 0 {
+				out[f.at] = f.names
+			}
+		case "set":
+			if len(stack) == 0 || stack[len(stack)-1].kw != "for" {
+				continue
+			}
+			f := stack[len(stack)-1]
+			for j := 1; j < len(toks); j++ {
+				t := toks[j]
+				if t.kind == tokOp && (t.text == "=" || t.text == "|") {
+					break
+				}
+				if t.kind != tokName || j+1 < len(toks) && toks[j+1].kind == tokOp && toks[j+1].text == "." || j > 1 && toks[j-1].text == "." {
+					continue
+				}
+				if !f.targets[t.text] && !slices.Contains(f.names, t.text) {
+					f.names = append(f.names, t.text)
+				}
+			}
+		}
+	}
+	return out
 }

@@ -38,11 +38,11 @@ type kernels struct {
 	dotQ8, dotQ4 func(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32
 	// dotQ8r4 and dotQ4r4 are dotQ8 and dotQ4 for one activation row
 	// against 4 weight rows nb blocks apart (wq, wd start at the first).
-	dotQ8r4 func(xq []int8, xd []float32, nb int, wq []byte, wd []uint16, out *[4]float32)
+	dotQ8r4 func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32)
 	dotQ4r4 func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32)
 	// dotQ8x4 is dotQ8 for 4 tokens whose quantized activations are nb
 	// blocks apart, against one weight row; it writes the 4 results.
-	dotQ8x4 func(xq []int8, xd []float32, nb int, wq []byte, wd []uint16, out *[4]float32)
+	dotQ8x4 func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32)
 	// dotQ4x4 is dotQ4 for 4 tokens whose quantized activations are nb
 	// blocks apart, against one weight row; it writes the 4 results.
 	dotQ4x4 func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32)
@@ -118,7 +118,7 @@ var genericKernels = &kernels{
 	dequantQ4: dequantQ4Generic,
 	dotQ8:     dotQ8Generic,
 	dotQ4:     dotQ4Generic,
-	dotQ8r4: func(xq []int8, xd []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+	dotQ8r4: func(xq []int8, xd, _ []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
 		for i := range out {
 			out[i] = dotQ8Generic(xq, xd[:nb], nil, wq[i*nb*qBlock:], wd[i*nb:(i+1)*nb])
 		}
@@ -128,7 +128,7 @@ var genericKernels = &kernels{
 			out[i] = dotQ4Generic(xq, xd[:nb], nil, wq[i*nb*qBlock/2:], wd[i*nb:(i+1)*nb])
 		}
 	},
-	dotQ8x4: func(xq []int8, xd []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+	dotQ8x4: func(xq []int8, xd, _ []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
 		for t := range out {
 			out[t] = dotQ8Generic(xq[t*nb*qBlock:], xd[t*nb:(t+1)*nb], nil, wq, wd)
 		}

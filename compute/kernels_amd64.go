@@ -146,7 +146,7 @@ var avx2Kernels = &kernels{
 	},
 	dotQ8: dotQ8Asm,
 	dotQ4: dotQ4Asm,
-	dotQ8r4: func(xq []int8, xd []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+	dotQ8r4: func(xq []int8, xd, _ []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
 		full := nb &^ 7
 		if full > 0 {
 			_, _ = xq[full*qBlock-1], xd[full-1]
@@ -178,7 +178,7 @@ var avx2Kernels = &kernels{
 			}
 		}
 	},
-	dotQ8x4: func(xq []int8, xd []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+	dotQ8x4: func(xq []int8, xd, _ []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
 		full := nb &^ 7
 		if full > 0 {
 			_, _ = xq[(3*nb+full)*qBlock-1], xd[3*nb+full-1]

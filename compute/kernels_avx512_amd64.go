@@ -27,6 +27,9 @@ func newAVX512Kernels() *kernels {
 		_, _, _ = a[kc*mr-1], b[(kc-1)*bstride+nr-1], c[(mr-1)*ldc+nr-1]
 		gemm6x16sAVX512(kc, &a[0], &b[0], bstride, &c[0], ldc)
 	}
+	useFloat512(&k)
+	useAttn512(&k)
+	useVNNI(&k)
 	return &k
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -23,7 +24,7 @@ func testPools(t *testing.T) []*Pool {
 	return []*Pool{nil, p2, p3}
 }
 
-var testSizes = []int{0, 1, 7, 8, 31, 33, 100, 4096 + 5}
+var testSizes = []int{0, 1, 7, 8, 31, 33, 51, 100, 4096 + 5}
 
 func TestKernelName(t *testing.T) {
 	t.Logf("kernel set in use: %s (available: %v; CPU features %v)", KernelName(), KernelSets(), CPUFeatures())
@@ -588,4 +589,33 @@ func TestReadBandwidth(t *testing.T) {
 	if bw := p.ReadBandwidth(0, 2); bw != 0 {
 		t.Fatalf("ReadBandwidth(0) = %v", bw)
 	}
+}
+
+// Concurrent For calls on one pool each cover their range exactly once.
+func TestPoolConcurrentFor(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range 50 {
+				n := 100 + 37*g + it
+				hits := make([]int32, n)
+				p.For(n, 3, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						hits[i]++
+					}
+				})
+				for i, h := range hits {
+					if h != 1 {
+						t.Errorf("caller %d: item %d of %d done %d times", g, i, n, h)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -166,7 +166,7 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 						if w.DType == Q4_0 {
 							k.dotQ4r4(xqt, xdt, xst, nb, wq4, wd4, &o4)
 						} else {
-							k.dotQ8r4(xqt, xdt, nb, wq4, wd4, &o4)
+							k.dotQ8r4(xqt, xdt, xst, nb, wq4, wd4, &o4)
 						}
 						copy(out[t*rows+r:t*rows+r+4], o4[:])
 					}
@@ -180,7 +180,7 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 					if w.DType == Q4_0 {
 						k.dotQ4x4(xq[t*nb*qBlock:(t+4)*nb*qBlock], xd[t*nb:(t+4)*nb], xs[t*nb:(t+4)*nb], nb, wq, wd, &o4)
 					} else {
-						k.dotQ8x4(xq[t*nb*qBlock:(t+4)*nb*qBlock], xd[t*nb:(t+4)*nb], nb, wq, wd, &o4)
+						k.dotQ8x4(xq[t*nb*qBlock:(t+4)*nb*qBlock], xd[t*nb:(t+4)*nb], xs[t*nb:(t+4)*nb], nb, wq, wd, &o4)
 					}
 					for i, v := range o4 {
 						out[(t+i)*rows+r] = v

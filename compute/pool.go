@@ -8,7 +8,10 @@ import (
 
 // Pool is a persistent set of worker goroutines that run the parallel parts
 // of the kernels. A nil *Pool is valid and runs everything on the calling
-// goroutine. A Pool is safe for use by one caller at a time.
+// goroutine. A Pool is safe for concurrent use: concurrent For calls (the
+// engine's decode loop and a request's vision tower, say) share the
+// workers, and each caller also works on its own chunks, so none waits on
+// another's (the functions given to For must not call For themselves).
 type Pool struct {
 	workers int
 	jobs    chan poolJob

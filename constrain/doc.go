@@ -29,13 +29,17 @@
 // object, array, string, number, integer, boolean, null), properties,
 // required, additionalProperties (false, true or a schema), items (one
 // schema), minItems, maxItems (up to MaxItemsBound), enum, const, anyOf,
-// $ref (to "#" or into $defs/definitions; recursion is allowed when it
-// passes through an object or array), $defs and definitions. The
-// annotations title, description, $schema, $id, $comment, examples,
-// default, deprecated, readOnly and writeOnly are ignored. Any other
-// keyword (pattern, format, minLength, minimum, oneOf, allOf, not,
-// patternProperties, prefixItems, …) is refused with an
-// *UnsupportedError naming it, rather than silently ignored.
+// allOf (with a single subschema), $ref (to "#" or into
+// $defs/definitions; recursion is allowed when it passes through an
+// object or array), $defs, definitions; for strings minLength,
+// maxLength (up to MaxLengthBound, in code points) and format (date,
+// time, date-time, uuid); for numbers and integers minimum, maximum,
+// exclusiveMinimum and exclusiveMaximum (as numbers). The annotations
+// title, description, $schema, $id, $comment, examples, default,
+// deprecated, readOnly and writeOnly are ignored. Any other keyword
+// (pattern, other formats, multipleOf, oneOf, not, patternProperties,
+// prefixItems, minProperties, …) is refused with an *UnsupportedError
+// naming it, rather than silently ignored.
 //
 // What is generated is a subset of what the schema allows, so every
 // text validates:
@@ -52,9 +56,28 @@
 //   - where a schema leaves a value free (true, {}, a bare "object"),
 //     objects and arrays nest at most MaxAnyDepth deep;
 //   - enum and const values are written as compact JSON (strings as Go's
-//     encoding/json writes them, with <, > and & escaped);
+//     encoding/json writes them, with <, > and & escaped; other non-ASCII
+//     characters raw or \u-escaped);
 //   - strings are valid UTF-8 without raw control characters and never
-//     contain an Options.Avoid string (a reply parser's markers).
+//     contain an Options.Avoid string (a reply parser's markers); with
+//     minLength/maxLength, '<' is written escaped (\u003c) and no
+//     surrogate escapes are used, so each character is one code point;
+//   - formats are written in one fixed shape: date YYYY-MM-DD with days
+//     01–28, time HH:MM:SS[.f](Z|±HH:MM), date-time both joined by T,
+//     uuid in lower-case hex;
+//   - bounded integers are exactly the integers in range; bounded
+//     numbers are the integers in range and, for k >= 0 with [k, k+1)
+//     inside the range, k.ddd — never an exponent.
+//
+// # Tool calls
+//
+// ToolCalls builds a grammar for GLM's tool-call syntax
+// (<tool_call>name, then <arg_key>/<arg_value> pairs, </tool_call>), one
+// or more calls, with each function's arguments following its
+// parameters schema where that is within the subset above (string
+// arguments as raw text, the way GLM writes and the reply parser reads
+// them; the others as JSON). Either joins two grammars, e.g. a JSON
+// answer or tool calls.
 //
 // Whitespace between JSON tokens is optional and each run is at most
 // Options.MaxWhitespace bytes, so a model cannot loop on it forever; the

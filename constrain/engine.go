@@ -93,7 +93,11 @@ func (e *engine) intern(cfgs []cfg, end bool) int32 {
 // closure follows epsilon edges, calls and rule ends from seeds and
 // interns the result; -1 when nothing survives.
 func (e *engine) closure(seeds []cfg) int32 {
-	clear(e.seen)
+	if len(e.seen) > 1024 {
+		e.seen = map[cfg]struct{}{} // clearing a grown map costs its size every time
+	} else {
+		clear(e.seen)
+	}
 	e.work = append(e.work[:0], seeds...)
 	e.out = e.out[:0]
 	end := false

@@ -35,6 +35,12 @@ type node struct {
 	eps   []int32
 	calls []call
 	final bool // the rule this node belongs to may end here
+	// counted marks a position in a length-bounded string: every
+	// plain-character token (see Vocab.plain) of at most remaining
+	// characters (-1: any number) continues inside the string, so its
+	// analysis needs no trie walk.
+	counted   bool
+	remaining int32
 }
 
 // Limits of a grammar build: they keep a hostile schema from making a
@@ -369,7 +375,7 @@ func Either(a, b *Grammar) *Grammar {
 	nodes = append(nodes, a.nodes...)
 	off := int32(len(a.nodes))
 	for _, n := range b.nodes {
-		c := node{final: n.final}
+		c := node{final: n.final, counted: n.counted, remaining: n.remaining}
 		for _, e := range n.edges {
 			c.edges = append(c.edges, edge{e.lo, e.hi, e.to + off})
 		}

@@ -82,6 +82,21 @@ func (a *analysis) mask(n int32) *nodeMask {
 	}
 	v := a.v
 	m := &nodeMask{accepted: make([]uint64, words(v.size)), uncertain: make([]uint64, words(len(v.order)))}
+	if nd := &a.eng.g.nodes[n]; nd.counted {
+		// A position in a length-bounded string: plain tokens short
+		// enough stay inside it; the others are left to the walk.
+		pt := v.plainTokens()
+		for i, id := range pt.byChars {
+			if nd.remaining >= 0 && pt.chars[i] > nd.remaining {
+				break
+			}
+			setBit(m.accepted, id)
+		}
+		copy(m.uncertain, pt.nonPlain)
+		m.anyUnc = true
+		a.masks[n] = m
+		return m
+	}
 	e := a.eng
 	s0 := e.intern([]cfg{{n, -1}}, false)
 	var visit func(t, s int32, esc bool)

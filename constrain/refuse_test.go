@@ -2,6 +2,7 @@ package constrain
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,11 +11,16 @@ import (
 func TestSchemaRefusals(t *testing.T) {
 	for _, c := range []struct{ schema, keyword, path string }{
 		{`{"type":"string","pattern":"a"}`, "pattern", "#"},
-		{`{"type":"string","format":"date"}`, "format", "#"},
-		{`{"type":"string","minLength":1}`, "minLength", "#"},
-		{`{"type":"integer","minimum":0}`, "minimum", "#"},
+		{`{"type":"string","format":"email"}`, "format", "#"},
+		{`{"type":"string","format":"date","maxLength":3}`, "format", "#"},
+		{`{"type":"string","minLength":5000}`, "minLength", "#"},
+		{`{"type":"string","minLength":3,"maxLength":2}`, "maxLength", "#"},
+		{`{"type":"integer","minimum":3,"exclusiveMaximum":3}`, "minimum", "#"},
+		{`{"type":"integer","minimum":true}`, "minimum", "#"},
+		{`{"type":"number","exclusiveMinimum":0.5,"maximum":0.5}`, "minimum", "#"},
+		{`{"minLength":1,"minimum":2}`, "type", "#"},
+		{`{"allOf":[{"type":"string"},{"type":"null"}]}`, "allOf", "#"},
 		{`{"oneOf":[{"type":"string"}]}`, "oneOf", "#"},
-		{`{"allOf":[{"type":"string"}]}`, "allOf", "#"},
 		{`{"not":{}}`, "not", "#"},
 		{`{"type":"object","properties":{"a":{"type":"array","prefixItems":[]}}}`, "prefixItems", "#/properties/a"},
 		{`{"type":"object","patternProperties":{}}`, "patternProperties", "#"},
@@ -209,5 +215,36 @@ func TestUnproductive(t *testing.T) {
 	}
 	if acc, comp := runText(g, v, `null`); !acc || !comp {
 		t.Fatal("null refused")
+	}
+}
+
+// Integer ranges accept exactly the integers in them.
+func TestIntRange(t *testing.T) {
+	v, _ := demoVocab(t)
+	for _, c := range [][2]int64{{0, 0}, {-5, 5}, {7, 123}, {-123, -7}, {-1000, 999}, {10, 10}, {99, 101}, {-1, 0}} {
+		g, err := CompileSchema([]byte(fmt.Sprintf(`{"type":"integer","minimum":%d,"maximum":%d}`, c[0], c[1])), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for x := int64(-1100); x <= 1100; x++ {
+			_, comp := runText(g, v, strconv.FormatInt(x, 10))
+			if want := x >= c[0] && x <= c[1]; comp != want {
+				t.Fatalf("[%d, %d]: %d accepted %v", c[0], c[1], x, comp)
+			}
+		}
+		for _, bad := range []string{"-0", "007", "+1", "1.0", "1e2"} {
+			if acc, comp := runText(g, v, bad); acc && comp {
+				t.Fatalf("[%d, %d]: %q accepted", c[0], c[1], bad)
+			}
+		}
+	}
+	g, err := CompileSchema([]byte(`{"type":"integer","exclusiveMinimum":-0.5}`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]bool{"0": true, "-1": false, "9999999999999999": true, "12345": true} {
+		if _, comp := runText(g, v, text); comp != want {
+			t.Errorf("> -0.5: %s accepted %v", text, comp)
+		}
 	}
 }

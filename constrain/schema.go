@@ -30,7 +30,22 @@ func (e *UnsupportedError) Error() string {
 
 var supportedKeywords = []string{
 	"type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
-	"enum", "const", "anyOf", "$ref", "$defs", "definitions",
+	"enum", "const", "anyOf", "allOf", "$ref", "$defs", "definitions",
+	"minLength", "maxLength", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+}
+
+var (
+	stringKeywords = []string{"minLength", "maxLength", "format"}
+	numberKeywords = []string{"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
+)
+
+func hasAny(s *jval, kws []string) bool {
+	for _, k := range kws {
+		if s.get(k) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // annotations are keywords that do not constrain values.
@@ -129,6 +144,12 @@ func (sc *schemaCompiler) value(s *jval, path string) frag {
 		}
 		return b.alt(alts...)
 	}
+	if a := s.get("allOf"); a != nil {
+		if !only("allOf") || a.kind != 'a' || len(a.arr) != 1 {
+			return sc.fail(unsupported(path, "allOf", "only a single subschema without other keywords is supported"))
+		}
+		return sc.value(a.arr[0], path+"/allOf/0")
+	}
 	types, err := schemaTypes(s, path)
 	if err != nil {
 		return sc.fail(err)
@@ -145,13 +166,24 @@ func (sc *schemaCompiler) value(s *jval, path string) frag {
 	if types == nil {
 		objectKw := s.get("properties") != nil || s.get("required") != nil || s.get("additionalProperties") != nil
 		arrayKw := s.get("items") != nil || s.get("minItems") != nil || s.get("maxItems") != nil
+		stringKw, numberKw := hasAny(s, stringKeywords), hasAny(s, numberKeywords)
+		kinds := 0
+		for _, k := range []bool{objectKw, arrayKw, stringKw, numberKw} {
+			if k {
+				kinds++
+			}
+		}
 		switch {
-		case objectKw && arrayKw:
-			return sc.fail(unsupported(path, "type", "a schema with both object and array keywords needs a type"))
+		case kinds > 1:
+			return sc.fail(unsupported(path, "type", "a schema with keywords of several types needs a type"))
 		case objectKw:
 			types = []string{"object"}
 		case arrayKw:
 			types = []string{"array"}
+		case stringKw:
+			types = []string{"string"}
+		case numberKw:
+			types = []string{"number"}
 		default:
 			return b.anyValue(0)
 		}
@@ -160,11 +192,9 @@ func (sc *schemaCompiler) value(s *jval, path string) frag {
 	for _, t := range types {
 		switch t {
 		case "string":
-			alts = append(alts, b.str())
-		case "number":
-			alts = append(alts, b.number())
-		case "integer":
-			alts = append(alts, b.integer())
+			alts = append(alts, sc.stringValue(s, path))
+		case "number", "integer":
+			alts = append(alts, sc.numberValue(s, path, t == "integer"))
 		case "boolean":
 			alts = append(alts, b.boolean())
 		case "null":
@@ -373,11 +403,11 @@ func (sc *schemaCompiler) array(s *jval, path string) frag {
 	if items != nil && items.kind != 'o' && items.kind != 'b' {
 		return sc.fail(unsupported(path, "items", "must be a schema (tuple forms are not supported)"))
 	}
-	lo, err := itemsBound(s, "minItems", path)
+	lo, err := countBound(s, "minItems", path, MaxItemsBound)
 	if err != nil {
 		return sc.fail(err)
 	}
-	hi, err := itemsBound(s, "maxItems", path)
+	hi, err := countBound(s, "maxItems", path, MaxItemsBound)
 	if err != nil {
 		return sc.fail(err)
 	}
@@ -396,8 +426,9 @@ func (sc *schemaCompiler) array(s *jval, path string) frag {
 	return b.arrayOf(item, lo, hi)
 }
 
-// itemsBound reads minItems or maxItems (-1 when absent).
-func itemsBound(s *jval, kw, path string) (int, error) {
+// countBound reads a count keyword such as minItems or maxLength (-1
+// when absent), refusing values above limit.
+func countBound(s *jval, kw, path string, limit int) (int, error) {
 	v := s.get(kw)
 	if v == nil {
 		return -1, nil
@@ -409,8 +440,67 @@ func itemsBound(s *jval, kw, path string) (int, error) {
 	if err != nil || n < 0 {
 		return 0, unsupported(path, kw, "must be a non-negative integer")
 	}
-	if n > MaxItemsBound {
-		return 0, unsupported(path, kw, "values above %d are not supported", MaxItemsBound)
+	if n > limit {
+		return 0, unsupported(path, kw, "values above %d are not supported", limit)
 	}
 	return n, nil
+}
+
+// stringValue compiles a string schema: a format, length bounds, or any
+// string.
+func (sc *schemaCompiler) stringValue(s *jval, path string) frag {
+	b := sc.b
+	if f := s.get("format"); f != nil {
+		if s.get("minLength") != nil || s.get("maxLength") != nil {
+			return sc.fail(unsupported(path, "format", "format together with minLength/maxLength is not supported"))
+		}
+		mk, ok := formats[f.str]
+		if f.kind != 's' || !ok {
+			return sc.fail(unsupported(path, "format", "only the formats date, time, date-time and uuid are supported, not %s", f.str))
+		}
+		return b.seq(b.lit(`"`), mk(b), b.lit(`"`))
+	}
+	if s.get("minLength") == nil && s.get("maxLength") == nil {
+		return b.str()
+	}
+	lo, err := countBound(s, "minLength", path, MaxLengthBound)
+	if err != nil {
+		return sc.fail(err)
+	}
+	hi, err := countBound(s, "maxLength", path, MaxLengthBound)
+	if err != nil {
+		return sc.fail(err)
+	}
+	lo = max(lo, 0)
+	if hi >= 0 && hi < lo {
+		return sc.fail(unsupported(path, "maxLength", "is below minLength"))
+	}
+	return b.boundedString(lo, hi)
+}
+
+// numberValue compiles a number or integer schema with optional bounds.
+func (sc *schemaCompiler) numberValue(s *jval, path string, integer bool) frag {
+	b := sc.b
+	if !hasAny(s, numberKeywords) {
+		if integer {
+			return b.integer()
+		}
+		return b.number()
+	}
+	lo, hi, loEx, hiEx, err := numBounds(s, path)
+	if err != nil {
+		return sc.fail(err)
+	}
+	if integer {
+		ilo, ihi, ok := intBounds(lo, hi, loEx, hiEx)
+		if !ok {
+			return sc.fail(unsupported(path, "minimum", "no integer lies within the bounds"))
+		}
+		return b.intRange(ilo, ihi)
+	}
+	f, ok := b.boundedNumber(lo, hi, loEx, hiEx)
+	if !ok {
+		return sc.fail(unsupported(path, "minimum", "the bounds leave no number glmv can write"))
+	}
+	return f
 }

@@ -1,8 +1,10 @@
 package constrain
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"testing"
 
@@ -134,4 +136,90 @@ func TestToolCallsRefuse(t *testing.T) {
 			t.Errorf("%v: no error", fs)
 		}
 	}
+}
+
+// FuzzToolCalls compiles arbitrary parameter schemas into tool-call
+// grammars: random calls through them must come out of GLM's reply
+// parser as tool calls, with arguments valid against the schema when it
+// was followed.
+func FuzzToolCalls(f *testing.F) {
+	for _, tt := range testTools {
+		f.Add([]byte(tt.params))
+	}
+	f.Add([]byte(`{"type":"object","properties":{"a":{"type":["integer","string"]},"b":{"$ref":"#/$defs/s"},"c":{"type":"string","enum":["","x y"]}},"$defs":{"s":{"type":"string"}},"required":["a","b","c"]}`))
+	f.Add([]byte(`{"type":"object","properties":{"o":{"type":"object","properties":{"k":{"const":"<v>"}},"required":["k"]}},"additionalProperties":false}`))
+	// Names are written as they are, so the vocabulary must spell every
+	// byte (byte-level BPE vocabularies do; the demo's alone does not).
+	v := byteVocab(f)
+	f.Fuzz(func(t *testing.T, params []byte) {
+		if len(params) > 2048 {
+			return
+		}
+		g, notes, err := ToolCalls([]Function{{Name: "f", Parameters: params}}, 2, Options{Avoid: markers, MaxWhitespace: 2})
+		if err != nil {
+			return
+		}
+		def, _ := json.Marshal(map[string]any{"type": "function", "function": map[string]any{"name": "f", "parameters": json.RawMessage(params)}})
+		if !json.Valid(params) {
+			def = []byte(`{"type":"function","function":{"name":"f"}}`)
+		}
+		var schema *jval
+		if notes["f"] == nil && len(bytes.TrimSpace(params)) > 0 {
+			if schema, err = parseJSON(params); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h := fnv.New64a()
+		h.Write(params)
+		rng := rand.New(rand.NewPCG(h.Sum64(), 2))
+		for range 2 {
+			out, ok := randomRun(t, g, v, rng, 150)
+			if !ok {
+				continue
+			}
+			p := chat.NewParser(chat.ParserOptions{Tools: []json.RawMessage{def}})
+			for _, ev := range append(p.Add(out), p.Close()...) {
+				switch ev.Kind {
+				case chat.ToolCallEvent:
+					if ev.ToolCall.Function.Name != "f" {
+						t.Fatalf("call %q in %q", ev.ToolCall.Function.Name, out)
+					}
+					if schema == nil {
+						continue
+					}
+					doc, err := parseJSONLoose(ev.ToolCall.Function.Arguments)
+					if err != nil {
+						t.Fatalf("arguments %s of %q: %v", ev.ToolCall.Function.Arguments, out, err)
+					}
+					if err := validate(schema, schema, doc, "#"); err != nil {
+						t.Fatalf("arguments %s of %q: %v", ev.ToolCall.Function.Arguments, out, err)
+					}
+				case chat.AnswerText:
+					if trimWS(ev.Text) != "" {
+						t.Fatalf("text %q outside calls in %q", ev.Text, out)
+					}
+				default:
+					t.Fatalf("event %v (%q, %v) in %q", ev.Kind, ev.Text, ev.Err, out)
+				}
+			}
+		}
+	})
+}
+
+// byteVocab is the demo vocabulary plus a token for each of the 256
+// bytes.
+func byteVocab(tb testing.TB) *Vocab {
+	d, _ := demoVocab(tb)
+	tokens := make([][]byte, d.Size()+256)
+	for i := 0; i < d.Size(); i++ {
+		tokens[i] = d.TokenBytes(i)
+	}
+	for b := 0; b < 256; b++ {
+		tokens[d.Size()+b] = []byte{byte(b)}
+	}
+	v, err := NewVocab(tokens, d.EOS())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/glmv/glmv/tokenizer"
 )
@@ -11,12 +13,77 @@ import (
 // Vocab is a tokenizer's vocabulary as the matcher sees it: the bytes each
 // token decodes to, arranged in a trie, and the end-of-sequence tokens.
 // Build it once per tokenizer; it is immutable and safe for concurrent use.
+//
+// Masks are exact for the vocabulary: a token is allowed when its bytes
+// continue a text of the grammar that can still be completed. With a
+// vocabulary that can spell every byte (byte-level BPE ones have a token
+// per byte) a mask is therefore never empty; a toy vocabulary missing
+// bytes can meet a literal it cannot spell (a non-ASCII tool name), and
+// the mask is then empty rather than wrong.
 type Vocab struct {
 	size  int
 	eos   []int
 	trie  []trieNode
 	order []int32 // token ids sorted by their bytes (trie preorder)
 	bytes [][]byte
+
+	plainOnce sync.Once
+	plain     plainTable
+}
+
+// plainTable classifies tokens for length-bounded strings: a plain token
+// is a whole number of characters none of which needs an escape or is
+// '<' (so it continues any such string by that many characters).
+type plainTable struct {
+	byChars  []int32  // plain token ids, fewest characters first
+	chars    []int32  // character count of each of byChars
+	nonPlain []uint64 // the other tokens, by position in order
+}
+
+// plainTokens returns the vocabulary's plain-token table, built once.
+func (v *Vocab) plainTokens() *plainTable {
+	v.plainOnce.Do(func() {
+		t := &v.plain
+		t.nonPlain = make([]uint64, words(len(v.order)))
+		type tc struct{ id, n int32 }
+		var list []tc
+		for pos, id := range v.order {
+			if n := plainChars(v.bytes[id]); n > 0 {
+				list = append(list, tc{id, int32(n)})
+			} else {
+				setBit(t.nonPlain, int32(pos))
+			}
+		}
+		slices.SortStableFunc(list, func(a, b tc) int { return int(a.n - b.n) })
+		for _, e := range list {
+			t.byChars = append(t.byChars, e.id)
+			t.chars = append(t.chars, e.n)
+		}
+	})
+	return &v.plain
+}
+
+// plainChars counts the characters of b when it is plain, else 0.
+func plainChars(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		c := b[0]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == '"' || c == '\\' || c == '<' {
+				return 0
+			}
+			b = b[1:]
+			n++
+			continue
+		}
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size <= 1 {
+			return 0
+		}
+		b = b[size:]
+		n++
+	}
+	return n
 }
 
 // trieNode is a node of the vocabulary trie, stored in preorder: the

@@ -91,8 +91,9 @@ func (c *cache) lookup(keys []uint64, max int) (*prefixEntry, int) {
 }
 
 // addPrefix stores a sequence's KV cache under keys (one per stored
-// token). Entries whose keys are a prefix of the new keys are dropped:
-// the new entry serves every request they could.
+// token). Entries whose keys are a prefix of the new keys are dropped (the
+// new entry serves every request they could), and a sequence that an
+// entry already covers is not stored again.
 func (c *cache) addPrefix(keys []uint64, kv *model.KVCache) {
 	if kv.Len == 0 || c.limit <= 0 {
 		return
@@ -107,7 +108,12 @@ func (c *cache) addPrefix(keys []uint64, kv *model.KVCache) {
 		return
 	}
 	for o := range c.prefix {
-		if len(o.keys) <= len(e.keys) && commonPrefix(o.keys, e.keys) == len(o.keys) {
+		switch common := commonPrefix(o.keys, e.keys); {
+		case common == len(e.keys):
+			// An entry already holds all of it.
+			c.lru.MoveToFront(o.elem)
+			return
+		case common == len(o.keys):
 			c.remove(o)
 		}
 	}

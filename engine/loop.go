@@ -13,6 +13,18 @@ func (e *Engine) loop() {
 	for {
 		// Admit waiting requests, or sleep until there is work.
 		e.mu.Lock()
+		// Requests cancelled while waiting leave at once.
+		kept := e.waiting[:0]
+		var gone []*seq
+		for _, s := range e.waiting {
+			if s.ctx.Err() != nil {
+				gone = append(gone, s)
+			} else {
+				kept = append(kept, s)
+			}
+		}
+		clear(e.waiting[len(kept):])
+		e.waiting = kept
 		for len(running) < e.opts.Parallel && len(e.waiting) > 0 {
 			s := e.waiting[0]
 			e.waiting = e.waiting[1:]
@@ -23,6 +35,9 @@ func (e *Engine) loop() {
 		e.running = len(running)
 		idle := len(running) == 0
 		e.mu.Unlock()
+		for _, s := range gone {
+			e.finish(s, "cancelled", nil)
+		}
 		if e.ctx.Err() != nil {
 			e.shutdown(running)
 			return
@@ -54,7 +69,7 @@ func (e *Engine) shutdown(running []*seq) {
 // The cache holds the sequence before its Done event is delivered, so a
 // conversation's next turn always finds it.
 func (e *Engine) finish(s *seq, reason string, err error) {
-	if err == nil {
+	if err == nil && s.kv.Len > s.start {
 		e.cache.addPrefix(s.keys, s.kv)
 	}
 	s.kv, s.embeds = nil, nil

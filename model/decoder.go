@@ -9,7 +9,9 @@ import (
 	"github.com/glmv/glmv/compute"
 )
 
-// Text is the GLM text decoder of either family, bound to its weights.
+// Text is the GLM text decoder of either family, bound to its weights. It
+// holds no per-call state: passes over different KV caches may run on many
+// goroutines at once (a KVCache itself is used by one at a time).
 type Text struct {
 	Cfg  *TextConfig
 	W    *TextWeights

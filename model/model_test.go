@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"errors"
+	"fmt"
 	"github.com/glmv/glmv/safetensors"
 	"os"
 	"path/filepath"
@@ -333,5 +334,51 @@ func TestExpectedTensors(t *testing.T) {
 				t.Errorf("%s: %s %v, checkpoint has %v (present %v)", name, s.Name, s.Shape, w, ok)
 			}
 		}
+	}
+}
+
+// BenchmarkDecodeBatch times one batched decode step of a GLM-4.1V decoder
+// layer with Q8_0 weights for N sequences (each with its own f16 KV cache
+// holding 512 tokens): the weights are read once for all N rows, so the
+// tokens per second should grow almost N-fold while decode is
+// memory-bound.
+func BenchmarkDecodeBatch(b *testing.B) {
+	cfg, _ := Preset("glm4.1v", 1)
+	cfg.Text.Vocab = 16
+	w := RandomWeights(cfg, compute.Q8_0, 1, false)
+	pool := compute.NewPool(0)
+	defer pool.Close()
+	m := NewText(&cfg.Text, &w.Text, pool)
+	ctx := context.Background()
+	const past = 512
+	H := cfg.Text.Hidden
+	for _, n := range []int{1, 2, 4, 8} {
+		b.Run(fmt.Sprintf("seqs%d", n), func(b *testing.B) {
+			seqs := make([]Seq, n)
+			for i := range seqs {
+				c, _ := NewKVCacheOf(&cfg.Text, past+1, compute.F16)
+				pos := seqPositions(0, past)
+				if _, err := m.Forward(ctx, make([]float32, past*H), &pos, past, c, nil); err != nil {
+					b.Fatal(err)
+				}
+				seqs[i] = Seq{Cache: c, T: 1}
+			}
+			pos := seqPositions(past, n)
+			for a := range pos {
+				for i := range pos[a] {
+					pos[a][i] = past
+				}
+			}
+			h := make([]float32, n*H)
+			for b.Loop() {
+				for _, s := range seqs {
+					s.Cache.Len = past
+				}
+				if _, err := m.ForwardBatch(ctx, h, &pos, seqs, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "tok/s")
+		})
 	}
 }

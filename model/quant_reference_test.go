@@ -14,15 +14,21 @@ import (
 // quantTolerance is the stated tolerance of each quantized format on the
 // reference cases: the RMS of the logit error relative to the RMS of the
 // reference logits (about twice the worst case observed on the public
-// fixtures: bf16 0.8%, f16 0.1%, Q8_0 3.1%, Q4_0 35%). The weights are
-// replaced by rounded versions and the Q8_0/Q4_0 kernels also round the
-// activations to 8 bits, so greedy tokens may diverge after the first near
-// tie; the test logs the agreement. Q4_0 is that lossy on random weights.
+// fixtures: bf16 0.8%, f16 0.1%, Q8_0 3.1%, Q4_0 35%, Q4_1 33%, Q5_0 18%,
+// Q5_1 16%). The weights are replaced by rounded versions and the
+// quantized kernels also round the activations to 8 bits, so greedy tokens
+// may diverge after the first near tie; the test logs the agreement. The
+// 4-bit formats are that lossy on these tiny random-weight models. (The
+// K-quants need rows of 256 columns, wider than these models; see
+// model/ggufmodel's K-quant tests.)
 var quantTolerance = map[compute.DType]float64{
 	compute.BF16: 0.02,
 	compute.F16:  0.005,
 	compute.Q8_0: 0.06,
 	compute.Q4_0: 0.60,
+	compute.Q4_1: 0.60,
+	compute.Q5_0: 0.35,
+	compute.Q5_1: 0.35,
 }
 
 // kernelTolerance bounds the difference between a quantized model and the
@@ -40,7 +46,7 @@ func TestReferenceQuantized(t *testing.T) {
 	}
 	pool := compute.NewPool(0)
 	defer pool.Close()
-	for _, dt := range []compute.DType{compute.BF16, compute.F16, compute.Q8_0, compute.Q4_0} {
+	for _, dt := range []compute.DType{compute.BF16, compute.F16, compute.Q8_0, compute.Q4_0, compute.Q4_1, compute.Q5_0, compute.Q5_1} {
 		models := map[string]*Model{}
 		for _, path := range cases {
 			c, err := reftest.Open(path)

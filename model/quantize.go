@@ -7,8 +7,9 @@ import (
 	"github.com/glmv/glmv/compute"
 )
 
-// ParseWeightFormat maps a user-facing name to a storage format:
-// "f32", "bf16", "f16", "q8" (Q8_0) or "q4" (Q4_0).
+// ParseWeightFormat maps a user-facing name to a storage format: "f32",
+// "bf16", "f16", "q8" (Q8_0), "q4" (Q4_0), or one of llama.cpp's block
+// formats "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k".
 func ParseWeightFormat(s string) (compute.DType, error) {
 	switch strings.ToLower(s) {
 	case "f32":
@@ -21,12 +22,35 @@ func ParseWeightFormat(s string) (compute.DType, error) {
 		return compute.Q8_0, nil
 	case "q4", "q4_0":
 		return compute.Q4_0, nil
+	case "q4_1":
+		return compute.Q4_1, nil
+	case "q5_0":
+		return compute.Q5_0, nil
+	case "q5_1":
+		return compute.Q5_1, nil
+	case "q4_k":
+		return compute.Q4_K, nil
+	case "q5_k":
+		return compute.Q5_K, nil
+	case "q6_k":
+		return compute.Q6_K, nil
 	}
-	return 0, fmt.Errorf("unknown weight format %q (want f32, bf16, f16, q8 or q4)", s)
+	return 0, fmt.Errorf("unknown weight format %q (want f32, bf16, f16, q8, q4, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k)", s)
+}
+
+// formatFor is dt for a matrix of cols columns, or Q8_0 where dt is a
+// block format whose blocks do not divide the rows (as llama.cpp falls
+// back for such tensors).
+func formatFor(dt compute.DType, cols int) compute.DType {
+	if dt.IsBlock() && cols%dt.BlockSize() != 0 {
+		return compute.Q8_0
+	}
+	return dt
 }
 
 // ConvertWeights converts every large projection matrix of w (attention,
-// MLPs, experts, lm_head, vision blocks and merger) to dt in memory. The
+// MLPs, experts, lm_head, vision blocks and merger) to dt in memory (Q8_0
+// for a matrix whose rows are not whole blocks of dt). The
 // router, the embedding table, norms and biases keep their format: they
 // are small or read one row at a time, and the routing decision is
 // sensitive to rounding. progress, when not nil, is called after each
@@ -72,7 +96,7 @@ func convertWeights(w *Weights, dt compute.DType, pool *compute.Pool, progress f
 		seen[*m] = true
 	}
 	for i, m := range mats {
-		q, err := pool.Quantize(*m, dt)
+		q, err := pool.Quantize(*m, formatFor(dt, (*m).Cols))
 		if err != nil {
 			return fmt.Errorf("convert weights to %v: %w", dt, err)
 		}

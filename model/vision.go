@@ -9,6 +9,7 @@ import (
 )
 
 // Vision is the GLM-4.xV vision tower (ViT + merger), bound to its weights.
+// It holds no per-call state: Forward may run on many goroutines at once.
 type Vision struct {
 	Cfg  *VisionConfig
 	W    *VisionWeights

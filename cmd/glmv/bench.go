@@ -68,6 +68,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	imgH := fs.Int("image-height", 768, "height of the image for the vision measurement")
 	bwMiB := fs.Int("bandwidth-mib", 1024, "size of the buffer read to measure memory bandwidth, in MiB")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	parallel := fs.Int("parallel", 0, "measure continuous batching instead: N streams at once against one stream alone (decode tok/s, time to first token)")
+	secondTurn := fs.Bool("second-turn", false, "measure prefix reuse instead: the first-token time of a conversation's second turn on one image against its first")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the decode phase to this file (for go tool pprof)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: glmv bench [options]\n\nBuilds random weights in memory at the shapes of a real model and measures\nprefill and decode speed, the vision tower on one image, and this machine's\nmemory bandwidth in the same run.\n\nOptions:")
@@ -107,6 +109,28 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if !*asJSON {
 			fmt.Fprintf(stderr, format+"\n", a...)
 		}
+	}
+
+	if *parallel > 0 || *secondTurn {
+		if *parallel < 0 {
+			return fmt.Errorf("--parallel must be positive")
+		}
+		logf("building random %s weights: %s, %d layers…", *weights, *shape, *layers)
+		w := model.RandomWeights(cfg, dt, 1, *secondTurn && *visionDepth > 0)
+		net := &model.Model{Config: cfg, Weights: w, Pool: pool,
+			Text: model.NewText(&cfg.Text, &w.Text, pool), Vision: model.NewVision(&cfg.Vision, &w.Vision, pool)}
+		er := &engineBenchResult{Shape: *shape, Layers: *layers, Weights: *weights, KVType: *kvType, Threads: pool.Workers(),
+			Kernel: compute.KernelName(), PromptTokens: *prompt, DecodeTokens: *decode}
+		if err := benchEngine(ctx, net, er, kvDT, *parallel, *secondTurn, *imgW, *imgH, logf); err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(er)
+		}
+		printEngineBench(stdout, er)
+		return nil
 	}
 
 	logf("measuring memory bandwidth (%d MiB read, %d threads)…", *bwMiB, pool.Workers())

@@ -57,7 +57,7 @@ func TestRunWithImage(t *testing.T) {
 	if !strings.HasPrefix(out, "_<|unused_298|>M_") {
 		t.Errorf("answer %q does not start like the reference tokens", out)
 	}
-	if !strings.Contains(errs, "95 prompt tokens (35 vision), 12 generated, length") || !strings.Contains(errs, "time to first token") {
+	if !strings.Contains(errs, "95 prompt tokens (35 vision, 0 reused from the cache), 12 generated, length") || !strings.Contains(errs, "time to first token") {
 		t.Errorf("stats line missing: %q", errs)
 	}
 }

@@ -104,8 +104,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	var f runFlags
 	f.register(fs)
+	messagesPath := fs.String("messages", "", "JSON file (- reads stdin): the conversation so far, a list of messages as transformers'\napply_chat_template takes them (media parts name local files); the prompt, if any, is added as a user turn")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: glmv run -m MODEL [--image FILE]… [--video FILE] [options] [prompt]\n\nStreams the answer to the prompt, thinking shown apart from the answer,\nthen tokens/s and time to first token. With no prompt on a terminal, starts\nan interactive chat (/image PATH attaches an image, /reset clears the\nhistory, /exit leaves).\n\nOptions:")
+		fmt.Fprintln(stderr, "Usage: glmv run -m MODEL [--image FILE]… [--video FILE] [--messages FILE] [options] [prompt]\n\nStreams the answer to the prompt, thinking shown apart from the answer,\nthen tokens/s and time to first token. With no prompt on a terminal, starts\nan interactive chat (/image PATH attaches an image, /reset clears the\nhistory, /exit leaves).\n\nOptions:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -114,7 +115,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	f.set = map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	text := strings.Join(fs.Args(), " ")
-	if text == "" && !isTerminal(os.Stdin) {
+	if text == "" && *messagesPath == "" && !isTerminal(os.Stdin) {
 		// A pipe or a file on standard input is the prompt:
 		// echo "Describe it" | glmv run -m M --image cat.jpg
 		var err error
@@ -131,6 +132,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if _, err := os.Stat(f.video); err != nil {
 			return fmt.Errorf("video: %w", err)
 		}
+	}
+	conv, err := loadConversation(*messagesPath)
+	if err != nil {
+		return err
 	}
 	m, err := f.load(stderr)
 	if err != nil {
@@ -151,6 +156,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			parts = append(parts, glmv.VideoFile(f.video))
 		}
 		return parts
+	}
+	if conv != nil {
+		return runConversation(ctx, m, &f, out, append(history, conv...), text, attach(), stderr)
 	}
 	if text != "" {
 		req := f.request()
@@ -344,9 +352,9 @@ func (p *printer) stream(ctx context.Context, m *glmv.Model, req glmv.Request) (
 			res.usage = ev.Usage
 			u := ev.Usage
 			fmt.Fprintln(p.w)
-			fmt.Fprintf(p.stats, "\n[%d prompt tokens (%d vision), %d generated, %s; time to first token %.0f ms, prefill %.1f tok/s, decode %.2f tok/s; seed %d]\n",
-				u.PromptTokens, u.VisionTokens, u.CompletionTokens, u.FinishReason, ms(u.TimeToFirstToken),
-				float64(u.PromptTokens)/max(u.Prefill.Seconds(), 1e-9), u.DecodeTokensPerSecond(), u.Seed)
+			fmt.Fprintf(p.stats, "\n[%d prompt tokens (%d vision, %d reused from the cache), %d generated, %s; time to first token %.0f ms, prefill %.1f tok/s, decode %.2f tok/s; seed %d]\n",
+				u.PromptTokens, u.VisionTokens, u.CachedTokens, u.CompletionTokens, u.FinishReason, ms(u.TimeToFirstToken),
+				float64(u.PromptTokens-u.CachedTokens)/max(u.Prefill.Seconds(), 1e-9), u.DecodeTokensPerSecond(), u.Seed)
 		}
 	}
 	res.answer = strings.TrimSpace(sb.String())

@@ -1,0 +1,484 @@
+//go:build amd64 && !purego
+
+// AVX-512 f32, bf16 and f16 weight kernels of the avx512 set: one-row and
+// four-row dot products with f32 activations, and widening to f32. Each
+// runs on a multiple of 16 columns; the Go wrappers in
+// kernels_float512_amd64.go finish the rest. bf16 widens exactly by a
+// shift, f16 by VCVTPH2PS, so the products are the f32 ones (no bf16
+// rounding of the activations, unlike VDPBF16PS).
+
+#include "textflag.h"
+
+// ZSUM leaves the sum of the 16 lanes of Z in the low lane of X (Y, X are
+// its lower halves); TY, TX are a scratch Y register and its low half.
+#define ZSUM(Z, Y, X, TY, TX) \
+	VEXTRACTF64X4 $1, Z, TY; \
+	VADDPS TY, Y, Y; \
+	VEXTRACTF128 $1, Y, TX; \
+	VADDPS TX, X, X; \
+	VHADDPS X, X, X; \
+	VHADDPS X, X, X
+
+#define LDF32(M, Z) \
+	VMOVUPS M, Z
+
+#define LDBF16(M, Z) \
+	VPMOVZXWD M, Z; \
+	VPSLLD $16, Z, Z
+
+#define LDF16(M, Z) \
+	VCVTPH2PS M, Z
+
+// func dotF32AVX512(x *float32, w *float32, n int) float32
+//
+// Σ x[i]·w[i] for i < n, a positive multiple of 16.
+TEXT ·dotF32AVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ w+8(FP), DI
+	MOVQ n+16(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+df3264:
+	CMPQ CX, $64
+	JL   df3216
+	LDF32(0(DI), Z4)
+	LDF32(64(DI), Z5)
+	LDF32(128(DI), Z6)
+	LDF32(192(DI), Z7)
+	VFMADD231PS 0(SI), Z4, Z0
+	VFMADD231PS 64(SI), Z5, Z1
+	VFMADD231PS 128(SI), Z6, Z2
+	VFMADD231PS 192(SI), Z7, Z3
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP  df3264
+
+df3216:
+	TESTQ CX, CX
+	JE    df32done
+	LDF32(0(DI), Z4)
+	VFMADD231PS 0(SI), Z4, Z0
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  df3216
+
+df32done:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	ZSUM(Z0, Y0, X0, Y1, X1)
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dot4F32AVX512(x *float32, w *float32, stride, n int, out *float32)
+//
+// out[i] = Σ_c x[c]·w[i*stride+c] for i < 4, c < n (a positive multiple of
+// 16; stride in elements).
+TEXT ·dot4F32AVX512(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ w+8(FP), DI
+	MOVQ stride+16(FP), R8
+	MOVQ n+24(FP), CX
+	MOVQ out+32(FP), DX
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+d4f3232:
+	CMPQ CX, $32
+	JL   d4f3216
+	VMOVUPS (SI), Z8
+	VMOVUPS 64(SI), Z9
+	LDF32(0(DI), Z10)
+	VFMADD231PS Z10, Z8, Z0
+	LDF32(64(DI), Z11)
+	VFMADD231PS Z11, Z9, Z1
+	LDF32(0(DI)(R8*1), Z10)
+	VFMADD231PS Z10, Z8, Z2
+	LDF32(64(DI)(R8*1), Z11)
+	VFMADD231PS Z11, Z9, Z3
+	LDF32(0(DI)(R8*2), Z10)
+	VFMADD231PS Z10, Z8, Z4
+	LDF32(64(DI)(R8*2), Z11)
+	VFMADD231PS Z11, Z9, Z5
+	LDF32(0(DI)(R9*1), Z10)
+	VFMADD231PS Z10, Z8, Z6
+	LDF32(64(DI)(R9*1), Z11)
+	VFMADD231PS Z11, Z9, Z7
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  d4f3232
+
+d4f3216:
+	TESTQ CX, CX
+	JE    d4f32done
+	VMOVUPS (SI), Z8
+	LDF32(0(DI), Z10)
+	VFMADD231PS Z10, Z8, Z0
+	LDF32(0(DI)(R8*1), Z10)
+	VFMADD231PS Z10, Z8, Z2
+	LDF32(0(DI)(R8*2), Z10)
+	VFMADD231PS Z10, Z8, Z4
+	LDF32(0(DI)(R9*1), Z10)
+	VFMADD231PS Z10, Z8, Z6
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+
+d4f32done:
+	VADDPS Z1, Z0, Z0
+	ZSUM(Z0, Y0, X0, Y9, X9)
+	VMOVSS X0, 0(DX)
+	VADDPS Z3, Z2, Z2
+	ZSUM(Z2, Y2, X2, Y9, X9)
+	VMOVSS X2, 4(DX)
+	VADDPS Z5, Z4, Z4
+	ZSUM(Z4, Y4, X4, Y9, X9)
+	VMOVSS X4, 8(DX)
+	VADDPS Z7, Z6, Z6
+	ZSUM(Z6, Y6, X6, Y9, X9)
+	VMOVSS X6, 12(DX)
+	VZEROUPPER
+	RET
+
+// func dotBF16AVX512(x *float32, w *uint16, n int) float32
+//
+// Σ x[i]·w[i] for i < n, a positive multiple of 16.
+TEXT ·dotBF16AVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ w+8(FP), DI
+	MOVQ n+16(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+dbf1664:
+	CMPQ CX, $64
+	JL   dbf1616
+	LDBF16(0(DI), Z4)
+	LDBF16(32(DI), Z5)
+	LDBF16(64(DI), Z6)
+	LDBF16(96(DI), Z7)
+	VFMADD231PS 0(SI), Z4, Z0
+	VFMADD231PS 64(SI), Z5, Z1
+	VFMADD231PS 128(SI), Z6, Z2
+	VFMADD231PS 192(SI), Z7, Z3
+	ADDQ $256, SI
+	ADDQ $128, DI
+	SUBQ $64, CX
+	JMP  dbf1664
+
+dbf1616:
+	TESTQ CX, CX
+	JE    dbf16done
+	LDBF16(0(DI), Z4)
+	VFMADD231PS 0(SI), Z4, Z0
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $16, CX
+	JMP  dbf1616
+
+dbf16done:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	ZSUM(Z0, Y0, X0, Y1, X1)
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dot4BF16AVX512(x *float32, w *uint16, stride, n int, out *float32)
+//
+// out[i] = Σ_c x[c]·w[i*stride+c] for i < 4, c < n (a positive multiple of
+// 16; stride in elements).
+TEXT ·dot4BF16AVX512(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ w+8(FP), DI
+	MOVQ stride+16(FP), R8
+	MOVQ n+24(FP), CX
+	MOVQ out+32(FP), DX
+	SHLQ $1, R8
+	LEAQ (R8)(R8*2), R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+d4bf1632:
+	CMPQ CX, $32
+	JL   d4bf1616
+	VMOVUPS (SI), Z8
+	VMOVUPS 64(SI), Z9
+	LDBF16(0(DI), Z10)
+	VFMADD231PS Z10, Z8, Z0
+	LDBF16(32(DI), Z11)
+	VFMADD231PS Z11, Z9, Z1
+	LDBF16(0(DI)(R8*1), Z10)
+	VFMADD231PS Z10, Z8, Z2
+	LDBF16(32(DI)(R8*1), Z11)
+	VFMADD231PS Z11, Z9, Z3
+	LDBF16(0(DI)(R8*2), Z10)
+	VFMADD231PS Z10, Z8, Z4
+	LDBF16(32(DI)(R8*2), Z11)
+	VFMADD231PS Z11, Z9, Z5
+	LDBF16(0(DI)(R9*1), Z10)
+	VFMADD231PS Z10, Z8, Z6
+	LDBF16(32(DI)(R9*1), Z11)
+	VFMADD231PS Z11, Z9, Z7
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $32, CX
+	JMP  d4bf1632
+
+d4bf1616:
+	TESTQ CX, CX
+	JE    d4bf16done
+	VMOVUPS (SI), Z8
+	LDBF16(0(DI), Z10)
+	VFMADD231PS Z10, Z8, Z0
+	LDBF16(0(DI)(R8*1), Z10)
+	VFMADD231PS Z10, Z8, Z2
+	LDBF16(0(DI)(R8*2), Z10)
+	VFMADD231PS Z10, Z8, Z4
+	LDBF16(0(DI)(R9*1), Z10)
+	VFMADD231PS Z10, Z8, Z6
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $16, CX
+
+d4bf16done:
+	VADDPS Z1, Z0, Z0
+	ZSUM(Z0, Y0, X0, Y9, X9)
+	VMOVSS X0, 0(DX)
+	VADDPS Z3, Z2, Z2
+	ZSUM(Z2, Y2, X2, Y9, X9)
+	VMOVSS X2, 4(DX)
+	VADDPS Z5, Z4, Z4
+	ZSUM(Z4, Y4, X4, Y9, X9)
+	VMOVSS X4, 8(DX)
+	VADDPS Z7, Z6, Z6
+	ZSUM(Z6, Y6, X6, Y9, X9)
+	VMOVSS X6, 12(DX)
+	VZEROUPPER
+	RET
+
+// func widenBF16AVX512(dst *float32, src *uint16, n int)
+//
+// dst[i] = src[i] widened to f32 for i < n, a positive multiple of 16.
+TEXT ·widenBF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+wbf1664:
+	CMPQ CX, $64
+	JL   wbf1616
+	LDBF16(0(SI), Z0)
+	LDBF16(32(SI), Z1)
+	LDBF16(64(SI), Z2)
+	LDBF16(96(SI), Z3)
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $128, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP  wbf1664
+
+wbf1616:
+	TESTQ CX, CX
+	JE    wbf16done
+	LDBF16(0(SI), Z0)
+	VMOVUPS Z0, 0(DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  wbf1616
+
+wbf16done:
+	VZEROUPPER
+	RET
+
+// func dotF16AVX512(x *float32, w *uint16, n int) float32
+//
+// Σ x[i]·w[i] for i < n, a positive multiple of 16.
+TEXT ·dotF16AVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ w+8(FP), DI
+	MOVQ n+16(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+df1664:
+	CMPQ CX, $64
+	JL   df1616
+	LDF16(0(DI), Z4)
+	LDF16(32(DI), Z5)
+	LDF16(64(DI), Z6)
+	LDF16(96(DI), Z7)
+	VFMADD231PS 0(SI), Z4, Z0
+	VFMADD231PS 64(SI), Z5, Z1
+	VFMADD231PS 128(SI), Z6, Z2
+	VFMADD231PS 192(SI), Z7, Z3
+	ADDQ $256, SI
+	ADDQ $128, DI
+	SUBQ $64, CX
+	JMP  df1664
+
+df1616:
+	TESTQ CX, CX
+	JE    df16done
+	LDF16(0(DI), Z4)
+	VFMADD231PS 0(SI), Z4, Z0
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $16, CX
+	JMP  df1616
+
+df16done:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	ZSUM(Z0, Y0, X0, Y1, X1)
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dot4F16AVX512(x *float32, w *uint16, stride, n int, out *float32)
+//
+// out[i] = Σ_c x[c]·w[i*stride+c] for i < 4, c < n (a positive multiple of
+// 16; stride in elements).
+TEXT ·dot4F16AVX512(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ w+8(FP), DI
+	MOVQ stride+16(FP), R8
+	MOVQ n+24(FP), CX
+	MOVQ out+32(FP), DX
+	SHLQ $1, R8
+	LEAQ (R8)(R8*2), R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+d4f1632:
+	CMPQ CX, $32
+	JL   d4f1616
+	VMOVUPS (SI), Z8
+	VMOVUPS 64(SI), Z9
+	LDF16(0(DI), Z10)
+	VFMADD231PS Z10, Z8, Z0
+	LDF16(32(DI), Z11)
+	VFMADD231PS Z11, Z9, Z1
+	LDF16(0(DI)(R8*1), Z10)
+	VFMADD231PS Z10, Z8, Z2
+	LDF16(32(DI)(R8*1), Z11)
+	VFMADD231PS Z11, Z9, Z3
+	LDF16(0(DI)(R8*2), Z10)
+	VFMADD231PS Z10, Z8, Z4
+	LDF16(32(DI)(R8*2), Z11)
+	VFMADD231PS Z11, Z9, Z5
+	LDF16(0(DI)(R9*1), Z10)
+	VFMADD231PS Z10, Z8, Z6
+	LDF16(32(DI)(R9*1), Z11)
+	VFMADD231PS Z11, Z9, Z7
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $32, CX
+	JMP  d4f1632
+
+d4f1616:
+	TESTQ CX, CX
+	JE    d4f16done
+	VMOVUPS (SI), Z8
+	LDF16(0(DI), Z10)
+	VFMADD231PS Z10, Z8, Z0
+	LDF16(0(DI)(R8*1), Z10)
+	VFMADD231PS Z10, Z8, Z2
+	LDF16(0(DI)(R8*2), Z10)
+	VFMADD231PS Z10, Z8, Z4
+	LDF16(0(DI)(R9*1), Z10)
+	VFMADD231PS Z10, Z8, Z6
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $16, CX
+
+d4f16done:
+	VADDPS Z1, Z0, Z0
+	ZSUM(Z0, Y0, X0, Y9, X9)
+	VMOVSS X0, 0(DX)
+	VADDPS Z3, Z2, Z2
+	ZSUM(Z2, Y2, X2, Y9, X9)
+	VMOVSS X2, 4(DX)
+	VADDPS Z5, Z4, Z4
+	ZSUM(Z4, Y4, X4, Y9, X9)
+	VMOVSS X4, 8(DX)
+	VADDPS Z7, Z6, Z6
+	ZSUM(Z6, Y6, X6, Y9, X9)
+	VMOVSS X6, 12(DX)
+	VZEROUPPER
+	RET
+
+// func widenF16AVX512(dst *float32, src *uint16, n int)
+//
+// dst[i] = src[i] widened to f32 for i < n, a positive multiple of 16.
+TEXT ·widenF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+wf1664:
+	CMPQ CX, $64
+	JL   wf1616
+	LDF16(0(SI), Z0)
+	LDF16(32(SI), Z1)
+	LDF16(64(SI), Z2)
+	LDF16(96(SI), Z3)
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $128, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP  wf1664
+
+wf1616:
+	TESTQ CX, CX
+	JE    wf16done
+	LDF16(0(SI), Z0)
+	VMOVUPS Z0, 0(DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  wf1616
+
+wf16done:
+	VZEROUPPER
+	RET

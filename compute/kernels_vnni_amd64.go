@@ -1,0 +1,133 @@
+//go:build amd64 && !purego
+
+package compute
+
+import "golang.org/x/sys/cpu"
+
+// useVNNI swaps the AVX-512 VNNI Q8_0/Q4_0 dot products of
+// kernels_vnni_amd64.s into k when the CPU has AVX512_VNNI. They run on
+// whole groups of 8 blocks; the wrappers finish the rest with the generic
+// code (Q4_0 activations are in the permQ4VNNI layout only for those whole
+// groups, so the rest is in plain order).
+func useVNNI(k *kernels) {
+	if !cpu.X86.HasAVX512VNNI {
+		return
+	}
+	k.permQ4 = permQ4VNNI
+	k.dotQ8 = func(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32 {
+		nb := len(xd)
+		full := nb &^ 7
+		var s float32
+		if full > 0 {
+			_, _, _, _ = xq[full*qBlock-1], xs[full-1], wq[full*qBlock-1], wd[full-1]
+			s = dotQ8VNNI(&xq[0], &xd[0], &xs[0], &wq[0], &wd[0], full)
+		}
+		if full < nb {
+			s += dotQ8Generic(xq[full*qBlock:], xd[full:], nil, wq[full*qBlock:], wd[full:])
+		}
+		return s
+	}
+	k.dotQ4 = func(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32 {
+		nb := len(xd)
+		full := nb &^ 7
+		var s float32
+		if full > 0 {
+			_, _, _, _ = xq[full*qBlock-1], xs[full-1], wq[full*qBlock/2-1], wd[full-1]
+			s = dotQ4VNNI(&xq[0], &xd[0], &xs[0], &wq[0], &wd[0], full)
+		}
+		if full < nb {
+			s += dotQ4Generic(xq[full*qBlock:], xd[full:], nil, wq[full*qBlock/2:], wd[full:])
+		}
+		return s
+	}
+	k.dotQ8x4 = func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+		x4VNNI(dotQ8x4VNNI, dotQ8Generic, qBlock, xq, xd, xs, nb, wq, wd, out)
+	}
+	k.dotQ4x4 = func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+		x4VNNI(dotQ4x4VNNI, dotQ4Generic, qBlock/2, xq, xd, xs, nb, wq, wd, out)
+	}
+	k.dotQ8r4 = func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+		r4VNNI(dotQ8r4VNNI, dotQ8Generic, qBlock, xq, xd, xs, nb, wq, wd, out)
+	}
+	k.dotQ4r4 = func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+		r4VNNI(dotQ4r4VNNI, dotQ4Generic, qBlock/2, xq, xd, xs, nb, wq, wd, out)
+	}
+}
+
+// quad4 is the signature of the 4-token and 4-row assembly routines.
+type quad4 func(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+
+// single is the signature of the one-row dot products (the generic ones
+// finish the blocks past the whole groups of 8).
+type single func(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32
+
+// x4VNNI runs f (a 4-token routine) over the whole groups of 8 blocks and
+// tail over the rest; wb is the bytes per weight block.
+func x4VNNI(f quad4, tail single, wb int, xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+	full := nb &^ 7
+	*out = [4]float32{}
+	if full > 0 {
+		_, _, _ = xq[(3*nb+full)*qBlock-1], xd[3*nb+full-1], xs[3*nb+full-1]
+		_, _ = wq[full*wb-1], wd[full-1]
+		f(&xq[0], &xd[0], &xs[0], nb, full, &wq[0], &wd[0], &out[0])
+	}
+	if full < nb {
+		for t := range out {
+			o := t * nb
+			out[t] += tail(xq[(o+full)*qBlock:(o+nb)*qBlock], xd[o+full:o+nb], nil, wq[full*wb:], wd[full:nb])
+		}
+	}
+}
+
+// r4VNNI runs f (a 4-row routine) over the whole groups of 8 blocks and
+// tail over the rest; wb is the bytes per weight block.
+func r4VNNI(f quad4, tail single, wb int, xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
+	full := nb &^ 7
+	*out = [4]float32{}
+	if full > 0 {
+		_, _, _ = xq[full*qBlock-1], xd[full-1], xs[full-1]
+		_, _ = wq[(3*nb+full)*wb-1], wd[3*nb+full-1]
+		f(&xq[0], &xd[0], &xs[0], nb, full, &wq[0], &wd[0], &out[0])
+	}
+	if full < nb {
+		for i := range out {
+			o := i * nb
+			out[i] += tail(xq[full*qBlock:nb*qBlock], xd[full:nb], nil, wq[(o+full)*wb:], wd[o+full:o+nb])
+		}
+	}
+}
+
+// permQ4VNNI puts each whole group of 8 activation blocks into the layout
+// of dotQ4VNNI: within blocks A-D (0-3, 4-7) the order becomes A[0:16]
+// B[0:16] C[0:16] D[0:16] A[16:32] B[16:32] C[16:32] D[16:32], matching the
+// low and high nibbles of a 64-byte load of A-D's Q4_0 weights.
+func permQ4VNNI(xq []int8) {
+	n := len(xq) / (8 * qBlock) * (8 * qBlock)
+	var t [4 * qBlock]int8
+	for i := 0; i < n; i += 4 * qBlock {
+		p := (*[4 * qBlock]int8)(xq[i:])
+		for b := range 4 {
+			copy(t[b*16:], p[b*qBlock:b*qBlock+16])
+			copy(t[64+b*16:], p[b*qBlock+16:(b+1)*qBlock])
+		}
+		*p = t
+	}
+}
+
+//go:noescape
+func dotQ8VNNI(xq *int8, xd, xs *float32, wq *byte, wd *uint16, nb int) float32
+
+//go:noescape
+func dotQ4VNNI(xq *int8, xd, xs *float32, wq *byte, wd *uint16, nb int) float32
+
+//go:noescape
+func dotQ8x4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+
+//go:noescape
+func dotQ4x4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+
+//go:noescape
+func dotQ8r4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+
+//go:noescape
+func dotQ4r4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)

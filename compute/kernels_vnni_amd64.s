@@ -1,0 +1,516 @@
+//go:build amd64 && !purego
+
+// AVX-512 VNNI integer dot products for Q8_0 and Q4_0 weights (the avx512
+// kernel set, when the CPU has AVX512_VNNI).
+//
+// VPDPBUSD multiplies unsigned bytes by signed bytes, four products per
+// int32 lane. The activations (quantQ8) are signed, so the weights take the
+// unsigned side:
+//   - Q8_0: w+128 (w XOR 0x80), and Σ (w+128)·x = Σ w·x + 128·Σ x;
+//   - Q4_0: the raw nibbles q = w+8, and Σ q·x = Σ w·x + 8·Σ x.
+// The offset is removed exactly, in integers: each block's int32 lanes start
+// from minus their share of it (xs[b] = 8·Σ x, so -2·xs[b] over the 8 lanes
+// of a Q8_0 block and -xs[b]/4 over the 4 lanes of a Q4_0 block). Each block
+// sum is then converted once and scaled by f16(wd[b])·xd[b].
+//
+// Every routine runs on whole groups of 8 blocks (the Go wrappers in
+// kernels_vnni_amd64.go finish the rest). A 64-byte chunk of int32 lanes
+// holds 2 Q8_0 blocks (lanes 0-7, 8-15) or 4 Q4_0 blocks (lanes 4b..4b+3);
+// the index vectors vnniQ8idx/vnniQ4idx send each lane its block's scale and
+// offset out of the 8 per group.
+//
+// Q4_0 activations are in the layout of permQ4VNNI: within each group of 4
+// blocks A-D, A[0:16] B[0:16] C[0:16] D[0:16] A[16:32] ... D[16:32], which
+// lines up with the low and high nibbles of one 64-byte load of A-D's
+// weights.
+
+#include "textflag.h"
+
+// ZHSUM leaves the sum of the 16 lanes of Z in the low lane of X (Y, X are
+// its lower halves); TY, TX are a scratch Y register and its low half.
+#define ZHSUM(Z, Y, X, TY, TX) \
+	VEXTRACTF64X4 $1, Z, TY; \
+	VADDPS TY, Y, Y; \
+	VEXTRACTF128 $1, Y, TX; \
+	VADDPS TX, X, X; \
+	VHADDPS X, X, X; \
+	VHADDPS X, X, X
+
+// VNNICONST loads the constants: Z31 0x80 bytes, Z30 0x0f bytes, Y29 -2.0,
+// Y28 -0.25, Z16-Z19 the Q8_0 chunk indexes, Z20-Z21 the Q4_0 ones.
+#define VNNICONST \
+	MOVL $0x80808080, AX; \
+	VPBROADCASTD AX, Z31; \
+	MOVL $0x0f0f0f0f, AX; \
+	VPBROADCASTD AX, Z30; \
+	MOVL $0xc0000000, AX; \
+	VPBROADCASTD AX, Y29; \
+	MOVL $0xbe800000, AX; \
+	VPBROADCASTD AX, Y28; \
+	VMOVDQU32 vnniQ8idx<>+0(SB), Z16; \
+	VMOVDQU32 vnniQ8idx<>+64(SB), Z17; \
+	VMOVDQU32 vnniQ8idx<>+128(SB), Z18; \
+	VMOVDQU32 vnniQ8idx<>+192(SB), Z19; \
+	VMOVDQU32 vnniQ4idx<>+0(SB), Z20; \
+	VMOVDQU32 vnniQ4idx<>+64(SB), Z21
+
+// SCALES sets Y6 to the 8 combined scales f16(WD)·XD.
+#define SCALES(WD, XD, Y) \
+	VCVTPH2PS WD, Y; \
+	VMULPS XD, Y, Y
+
+// OFFS sets Y to the 8 per-lane offsets XS·F (F = Y29 for Q8_0, Y28 for
+// Q4_0) as int32.
+#define OFFS(XS, F, Y) \
+	VMULPS XS, F, Y; \
+	VCVTPS2DQ Y, Y
+
+// BLKSCALE converts the int32 block sums in ACCI to float and adds them,
+// times the scales SC permuted by IDX, to ACC. Z4 is scratch.
+#define BLKSCALE(ACCI, SC, IDX, ACC) \
+	VCVTDQ2PS ACCI, ACCI; \
+	VPERMPS SC, IDX, Z4; \
+	VFMADD231PS ACCI, Z4, ACC
+
+// Q8CHUNK: 2 Q8_0 blocks of weights at W (made unsigned into Z3) times the
+// activations at X, offsets from OF, scales from SC.
+#define Q8CHUNK(W, X, OF, SC, IDX, ACC) \
+	VPXORD W, Z31, Z3; \
+	VPERMD OF, IDX, Z2; \
+	VPDPBUSD X, Z3, Z2; \
+	BLKSCALE(Z2, SC, IDX, ACC)
+
+// Q4SPLIT loads 4 Q4_0 blocks of weights at W: low nibbles into Z3, high
+// into Z5.
+#define Q4SPLIT(W) \
+	VMOVDQU64 W, Z3; \
+	VPSRLW $4, Z3, Z5; \
+	VPANDD Z30, Z3, Z3; \
+	VPANDD Z30, Z5, Z5
+
+// Q4MUL: the split weights in Z3, Z5 times the activations at XA (low
+// nibbles' columns) and XB (high), offsets from OF, scales from SC.
+#define Q4MUL(XA, XB, OF, SC, IDX, ACC) \
+	VPERMD OF, IDX, Z2; \
+	VPDPBUSD XA, Z3, Z2; \
+	VPDPBUSD XB, Z5, Z2; \
+	BLKSCALE(Z2, SC, IDX, ACC)
+
+// STORE4 reduces the accumulators Z24-Z27 and stores them at out[0:4].
+// (Z24-Z27 need EVEX, which VHADDPS lacks, so each goes through Z0.)
+#define STORE4 \
+	MOVQ out+56(FP), DX; \
+	VMOVAPS Z24, Z0; \
+	ZHSUM(Z0, Y0, X0, Y1, X1); \
+	VMOVSS X0, 0(DX); \
+	VMOVAPS Z25, Z0; \
+	ZHSUM(Z0, Y0, X0, Y1, X1); \
+	VMOVSS X0, 4(DX); \
+	VMOVAPS Z26, Z0; \
+	ZHSUM(Z0, Y0, X0, Y1, X1); \
+	VMOVSS X0, 8(DX); \
+	VMOVAPS Z27, Z0; \
+	ZHSUM(Z0, Y0, X0, Y1, X1); \
+	VMOVSS X0, 12(DX)
+
+#define ZERO4 \
+	VPXORD Z24, Z24, Z24; \
+	VPXORD Z25, Z25, Z25; \
+	VPXORD Z26, Z26, Z26; \
+	VPXORD Z27, Z27, Z27
+
+// X4ARGS loads the arguments of the 4-token routines: SI xq, R8 xd, R10
+// xs, CX n, DI wq, R9 wd; R11 = 32·nb (bytes between tokens' xq), R13 =
+// 3·R11, R12 = 4·nb (bytes between tokens' xd, xs), BX = 3·R12.
+#define X4ARGS \
+	MOVQ xq+0(FP), SI; \
+	MOVQ xd+8(FP), R8; \
+	MOVQ xs+16(FP), R10; \
+	MOVQ nb+24(FP), AX; \
+	MOVQ n+32(FP), CX; \
+	MOVQ wq+40(FP), DI; \
+	MOVQ wd+48(FP), R9; \
+	MOVQ AX, R11; \
+	SHLQ $5, R11; \
+	LEAQ (R11)(R11*2), R13; \
+	MOVQ AX, R12; \
+	SHLQ $2, R12; \
+	LEAQ (R12)(R12*2), BX
+
+// X4SCALES sets Y8-Y11 to the 4 tokens' combined scales and Y12-Y15 to
+// their offsets (factor F) for the next 8 blocks.
+#define X4SCALES(F) \
+	VCVTPH2PS (R9), Y6; \
+	VMULPS (R8), Y6, Y8; \
+	VMULPS (R8)(R12*1), Y6, Y9; \
+	VMULPS (R8)(R12*2), Y6, Y10; \
+	VMULPS (R8)(BX*1), Y6, Y11; \
+	OFFS((R10), F, Y12); \
+	OFFS((R10)(R12*1), F, Y13); \
+	OFFS((R10)(R12*2), F, Y14); \
+	OFFS((R10)(BX*1), F, Y15)
+
+// Q8X4CHUNK: one chunk of 2 weight blocks at OFF(DI), made unsigned once,
+// times the 4 tokens' activations.
+#define Q8X4CHUNK(OFF, IDX) \
+	VPXORD OFF(DI), Z31, Z3; \
+	VPERMD Z12, IDX, Z2; \
+	VPDPBUSD OFF(SI), Z3, Z2; \
+	BLKSCALE(Z2, Z8, IDX, Z24); \
+	VPERMD Z13, IDX, Z0; \
+	VPDPBUSD OFF(SI)(R11*1), Z3, Z0; \
+	BLKSCALE(Z0, Z9, IDX, Z25); \
+	VPERMD Z14, IDX, Z2; \
+	VPDPBUSD OFF(SI)(R11*2), Z3, Z2; \
+	BLKSCALE(Z2, Z10, IDX, Z26); \
+	VPERMD Z15, IDX, Z0; \
+	VPDPBUSD OFF(SI)(R13*1), Z3, Z0; \
+	BLKSCALE(Z0, Z11, IDX, Z27)
+
+// Q4X4CHUNK: one chunk of 4 weight blocks at WOFF(DI), split once, times
+// the 4 tokens' activations at XOFF.
+#define Q4X4CHUNK(WOFF, XOFF, IDX) \
+	Q4SPLIT(WOFF(DI)); \
+	Q4MUL(XOFF(SI), XOFF+64(SI), Z12, Z8, IDX, Z24); \
+	Q4MUL(XOFF(SI)(R11*1), XOFF+64(SI)(R11*1), Z13, Z9, IDX, Z25); \
+	Q4MUL(XOFF(SI)(R11*2), XOFF+64(SI)(R11*2), Z14, Z10, IDX, Z26); \
+	Q4MUL(XOFF(SI)(R13*1), XOFF+64(SI)(R13*1), Z15, Z11, IDX, Z27)
+
+// R4ARGS loads the arguments of the 4-row routines: SI xq, R8 xd, R10 xs,
+// CX n, DI wq, R9 wd; R11 = WB·nb (bytes between weight rows' wq), R13 =
+// 3·R11, R12 = 2·nb (bytes between their wd), BX = 3·R12.
+#define R4ARGS(WSHIFT) \
+	MOVQ xq+0(FP), SI; \
+	MOVQ xd+8(FP), R8; \
+	MOVQ xs+16(FP), R10; \
+	MOVQ nb+24(FP), AX; \
+	MOVQ n+32(FP), CX; \
+	MOVQ wq+40(FP), DI; \
+	MOVQ wd+48(FP), R9; \
+	MOVQ AX, R11; \
+	SHLQ $WSHIFT, R11; \
+	LEAQ (R11)(R11*2), R13; \
+	MOVQ AX, R12; \
+	SHLQ $1, R12; \
+	LEAQ (R12)(R12*2), BX
+
+// R4SCALES sets Y8-Y11 to the 4 rows' combined scales and Y7 to the
+// activations' offsets (factor F) for the next 8 blocks.
+#define R4SCALES(F) \
+	VMOVUPS (R8), Y5; \
+	SCALES((R9), Y5, Y8); \
+	SCALES((R9)(R12*1), Y5, Y9); \
+	SCALES((R9)(R12*2), Y5, Y10); \
+	SCALES((R9)(BX*1), Y5, Y11); \
+	OFFS((R10), F, Y7)
+
+// Q8ROW: one weight row's 2 blocks at W times the activations in Z12,
+// starting from the offsets in Z13.
+#define Q8ROW(W, SC, IDX, ACC) \
+	VPXORD W, Z31, Z3; \
+	VMOVDQA64 Z13, Z2; \
+	VPDPBUSD Z12, Z3, Z2; \
+	BLKSCALE(Z2, SC, IDX, ACC)
+
+#define Q8R4CHUNK(OFF, IDX) \
+	VMOVDQU64 OFF(SI), Z12; \
+	VPERMD Z7, IDX, Z13; \
+	Q8ROW(OFF(DI), Z8, IDX, Z24); \
+	Q8ROW(OFF(DI)(R11*1), Z9, IDX, Z25); \
+	Q8ROW(OFF(DI)(R11*2), Z10, IDX, Z26); \
+	Q8ROW(OFF(DI)(R13*1), Z11, IDX, Z27)
+
+// Q4ROW: one weight row's 4 blocks at W times the activations in Z12
+// (low nibbles' columns) and Z14 (high), starting from the offsets in Z13.
+#define Q4ROW(W, SC, IDX, ACC) \
+	Q4SPLIT(W); \
+	VMOVDQA64 Z13, Z2; \
+	VPDPBUSD Z12, Z3, Z2; \
+	VPDPBUSD Z14, Z5, Z2; \
+	BLKSCALE(Z2, SC, IDX, ACC)
+
+#define Q4R4CHUNK(WOFF, XOFF, IDX) \
+	VMOVDQU64 XOFF(SI), Z12; \
+	VMOVDQU64 XOFF+64(SI), Z14; \
+	VPERMD Z7, IDX, Z13; \
+	Q4ROW(WOFF(DI), Z8, IDX, Z24); \
+	Q4ROW(WOFF(DI)(R11*1), Z9, IDX, Z25); \
+	Q4ROW(WOFF(DI)(R11*2), Z10, IDX, Z26); \
+	Q4ROW(WOFF(DI)(R13*1), Z11, IDX, Z27)
+
+// func dotQ8VNNI(xq *int8, xd, xs *float32, wq *byte, wd *uint16, nb int) float32
+//
+// The dot product of nb blocks (a positive multiple of 8).
+TEXT ·dotQ8VNNI(SB), NOSPLIT, $0-52
+	MOVQ xq+0(FP), SI
+	MOVQ xd+8(FP), R8
+	MOVQ xs+16(FP), R10
+	MOVQ wq+24(FP), DI
+	MOVQ wd+32(FP), R9
+	MOVQ nb+40(FP), CX
+	VNNICONST
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+vq8loop:
+	SCALES((R9), (R8), Y6)
+	OFFS((R10), Y29, Y7)
+	Q8CHUNK(0(DI), 0(SI), Z7, Z6, Z16, Z0)
+	Q8CHUNK(64(DI), 64(SI), Z7, Z6, Z17, Z1)
+	Q8CHUNK(128(DI), 128(SI), Z7, Z6, Z18, Z0)
+	Q8CHUNK(192(DI), 192(SI), Z7, Z6, Z19, Z1)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	ADDQ $32, R8
+	ADDQ $32, R10
+	ADDQ $16, R9
+	SUBQ $8, CX
+	JNE  vq8loop
+
+	VADDPS Z1, Z0, Z0
+	ZHSUM(Z0, Y0, X0, Y1, X1)
+	VMOVSS X0, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func dotQ4VNNI(xq *int8, xd, xs *float32, wq *byte, wd *uint16, nb int) float32
+//
+// The dot product of nb blocks (a positive multiple of 8), activations in
+// the permQ4VNNI layout.
+TEXT ·dotQ4VNNI(SB), NOSPLIT, $0-52
+	MOVQ xq+0(FP), SI
+	MOVQ xd+8(FP), R8
+	MOVQ xs+16(FP), R10
+	MOVQ wq+24(FP), DI
+	MOVQ wd+32(FP), R9
+	MOVQ nb+40(FP), CX
+	VNNICONST
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+vq4loop:
+	SCALES((R9), (R8), Y6)
+	OFFS((R10), Y28, Y7)
+	Q4SPLIT(0(DI))
+	Q4MUL(0(SI), 64(SI), Z7, Z6, Z20, Z0)
+	Q4SPLIT(64(DI))
+	Q4MUL(128(SI), 192(SI), Z7, Z6, Z21, Z1)
+	ADDQ $256, SI
+	ADDQ $128, DI
+	ADDQ $32, R8
+	ADDQ $32, R10
+	ADDQ $16, R9
+	SUBQ $8, CX
+	JNE  vq4loop
+
+	VADDPS Z1, Z0, Z0
+	ZHSUM(Z0, Y0, X0, Y1, X1)
+	VMOVSS X0, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func dotQ8x4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+//
+// dotQ8VNNI over the first n blocks (a positive multiple of 8) for 4
+// tokens at once: token t's activations start at xq[t*nb*32], xd[t*nb],
+// xs[t*nb]; out[t] receives its dot product with the weight row.
+TEXT ·dotQ8x4VNNI(SB), NOSPLIT, $0-64
+	X4ARGS
+	VNNICONST
+	ZERO4
+
+vq8x4loop:
+	X4SCALES(Y29)
+	Q8X4CHUNK(0, Z16)
+	Q8X4CHUNK(64, Z17)
+	Q8X4CHUNK(128, Z18)
+	Q8X4CHUNK(192, Z19)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	ADDQ $32, R8
+	ADDQ $32, R10
+	ADDQ $16, R9
+	SUBQ $8, CX
+	JNE  vq8x4loop
+
+	STORE4
+	VZEROUPPER
+	RET
+
+// func dotQ4x4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+//
+// dotQ4VNNI over the first n blocks (a positive multiple of 8) for 4
+// tokens at once, laid out as for dotQ8x4VNNI.
+TEXT ·dotQ4x4VNNI(SB), NOSPLIT, $0-64
+	X4ARGS
+	VNNICONST
+	ZERO4
+
+vq4x4loop:
+	X4SCALES(Y28)
+	Q4X4CHUNK(0, 0, Z20)
+	Q4X4CHUNK(64, 128, Z21)
+	ADDQ $256, SI
+	ADDQ $128, DI
+	ADDQ $32, R8
+	ADDQ $32, R10
+	ADDQ $16, R9
+	SUBQ $8, CX
+	JNE  vq4x4loop
+
+	STORE4
+	VZEROUPPER
+	RET
+
+// func dotQ8r4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+//
+// dotQ8VNNI over the first n blocks (a positive multiple of 8) of one
+// activation row and 4 weight rows (row i at wq[i*nb*32], wd[i*nb]); out[i]
+// receives row i's result.
+TEXT ·dotQ8r4VNNI(SB), NOSPLIT, $0-64
+	R4ARGS(5)
+	VNNICONST
+	ZERO4
+
+vq8r4loop:
+	R4SCALES(Y29)
+	Q8R4CHUNK(0, Z16)
+	Q8R4CHUNK(64, Z17)
+	Q8R4CHUNK(128, Z18)
+	Q8R4CHUNK(192, Z19)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	ADDQ $32, R8
+	ADDQ $32, R10
+	ADDQ $16, R9
+	SUBQ $8, CX
+	JNE  vq8r4loop
+
+	STORE4
+	VZEROUPPER
+	RET
+
+// func dotQ4r4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+//
+// dotQ4VNNI over the first n blocks (a positive multiple of 8) of one
+// activation row and 4 weight rows (row i at wq[i*nb*16], wd[i*nb]).
+TEXT ·dotQ4r4VNNI(SB), NOSPLIT, $0-64
+	R4ARGS(4)
+	VNNICONST
+	ZERO4
+
+vq4r4loop:
+	R4SCALES(Y28)
+	Q4R4CHUNK(0, 0, Z20)
+	Q4R4CHUNK(64, 128, Z21)
+	ADDQ $256, SI
+	ADDQ $128, DI
+	ADDQ $32, R8
+	ADDQ $32, R10
+	ADDQ $16, R9
+	SUBQ $8, CX
+	JNE  vq4r4loop
+
+	STORE4
+	VZEROUPPER
+	RET
+
+DATA vnniQ8idx<>+0(SB)/4, $0
+DATA vnniQ8idx<>+4(SB)/4, $0
+DATA vnniQ8idx<>+8(SB)/4, $0
+DATA vnniQ8idx<>+12(SB)/4, $0
+DATA vnniQ8idx<>+16(SB)/4, $0
+DATA vnniQ8idx<>+20(SB)/4, $0
+DATA vnniQ8idx<>+24(SB)/4, $0
+DATA vnniQ8idx<>+28(SB)/4, $0
+DATA vnniQ8idx<>+32(SB)/4, $1
+DATA vnniQ8idx<>+36(SB)/4, $1
+DATA vnniQ8idx<>+40(SB)/4, $1
+DATA vnniQ8idx<>+44(SB)/4, $1
+DATA vnniQ8idx<>+48(SB)/4, $1
+DATA vnniQ8idx<>+52(SB)/4, $1
+DATA vnniQ8idx<>+56(SB)/4, $1
+DATA vnniQ8idx<>+60(SB)/4, $1
+DATA vnniQ8idx<>+64(SB)/4, $2
+DATA vnniQ8idx<>+68(SB)/4, $2
+DATA vnniQ8idx<>+72(SB)/4, $2
+DATA vnniQ8idx<>+76(SB)/4, $2
+DATA vnniQ8idx<>+80(SB)/4, $2
+DATA vnniQ8idx<>+84(SB)/4, $2
+DATA vnniQ8idx<>+88(SB)/4, $2
+DATA vnniQ8idx<>+92(SB)/4, $2
+DATA vnniQ8idx<>+96(SB)/4, $3
+DATA vnniQ8idx<>+100(SB)/4, $3
+DATA vnniQ8idx<>+104(SB)/4, $3
+DATA vnniQ8idx<>+108(SB)/4, $3
+DATA vnniQ8idx<>+112(SB)/4, $3
+DATA vnniQ8idx<>+116(SB)/4, $3
+DATA vnniQ8idx<>+120(SB)/4, $3
+DATA vnniQ8idx<>+124(SB)/4, $3
+DATA vnniQ8idx<>+128(SB)/4, $4
+DATA vnniQ8idx<>+132(SB)/4, $4
+DATA vnniQ8idx<>+136(SB)/4, $4
+DATA vnniQ8idx<>+140(SB)/4, $4
+DATA vnniQ8idx<>+144(SB)/4, $4
+DATA vnniQ8idx<>+148(SB)/4, $4
+DATA vnniQ8idx<>+152(SB)/4, $4
+DATA vnniQ8idx<>+156(SB)/4, $4
+DATA vnniQ8idx<>+160(SB)/4, $5
+DATA vnniQ8idx<>+164(SB)/4, $5
+DATA vnniQ8idx<>+168(SB)/4, $5
+DATA vnniQ8idx<>+172(SB)/4, $5
+DATA vnniQ8idx<>+176(SB)/4, $5
+DATA vnniQ8idx<>+180(SB)/4, $5
+DATA vnniQ8idx<>+184(SB)/4, $5
+DATA vnniQ8idx<>+188(SB)/4, $5
+DATA vnniQ8idx<>+192(SB)/4, $6
+DATA vnniQ8idx<>+196(SB)/4, $6
+DATA vnniQ8idx<>+200(SB)/4, $6
+DATA vnniQ8idx<>+204(SB)/4, $6
+DATA vnniQ8idx<>+208(SB)/4, $6
+DATA vnniQ8idx<>+212(SB)/4, $6
+DATA vnniQ8idx<>+216(SB)/4, $6
+DATA vnniQ8idx<>+220(SB)/4, $6
+DATA vnniQ8idx<>+224(SB)/4, $7
+DATA vnniQ8idx<>+228(SB)/4, $7
+DATA vnniQ8idx<>+232(SB)/4, $7
+DATA vnniQ8idx<>+236(SB)/4, $7
+DATA vnniQ8idx<>+240(SB)/4, $7
+DATA vnniQ8idx<>+244(SB)/4, $7
+DATA vnniQ8idx<>+248(SB)/4, $7
+DATA vnniQ8idx<>+252(SB)/4, $7
+GLOBL vnniQ8idx<>(SB), RODATA|NOPTR, $256
+
+DATA vnniQ4idx<>+0(SB)/4, $0
+DATA vnniQ4idx<>+4(SB)/4, $0
+DATA vnniQ4idx<>+8(SB)/4, $0
+DATA vnniQ4idx<>+12(SB)/4, $0
+DATA vnniQ4idx<>+16(SB)/4, $1
+DATA vnniQ4idx<>+20(SB)/4, $1
+DATA vnniQ4idx<>+24(SB)/4, $1
+DATA vnniQ4idx<>+28(SB)/4, $1
+DATA vnniQ4idx<>+32(SB)/4, $2
+DATA vnniQ4idx<>+36(SB)/4, $2
+DATA vnniQ4idx<>+40(SB)/4, $2
+DATA vnniQ4idx<>+44(SB)/4, $2
+DATA vnniQ4idx<>+48(SB)/4, $3
+DATA vnniQ4idx<>+52(SB)/4, $3
+DATA vnniQ4idx<>+56(SB)/4, $3
+DATA vnniQ4idx<>+60(SB)/4, $3
+DATA vnniQ4idx<>+64(SB)/4, $4
+DATA vnniQ4idx<>+68(SB)/4, $4
+DATA vnniQ4idx<>+72(SB)/4, $4
+DATA vnniQ4idx<>+76(SB)/4, $4
+DATA vnniQ4idx<>+80(SB)/4, $5
+DATA vnniQ4idx<>+84(SB)/4, $5
+DATA vnniQ4idx<>+88(SB)/4, $5
+DATA vnniQ4idx<>+92(SB)/4, $5
+DATA vnniQ4idx<>+96(SB)/4, $6
+DATA vnniQ4idx<>+100(SB)/4, $6
+DATA vnniQ4idx<>+104(SB)/4, $6
+DATA vnniQ4idx<>+108(SB)/4, $6
+DATA vnniQ4idx<>+112(SB)/4, $7
+DATA vnniQ4idx<>+116(SB)/4, $7
+DATA vnniQ4idx<>+120(SB)/4, $7
+DATA vnniQ4idx<>+124(SB)/4, $7
+GLOBL vnniQ4idx<>(SB), RODATA|NOPTR, $128

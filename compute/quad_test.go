@@ -1,0 +1,77 @@
+package compute
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestQuantizedQuadKernels checks every set's 4-token (dotQ8x4, dotQ4x4)
+// and 4-row (dotQ8r4, dotQ4r4) quantized dot products against the generic
+// one-row dot products, over block counts with and without a tail past the
+// whole groups of 8.
+func TestQuantizedQuadKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, nb := range []int{1, 7, 8, 9, 16, 23, 128, 134} {
+		cols := nb * qBlock
+		// 4 activation rows (tokens) and 4 weight rows.
+		x := randF32(rng, 4*cols)
+		xq, xd, xs := make([]int8, 4*cols), make([]float32, 4*nb), make([]float32, 4*nb)
+		for t := range 4 {
+			quantizeRowQ8(xq[t*cols:(t+1)*cols], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], x[t*cols:(t+1)*cols])
+		}
+		for _, dt := range []DType{Q8_0, Q4_0} {
+			w, err := Quantize(&Matrix{DType: F32, Rows: 4, Cols: cols, F32: randF32(rng, 4*cols)}, dt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, bb := genericKernels.dotQ8, qBlock
+			if dt == Q4_0 {
+				ref, bb = genericKernels.dotQ4, qBlock/2
+			}
+			// want[t][r]: token t against weight row r.
+			var want [4][4]float32
+			for tk := range 4 {
+				for r := range 4 {
+					want[tk][r] = ref(xq[tk*cols:(tk+1)*cols], xd[tk*nb:(tk+1)*nb], xs[tk*nb:(tk+1)*nb],
+						w.Q[r*nb*bb:(r+1)*nb*bb], w.Scales[r*nb:(r+1)*nb])
+				}
+			}
+			check := func(k *kernels, what string, got, want [4]float32) {
+				t.Helper()
+				for i := range got {
+					if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+						t.Errorf("%s %s %v nb=%d [%d]: %v want %v", k.name, what, dt, nb, i, got[i], want[i])
+					}
+				}
+			}
+			for _, k := range kernelSets() {
+				kq := append([]int8(nil), xq...)
+				if dt == Q4_0 && k.permQ4 != nil {
+					for tk := range 4 {
+						k.permQ4(kq[tk*cols : (tk+1)*cols])
+					}
+				}
+				var out [4]float32
+				for r := range 4 {
+					wq, wd := w.Q[r*nb*bb:(r+1)*nb*bb], w.Scales[r*nb:(r+1)*nb]
+					if dt == Q8_0 {
+						k.dotQ8x4(kq, xd, xs, nb, wq, wd, &out)
+					} else {
+						k.dotQ4x4(kq, xd, xs, nb, wq, wd, &out)
+					}
+					check(k, "x4", out, [4]float32{want[0][r], want[1][r], want[2][r], want[3][r]})
+				}
+				for tk := range 4 {
+					xqt, xdt, xst := kq[tk*cols:(tk+1)*cols], xd[tk*nb:(tk+1)*nb], xs[tk*nb:(tk+1)*nb]
+					if dt == Q8_0 {
+						k.dotQ8r4(xqt, xdt, xst, nb, w.Q, w.Scales, &out)
+					} else {
+						k.dotQ4r4(xqt, xdt, xst, nb, w.Q, w.Scales, &out)
+					}
+					check(k, "r4", out, want[tk])
+				}
+			}
+		}
+	}
+}
