@@ -54,7 +54,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&f.seed, "seed", 0, "random seed for sampling (default: a fresh one per answer, shown after it)")
 	fs.Var(&f.stops, "stop", "stop when the output contains this string (repeatable)")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (0: all cores)")
-	fs.StringVar(&f.weights, "weights", "", "convert weights in memory: f32, bf16, f16, q8 or q4 (default: as stored)")
+	fs.StringVar(&f.weights, "weights", "", "convert weights in memory while loading: f32, bf16, f16, q8, q4, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k (default: as stored; FP8 checkpoints: q8)")
 	fs.IntVar(&f.contextLen, "context", 0, "cap the context length in tokens (0: the model's)")
 	f.engine.register(fs)
 }
