@@ -194,7 +194,7 @@ func (s *Server) admit(ctx context.Context, l *loaded) (func(), error) {
 	n := s.waiting.Add(1)
 	defer func() { s.metrics.queue.Set(float64(s.waiting.Add(-1))) }()
 	if n > int64(max(s.opts.Limits.MaxQueue, 0)) {
-		return nil, &httpError{status: http.StatusTooManyRequests, code: "queue_full", retryAfter: s.retryAfter(n),
+		return nil, &httpError{status: http.StatusTooManyRequests, code: "queue_full", retryAfter: s.retryAfter(n, cap(l.turn)),
 			msg: fmt.Sprintf("the server is busy: %d requests are already waiting; retry later", n-1)}
 	}
 	s.metrics.queue.Set(float64(n))
@@ -218,9 +218,10 @@ func (s *Server) noteDuration(d time.Duration) {
 	s.avgMillis.Store((old*7 + ms) / 8)
 }
 
-// retryAfter estimates in seconds when a place in a queue of n frees up.
-func (s *Server) retryAfter(n int64) int {
-	sec := int(s.avgMillis.Load() * n / 1000)
+// retryAfter estimates in seconds when a place in a queue of n frees up,
+// with parallel requests running at a time.
+func (s *Server) retryAfter(n int64, parallel int) int {
+	sec := int(s.avgMillis.Load() * n / int64(max(parallel, 1)) / 1000)
 	return min(max(sec, 1), 60)
 }
 
