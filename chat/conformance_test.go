@@ -20,16 +20,14 @@ type conformanceCase struct {
 
 // knownDifferences are cases where glmv's output still differs from
 // Python's, with the reason; they are reported as skipped.
-var knownDifferences = map[string]string{
-	"expr_literals":   "tuples are lists in the engine and print as [1, 2], not (1, 2)",
-	"filter_sort_etc": "dictsort's pairs are lists and print as ['a', 1], not ('a', 1)",
-}
+var knownDifferences = map[string]string{}
 
 // refused are cases Python renders that glmv refuses with an error (a
 // feature it does not implement) rather than render differently.
 var refused = map[string]string{
 	"engine_groupby":     "the groupby filter",
 	"loop_changed_depth": "loop.changed and loop.depth",
+	"gen_print_refused":  "printing a generator (Python prints its memory address)",
 }
 
 // TestJinjaConformance renders every case and compares byte for byte with

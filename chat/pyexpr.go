@@ -252,6 +252,7 @@ func quoteName(s string) string { return "'" + s + "'" }
 // parseTuple parses an expression or a bare tuple (a, b).
 func (p *exprParser) parseTuple(withCond bool) (string, error) {
 	var items []string
+	comma := false
 	for {
 		var e string
 		var err error
@@ -268,14 +269,15 @@ func (p *exprParser) parseTuple(withCond bool) (string, error) {
 			break
 		}
 		p.pos++
-		if t := p.peek(); t.kind == tokEOF || t.kind == tokName && (t.text == "if" || t.text == "recursive") {
+		comma = true
+		if t := p.peek(); t.kind == tokEOF || t.kind == tokName && (t.text == "if" || t.text == "recursive") || t.kind == tokOp && t.text == ")" {
 			break
 		}
 	}
-	if len(items) == 1 {
+	if len(items) == 1 && !comma {
 		return items[0], nil
 	}
-	return "[" + strings.Join(items, ", ") + "]", nil
+	return emitCall("tuple", items...), nil
 }
 
 func (p *exprParser) parseExpr() (string, error) {
@@ -295,9 +297,9 @@ func (p *exprParser) parseExpr() (string, error) {
 			if err != nil {
 				return "", err
 			}
-			e = "(" + e + " if " + cond + " else " + alt + ")"
+			e = "(" + e + " if " + emitCall("bool", cond) + " else " + alt + ")"
 		} else {
-			e = "(" + e + " if " + cond + ")"
+			e = "(" + e + " if " + emitCall("bool", cond) + ")"
 		}
 	}
 	return e, nil
@@ -493,7 +495,7 @@ func (p *exprParser) parsePrimary() (string, error) {
 		case "(":
 			if p.isOp(")") {
 				p.pos++
-				return "[]", nil
+				return emitCall("tuple"), nil
 			}
 			e, err := p.parseTuple(true)
 			if err != nil {
@@ -830,7 +832,7 @@ func rewriteStatement(src string, consts *[]jinja.Value) (out string, drop bool,
 		if err != nil {
 			return "", false, err
 		}
-		return end(kw + " " + e)
+		return end(kw + " " + emitCall("bool", e))
 	case "for":
 		var targets []string
 		for !p.isName("in") {
@@ -855,7 +857,7 @@ func rewriteStatement(src string, consts *[]jinja.Value) (out string, drop bool,
 			if err != nil {
 				return "", false, err
 			}
-			s += " if " + cond
+			s += " if " + emitCall("bool", cond)
 		}
 		if p.isName("recursive") {
 			return "", false, fmt.Errorf("recursive loops are not supported")

@@ -156,6 +156,10 @@ CASES = {
     "engine_indent_first": ("{{ 'a\\nb\\n' | indent(2, first=true) }}|{{ 'a\\nb' | indent('> ') }}", V),
     "cycler_joiner": ("{% set c = cycler('x', 'y') %}{{ c.next() }}{{ c.next() }}{{ c.next() }}|{% set j = joiner(', ') %}{% for i in l %}{{ j() }}{{ i }}{% endfor %}", V),
     "loop_changed_depth": ('{% for i in [1, 1, 2] %}{{ loop.changed(i) }}{{ loop.depth }}{% endfor %}', V),
+    "gen_truthy": ("{% if [] | select %}yes{% else %}no{% endif %}|{{ 'y' if [] | map('string') else 'n' }}|{{ not ([] | select) }}|{% for x in l if [] | select %}{{ x }}{% endfor %}|{{ [] | select is sequence }}", V),
+    "gen_print_refused": ('{{ l | select }}', V),
+    "gen_length_error": ('{{ l | select | length }}', V),
+    "views_and_tuples": ("{{ d.items() }}|{{ d.keys() }}|{{ d.values() | list }}|{{ d.items() | list }}|{{ (1,) }}|{{ () }}|{{ (1, 2) == [1, 2] }}|{{ [(1, 2)] }}|{{ d | dictsort | first }}|{{ d | items | list | first }}|{{ (1, 2) | tojson }}|{% for k, v in d.items() %}{{ k }}{% endfor %}|{{ 'ab'.startswith(('x', 'a')) }}", V),
     "content_none_shapes": ("{% for m in msgs %}[{{ m.content }}][{{ m.content is string }}][{{ m.content is none }}][{{ m.content is iterable }}]{{ m.content | tojson }}\n{% endfor %}", V),
 }
 
@@ -205,7 +209,7 @@ def expression_cases(n=600, seed=11):
     import random
     rng = random.Random(seed)
     atoms = ["1", "2", "0", "-3", "2.5", "0.1", "1e3", "'a'", "'bc'", "''", "none", "true", "false", "[1, 2]",
-             "['x']", "[]", "{'k': 1}", "i", "f", "s", "n", "l", "d", "missing"]  # no tuples: a known difference
+             "['x']", "[]", "{'k': 1}", "i", "f", "s", "n", "l", "d", "missing", "(1, 2)", "(1,)", "()"]
     binops = ["+", "-", "*", "/", "//", "%", "**", "~", "==", "!=", "<", ">", "<=", ">=", "in", "not in", "and", "or"]
 
     filters = ["string", "length", "tojson", "int", "float", "abs", "first", "last", "list", "join(',')",
