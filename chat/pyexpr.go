@@ -310,15 +310,34 @@ func (p *exprParser) parseOr() (string, error) { return p.parseLogic("or", p.par
 func (p *exprParser) parseAnd() (string, error) { return p.parseLogic("and", p.parseNot) }
 
 // parseLogic parses operands joined by the keyword "and" or "or".
+// The chain is emitted right-nested with Python's truthiness (the engine's
+// differs for generators): a or b or c is (a if bool(a) else (b if bool(b)
+// else c)), a and b and c is (b-and-c if bool(a) else a). Both operators
+// are associative in what they return, and each operand is evaluated at
+// most twice, only when reached, as short-circuiting requires.
 func (p *exprParser) parseLogic(kw string, operand func() (string, error)) (string, error) {
 	e, err := operand()
-	for err == nil && p.isName(kw) {
-		p.pos++
-		var r string
-		r, err = operand()
-		e = "(" + e + " " + kw + " " + r + ")"
+	if err != nil {
+		return "", err
 	}
-	return e, err
+	ops := []string{e}
+	for p.isName(kw) {
+		p.pos++
+		r, err := operand()
+		if err != nil {
+			return "", err
+		}
+		ops = append(ops, r)
+	}
+	out := ops[len(ops)-1]
+	for i := len(ops) - 2; i >= 0; i-- {
+		if kw == "or" {
+			out = "(" + ops[i] + " if " + emitCall("bool", ops[i]) + " else " + out + ")"
+		} else {
+			out = "(" + out + " if " + emitCall("bool", ops[i]) + " else " + ops[i] + ")"
+		}
+	}
+	return out, nil
 }
 
 func (p *exprParser) parseNot() (string, error) {

@@ -157,6 +157,7 @@ CASES = {
     "cycler_joiner": ("{% set c = cycler('x', 'y') %}{{ c.next() }}{{ c.next() }}{{ c.next() }}|{% set j = joiner(', ') %}{% for i in l %}{{ j() }}{{ i }}{% endfor %}", V),
     "loop_changed_depth": ('{% for i in [1, 1, 2] %}{{ loop.changed(i) }}{{ loop.depth }}{% endfor %}', V),
     "gen_truthy": ("{% if [] | select %}yes{% else %}no{% endif %}|{{ 'y' if [] | map('string') else 'n' }}|{{ not ([] | select) }}|{% for x in l if [] | select %}{{ x }}{% endfor %}|{{ [] | select is sequence }}", V),
+    "gen_and_or": ("{{ ([] | select) and 'x' }}|{{ (([] | select) or 'y') | list }}|{{ 0 or '' or none or 'z' }}|{{ 1 and 2 and 0 and 3 }}|{{ missing and missing.x }}|{{ n or missing or 'd' }}|{{ (l | map('string') or 'e') | join }}", V),
     "gen_print_refused": ('{{ l | select }}', V),
     "gen_length_error": ('{{ l | select | length }}', V),
     "views_and_tuples": ("{{ d.items() }}|{{ d.keys() }}|{{ d.values() | list }}|{{ d.items() | list }}|{{ (1,) }}|{{ () }}|{{ (1, 2) == [1, 2] }}|{{ [(1, 2)] }}|{{ d | dictsort | first }}|{{ d | items | list | first }}|{{ (1, 2) | tojson }}|{% for k, v in d.items() %}{{ k }}{% endfor %}|{{ 'ab'.startswith(('x', 'a')) }}", V),
