@@ -19,6 +19,10 @@ const (
 // (measured at 4096 and 13696 columns).
 const longRow = 8192
 
+// quadRows is the number of weight rows the quantized row path takes past
+// each group of 4 tokens (see matVecBlock).
+const quadRows = 8
+
 // gemmMinT returns the smallest number of token rows for which MatMul
 // packs and runs the GEMM for weights in dt; below it, the weight-streaming
 // row kernels are faster (they avoid widening or dequantizing the whole
@@ -172,22 +176,31 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 					}
 				}
 			}
-			for ; r < hi; r++ {
-				wq := w.Q[r*nb*bb : (r+1)*nb*bb]
-				wd := w.Scales[r*nb : (r+1)*nb]
+			// quadRows weight rows at a time go past each group of 4
+			// tokens, so the tokens' activations are read from L2 once
+			// per quadRows rows rather than once per row.
+			for r0 := r; r0 < hi; r0 += quadRows {
+				r1 := min(hi, r0+quadRows)
 				t := t0
 				for ; t+4 <= t1; t += 4 {
-					if w.DType == Q4_0 {
-						k.dotQ4x4(xq[t*nb*qBlock:(t+4)*nb*qBlock], xd[t*nb:(t+4)*nb], xs[t*nb:(t+4)*nb], nb, wq, wd, &o4)
-					} else {
-						k.dotQ8x4(xq[t*nb*qBlock:(t+4)*nb*qBlock], xd[t*nb:(t+4)*nb], xs[t*nb:(t+4)*nb], nb, wq, wd, &o4)
-					}
-					for i, v := range o4 {
-						out[(t+i)*rows+r] = v
+					xq4, xd4, xs4 := xq[t*nb*qBlock:(t+4)*nb*qBlock], xd[t*nb:(t+4)*nb], xs[t*nb:(t+4)*nb]
+					for r := r0; r < r1; r++ {
+						wq, wd := w.Q[r*nb*bb:(r+1)*nb*bb], w.Scales[r*nb:(r+1)*nb]
+						if w.DType == Q4_0 {
+							k.dotQ4x4(xq4, xd4, xs4, nb, wq, wd, &o4)
+						} else {
+							k.dotQ8x4(xq4, xd4, xs4, nb, wq, wd, &o4)
+						}
+						for i, v := range o4 {
+							out[(t+i)*rows+r] = v
+						}
 					}
 				}
 				for ; t < t1; t++ {
-					out[t*rows+r] = dot(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], wq, wd)
+					for r := r0; r < r1; r++ {
+						wq, wd := w.Q[r*nb*bb:(r+1)*nb*bb], w.Scales[r*nb:(r+1)*nb]
+						out[t*rows+r] = dot(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], wq, wd)
+					}
 				}
 			}
 		default:
