@@ -28,14 +28,19 @@ const quadRows = 8
 // row kernels are faster (they avoid widening or dequantizing the whole
 // weight per call, and for Q8_0/Q4_0 use integer dot products). The
 // crossovers were measured with BenchmarkMatMulPaths on the target machine
-// (AMD Zen, 2 cores, AVX2).
-func gemmMinT(dt DType) int {
+// (AMD Zen, 2 cores, AVX2). With the VNNI kernels (q8RowsOnly) the Q8_0
+// row kernels beat the GEMM at every T (measured on a Zen 5 at T=512:
+// 1.3x).
+func gemmMinT(k *kernels, dt DType) int {
 	switch dt {
 	case F32:
 		return 32
 	case BF16, F16:
 		return 96
 	case Q8_0:
+		if k.q8RowsOnly {
+			return 1 << 30
+		}
 		return 256
 	case Q4_0:
 		return 1 << 30
@@ -49,10 +54,11 @@ func gemmMinT(dt DType) int {
 // MatMul computes out[t, r] = Σ_c x[t, c] · W[r, c] for t < T, i.e. the
 // PyTorch Linear product x·Wᵀ without bias. x is [T, W.Cols] and out is
 // [T, W.Rows], both row-major. W may be in any DType. For Q8_0 and Q4_0 the
-// row-kernel path (always for Q4_0, below 256 rows for Q8_0) quantizes x to
-// 8 bits per block of 32 and uses integer dot products, so its result
-// differs from the f32 product of the dequantized weights by the activation
-// rounding: at most Σ_blocks max|x|/254·Σ|w| per output.
+// row-kernel path (always for Q4_0; for Q8_0 below 256 rows, or always
+// with the VNNI kernels) quantizes x to 8 bits per block of 32 and uses
+// integer dot products, so its result differs from the f32 product of the
+// dequantized weights by the activation rounding: at most Σ_blocks
+// max|x|/254·Σ|w| per output.
 func (p *Pool) MatMul(out, x []float32, T int, w *Matrix) {
 	p.matMul(kern, out, x, T, w)
 }
@@ -69,7 +75,7 @@ func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 		clear(out[:T*rows])
 		return
 	}
-	if T >= gemmMinT(w.DType) {
+	if T >= gemmMinT(k, w.DType) {
 		p.gemm(k, out, x, T, w)
 		return
 	}
