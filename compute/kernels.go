@@ -49,6 +49,10 @@ type kernels struct {
 	// permQ4, when set, rearranges a row quantized by quantQ8 in place into
 	// the layout dotQ4 expects (dotQ8 still takes the plain one).
 	permQ4 func(xq []int8)
+	// q8RowsOnly makes MatMul take the row kernels (dotQ8x4) for Q8_0
+	// weights at any number of tokens, as it does for Q4_0: set where they
+	// beat the f32 GEMM on dequantized panels (the VNNI kernels).
+	q8RowsOnly bool
 	// quantQ8 quantizes an activation row to 8-bit blocks; see
 	// quantizeRowQ8.
 	quantQ8 func(xq []int8, xd, xs, x []float32)

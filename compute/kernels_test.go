@@ -208,7 +208,7 @@ func TestMatMul(t *testing.T) {
 						for _, path := range []string{"MatMul", "rows", "gemm"} {
 							out := make([]float32, T*rows+1)
 							out[T*rows] = 42
-							viaRows := T < gemmMinT(w.DType)
+							viaRows := T < gemmMinT(k, w.DType)
 							switch path {
 							case "MatMul":
 								p.matMul(k, out, x, T, w)

@@ -14,6 +14,7 @@ func useVNNI(k *kernels) {
 		return
 	}
 	k.permQ4 = permQ4VNNI
+	k.q8RowsOnly = true
 	k.dotQ8 = func(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32 {
 		nb := len(xd)
 		full := nb &^ 7

@@ -19,19 +19,28 @@ const (
 // (measured at 4096 and 13696 columns).
 const longRow = 8192
 
+// quadRows is the number of weight rows the quantized row path takes past
+// each group of 4 tokens (see matVecBlock).
+const quadRows = 8
+
 // gemmMinT returns the smallest number of token rows for which MatMul
 // packs and runs the GEMM for weights in dt; below it, the weight-streaming
 // row kernels are faster (they avoid widening or dequantizing the whole
 // weight per call, and for Q8_0/Q4_0 use integer dot products). The
 // crossovers were measured with BenchmarkMatMulPaths on the target machine
-// (AMD Zen, 2 cores, AVX2).
-func gemmMinT(dt DType) int {
+// (AMD Zen, 2 cores, AVX2). With the VNNI kernels (q8RowsOnly) the Q8_0
+// row kernels beat the GEMM at every T (measured on a Zen 5 at T=512:
+// 1.3x).
+func gemmMinT(k *kernels, dt DType) int {
 	switch dt {
 	case F32:
 		return 32
 	case BF16, F16:
 		return 96
 	case Q8_0:
+		if k.q8RowsOnly {
+			return 1 << 30
+		}
 		return 256
 	case Q4_0:
 		return 1 << 30
@@ -45,10 +54,11 @@ func gemmMinT(dt DType) int {
 // MatMul computes out[t, r] = Σ_c x[t, c] · W[r, c] for t < T, i.e. the
 // PyTorch Linear product x·Wᵀ without bias. x is [T, W.Cols] and out is
 // [T, W.Rows], both row-major. W may be in any DType. For Q8_0 and Q4_0 the
-// row-kernel path (always for Q4_0, below 256 rows for Q8_0) quantizes x to
-// 8 bits per block of 32 and uses integer dot products, so its result
-// differs from the f32 product of the dequantized weights by the activation
-// rounding: at most Σ_blocks max|x|/254·Σ|w| per output.
+// row-kernel path (always for Q4_0; for Q8_0 below 256 rows, or always
+// with the VNNI kernels) quantizes x to 8 bits per block of 32 and uses
+// integer dot products, so its result differs from the f32 product of the
+// dequantized weights by the activation rounding: at most Σ_blocks
+// max|x|/254·Σ|w| per output.
 func (p *Pool) MatMul(out, x []float32, T int, w *Matrix) {
 	p.matMul(kern, out, x, T, w)
 }
@@ -65,7 +75,7 @@ func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 		clear(out[:T*rows])
 		return
 	}
-	if T >= gemmMinT(w.DType) {
+	if T >= gemmMinT(k, w.DType) {
 		p.gemm(k, out, x, T, w)
 		return
 	}
@@ -172,22 +182,31 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 					}
 				}
 			}
-			for ; r < hi; r++ {
-				wq := w.Q[r*nb*bb : (r+1)*nb*bb]
-				wd := w.Scales[r*nb : (r+1)*nb]
+			// quadRows weight rows at a time go past each group of 4
+			// tokens, so the tokens' activations are read from L2 once
+			// per quadRows rows rather than once per row.
+			for r0 := r; r0 < hi; r0 += quadRows {
+				r1 := min(hi, r0+quadRows)
 				t := t0
 				for ; t+4 <= t1; t += 4 {
-					if w.DType == Q4_0 {
-						k.dotQ4x4(xq[t*nb*qBlock:(t+4)*nb*qBlock], xd[t*nb:(t+4)*nb], xs[t*nb:(t+4)*nb], nb, wq, wd, &o4)
-					} else {
-						k.dotQ8x4(xq[t*nb*qBlock:(t+4)*nb*qBlock], xd[t*nb:(t+4)*nb], xs[t*nb:(t+4)*nb], nb, wq, wd, &o4)
-					}
-					for i, v := range o4 {
-						out[(t+i)*rows+r] = v
+					xq4, xd4, xs4 := xq[t*nb*qBlock:(t+4)*nb*qBlock], xd[t*nb:(t+4)*nb], xs[t*nb:(t+4)*nb]
+					for r := r0; r < r1; r++ {
+						wq, wd := w.Q[r*nb*bb:(r+1)*nb*bb], w.Scales[r*nb:(r+1)*nb]
+						if w.DType == Q4_0 {
+							k.dotQ4x4(xq4, xd4, xs4, nb, wq, wd, &o4)
+						} else {
+							k.dotQ8x4(xq4, xd4, xs4, nb, wq, wd, &o4)
+						}
+						for i, v := range o4 {
+							out[(t+i)*rows+r] = v
+						}
 					}
 				}
 				for ; t < t1; t++ {
-					out[t*rows+r] = dot(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], wq, wd)
+					for r := r0; r < r1; r++ {
+						wq, wd := w.Q[r*nb*bb:(r+1)*nb*bb], w.Scales[r*nb:(r+1)*nb]
+						out[t*rows+r] = dot(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], wq, wd)
+					}
 				}
 			}
 		default:
