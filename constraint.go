@@ -31,9 +31,10 @@ type Constraint struct {
 }
 
 // grammarOptions keeps constrained text clear of the reply parser's
-// markers, so what the grammar allows is what the caller receives.
+// markers and of the tool-call tags (special tokens of their own), so
+// what the grammar allows is what the caller receives.
 func grammarOptions() constrain.Options {
-	return constrain.Options{Avoid: chat.Markers()}
+	return constrain.Options{Avoid: append(chat.Markers(), constrain.ToolCallTokens()...)}
 }
 
 // JSONSchemaGrammar compiles a JSON Schema for Constraint.Grammar: the

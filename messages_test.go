@@ -2,6 +2,7 @@ package glmv
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -40,6 +41,46 @@ func TestJSONMessagesMatchTyped(t *testing.T) {
 	}
 	if got.Text != want.Text || !slices.Equal(got.IDs, want.IDs) || len(got.Images) != 1 {
 		t.Errorf("JSON messages: %q (%d ids, %d images), want %q (%d ids)", got.Text, len(got.IDs), len(got.Images), want.Text, len(want.IDs))
+	}
+}
+
+// OpenAI-style image parts are normalized as transformers' processor
+// normalizes them, and their pixels can come from a base64 data: URL.
+func TestJSONImageURL(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "a.png", "detail": "low"}}, {"type": "text", "text": "x"}]}`: `{"role":"user","content":[{"type":"image","url":"a.png"},{"type": "text", "text": "x"}]}`,
+		`{"content": [{"type": "image_url", "image_url": "b.png"}], "role": "user"}`:                                                          `{"content":[{"type":"image","url":"b.png"}],"role":"user"}`,
+		`{"role": "user", "content": [{"type": "image_url"}]}`:                                                                                `{"role": "user", "content": [{"type": "image_url"}]}`,
+		`{"role": "user", "content": "image_url"}`:                                                                                            `{"role": "user", "content": "image_url"}`,
+	} {
+		got, err := normalizeImageURL(json.RawMessage(in))
+		if err != nil || string(got) != want {
+			t.Errorf("%s:\n%s (%v)\nwant\n%s", in, got, err, want)
+		}
+	}
+	m, img := loadDemo(t)
+	data, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	typed := demoRequest(img)
+	want, err := m.Prepare(context.Background(), &typed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := MessageFromJSON(json.RawMessage(`{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,` +
+		base64.StdEncoding.EncodeToString(data) + `"}}, {"type": "text", "text": "` + demo.Question + `"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := demoRequest(img)
+	req.Messages[1] = user
+	got, err := m.Prepare(context.Background(), &req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.IDs, want.IDs) || len(got.Images) != 1 || !slices.Equal(got.Images[0].Values, want.Images[0].Values) {
+		t.Errorf("image_url message: %q, want %q", got.Text, want.Text)
 	}
 }
 
@@ -93,6 +134,8 @@ func TestJSONMessageErrors(t *testing.T) {
 	for name, c := range map[string]string{
 		"no file":     `{"role": "user", "content": [{"type": "image"}]}`,
 		"remote":      `{"role": "user", "content": [{"type": "image", "url": "https://example.com/a.png"}]}`,
+		"bad data":    `{"role": "user", "content": [{"type": "image", "url": "data:image/png,raw"}]}`,
+		"bad base64":  `{"role": "user", "content": [{"type": "image", "base64": "%%%"}]}`,
 		"bad video":   `{"role": "user", "content": [{"type": "video", "video": 3}]}`,
 		"not object":  `"hello"`,
 		"bad content": `{"role": "user", "content": [1, 2`,
@@ -111,4 +154,30 @@ func TestJSONMessageErrors(t *testing.T) {
 	if err != nil || len(mm.Content) != 1 || mm.Content[0].Video == nil || len(mm.Content[0].Video.Frames) != 2 || mm.Content[0].Video.FPS != 4 {
 		t.Errorf("frame video: %+v, %v", mm, err)
 	}
+}
+
+// Whatever JSON a caller passes, MessageFromJSON and the template-side
+// check return a message or an error, never panic, and a message they
+// accept keeps the caller's bytes.
+func FuzzMessageFromJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"role": "user", "content": [{"type": "image", "image": "a.png"}, {"type": "text", "text": "x"}]}`,
+		`{"role": "assistant", "content": null, "tool_calls": [{"name": "f", "arguments": "{}"}]}`,
+		`{"role": "user", "content": [{"type": "video", "video": ["a.png", "b.png"], "fps": 2}]}`,
+		`{"content": {"a": 1}}`, `[]`, `{"role": 3}`, `{"role": "user", "content": [{"type": "image", "url": "data:x"}]}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := MessageFromJSON(json.RawMessage(s))
+		if err != nil {
+			return
+		}
+		if string(m.JSON) != s {
+			t.Fatalf("JSON changed: %q → %q", s, m.JSON)
+		}
+		if _, err := jsonMessage(m); err != nil {
+			t.Fatalf("MessageFromJSON accepted %q but the template side refuses it: %v", s, err)
+		}
+	})
 }

@@ -24,12 +24,23 @@ var unsafeMethods = map[string]bool{
 	"sort": true, "clear": true, "update": true, "popitem": true, "setdefault": true,
 }
 
-func pyGetattr(obj jinja.Value, name string) (jinja.Value, error) {
+func (rt *pyRuntime) pyGetattr(obj jinja.Value, name string) (jinja.Value, error) {
 	if obj.IsUndefined() {
 		return jinja.Undefined(), pyError("UndefinedError", "cannot read attribute %q of an undefined value", name)
 	}
-	if m := boundMethod(obj, name); m != nil {
+	if m := rt.boundMethod(obj, name); m != nil {
 		return jinja.NewCallable(name, m), nil
+	}
+	if _, i, isInt, ok := number(obj); ok && (name == "real" || name == "imag") {
+		switch {
+		case name == "imag" && isInt:
+			return jinja.NewInt(0), nil
+		case name == "imag":
+			return jinja.NewFloat(0), nil
+		case isInt:
+			return jinja.NewInt(i), nil
+		}
+		return obj, nil
 	}
 	if obj.IsDict() {
 		if v, ok := obj.AsDict().Get(name); ok {
@@ -39,7 +50,7 @@ func pyGetattr(obj jinja.Value, name string) (jinja.Value, error) {
 	return jinja.Undefined(), nil
 }
 
-func pyGetitem(obj, key jinja.Value) (jinja.Value, error) {
+func (rt *pyRuntime) pyGetitem(obj, key jinja.Value) (jinja.Value, error) {
 	switch {
 	case obj.IsUndefined():
 		return jinja.Undefined(), pyError("UndefinedError", "cannot index an undefined value")
@@ -49,6 +60,8 @@ func pyGetitem(obj, key jinja.Value) (jinja.Value, error) {
 				return v, nil
 			}
 		}
+	case obj.IsList() && rt.kind(obj) != seqList && rt.kind(obj) != seqTuple:
+		return jinja.Undefined(), nil // generators and views cannot be indexed
 	case obj.IsList() || obj.IsString():
 		if _, i, isInt, ok := number(key); ok && isInt {
 			if obj.IsList() {
@@ -72,7 +85,7 @@ func pyGetitem(obj, key jinja.Value) (jinja.Value, error) {
 		}
 	}
 	if key.IsString() {
-		if m := boundMethod(obj, key.AsString()); m != nil {
+		if m := rt.boundMethod(obj, key.AsString()); m != nil {
 			return jinja.NewCallable(key.AsString(), m), nil
 		}
 	}
@@ -80,7 +93,7 @@ func pyGetitem(obj, key jinja.Value) (jinja.Value, error) {
 }
 
 // boundMethod returns the Python method name of obj, or nil.
-func boundMethod(obj jinja.Value, name string) method {
+func (rt *pyRuntime) boundMethod(obj jinja.Value, name string) method {
 	if (obj.IsList() || obj.IsDict()) && unsafeMethods[name] {
 		return func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error) {
 			return jinja.Undefined(), pyError("SecurityError", "access to attribute '%s' of '%s' object is unsafe.", name, typeName(obj))
@@ -88,16 +101,16 @@ func boundMethod(obj jinja.Value, name string) method {
 	}
 	switch {
 	case obj.IsString():
-		return strMethod(obj.AsString(), name)
+		return rt.strMethod(obj.AsString(), name)
 	case obj.IsDict():
-		return dictMethod(obj, name)
+		return rt.dictMethod(obj, name)
 	case obj.IsList():
-		return listMethod(obj, name)
+		return rt.listMethod(obj, name)
 	}
 	return nil
 }
 
-func dictMethod(obj jinja.Value, name string) method {
+func (rt *pyRuntime) dictMethod(obj jinja.Value, name string) method {
 	d := obj.AsDict()
 	switch name {
 	case "items", "keys", "values":
@@ -110,14 +123,15 @@ func dictMethod(obj jinja.Value, name string) method {
 				v, _ := d.Get(k)
 				switch name {
 				case "items":
-					out = append(out, jinja.NewList([]jinja.Value{jinja.NewString(k), v}))
+					out = append(out, rt.mark(jinja.NewList([]jinja.Value{jinja.NewString(k), v}), seqTuple))
 				case "keys":
 					out = append(out, jinja.NewString(k))
 				default:
 					out = append(out, v)
 				}
 			}
-			return jinja.NewList(out), nil
+			view := map[string]seqKind{"items": seqDictItems, "keys": seqDictKeys, "values": seqDictValues}[name]
+			return rt.mark(jinja.NewList(out), view), nil
 		}
 	case "get":
 		return func(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
@@ -147,7 +161,7 @@ func dictMethod(obj jinja.Value, name string) method {
 	return nil
 }
 
-func listMethod(obj jinja.Value, name string) method {
+func (rt *pyRuntime) listMethod(obj jinja.Value, name string) method {
 	items := obj.AsList().Items
 	switch name {
 	case "index", "count":
@@ -157,7 +171,7 @@ func listMethod(obj jinja.Value, name string) method {
 			}
 			n := 0
 			for i, it := range items {
-				if pyEqual(it, args[0]) {
+				if rt.pyEqual(it, args[0]) {
 					if name == "index" {
 						return jinja.NewInt(int64(i)), nil
 					}
@@ -165,7 +179,7 @@ func listMethod(obj jinja.Value, name string) method {
 				}
 			}
 			if name == "index" {
-				return jinja.Undefined(), pyError("ValueError", "%s is not in list", pyRepr(args[0]))
+				return jinja.Undefined(), pyError("ValueError", "%s is not in list", rt.pyRepr(args[0]))
 			}
 			return jinja.NewInt(int64(n)), nil
 		}
@@ -276,7 +290,7 @@ func pyStripChars(s string, chars jinja.Value, left, right bool) (string, error)
 	return s, nil
 }
 
-func strMethod(s, name string) method {
+func (rt *pyRuntime) strMethod(s, name string) method {
 	opt := func(args []jinja.Value, i int) jinja.Value {
 		if i < len(args) {
 			return args[i]
@@ -378,7 +392,7 @@ func strMethod(s, name string) method {
 					return unicode.ToUpper(r)
 				}, s))
 			case "capitalize":
-				return pyFilter("capitalize", jinja.NewString(s), nil, nil)
+				return rt.pyFilter("capitalize", jinja.NewString(s), nil, nil)
 			}
 			var b strings.Builder
 			prevCased := false
@@ -451,7 +465,7 @@ func strMethod(s, name string) method {
 			if err := strArgs(name, args, kwargs, 1, 1); err != nil {
 				return jinja.Undefined(), err
 			}
-			items, err := pyIter(args[0])
+			items, err := rt.pyIter(args[0])
 			if err != nil {
 				return jinja.Undefined(), err
 			}
@@ -466,7 +480,7 @@ func strMethod(s, name string) method {
 		}
 	case "format":
 		return func(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
-			return pyFormat(s, args, kwargs)
+			return rt.pyFormat(s, args, kwargs)
 		}
 	case "isalpha", "isdigit", "isalnum", "isspace", "isdecimal", "isnumeric", "isupper", "islower":
 		return func(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
@@ -548,7 +562,7 @@ func strMethod(s, name string) method {
 
 // pyFormat is str.format for {}, {0} and {name} fields without format
 // specs.
-func pyFormat(f string, args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+func (rt *pyRuntime) pyFormat(f string, args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
 	var b strings.Builder
 	auto := 0
 	for i := 0; i < len(f); i++ {
@@ -586,7 +600,7 @@ func pyFormat(f string, args []jinja.Value, kwargs map[string]jinja.Value) (jinj
 				}
 				v = x
 			}
-			b.WriteString(pyStr(v))
+			b.WriteString(rt.pyStr(v))
 			i += j
 		case c == '}':
 			return jinja.Undefined(), pyError("ValueError", "Single '}' encountered in format string")

@@ -3,6 +3,7 @@ package chat
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -251,6 +252,7 @@ func quoteName(s string) string { return "'" + s + "'" }
 // parseTuple parses an expression or a bare tuple (a, b).
 func (p *exprParser) parseTuple(withCond bool) (string, error) {
 	var items []string
+	comma := false
 	for {
 		var e string
 		var err error
@@ -267,14 +269,15 @@ func (p *exprParser) parseTuple(withCond bool) (string, error) {
 			break
 		}
 		p.pos++
-		if t := p.peek(); t.kind == tokEOF || t.kind == tokName && (t.text == "if" || t.text == "recursive") {
+		comma = true
+		if t := p.peek(); t.kind == tokEOF || t.kind == tokName && (t.text == "if" || t.text == "recursive") || t.kind == tokOp && t.text == ")" {
 			break
 		}
 	}
-	if len(items) == 1 {
+	if len(items) == 1 && !comma {
 		return items[0], nil
 	}
-	return "[" + strings.Join(items, ", ") + "]", nil
+	return emitCall("tuple", items...), nil
 }
 
 func (p *exprParser) parseExpr() (string, error) {
@@ -294,9 +297,9 @@ func (p *exprParser) parseExpr() (string, error) {
 			if err != nil {
 				return "", err
 			}
-			e = "(" + e + " if " + cond + " else " + alt + ")"
+			e = "(" + e + " if " + emitCall("bool", cond) + " else " + alt + ")"
 		} else {
-			e = "(" + e + " if " + cond + ")"
+			e = "(" + e + " if " + emitCall("bool", cond) + ")"
 		}
 	}
 	return e, nil
@@ -307,15 +310,34 @@ func (p *exprParser) parseOr() (string, error) { return p.parseLogic("or", p.par
 func (p *exprParser) parseAnd() (string, error) { return p.parseLogic("and", p.parseNot) }
 
 // parseLogic parses operands joined by the keyword "and" or "or".
+// The chain is emitted right-nested with Python's truthiness (the engine's
+// differs for generators): a or b or c is (a if bool(a) else (b if bool(b)
+// else c)), a and b and c is (b-and-c if bool(a) else a). Both operators
+// are associative in what they return, and each operand is evaluated at
+// most twice, only when reached, as short-circuiting requires.
 func (p *exprParser) parseLogic(kw string, operand func() (string, error)) (string, error) {
 	e, err := operand()
-	for err == nil && p.isName(kw) {
-		p.pos++
-		var r string
-		r, err = operand()
-		e = "(" + e + " " + kw + " " + r + ")"
+	if err != nil {
+		return "", err
 	}
-	return e, err
+	ops := []string{e}
+	for p.isName(kw) {
+		p.pos++
+		r, err := operand()
+		if err != nil {
+			return "", err
+		}
+		ops = append(ops, r)
+	}
+	out := ops[len(ops)-1]
+	for i := len(ops) - 2; i >= 0; i-- {
+		if kw == "or" {
+			out = "(" + ops[i] + " if " + emitCall("bool", ops[i]) + " else " + out + ")"
+		} else {
+			out = "(" + out + " if " + emitCall("bool", ops[i]) + " else " + ops[i] + ")"
+		}
+	}
+	return out, nil
 }
 
 func (p *exprParser) parseNot() (string, error) {
@@ -459,6 +481,10 @@ func (p *exprParser) parsePrimary() (string, error) {
 			if p.isOp("(") {
 				return p.parseDictCall()
 			}
+		case "not", "and", "or", "in", "is", "if", "else":
+			// jinja2 reads a keyword where a value goes as a variable
+			// name, which is never defined.
+			return fnPrefix + "keyword_" + t.text, nil
 		}
 		return t.text, nil
 	case tokString:
@@ -488,7 +514,7 @@ func (p *exprParser) parsePrimary() (string, error) {
 		case "(":
 			if p.isOp(")") {
 				p.pos++
-				return "[]", nil
+				return emitCall("tuple"), nil
 			}
 			e, err := p.parseTuple(true)
 			if err != nil {
@@ -703,7 +729,9 @@ func (p *exprParser) parseFilterExpr(e string) (string, error) {
 					return "", err
 				}
 			}
-			e = emitFilter(name, e, args)
+			if e, err = emitFilter(name, e, args); err != nil {
+				return "", err
+			}
 		case p.isName("is"):
 			p.pos++
 			negate := false
@@ -756,16 +784,23 @@ func (p *exprParser) parseFilterExpr(e string) (string, error) {
 	}
 }
 
+// engineFilters are the engine's filters whose results the conformance
+// suite shows equal to jinja2's; any other filter glmv does not implement
+// itself is refused when the template is compiled.
+var engineFilters = map[string]bool{"safe": true}
+
 // emitFilter calls our own implementation where there is one, else the
 // engine's filter.
-func emitFilter(name, e string, args []string) string {
-	if ownFilters[name] {
-		return emitCall("filter", append([]string{quoteName(name), e}, args...)...)
+func emitFilter(name, e string, args []string) (string, error) {
+	switch {
+	case ownFilters[name]:
+		return emitCall("filter", append([]string{quoteName(name), e}, args...)...), nil
+	case !engineFilters[name]:
+		return "", fmt.Errorf("the filter %q is not supported", name)
+	case len(args) == 0:
+		return "((" + e + ")|" + name + ")", nil
 	}
-	if len(args) == 0 {
-		return "((" + e + ")|" + name + ")"
-	}
-	return "((" + e + ")|" + name + "(" + strings.Join(args, ", ") + "))"
+	return "((" + e + ")|" + name + "(" + strings.Join(args, ", ") + "))", nil
 }
 
 // rewriteExpr parses a whole expression (an output tag's inside).
@@ -809,14 +844,14 @@ func rewriteStatement(src string, consts *[]jinja.Value) (out string, drop bool,
 			return "", false, fmt.Errorf("unexpected token in %s tag", kw)
 		}
 		return "", true, nil
-	case "else", "endif", "endfor", "endmacro", "endcall", "endset", "endfilter", "break", "continue":
+	case "else", "endif", "endfor", "endmacro", "endcall", "endset", "break", "continue":
 		return end(kw)
 	case "if", "elif":
 		e, err := p.parseTuple(true)
 		if err != nil {
 			return "", false, err
 		}
-		return end(kw + " " + e)
+		return end(kw + " " + emitCall("bool", e))
 	case "for":
 		var targets []string
 		for !p.isName("in") {
@@ -841,7 +876,7 @@ func rewriteStatement(src string, consts *[]jinja.Value) (out string, drop bool,
 			if err != nil {
 				return "", false, err
 			}
-			s += " if " + cond
+			s += " if " + emitCall("bool", cond)
 		}
 		if p.isName("recursive") {
 			return "", false, fmt.Errorf("recursive loops are not supported")
@@ -942,15 +977,8 @@ func rewriteStatement(src string, consts *[]jinja.Value) (out string, drop bool,
 			return "", false, err
 		}
 		return end(s + " " + name.text + "(" + strings.Join(args, ", ") + ")")
-	case "filter":
-		var parts []string
-		for _, t := range toks[1:] {
-			if t.kind == tokString || t.kind == tokFloat {
-				return "", false, fmt.Errorf("filter blocks with literal arguments are not supported")
-			}
-			parts = append(parts, t.text)
-		}
-		return "filter " + strings.Join(parts, ""), false, nil
+	case "filter", "endfilter":
+		return "", false, fmt.Errorf("internal: filter blocks are handled by recompile")
 	}
 	return "", false, fmt.Errorf("unsupported tag %q", kw)
 }
@@ -965,8 +993,10 @@ func recompile(src string) (out string, texts []string, consts []jinja.Value, er
 	if err != nil {
 		return "", nil, nil, err
 	}
+	locals := loopLocals(segs)
+	var filters []string // open filter blocks' expressions
 	var b strings.Builder
-	for _, s := range segs {
+	for i, s := range segs {
 		switch s.kind {
 		case segText:
 			fmt.Fprintf(&b, "{{ %s[%d] }}", textVar, len(texts))
@@ -978,14 +1008,114 @@ func recompile(src string) (out string, texts []string, consts []jinja.Value, er
 			}
 			b.WriteString("{{ " + emitCall("str", e) + " }}")
 		case segBlock:
+			// {% filter f(args) | g %}…{% endfilter %} becomes a block set
+			// whose text goes through the same filters as an expression.
+			if toks, _ := lexExpr(s.text); len(toks) > 0 && toks[0].kind == tokName && (toks[0].text == "filter" || toks[0].text == "endfilter") {
+				if toks[0].text == "filter" {
+					v := fmt.Sprintf("%sfiltered%d", fnPrefix, i)
+					ft := append([]token{{kind: tokName, text: v}, {kind: tokOp, text: "|"}}, toks[1:]...)
+					fp := &exprParser{toks: ft, consts: &consts}
+					e, err := fp.parseUnary(true)
+					if err == nil && fp.peek().kind != tokEOF {
+						err = fp.errorf("unexpected token in filter tag")
+					}
+					if err != nil {
+						return "", nil, nil, fmt.Errorf("line %d: {%%%s%%}: %w", s.line, s.text, err)
+					}
+					filters = append(filters, e)
+					b.WriteString("{% set " + v + " %}")
+					continue
+				}
+				if len(filters) == 0 || len(toks) != 1 {
+					return "", nil, nil, fmt.Errorf("line %d: unexpected endfilter", s.line)
+				}
+				b.WriteString("{% endset %}{{ " + emitCall("str", filters[len(filters)-1]) + " }}")
+				filters = filters[:len(filters)-1]
+				continue
+			}
 			st, drop, err := rewriteStatement(s.text, &consts)
 			if err != nil {
 				return "", nil, nil, fmt.Errorf("line %d: {%%%s%%}: %w", s.line, s.text, err)
 			}
-			if !drop {
-				b.WriteString("{% " + st + " %}")
+			if drop {
+				continue
+			}
+			// Names a loop body sets are local to each iteration in
+			// jinja2: every iteration starts from the value outside.
+			names := locals[i]
+			for _, n := range names {
+				fmt.Fprintf(&b, "{%% set %souter%d_%s = %s %%}", fnPrefix, i, n, n)
+			}
+			b.WriteString("{% " + st + " %}")
+			for _, n := range names {
+				fmt.Fprintf(&b, "{%% set %s = %souter%d_%s %%}", n, fnPrefix, i, n)
 			}
 		}
 	}
 	return b.String(), texts, consts, nil
+}
+
+// loopLocals finds, for each for tag, the names that `set` assigns in its
+// body (outside nested loops, macros and call blocks, which have their own
+// scopes), leaving out the loop's own variables.
+func loopLocals(segs []tmplSeg) map[int][]string {
+	type frame struct {
+		kw      string
+		at      int
+		targets map[string]bool
+		names   []string
+	}
+	out := map[int][]string{}
+	var stack []*frame
+	for i, s := range segs {
+		if s.kind != segBlock {
+			continue
+		}
+		toks, err := lexExpr(s.text)
+		if err != nil || len(toks) == 0 || toks[0].kind != tokName {
+			continue
+		}
+		switch kw := toks[0].text; kw {
+		case "for", "macro", "call":
+			f := &frame{kw: kw, at: i, targets: map[string]bool{}}
+			if kw == "for" {
+				for _, t := range toks[1:] {
+					if t.kind == tokName && t.text == "in" {
+						break
+					}
+					if t.kind == tokName {
+						f.targets[t.text] = true
+					}
+				}
+			}
+			stack = append(stack, f)
+		case "endfor", "endmacro", "endcall":
+			if len(stack) == 0 {
+				continue
+			}
+			f := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if f.kw == "for" && len(f.names) > 0 {
+				out[f.at] = f.names
+			}
+		case "set":
+			if len(stack) == 0 || stack[len(stack)-1].kw != "for" {
+				continue
+			}
+			f := stack[len(stack)-1]
+			for j := 1; j < len(toks); j++ {
+				t := toks[j]
+				if t.kind == tokOp && (t.text == "=" || t.text == "|") {
+					break
+				}
+				if t.kind != tokName || j+1 < len(toks) && toks[j+1].kind == tokOp && toks[j+1].text == "." || j > 1 && toks[j-1].text == "." {
+					continue
+				}
+				if !f.targets[t.text] && !slices.Contains(f.names, t.text) {
+					f.names = append(f.names, t.text)
+				}
+			}
+		}
+	}
+	return out
 }

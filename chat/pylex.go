@@ -168,6 +168,9 @@ func lexTemplate(src string) ([]tmplSeg, error) {
 			pendingTrim = 'n'
 		}
 		if kind == segBlock && strings.TrimSpace(inner) == "raw" {
+			if right == '+' {
+				return nil, fmt.Errorf("line %d: unknown tag \"raw\" (jinja2 takes no + before the closer of raw)", line)
+			}
 			body, after, trimAfter, err := scanRaw(src, pos, right == '-')
 			if err != nil {
 				return nil, fmt.Errorf("line %d: %w", line, err)
@@ -241,7 +244,9 @@ func scanTag(src string, i int, kind segKind) (inner string, right byte, next in
 			depth--
 		case depth == 0 && strings.HasPrefix(src[j:], closer):
 			inner = src[i:j]
-			if n := len(inner); n > 0 && (inner[n-1] == '-' || inner[n-1] == '+') {
+			// "+" before the closer only means something on blocks; in
+			// an expression it is an operator (and a syntax error).
+			if n := len(inner); n > 0 && (inner[n-1] == '-' || inner[n-1] == '+' && kind == segBlock) {
 				right = inner[n-1]
 				inner = inner[:n-1]
 			}

@@ -1,8 +1,11 @@
 package chat
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"math/big"
+	"math/bits"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,6 +17,43 @@ import (
 	"golang.org/x/text/cases"
 	"golang.org/x/text/language"
 )
+
+// seqKind tells what Python object a list value stands for: the engine
+// has only lists, so tuples, generators and dict views are lists that the
+// render's runtime remembers.
+type seqKind uint8
+
+const (
+	seqList seqKind = iota
+	seqTuple
+	seqGenerator
+	seqDictItems
+	seqDictKeys
+	seqDictValues
+)
+
+// pyRuntime is the state of one render: which lists are tuples,
+// generators or dict views.
+type pyRuntime struct {
+	kinds map[*jinja.List]seqKind
+}
+
+func newRuntime() *pyRuntime { return &pyRuntime{kinds: map[*jinja.List]seqKind{}} }
+
+// mark records that the list v stands for a k.
+func (rt *pyRuntime) mark(v jinja.Value, k seqKind) jinja.Value {
+	if rt != nil && v.IsList() {
+		rt.kinds[v.AsList()] = k
+	}
+	return v
+}
+
+func (rt *pyRuntime) kind(v jinja.Value) seqKind {
+	if rt == nil || !v.IsList() {
+		return seqList
+	}
+	return rt.kinds[v.AsList()]
+}
 
 // pyError is an error with the class name Python would raise.
 func pyError(class, format string, a ...any) error {
@@ -89,7 +129,7 @@ func pyFloatRepr(f float64) string {
 }
 
 // pyStr is Python's str() of a template value (Undefined prints empty).
-func pyStr(v jinja.Value) string {
+func (rt *pyRuntime) pyStr(v jinja.Value) string {
 	switch {
 	case v.IsUndefined():
 		return ""
@@ -98,11 +138,11 @@ func pyStr(v jinja.Value) string {
 	case v.IsCallable():
 		return ""
 	}
-	return pyRepr(v)
+	return rt.pyRepr(v)
 }
 
 // pyRepr is Python's repr().
-func pyRepr(v jinja.Value) string {
+func (rt *pyRuntime) pyRepr(v jinja.Value) string {
 	switch {
 	case v.IsUndefined():
 		return "Undefined"
@@ -121,14 +161,30 @@ func pyRepr(v jinja.Value) string {
 		return pyStrRepr(v.AsString())
 	case v.IsList():
 		var b strings.Builder
-		b.WriteByte('[')
+		open, closing := "[", "]"
+		switch rt.kind(v) {
+		case seqTuple:
+			open, closing = "(", ")"
+			if v.AsList().Len() == 1 {
+				closing = ",)"
+			}
+		case seqDictItems:
+			open, closing = "dict_items([", "])"
+		case seqDictKeys:
+			open, closing = "dict_keys([", "])"
+		case seqDictValues:
+			open, closing = "dict_values([", "])"
+		case seqGenerator:
+			return "<generator object>"
+		}
+		b.WriteString(open)
 		for i, it := range v.AsList().Items {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(pyRepr(it))
+			b.WriteString(rt.pyRepr(it))
 		}
-		b.WriteByte(']')
+		b.WriteString(closing)
 		return b.String()
 	case v.IsDict():
 		d := v.AsDict()
@@ -139,7 +195,7 @@ func pyRepr(v jinja.Value) string {
 				b.WriteString(", ")
 			}
 			val, _ := d.Get(k)
-			b.WriteString(pyStrRepr(k) + ": " + pyRepr(val))
+			b.WriteString(pyStrRepr(k) + ": " + rt.pyRepr(val))
 		}
 		b.WriteByte('}')
 		return b.String()
@@ -190,7 +246,14 @@ func pyStrRepr(s string) string {
 	return b.String()
 }
 
-func truthy(v jinja.Value) bool { return v.IsTruthy() }
+// truthy is Python's bool(): a generator is true even when it would
+// yield nothing.
+func (rt *pyRuntime) truthy(v jinja.Value) bool {
+	if rt.kind(v) == seqGenerator {
+		return true
+	}
+	return v.IsTruthy()
+}
 
 // number returns a numeric value as float and whether it is an int (bools
 // count as ints, as in Python).
@@ -212,7 +275,7 @@ func number(v jinja.Value) (f float64, i int64, isInt, ok bool) {
 var opNames = map[string]string{"+": "+", "-": "-", "*": "*", "/": "/", "//": "//", "%": "%", "**": "** or pow()"}
 
 // binaryOp applies a Python arithmetic operator.
-func binaryOp(op string, a, b jinja.Value) (jinja.Value, error) {
+func (rt *pyRuntime) binaryOp(op string, a, b jinja.Value) (jinja.Value, error) {
 	if a.IsUndefined() || b.IsUndefined() {
 		return jinja.Undefined(), undefinedError(a)
 	}
@@ -226,8 +289,10 @@ func binaryOp(op string, a, b jinja.Value) (jinja.Value, error) {
 		switch {
 		case a.IsString() && b.IsString():
 			return jinja.NewString(a.AsString() + b.AsString()), nil
+		case a.IsList() && b.IsList() && rt.kind(a) == rt.kind(b) && (rt.kind(a) == seqList || rt.kind(a) == seqTuple):
+			return rt.mark(jinja.NewList(append(slices.Clone(a.AsList().Items), b.AsList().Items...)), rt.kind(a)), nil
 		case a.IsList() && b.IsList():
-			return jinja.NewList(append(slices.Clone(a.AsList().Items), b.AsList().Items...)), nil
+			return jinja.Undefined(), pyError("TypeError", "can only concatenate sequences of the same type")
 		case a.IsString():
 			return jinja.Undefined(), pyError("TypeError", "can only concatenate str (not %q) to str", typeName(b))
 		case a.IsList():
@@ -246,7 +311,7 @@ func binaryOp(op string, a, b jinja.Value) (jinja.Value, error) {
 					return jinja.Undefined(), pyError("MemoryError", "repeated string is too long")
 				}
 				return jinja.NewString(strings.Repeat(b.AsString(), int(n))), nil
-			case b.IsList():
+			case b.IsList() && (rt.kind(b) == seqList || rt.kind(b) == seqTuple):
 				if n*int64(b.AsList().Len()) > maxRepeat {
 					return jinja.Undefined(), pyError("MemoryError", "repeated list is too long")
 				}
@@ -257,12 +322,12 @@ func binaryOp(op string, a, b jinja.Value) (jinja.Value, error) {
 				if items == nil {
 					items = []jinja.Value{}
 				}
-				return jinja.NewList(items), nil
+				return rt.mark(jinja.NewList(items), rt.kind(b)), nil
 			}
 		}
 	case "%":
 		if a.IsString() {
-			return percentFormat(a.AsString(), b)
+			return rt.percentFormat(a.AsString(), b)
 		}
 	}
 	return jinja.Undefined(), pyError("TypeError", "unsupported operand type(s) for %s: '%s' and '%s'", opNames[op], typeName(a), typeName(b))
@@ -270,21 +335,39 @@ func binaryOp(op string, a, b jinja.Value) (jinja.Value, error) {
 
 const maxRepeat = 1 << 24
 
+// errIntRange is returned where Python's unbounded integers would leave
+// the 64 bits the engine has.
+var errIntRange = errors.New("integer result outside the 64-bit range the template engine supports")
+
 func numericOp(op string, af float64, ai int64, aInt bool, bf float64, bi int64, bInt bool) (jinja.Value, error) {
 	ints := aInt && bInt
 	switch op {
 	case "+":
 		if ints {
-			return jinja.NewInt(ai + bi), nil
+			r := ai + bi
+			if (r > ai) != (bi > 0) {
+				return jinja.Undefined(), errIntRange
+			}
+			return jinja.NewInt(r), nil
 		}
 		return jinja.NewFloat(af + bf), nil
 	case "-":
 		if ints {
-			return jinja.NewInt(ai - bi), nil
+			r := ai - bi
+			if (r < ai) != (bi > 0) {
+				return jinja.Undefined(), errIntRange
+			}
+			return jinja.NewInt(r), nil
 		}
 		return jinja.NewFloat(af - bf), nil
 	case "*":
 		if ints {
+			if ai != 0 && bi != 0 {
+				hi, lo := bits.Mul64(uint64(max(ai, -ai)), uint64(max(bi, -bi)))
+				if hi != 0 || lo > math.MaxInt64 || ai == math.MinInt64 || bi == math.MinInt64 {
+					return jinja.Undefined(), errIntRange
+				}
+			}
 			return jinja.NewInt(ai * bi), nil
 		}
 		return jinja.NewFloat(af * bf), nil
@@ -317,19 +400,37 @@ func numericOp(op string, af float64, ai int64, aInt bool, bf float64, bi int64,
 		return jinja.NewFloat(r), nil
 	case "**":
 		if ints && bi >= 0 {
-			r := int64(1)
-			for range bi {
-				r *= ai
+			r := big.NewInt(ai)
+			if ai < -1 || ai > 1 {
+				if bi > 64 {
+					return jinja.Undefined(), errIntRange
+				}
+				r.Exp(r, big.NewInt(bi), nil)
+			} else if ai == -1 && bi%2 == 0 || bi == 0 {
+				r.SetInt64(1)
 			}
-			return jinja.NewInt(r), nil
+			if !r.IsInt64() {
+				return jinja.Undefined(), errIntRange
+			}
+			return jinja.NewInt(r.Int64()), nil
 		}
-		return jinja.NewFloat(math.Pow(af, bf)), nil
+		if af == 0 && bf < 0 {
+			return jinja.Undefined(), pyError("ZeroDivisionError", "0.0 cannot be raised to a negative power")
+		}
+		if af < 0 && bf != math.Trunc(bf) {
+			return jinja.Undefined(), fmt.Errorf("a negative number to a fractional power is complex, which templates cannot print")
+		}
+		r := math.Pow(af, bf)
+		if math.IsInf(r, 0) && !math.IsInf(af, 0) && !math.IsInf(bf, 0) {
+			return jinja.Undefined(), pyError("OverflowError", "(34, 'Numerical result out of range')")
+		}
+		return jinja.NewFloat(r), nil
 	}
 	return jinja.Undefined(), fmt.Errorf("unknown operator %q", op)
 }
 
 // percentFormat is str % args for %s, %r, %d, %i and %%.
-func percentFormat(f string, arg jinja.Value) (jinja.Value, error) {
+func (rt *pyRuntime) percentFormat(f string, arg jinja.Value) (jinja.Value, error) {
 	args := []jinja.Value{arg}
 	if arg.IsList() {
 		args = arg.AsList().Items
@@ -356,9 +457,9 @@ func percentFormat(f string, arg jinja.Value) (jinja.Value, error) {
 		n++
 		switch f[i] {
 		case 's':
-			b.WriteString(pyStr(a))
+			b.WriteString(rt.pyStr(a))
 		case 'r':
-			b.WriteString(pyRepr(a))
+			b.WriteString(rt.pyRepr(a))
 		case 'd', 'i':
 			fv, iv, isInt, ok := number(a)
 			if !ok {
@@ -379,7 +480,7 @@ func percentFormat(f string, arg jinja.Value) (jinja.Value, error) {
 }
 
 // pyEqual is Python's ==.
-func pyEqual(a, b jinja.Value) bool {
+func (rt *pyRuntime) pyEqual(a, b jinja.Value) bool {
 	af, _, _, aNum := number(a)
 	bf, _, _, bNum := number(b)
 	switch {
@@ -391,11 +492,15 @@ func pyEqual(a, b jinja.Value) bool {
 		return true
 	case a.IsList() && b.IsList():
 		x, y := a.AsList().Items, b.AsList().Items
+		if ka, kb := rt.kind(a), rt.kind(b); ka != kb || ka == seqGenerator || ka == seqDictItems || ka == seqDictKeys || ka == seqDictValues {
+			// (1, 2) != [1, 2]; generators and views compare by identity.
+			return a.AsList() == b.AsList() && ka == kb
+		}
 		if len(x) != len(y) {
 			return false
 		}
 		for i := range x {
-			if !pyEqual(x[i], y[i]) {
+			if !rt.pyEqual(x[i], y[i]) {
 				return false
 			}
 		}
@@ -408,7 +513,7 @@ func pyEqual(a, b jinja.Value) bool {
 		for _, k := range x.Keys {
 			xv, _ := x.Get(k)
 			yv, ok := y.Get(k)
-			if !ok || !pyEqual(xv, yv) {
+			if !ok || !rt.pyEqual(xv, yv) {
 				return false
 			}
 		}
@@ -418,7 +523,7 @@ func pyEqual(a, b jinja.Value) bool {
 }
 
 // pyOrder compares for <, <=, >, >=.
-func pyOrder(op string, a, b jinja.Value) (int, error) {
+func (rt *pyRuntime) pyOrder(op string, a, b jinja.Value) (int, error) {
 	if a.IsUndefined() || b.IsUndefined() {
 		return 0, undefinedError(a)
 	}
@@ -438,10 +543,10 @@ func pyOrder(op string, a, b jinja.Value) (int, error) {
 	case a.IsList() && b.IsList():
 		x, y := a.AsList().Items, b.AsList().Items
 		for i := 0; i < len(x) && i < len(y); i++ {
-			if pyEqual(x[i], y[i]) {
+			if rt.pyEqual(x[i], y[i]) {
 				continue
 			}
-			return pyOrder(op, x[i], y[i])
+			return rt.pyOrder(op, x[i], y[i])
 		}
 		return len(x) - len(y), nil
 	}
@@ -449,7 +554,7 @@ func pyOrder(op string, a, b jinja.Value) (int, error) {
 }
 
 // pyContains is Python's `item in container`.
-func pyContains(item, container jinja.Value) (bool, error) {
+func (rt *pyRuntime) pyContains(item, container jinja.Value) (bool, error) {
 	switch {
 	case container.IsUndefined():
 		return false, nil
@@ -460,7 +565,7 @@ func pyContains(item, container jinja.Value) (bool, error) {
 		return strings.Contains(container.AsString(), item.AsString()), nil
 	case container.IsList():
 		for _, it := range container.AsList().Items {
-			if pyEqual(it, item) {
+			if rt.pyEqual(it, item) {
 				return true, nil
 			}
 		}
@@ -478,19 +583,19 @@ func pyContains(item, container jinja.Value) (bool, error) {
 	return false, pyError("TypeError", "argument of type '%s' is not iterable", typeName(container))
 }
 
-func compareOp(op string, a, b jinja.Value) (bool, error) {
+func (rt *pyRuntime) compareOp(op string, a, b jinja.Value) (bool, error) {
 	switch op {
 	case "==":
-		return pyEqual(a, b), nil
+		return rt.pyEqual(a, b), nil
 	case "!=":
-		return !pyEqual(a, b), nil
+		return !rt.pyEqual(a, b), nil
 	case "in":
-		return pyContains(a, b)
+		return rt.pyContains(a, b)
 	case "notin":
-		in, err := pyContains(a, b)
+		in, err := rt.pyContains(a, b)
 		return !in, err
 	}
-	c, err := pyOrder(op, a, b)
+	c, err := rt.pyOrder(op, a, b)
 	if err != nil {
 		return false, err
 	}
@@ -508,7 +613,7 @@ func compareOp(op string, a, b jinja.Value) (bool, error) {
 // pyIter is what a for loop over v sees: Python iterates lists, the keys
 // of dicts, the characters of strings and nothing of Undefined, and
 // refuses anything else.
-func pyIter(v jinja.Value) (jinja.Value, error) {
+func (rt *pyRuntime) pyIter(v jinja.Value) (jinja.Value, error) {
 	switch {
 	case v.IsUndefined():
 		return jinja.NewList([]jinja.Value{}), nil
@@ -534,12 +639,14 @@ func pyIter(v jinja.Value) (jinja.Value, error) {
 }
 
 // pyLen is len(v); Undefined has length 0.
-func pyLen(v jinja.Value) (int, error) {
+func (rt *pyRuntime) pyLen(v jinja.Value) (int, error) {
 	switch {
 	case v.IsUndefined():
 		return 0, nil
 	case v.IsString():
 		return utf8.RuneCountInString(v.AsString()), nil
+	case v.IsList() && rt.kind(v) == seqGenerator:
+		return 0, pyError("TypeError", "object of type 'generator' has no len()")
 	case v.IsList():
 		return v.AsList().Len(), nil
 	case v.IsDict():
@@ -557,7 +664,7 @@ var knownTests = map[string]bool{
 	"divisibleby": true, "odd": true, "even": true, "lower": true, "upper": true, "escaped": true,
 }
 
-func pyTest(name string, v jinja.Value, args []jinja.Value) (bool, error) {
+func (rt *pyRuntime) pyTest(name string, v jinja.Value, args []jinja.Value) (bool, error) {
 	arg := func() (jinja.Value, error) {
 		if len(args) != 1 {
 			return jinja.Undefined(), pyError("TypeError", "test %s takes one argument", name)
@@ -590,7 +697,7 @@ func pyTest(name string, v jinja.Value, args []jinja.Value) (bool, error) {
 	case "iterable":
 		return v.IsUndefined() || v.IsString() || v.IsList() || v.IsDict(), nil
 	case "sequence":
-		return v.IsUndefined() || v.IsString() || v.IsList() || v.IsDict(), nil
+		return v.IsUndefined() || v.IsString() || v.IsList() && rt.kind(v) != seqGenerator || v.IsDict(), nil
 	case "callable":
 		return v.IsCallable(), nil
 	case "escaped":
@@ -616,35 +723,33 @@ func pyTest(name string, v jinja.Value, args []jinja.Value) (bool, error) {
 		if op == "" {
 			op = name
 		}
-		return compareOp(op, v, a)
+		return rt.compareOp(op, v, a)
 	case "in":
 		a, err := arg()
 		if err != nil {
 			return false, err
 		}
-		return pyContains(v, a)
+		return rt.pyContains(v, a)
 	case "divisibleby", "odd", "even":
-		_, i, isInt, ok := number(v)
-		if !ok || !isInt {
-			return false, pyError("TypeError", "test %s needs an integer, not %s", name, typeName(v))
-		}
+		// value % 2 == 1, value % 2 == 0, value % num == 0 in Python.
+		d, want := jinja.NewInt(2), int64(0)
 		switch name {
 		case "odd":
-			return i%2 != 0, nil
-		case "even":
-			return i%2 == 0, nil
+			want = 1
+		case "divisibleby":
+			a, err := arg()
+			if err != nil {
+				return false, err
+			}
+			d = a
 		}
-		a, err := arg()
+		r, err := rt.binaryOp("%", v, d)
 		if err != nil {
 			return false, err
 		}
-		_, d, dInt, ok := number(a)
-		if !ok || !dInt || d == 0 {
-			return false, pyError("TypeError", "divisibleby needs a non-zero integer")
-		}
-		return i%d == 0, nil
+		return rt.pyEqual(r, jinja.NewInt(want)), nil
 	case "lower", "upper":
-		s := pyStr(v)
+		s := rt.pyStr(v)
 		if name == "lower" {
 			return pyStrPred(s, unicode.IsUpper, unicode.IsLower), nil
 		}
@@ -668,14 +773,25 @@ func pyStrPred(s string, wrong, right func(rune) bool) bool {
 	return has
 }
 
-// runtime returns the functions the recompiled template calls.
+// runtimeFuncs returns the functions the recompiled template calls, with
+// a fresh runtime state for one render.
 func runtimeFuncs() map[string]jinja.Value {
+	rt := newRuntime()
 	fns := map[string]func(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error){
 		"str": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-			return jinja.NewString(pyStr(args[0])), nil
+			if rt.kind(args[0]) == seqGenerator {
+				return jinja.Undefined(), fmt.Errorf("printing a generator (Python prints its memory address); add | list")
+			}
+			return jinja.NewString(rt.pyStr(args[0])), nil
+		},
+		"bool": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+			return jinja.NewBool(rt.truthy(args[0])), nil
+		},
+		"tuple": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+			return rt.mark(jinja.NewList(slices.Clone(args)), seqTuple), nil
 		},
 		"not": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-			return jinja.NewBool(!truthy(args[0])), nil
+			return jinja.NewBool(!rt.truthy(args[0])), nil
 		},
 		"neg": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
 			f, i, isInt, ok := number(args[0])
@@ -700,27 +816,30 @@ func runtimeFuncs() map[string]jinja.Value {
 			return args[0], nil
 		},
 		"op": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-			return binaryOp(args[0].AsString(), args[1], args[2])
+			return rt.binaryOp(args[0].AsString(), args[1], args[2])
 		},
 		"cat": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
 			var b strings.Builder
 			for _, a := range args {
-				b.WriteString(pyStr(a))
+				if rt.kind(a) == seqGenerator {
+					return jinja.Undefined(), fmt.Errorf("printing a generator (Python prints its memory address); add | list")
+				}
+				b.WriteString(rt.pyStr(a))
 			}
 			return jinja.NewString(b.String()), nil
 		},
 		"cmp": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-			r, err := compareOp(args[0].AsString(), args[1], args[2])
+			r, err := rt.compareOp(args[0].AsString(), args[1], args[2])
 			return jinja.NewBool(r), err
 		},
 		"attr": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-			return pyGetattr(args[0], args[1].AsString())
+			return rt.pyGetattr(args[0], args[1].AsString())
 		},
 		"item": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-			return pyGetitem(args[0], args[1])
+			return rt.pyGetitem(args[0], args[1])
 		},
 		"unpack": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-			items, err := pyIter(args[0])
+			items, err := rt.pyIter(args[0])
 			if err != nil {
 				return jinja.Undefined(), err
 			}
@@ -737,14 +856,19 @@ func runtimeFuncs() map[string]jinja.Value {
 			return d, nil
 		},
 		"iter": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-			return pyIter(args[0])
+			return rt.pyIter(args[0])
 		},
 		"test": func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-			r, err := pyTest(args[0].AsString(), args[1], args[2:])
+			r, err := rt.pyTest(args[0].AsString(), args[1], args[2:])
 			return jinja.NewBool(r), err
 		},
 		"filter": func(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
-			return pyFilter(args[0].AsString(), args[1], args[2:], kwargs)
+			name := args[0].AsString()
+			v, err := rt.pyFilter(name, args[1], args[2:], kwargs)
+			if err == nil && generatorFilters[name] && !(name == "reverse" && args[1].IsString()) {
+				rt.mark(v, seqGenerator)
+			}
+			return v, err
 		},
 	}
 	out := make(map[string]jinja.Value, len(fns))
@@ -759,7 +883,15 @@ var ownFilters = map[string]bool{
 	"round": true, "wordcount": true, "selectattr": true, "rejectattr": true, "default": true, "d": true,
 	"length": true, "count": true, "trim": true, "upper": true, "lower": true, "items": true, "list": true,
 	"capitalize": true, "title": true, "replace": true, "abs": true, "center": true, "map": true,
-	"sort": true,
+	"sort": true, "indent": true, "format": true, "truncate": true, "unique": true, "max": true,
+	"min": true, "sum": true, "batch": true, "reverse": true, "select": true, "reject": true,
+	"dictsort": true, "e": true, "escape": true,
+}
+
+// generatorFilters return generators in jinja2.
+var generatorFilters = map[string]bool{
+	"map": true, "select": true, "reject": true, "selectattr": true, "rejectattr": true,
+	"unique": true, "batch": true, "items": true, "reverse": true,
 }
 
 // filterArgs binds positional and keyword arguments to parameter names.
@@ -821,43 +953,43 @@ func listOf(items []jinja.Value) jinja.Value {
 	return jinja.NewList(items)
 }
 
-func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+func (rt *pyRuntime) pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
 	switch name {
 	case "tojson":
 		a, err := filterArgs(name, args, kwargs, "ensure_ascii", "indent", "separators", "sort_keys")
 		if err != nil {
 			return jinja.Undefined(), err
 		}
-		s, err := pyJSON(v, a)
+		s, err := rt.pyJSON(v, a)
 		return jinja.NewString(s), err
 	case "string":
-		return jinja.NewString(pyStr(v)), nil
+		return jinja.NewString(rt.pyStr(v)), nil
 	case "join":
 		a, err := filterArgs(name, args, kwargs, "d", "attribute")
 		if err != nil {
 			return jinja.Undefined(), err
 		}
-		items, err := pyIter(v)
+		items, err := rt.pyIter(v)
 		if err != nil {
 			return jinja.Undefined(), err
 		}
 		sep := ""
 		if d, ok := a["d"]; ok {
-			sep = pyStr(d)
+			sep = rt.pyStr(d)
 		}
 		var parts []string
 		for _, it := range items.AsList().Items {
 			if attr, ok := a["attribute"]; ok {
-				it = attrPath(it, pyStr(attr))
+				it = attrPath(it, rt.pyStr(attr))
 			}
-			parts = append(parts, pyStr(it))
+			parts = append(parts, rt.pyStr(it))
 		}
 		return jinja.NewString(strings.Join(parts, sep)), nil
 	case "first", "last":
 		if v.IsUndefined() {
 			return jinja.Undefined(), nil
 		}
-		items, err := pyIter(v)
+		items, err := rt.pyIter(v)
 		if err != nil {
 			return jinja.Undefined(), err
 		}
@@ -873,6 +1005,9 @@ func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]
 		a, err := filterArgs(name, args, kwargs, "default")
 		if err != nil {
 			return jinja.Undefined(), err
+		}
+		if v.IsUndefined() {
+			return jinja.Undefined(), undefinedError(v)
 		}
 		if f, _, _, ok := number(v); ok {
 			return jinja.NewFloat(f), nil
@@ -890,6 +1025,9 @@ func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]
 		a, err := filterArgs(name, args, kwargs, "default", "base")
 		if err != nil {
 			return jinja.Undefined(), err
+		}
+		if v.IsUndefined() {
+			return jinja.Undefined(), undefinedError(v)
 		}
 		def := jinja.NewInt(0)
 		if d, ok := a["default"]; ok {
@@ -929,7 +1067,7 @@ func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]
 		}
 		method := "common"
 		if m, ok := a["method"]; ok {
-			method = pyStr(m)
+			method = rt.pyStr(m)
 		}
 		f, i, isInt, ok := number(v)
 		if !ok {
@@ -953,28 +1091,31 @@ func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]
 		}
 		return jinja.Undefined(), pyError("FilterArgumentError", "method must be common, ceil or floor")
 	case "wordcount":
-		return jinja.NewInt(int64(len(wordRe.FindAllString(pyStr(v), -1)))), nil
+		return jinja.NewInt(int64(len(wordRe.FindAllString(rt.pyStr(v), -1)))), nil
 	case "selectattr", "rejectattr":
 		if len(args) == 0 {
 			return jinja.Undefined(), pyError("FilterArgumentError", "%s needs an attribute name", name)
 		}
-		items, err := pyIter(v)
+		if !rt.truthy(v) { // jinja2 skips a false sequence
+			return listOf(nil), nil
+		}
+		items, err := rt.pyIter(v)
 		if err != nil {
 			return jinja.Undefined(), err
 		}
-		attr := pyStr(args[0])
+		attr := rt.pyStr(args[0])
 		var out []jinja.Value
 		for _, it := range items.AsList().Items {
 			x := attrPath(it, attr)
 			var keep bool
 			if len(args) == 1 {
-				keep = truthy(x)
+				keep = rt.truthy(x)
 			} else {
-				test := pyStr(args[1])
+				test := rt.pyStr(args[1])
 				if !knownTests[test] {
 					return jinja.Undefined(), fmt.Errorf("no test named %q", test)
 				}
-				if keep, err = pyTest(test, x, args[2:]); err != nil {
+				if keep, err = rt.pyTest(test, x, args[2:]); err != nil {
 					return jinja.Undefined(), err
 				}
 			}
@@ -992,12 +1133,12 @@ func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]
 		if !ok {
 			def = jinja.NewString("")
 		}
-		if v.IsUndefined() || truthy(a["boolean"]) && !truthy(v) {
+		if v.IsUndefined() || rt.truthy(a["boolean"]) && !rt.truthy(v) {
 			return def, nil
 		}
 		return v, nil
 	case "length", "count":
-		n, err := pyLen(v)
+		n, err := rt.pyLen(v)
 		return jinja.NewInt(int64(n)), err
 	case "trim":
 		a, err := filterArgs(name, args, kwargs, "chars")
@@ -1005,22 +1146,22 @@ func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]
 			return jinja.Undefined(), err
 		}
 		if c, ok := a["chars"]; ok && !c.IsNone() {
-			return jinja.NewString(strings.Trim(pyStr(v), pyStr(c))), nil
+			return jinja.NewString(strings.Trim(rt.pyStr(v), rt.pyStr(c))), nil
 		}
-		return jinja.NewString(strings.TrimFunc(pyStr(v), pyIsSpace)), nil
+		return jinja.NewString(strings.TrimFunc(rt.pyStr(v), pyIsSpace)), nil
 	case "upper":
-		return jinja.NewString(upperCaser.String(pyStr(v))), nil
+		return jinja.NewString(upperCaser.String(rt.pyStr(v))), nil
 	case "lower":
-		return jinja.NewString(lowerCaser.String(pyStr(v))), nil
+		return jinja.NewString(lowerCaser.String(rt.pyStr(v))), nil
 	case "capitalize":
-		s := pyStr(v)
+		s := rt.pyStr(v)
 		if s == "" {
 			return v, nil
 		}
 		r, n := utf8.DecodeRuneInString(s)
 		return jinja.NewString(string(unicode.ToTitle(r)) + lowerCaser.String(s[n:])), nil
 	case "title":
-		s := pyStr(v)
+		s := rt.pyStr(v)
 		var b strings.Builder
 		last := 0
 		for _, m := range titleSplit.FindAllStringIndex(s, -1) {
@@ -1039,7 +1180,7 @@ func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]
 		if c, ok := a["count"]; ok && c.IsInt() {
 			n = int(c.AsInt())
 		}
-		return jinja.NewString(strings.Replace(pyStr(v), pyStr(a["old"]), pyStr(a["new"]), n)), nil
+		return jinja.NewString(strings.Replace(rt.pyStr(v), rt.pyStr(a["old"]), rt.pyStr(a["new"]), n)), nil
 	case "items":
 		switch {
 		case v.IsUndefined():
@@ -1051,11 +1192,11 @@ func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]
 		d := v.AsDict()
 		for _, k := range d.Keys {
 			val, _ := d.Get(k)
-			out = append(out, jinja.NewList([]jinja.Value{jinja.NewString(k), val}))
+			out = append(out, rt.mark(jinja.NewList([]jinja.Value{jinja.NewString(k), val}), seqTuple))
 		}
 		return listOf(out), nil
 	case "list":
-		items, err := pyIter(v)
+		items, err := rt.pyIter(v)
 		if err != nil {
 			return jinja.Undefined(), err
 		}
@@ -1078,19 +1219,268 @@ func pyFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]
 		if !ok {
 			width = jinja.NewInt(80)
 		}
-		return strMethod(pyStr(v), "center")([]jinja.Value{width}, nil)
+		return rt.strMethod(rt.pyStr(v), "center")([]jinja.Value{width}, nil)
 	case "map":
-		return pyMap(v, args, kwargs)
+		return rt.pyMap(v, args, kwargs)
+	case "unique", "max", "min", "sum", "batch", "reverse", "select", "reject", "dictsort", "e", "escape":
+		return rt.pySeqFilter(name, v, args, kwargs)
+	case "indent":
+		a, err := filterArgs(name, args, kwargs, "width", "first", "blank")
+		if err != nil {
+			return jinja.Undefined(), err
+		}
+		if !v.IsString() {
+			// jinja2 3.1 appends "\n" to the value itself.
+			return jinja.Undefined(), pyError("TypeError", "indent needs a string, not %s", typeName(v))
+		}
+		return jinja.NewString(rt.pyIndent(rt.pyStr(v), a)), nil
+	case "format":
+		if len(kwargs) > 0 {
+			return jinja.Undefined(), fmt.Errorf("format with keyword arguments is not supported")
+		}
+		return rt.percentFormat(rt.pyStr(v), listOf(args))
+	case "truncate":
+		a, err := filterArgs(name, args, kwargs, "length", "killwords", "end", "leeway")
+		if err != nil {
+			return jinja.Undefined(), err
+		}
+		return rt.pyTruncate(rt.pyStr(v), a)
 	case "sort":
-		return pySort(v, args, kwargs)
+		return rt.pySort(v, args, kwargs)
 	}
 	return jinja.Undefined(), fmt.Errorf("no filter named %q", name)
 }
 
+// pySeqFilter implements jinja2's unique, max, min, sum, batch, reverse,
+// select, reject, dictsort and escape filters.
+func (rt *pyRuntime) pySeqFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+	if name == "e" || name == "escape" {
+		r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&#39;", `"`, "&#34;")
+		return jinja.NewString(r.Replace(rt.pyStr(v))), nil
+	}
+	if name == "select" || name == "reject" {
+		if !rt.truthy(v) { // jinja2 skips a false sequence
+			return listOf(nil), nil
+		}
+		items, err := rt.pyIter(v)
+		if err != nil {
+			return jinja.Undefined(), err
+		}
+		var out []jinja.Value
+		for _, it := range items.AsList().Items {
+			keep := rt.truthy(it)
+			if len(args) > 0 {
+				test := rt.pyStr(args[0])
+				if !knownTests[test] {
+					return jinja.Undefined(), fmt.Errorf("no test named %q", test)
+				}
+				if keep, err = rt.pyTest(test, it, args[1:]); err != nil {
+					return jinja.Undefined(), err
+				}
+			}
+			if keep == (name == "select") {
+				out = append(out, it)
+			}
+		}
+		return listOf(out), nil
+	}
+	if name == "reverse" && v.IsString() {
+		r := []rune(v.AsString())
+		slices.Reverse(r)
+		return jinja.NewString(string(r)), nil
+	}
+	params := map[string][]string{
+		"unique": {"case_sensitive", "attribute"}, "max": {"case_sensitive", "attribute"},
+		"min": {"case_sensitive", "attribute"}, "sum": {"attribute", "start"}, "batch": {"linecount", "fill_with"},
+		"reverse": {}, "dictsort": {"case_sensitive", "by", "reverse"},
+	}[name]
+	a, err := filterArgs(name, args, kwargs, params...)
+	if err != nil {
+		return jinja.Undefined(), err
+	}
+	key := func(x jinja.Value) jinja.Value {
+		if attr, ok := a["attribute"]; ok {
+			x = attrPath(x, rt.pyStr(attr))
+		}
+		if x.IsString() && !rt.truthy(a["case_sensitive"]) {
+			x = jinja.NewString(lowerCaser.String(x.AsString()))
+		}
+		return x
+	}
+	if name == "dictsort" {
+		if !v.IsDict() {
+			return jinja.Undefined(), pyError("FilterArgumentError", "dictsort needs a mapping")
+		}
+		by := 0
+		if b, ok := a["by"]; ok {
+			switch rt.pyStr(b) {
+			case "key":
+			case "value":
+				by = 1
+			default:
+				return jinja.Undefined(), pyError("FilterArgumentError", "You can only sort by either \"key\" or \"value\"")
+			}
+		}
+		items, _ := rt.pyFilter("items", v, nil, nil)
+		pairs := slices.Clone(items.AsList().Items)
+		var sortErr error
+		slices.SortStableFunc(pairs, func(x, y jinja.Value) int {
+			c, err := rt.pyOrder("<", key(x.AsList().Items[by]), key(y.AsList().Items[by]))
+			if err != nil && sortErr == nil {
+				sortErr = err
+			}
+			if rt.truthy(a["reverse"]) {
+				return -c
+			}
+			return c
+		})
+		return listOf(pairs), sortErr
+	}
+	items, err := rt.pyIter(v)
+	if err != nil {
+		return jinja.Undefined(), err
+	}
+	list := items.AsList().Items
+	switch name {
+	case "reverse":
+		out := slices.Clone(list)
+		slices.Reverse(out)
+		return listOf(out), nil
+	case "unique":
+		var out, seen []jinja.Value
+		for _, it := range list {
+			k := key(it)
+			if !slices.ContainsFunc(seen, func(s jinja.Value) bool { return rt.pyEqual(s, k) }) {
+				seen = append(seen, k)
+				out = append(out, it)
+			}
+		}
+		return listOf(out), nil
+	case "max", "min":
+		if len(list) == 0 {
+			return jinja.Undefined(), nil
+		}
+		best := list[0]
+		for _, it := range list[1:] {
+			c, err := rt.pyOrder("<", key(it), key(best))
+			if err != nil {
+				return jinja.Undefined(), err
+			}
+			if name == "min" && c < 0 || name == "max" && c > 0 {
+				best = it
+			}
+		}
+		return best, nil
+	case "sum":
+		total, ok := a["start"]
+		if !ok {
+			total = jinja.NewInt(0)
+		}
+		for _, it := range list {
+			if attr, ok := a["attribute"]; ok {
+				it = attrPath(it, rt.pyStr(attr))
+			}
+			if total, err = rt.binaryOp("+", total, it); err != nil {
+				return jinja.Undefined(), err
+			}
+		}
+		return total, nil
+	}
+	// batch
+	_, n, isInt, ok := number(a["linecount"])
+	if !ok || !isInt || n <= 0 {
+		return jinja.Undefined(), pyError("FilterArgumentError", "batch needs a positive line count")
+	}
+	var out []jinja.Value
+	for i := 0; i < len(list); i += int(n) {
+		chunk := slices.Clone(list[i:min(i+int(n), len(list))])
+		if fill, ok := a["fill_with"]; ok && !fill.IsNone() {
+			for len(chunk) < int(n) {
+				chunk = append(chunk, fill)
+			}
+		}
+		out = append(out, jinja.NewList(chunk))
+	}
+	return listOf(out), nil
+}
+
+// pyIndent is jinja2's indent filter.
+func (rt *pyRuntime) pyIndent(s string, a map[string]jinja.Value) string {
+	indent := "    "
+	if w, ok := a["width"]; ok {
+		if w.IsString() {
+			indent = w.AsString()
+		} else if _, n, isInt, ok := number(w); ok && isInt {
+			indent = strings.Repeat(" ", int(max(min(n, maxRepeat), 0)))
+		}
+	}
+	lines := strings.Split(normalizeNewlines(s+"\n"), "\n")
+	var out string
+	if rt.truthy(a["blank"]) {
+		out = strings.Join(lines, "\n"+indent)
+	} else {
+		out = lines[0]
+		if len(lines) > 1 {
+			rest := make([]string, len(lines)-1)
+			for i, l := range lines[1:] {
+				if l != "" {
+					l = indent + l
+				}
+				rest[i] = l
+			}
+			out += "\n" + strings.Join(rest, "\n")
+		}
+	}
+	if rt.truthy(a["first"]) {
+		out = indent + out
+	}
+	return out
+}
+
+// pyTruncate is jinja2's truncate filter (leeway 5 by default).
+func (rt *pyRuntime) pyTruncate(s string, a map[string]jinja.Value) (jinja.Value, error) {
+	length, leeway, end := 255, 5, "..."
+	if v, ok := a["length"]; ok {
+		_, n, isInt, ok := number(v)
+		if !ok || !isInt {
+			return jinja.Undefined(), pyError("TypeError", "truncate length must be an integer")
+		}
+		length = int(n)
+	}
+	if v, ok := a["leeway"]; ok && !v.IsNone() {
+		_, n, isInt, ok := number(v)
+		if !ok || !isInt || n < 0 {
+			return jinja.Undefined(), pyError("AssertionError", "leeway must be a non-negative integer")
+		}
+		leeway = int(n)
+	}
+	if v, ok := a["end"]; ok {
+		end = rt.pyStr(v)
+	}
+	r := []rune(s)
+	if length < utf8.RuneCountInString(end) {
+		return jinja.Undefined(), pyError("AssertionError", "expected length >= %d, got %d", utf8.RuneCountInString(end), length)
+	}
+	if len(r) <= length+leeway {
+		return jinja.NewString(s), nil
+	}
+	head := string(r[:length-utf8.RuneCountInString(end)])
+	if rt.truthy(a["killwords"]) {
+		return jinja.NewString(head + end), nil
+	}
+	if i := strings.LastIndex(head, " "); i >= 0 {
+		head = head[:i]
+	}
+	return jinja.NewString(head + end), nil
+}
+
 // pyMap is jinja2's map filter: map(attribute=…, default=…) or
 // map('filter', args…) with one of our own filters.
-func pyMap(v jinja.Value, args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
-	items, err := pyIter(v)
+func (rt *pyRuntime) pyMap(v jinja.Value, args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+	if !rt.truthy(v) { // jinja2 skips a false sequence
+		return listOf(nil), nil
+	}
+	items, err := rt.pyIter(v)
 	if err != nil {
 		return jinja.Undefined(), err
 	}
@@ -1101,7 +1491,7 @@ func pyMap(v jinja.Value, args []jinja.Value, kwargs map[string]jinja.Value) (ji
 		}
 		def, hasDef := kwargs["default"]
 		for _, it := range items.AsList().Items {
-			x := attrPath(it, pyStr(attr))
+			x := attrPath(it, rt.pyStr(attr))
 			if x.IsUndefined() && hasDef {
 				x = def
 			}
@@ -1117,7 +1507,7 @@ func pyMap(v jinja.Value, args []jinja.Value, kwargs map[string]jinja.Value) (ji
 		return jinja.Undefined(), fmt.Errorf("map with the filter %q is not supported", name)
 	}
 	for _, it := range items.AsList().Items {
-		x, err := pyFilter(name, it, args[1:], kwargs)
+		x, err := rt.pyFilter(name, it, args[1:], kwargs)
 		if err != nil {
 			return jinja.Undefined(), err
 		}
@@ -1127,20 +1517,20 @@ func pyMap(v jinja.Value, args []jinja.Value, kwargs map[string]jinja.Value) (ji
 }
 
 // pySort is jinja2's sort filter: stable, case-insensitive unless told.
-func pySort(v jinja.Value, args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+func (rt *pyRuntime) pySort(v jinja.Value, args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
 	a, err := filterArgs("sort", args, kwargs, "reverse", "case_sensitive", "attribute")
 	if err != nil {
 		return jinja.Undefined(), err
 	}
-	items, err := pyIter(v)
+	items, err := rt.pyIter(v)
 	if err != nil {
 		return jinja.Undefined(), err
 	}
 	key := func(x jinja.Value) jinja.Value {
 		if attr, ok := a["attribute"]; ok {
-			x = attrPath(x, pyStr(attr))
+			x = attrPath(x, rt.pyStr(attr))
 		}
-		if x.IsString() && !truthy(a["case_sensitive"]) {
+		if x.IsString() && !rt.truthy(a["case_sensitive"]) {
 			x = jinja.NewString(lowerCaser.String(x.AsString()))
 		}
 		return x
@@ -1148,11 +1538,11 @@ func pySort(v jinja.Value, args []jinja.Value, kwargs map[string]jinja.Value) (j
 	out := slices.Clone(items.AsList().Items)
 	var sortErr error
 	slices.SortStableFunc(out, func(x, y jinja.Value) int {
-		c, err := pyOrder("<", key(x), key(y))
+		c, err := rt.pyOrder("<", key(x), key(y))
 		if err != nil && sortErr == nil {
 			sortErr = err
 		}
-		if truthy(a["reverse"]) {
+		if rt.truthy(a["reverse"]) {
 			return -c
 		}
 		return c
@@ -1170,8 +1560,8 @@ func titleWord(w string) string {
 
 // pyJSON is json.dumps as transformers' tojson filter calls it
 // (ensure_ascii defaults to False there).
-func pyJSON(v jinja.Value, a map[string]jinja.Value) (string, error) {
-	ascii := truthy(a["ensure_ascii"])
+func (rt *pyRuntime) pyJSON(v jinja.Value, a map[string]jinja.Value) (string, error) {
+	ascii := rt.truthy(a["ensure_ascii"])
 	indent, hasIndent := "", false
 	if in, ok := a["indent"]; ok && !in.IsNone() && !in.IsUndefined() {
 		hasIndent = true
@@ -1194,7 +1584,7 @@ func pyJSON(v jinja.Value, a map[string]jinja.Value) (string, error) {
 		}
 		itemSep, keySep = s.AsList().Items[0].AsString(), s.AsList().Items[1].AsString()
 	}
-	e := jsonEncoder{ascii: ascii, indent: indent, hasIndent: hasIndent, itemSep: itemSep, keySep: keySep, sortKeys: truthy(a["sort_keys"])}
+	e := jsonEncoder{rt: rt, ascii: ascii, indent: indent, hasIndent: hasIndent, itemSep: itemSep, keySep: keySep, sortKeys: rt.truthy(a["sort_keys"])}
 	if err := e.encode(v, 0); err != nil {
 		return "", err
 	}
@@ -1202,6 +1592,7 @@ func pyJSON(v jinja.Value, a map[string]jinja.Value) (string, error) {
 }
 
 type jsonEncoder struct {
+	rt                         *pyRuntime
 	b                          strings.Builder
 	ascii, hasIndent, sortKeys bool
 	indent, itemSep, keySep    string
@@ -1239,6 +1630,8 @@ func (e *jsonEncoder) encode(v jinja.Value, level int) error {
 		}
 	case v.IsString():
 		e.str(v.AsString())
+	case v.IsList() && e.rt.kind(v) != seqList && e.rt.kind(v) != seqTuple:
+		return pyError("TypeError", "Object of type %s is not JSON serializable", map[seqKind]string{seqGenerator: "generator", seqDictItems: "dict_items", seqDictKeys: "dict_keys", seqDictValues: "dict_values"}[e.rt.kind(v)])
 	case v.IsList():
 		items := v.AsList().Items
 		if len(items) == 0 {

@@ -2,11 +2,14 @@
 // what the model writes back: thinking, the answer, grounding boxes and tool
 // calls.
 //
-// Templates are rendered with github.com/ardanlabs/jinja the way the
-// transformers library renders them with Python's jinja2 (trim_blocks,
-// lstrip_blocks, loop controls, a tojson that keeps non-ASCII text and key
-// order, raise_exception); the reference renderings in
-// testdata/reference/chat_template and testdata/chat are matched byte for
+// Templates render as transformers renders them with Python's jinja2
+// (trim_blocks, lstrip_blocks, loop controls, its tojson and
+// raise_exception): each template is recompiled by a jinja2 front end
+// (pylex.go, pyexpr.go) that applies jinja2's whitespace rules and gives
+// expressions Python's semantics, and github.com/ardanlabs/jinja runs the
+// result. Messages decoded from JSON reach the template exactly as given.
+// The renderings in testdata/reference/chat_template, testdata/chat and the
+// jinja2 conformance suite in testdata/chat/conformance are matched byte for
 // byte.
 package chat
 
@@ -353,6 +356,9 @@ func (ctx Context) values() (map[string]jinja.Value, error) {
 		}
 	} else if _, set := data["tools"]; !set {
 		data["tools"] = jinja.None() // transformers always passes tools, None when absent
+	}
+	if _, set := data["documents"]; !set {
+		data["documents"] = jinja.None() // and documents
 	}
 	data["add_generation_prompt"] = jinja.NewBool(ctx.AddGenerationPrompt)
 	if ctx.EnableThinking != nil {

@@ -21,8 +21,8 @@ type analysis struct {
 // and the uncertain ones, which leave it (reach the end of the rule) and
 // so depend on the stack; the rest are rejected everywhere.
 type nodeMask struct {
-	accepted  []uint64 // by token id
-	uncertain []uint64 // by position in Vocab.order
+	accepted  []uint64 // by token id (read-only: may be shared)
+	uncertain []uint64 // by position in Vocab.order (read-only: may be shared)
 	anyUnc    bool
 }
 
@@ -81,22 +81,16 @@ func (a *analysis) mask(n int32) *nodeMask {
 		return m
 	}
 	v := a.v
-	m := &nodeMask{accepted: make([]uint64, words(v.size)), uncertain: make([]uint64, words(len(v.order)))}
 	if nd := &a.eng.g.nodes[n]; nd.counted {
 		// A position in a length-bounded string: plain tokens short
-		// enough stay inside it; the others are left to the walk.
+		// enough stay inside it; the others are left to the walk. The
+		// bitsets are the vocabulary's, shared.
 		pt := v.plainTokens()
-		for i, id := range pt.byChars {
-			if nd.remaining >= 0 && pt.chars[i] > nd.remaining {
-				break
-			}
-			setBit(m.accepted, id)
-		}
-		copy(m.uncertain, pt.nonPlain)
-		m.anyUnc = true
+		m := &nodeMask{accepted: pt.acceptedUpTo(nd.remaining, v.size), uncertain: pt.nonPlain, anyUnc: true}
 		a.masks[n] = m
 		return m
 	}
+	m := &nodeMask{accepted: make([]uint64, words(v.size)), uncertain: make([]uint64, words(len(v.order)))}
 	e := a.eng
 	s0 := e.intern([]cfg{{n, -1}}, false)
 	var visit func(t, s int32, esc bool)

@@ -38,6 +38,35 @@ type plainTable struct {
 	byChars  []int32  // plain token ids, fewest characters first
 	chars    []int32  // character count of each of byChars
 	nonPlain []uint64 // the other tokens, by position in order
+
+	mu       sync.Mutex
+	upTo     map[int32][]uint64 // plain tokens of at most n characters, by id
+	maxChars int32              // the most characters of a plain token
+}
+
+// acceptedUpTo returns the bitset (by token id) of the plain tokens of at
+// most n characters (n < 0: all), shared and read-only.
+func (t *plainTable) acceptedUpTo(n int32, size int) []uint64 {
+	if n < 0 || n > t.maxChars {
+		n = t.maxChars
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if b, ok := t.upTo[n]; ok {
+		return b
+	}
+	b := make([]uint64, words(size))
+	for i, id := range t.byChars {
+		if t.chars[i] > n {
+			break
+		}
+		setBit(b, id)
+	}
+	if t.upTo == nil {
+		t.upTo = map[int32][]uint64{}
+	}
+	t.upTo[n] = b
+	return b
 }
 
 // plainTokens returns the vocabulary's plain-token table, built once.
@@ -58,6 +87,7 @@ func (v *Vocab) plainTokens() *plainTable {
 		for _, e := range list {
 			t.byChars = append(t.byChars, e.id)
 			t.chars = append(t.chars, e.n)
+			t.maxChars = e.n
 		}
 	})
 	return &v.plain

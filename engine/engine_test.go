@@ -367,3 +367,61 @@ func TestCancelOne(t *testing.T) {
 		}
 	}
 }
+
+// TestChunkedPrefill submits a prompt while another sequence decodes: it
+// is prefilled ChunkTokens rows per step, the decoding sequence gets a
+// token every one of those steps, and both give their tokens alone.
+func TestChunkedPrefill(t *testing.T) {
+	load := models(t)
+	m, ps := referencePrompts(t, load, "dense_a")
+	a, b := ps[0], ps[len(ps)-1]
+	aloneB, _, _ := run(t, newEngine(t, m, Options{KVType: compute.F32, CacheBytes: -1}), b, 6)
+	const chunk = 16
+	e := newEngine(t, m, Options{KVType: compute.F32, CacheBytes: -1, ChunkTokens: chunk})
+	// Both Sample functions run on the loop goroutine, one after the
+	// other, so plain counters suffice; they are read after the streams
+	// end.
+	var aSamples, bStartedAt int
+	bStartedAt = -1
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stA, err := e.Submit(ctx, Request{IDs: a.ids, Images: a.images, Videos: a.videos, MaxNew: 1000,
+		Sample: func(l []float32) int { aSamples++; return model.Argmax(l) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stA.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var gotB []int
+	stB, err := e.Submit(ctx, Request{IDs: b.ids, Images: b.images, Videos: b.videos, MaxNew: 6,
+		Sample: func(l []float32) int {
+			if bStartedAt < 0 {
+				bStartedAt = aSamples
+			}
+			return model.Argmax(l)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev, err := stB.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Done {
+			break
+		}
+		gotB = append(gotB, ev.Token)
+	}
+	stA.Close()
+	for ev, _ := stA.Next(ctx); !ev.Done; ev, _ = stA.Next(ctx) {
+	}
+	steps := (len(b.ids) + chunk - 1) / chunk
+	if bStartedAt < steps {
+		t.Errorf("the decoding sequence got %d tokens before the %d-token prompt (%d chunks) finished", bStartedAt, len(b.ids), steps)
+	}
+	if !slices.Equal(gotB, aloneB) {
+		t.Errorf("chunked prompt gave %v, alone %v", gotB, aloneB)
+	}
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -10,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -124,7 +126,7 @@ func (s *Server) check(ctx context.Context, req *glmv.Request, m *glmv.Model) er
 		textBytes += len(t)
 	}
 	for _, msg := range req.Messages {
-		textBytes += len(msg.JSON)
+		textBytes += jsonTextBytes(msg.JSON)
 		for _, p := range msg.Content {
 			textBytes += len(p.Text)
 		}
@@ -192,7 +194,7 @@ func (s *Server) admit(ctx context.Context, l *loaded) (func(), error) {
 	n := s.waiting.Add(1)
 	defer func() { s.metrics.queue.Set(float64(s.waiting.Add(-1))) }()
 	if n > int64(max(s.opts.Limits.MaxQueue, 0)) {
-		return nil, &httpError{status: http.StatusTooManyRequests, code: "queue_full", retryAfter: s.retryAfter(n),
+		return nil, &httpError{status: http.StatusTooManyRequests, code: "queue_full", retryAfter: s.retryAfter(n, cap(l.turn)),
 			msg: fmt.Sprintf("the server is busy: %d requests are already waiting; retry later", n-1)}
 	}
 	s.metrics.queue.Set(float64(n))
@@ -216,9 +218,10 @@ func (s *Server) noteDuration(d time.Duration) {
 	s.avgMillis.Store((old*7 + ms) / 8)
 }
 
-// retryAfter estimates in seconds when a place in a queue of n frees up.
-func (s *Server) retryAfter(n int64) int {
-	sec := int(s.avgMillis.Load() * n / 1000)
+// retryAfter estimates in seconds when a place in a queue of n frees up,
+// with parallel requests running at a time.
+func (s *Server) retryAfter(n int64, parallel int) int {
+	sec := int(s.avgMillis.Load() * n / int64(max(parallel, 1)) / 1000)
 	return min(max(sec, 1), 60)
 }
 
@@ -280,4 +283,31 @@ func (m *memoryReturner) start() {
 			m.start() // a request ended between the last pass and now
 		}
 	}()
+}
+
+// jsonTextBytes counts the bytes of a message's JSON that can become
+// prompt text: every key and value except data: URLs, whose pixels are
+// counted as images.
+func jsonTextBytes(raw json.RawMessage) int {
+	if len(raw) == 0 {
+		return 0
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	n := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return n
+		}
+		switch v := tok.(type) {
+		case string:
+			if !strings.HasPrefix(v, "data:") {
+				n += len(v)
+			}
+		case json.Number:
+			n += len(v)
+		case float64:
+			n += 8
+		}
+	}
 }

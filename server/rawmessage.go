@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/glmv/glmv"
+	"github.com/glmv/glmv/internal/jsonobj"
 )
 
 // UnmarshalJSON decodes a request message and keeps its JSON, so that the
@@ -25,33 +26,34 @@ func (m *chatMessage) UnmarshalJSON(b []byte) error {
 // withTemplateJSON makes msg (converted from the request message raw)
 // carry raw as the JSON its chat template sees, changed only the way an
 // OpenAI-compatible server (vLLM, SGLang) changes it before templating:
-// the role developer becomes system, image_url parts become {"type":
-// "image"} placeholders whose pixels msg carries, and tool-call arguments
+// the role developer becomes system, image_url and video_url parts become
+// {"type": "image"} and {"type": "video"} placeholders whose pixels msg
+// carries, and tool-call arguments
 // sent as a JSON string become the object (an empty string, {}).
 // Everything else — content null, text parts, extra fields such as name,
 // tool_call_id and reasoning_content, key order — reaches the template
 // unchanged.
 func withTemplateJSON(msg glmv.Message, raw json.RawMessage) (glmv.Message, error) {
-	obj, err := decodeOrdered(raw)
+	obj, err := jsonobj.Decode(raw)
 	if err != nil {
 		return msg, err
 	}
 	for i := range obj {
-		kv := &obj[i]
-		switch kv.key {
+		f := &obj[i]
+		switch f.Key {
 		case "role":
-			kv.val, _ = json.Marshal(msg.Role)
+			f.Value, _ = json.Marshal(msg.Role)
 		case "content":
-			if kv.val, err = templateContent(kv.val); err != nil {
+			if f.Value, err = templateContent(f.Value); err != nil {
 				return msg, err
 			}
 		case "tool_calls":
-			if kv.val, err = templateToolCalls(kv.val); err != nil {
+			if f.Value, err = templateToolCalls(f.Value); err != nil {
 				return msg, err
 			}
 		}
 	}
-	out := glmv.Message{JSON: obj.encode()}
+	out := glmv.Message{JSON: obj.Encode()}
 	for _, p := range msg.Content {
 		if p.Image != nil || p.Video != nil {
 			out.Content = append(out.Content, p)
@@ -60,13 +62,14 @@ func withTemplateJSON(msg glmv.Message, raw json.RawMessage) (glmv.Message, erro
 	return out, nil
 }
 
+// templateContent turns image_url and video_url parts into placeholders.
+// (transformers' processor would keep an image's URL as {"type": "image",
+// "url": …}; here it is a base64 data: URL of up to 64 MiB, which no
+// template prints, so it is left out of the template's context.)
 func templateContent(val json.RawMessage) (json.RawMessage, error) {
-	if t := bytes.TrimSpace(val); len(t) == 0 || t[0] != '[' {
-		return val, nil
-	}
-	var parts []json.RawMessage
-	if err := json.Unmarshal(val, &parts); err != nil {
-		return nil, err
+	parts, ok, err := jsonobj.List(val)
+	if !ok || err != nil {
+		return val, err
 	}
 	for i, p := range parts {
 		var head struct {
@@ -81,33 +84,30 @@ func templateContent(val json.RawMessage) (json.RawMessage, error) {
 			}
 		}
 	}
-	return encodeList(parts), nil
+	return jsonobj.EncodeList(parts), nil
 }
 
 func templateToolCalls(val json.RawMessage) (json.RawMessage, error) {
-	if t := bytes.TrimSpace(val); len(t) == 0 || t[0] != '[' {
-		return val, nil
-	}
-	var calls []json.RawMessage
-	if err := json.Unmarshal(val, &calls); err != nil {
-		return nil, err
+	calls, ok, err := jsonobj.List(val)
+	if !ok || err != nil {
+		return val, err
 	}
 	for i, c := range calls {
-		call, err := decodeOrdered(c)
+		call, err := jsonobj.Decode(c)
 		if err != nil {
 			return nil, fmt.Errorf("tool_calls[%d]: %w", i, err)
 		}
 		for j := range call {
-			if call[j].key != "function" {
+			if call[j].Key != "function" {
 				continue
 			}
-			fn, err := decodeOrdered(call[j].val)
+			fn, err := jsonobj.Decode(call[j].Value)
 			if err != nil {
 				return nil, fmt.Errorf("tool_calls[%d].function: %w", i, err)
 			}
 			for k := range fn {
 				var s string
-				if fn[k].key != "arguments" || json.Unmarshal(fn[k].val, &s) != nil {
+				if fn[k].Key != "arguments" || json.Unmarshal(fn[k].Value, &s) != nil {
 					continue
 				}
 				if strings.TrimSpace(s) == "" {
@@ -116,68 +116,11 @@ func templateToolCalls(val json.RawMessage) (json.RawMessage, error) {
 				if !json.Valid([]byte(s)) {
 					return nil, fmt.Errorf("tool_calls[%d]: arguments are not valid JSON", i)
 				}
-				fn[k].val = json.RawMessage(s)
+				fn[k].Value = json.RawMessage(s)
 			}
-			call[j].val = fn.encode()
+			call[j].Value = fn.Encode()
 		}
-		calls[i] = call.encode()
+		calls[i] = call.Encode()
 	}
-	return encodeList(calls), nil
-}
-
-type keyVal struct {
-	key string
-	val json.RawMessage
-}
-
-// orderedObject is a JSON object with its keys in order.
-type orderedObject []keyVal
-
-func decodeOrdered(raw json.RawMessage) (orderedObject, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, fmt.Errorf("want a JSON object")
-	}
-	var obj orderedObject
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return nil, err
-		}
-		obj = append(obj, keyVal{key: tok.(string), val: val})
-	}
-	return obj, nil
-}
-
-func (o orderedObject) encode() json.RawMessage {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, kv := range o {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, _ := json.Marshal(kv.key)
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(kv.val)
-	}
-	b.WriteByte('}')
-	return b.Bytes()
-}
-
-func encodeList(items []json.RawMessage) json.RawMessage {
-	var b bytes.Buffer
-	b.WriteByte('[')
-	for i, it := range items {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(it)
-	}
-	b.WriteByte(']')
-	return b.Bytes()
+	return jsonobj.EncodeList(calls), nil
 }

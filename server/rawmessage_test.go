@@ -9,7 +9,7 @@ import (
 
 // The template sees each message as the client sent it, changed only as
 // vLLM changes it: developer → system, image_url → {"type": "image"},
-// string arguments → the object.
+// video_url → {"type": "video"}, string arguments → the object.
 func TestTemplateJSON(t *testing.T) {
 	body := `{"messages": [
 		{"role": "developer", "content": "Be brief.", "name": "ops"},
@@ -46,6 +46,24 @@ func TestTemplateJSON(t *testing.T) {
 	}
 	if c := req.Messages[1].Content; len(c) != 1 || c[0].Image == nil || string(c[0].Image.Data) != "hello" {
 		t.Errorf("image pixels: %+v", c)
+	}
+	// /tokenize renders the same messages the same way.
+	_, treq, err := decodeTokenizeRequest([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range treq.Messages {
+		if string(m.JSON) != string(req.Messages[i].JSON) {
+			t.Errorf("tokenize message %d: %s, chat: %s", i, m.JSON, req.Messages[i].JSON)
+		}
+	}
+	// A video part becomes a video placeholder whose bytes the message carries.
+	_, vreq, err := decodeRequest([]byte(`{"messages": [{"role": "user", "content": [{"type": "video_url", "video_url": {"url": "data:video/mp4;base64,aGVsbG8="}}, {"type": "text", "text": "?"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := compact(string(vreq.Messages[0].JSON)); got != compact(`{"role":"user","content":[{"type":"video"},{"type":"text","text":"?"}]}`) || len(vreq.Messages[0].Content) != 1 || vreq.Messages[0].Content[0].Video == nil {
+		t.Errorf("video message: %s %+v", got, vreq.Messages[0].Content)
 	}
 	_, _, err = decodeRequest([]byte(`{"messages": [{"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": "{bad"}}]}]}`))
 	if err == nil || !strings.Contains(err.Error(), "not valid JSON") {

@@ -383,6 +383,13 @@ func TestQuantize(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "mmproj-demo-Q8_0.gguf") {
 		t.Fatalf("quantize exited %d: %s %s", code, stdout, errs)
 	}
+	for _, p := range []string{q8, filepath.Join(out, "mmproj-demo-Q8_0.gguf")} {
+		if st, err := os.Stat(p); err != nil {
+			t.Error(err)
+		} else if st.Mode().Perm()&0o044 != 0o044 {
+			t.Errorf("%s has mode %v: want readable like other files", p, st.Mode())
+		}
+	}
 	code, answer, errs := glmvCLI(t, "run", "-m", q8, "--image", img, "--system", demo.SystemPrompt, "--no-think", "--max-tokens", "4", demo.Question)
 	if code != 0 || answer == "" {
 		t.Fatalf("run on the quantized pair exited %d: %s", code, errs)

@@ -39,6 +39,7 @@ func commands() []command {
 		benchCommand(),
 		tokenizeCommand(),
 		promptCommand(),
+		preprocessCommand(),
 		quantizeCommand(),
 	}
 }

@@ -97,6 +97,11 @@ func writePair(ctx context.Context, s *ggufmodel.ExportSource, mix ggufmodel.Mix
 		if err := tmps[i].Close(); err != nil {
 			return err
 		}
+		// CreateTemp makes the file private (0600); a model file is
+		// readable like any file the user writes.
+		if err := os.Chmod(tmps[i].Name(), 0o644); err != nil {
+			return err
+		}
 		if err := os.Rename(tmps[i].Name(), p); err != nil {
 			return err
 		}

@@ -30,6 +30,7 @@ type runFlags struct {
 	temperature, topP, minP, repPenalty              float64
 	seed                                             uint64
 	engine                                           engineFlags
+	format                                           formatFlag
 	set                                              map[string]bool
 }
 
@@ -42,6 +43,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noThink, "no-think", false, "switch the model's thinking off")
 	fs.BoolVar(&f.hideThinking, "hide-thinking", false, "do not print the thinking")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per event instead of text")
+	fs.Var(&f.format, "format", `constrain the answer: "json" (any JSON object) or a JSON Schema file`)
 	fs.StringVar(&f.drawBoxes, "draw-boxes", "", "write the (last) input image with the answer's grounding boxes drawn to this PNG file")
 	fs.IntVar(&f.maxTokens, "max-tokens", 0, "most tokens to generate (default: generation_config.json's, else 1024)")
 	fs.Float64Var(&f.temperature, "temperature", 0, "sampling temperature; 0 is greedy (default: generation_config.json's)")
@@ -52,7 +54,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&f.seed, "seed", 0, "random seed for sampling (default: a fresh one per answer, shown after it)")
 	fs.Var(&f.stops, "stop", "stop when the output contains this string (repeatable)")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (0: all cores)")
-	fs.StringVar(&f.weights, "weights", "", "convert weights in memory: f32, bf16, f16, q8 or q4 (default: as stored)")
+	fs.StringVar(&f.weights, "weights", "", "convert weights in memory while loading: f32, bf16, f16, q8, q4, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k (default: as stored; FP8 checkpoints: q8)")
 	fs.IntVar(&f.contextLen, "context", 0, "cap the context length in tokens (0: the model's)")
 	f.engine.register(fs)
 }
@@ -64,6 +66,7 @@ func (f *runFlags) request() glmv.Request {
 	r.MaxTokens = f.maxTokens
 	r.Stop = f.stops
 	r.Seed = f.seed
+	r.Constraint = f.format.constraint
 	if !f.set["seed"] {
 		r.Seed = rand.Uint64N(1 << 53)
 	}
@@ -104,8 +107,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	var f runFlags
 	f.register(fs)
+	messagesPath := fs.String("messages", "", "JSON file (- reads stdin): the conversation so far, a list of messages as transformers'\napply_chat_template takes them (media parts name local files); the prompt, if any, is added as a user turn")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: glmv run -m MODEL [--image FILE]… [--video FILE] [options] [prompt]\n\nStreams the answer to the prompt, thinking shown apart from the answer,\nthen tokens/s and time to first token. With no prompt on a terminal, starts\nan interactive chat (/image PATH attaches an image, /reset clears the\nhistory, /exit leaves).\n\nOptions:")
+		fmt.Fprintln(stderr, "Usage: glmv run -m MODEL [--image FILE]… [--video FILE] [--messages FILE] [options] [prompt]\n\nStreams the answer to the prompt, thinking shown apart from the answer,\nthen tokens/s and time to first token. With no prompt on a terminal, starts\nan interactive chat (/image PATH attaches an image, /reset clears the\nhistory, /exit leaves).\n\nOptions:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -114,7 +118,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	f.set = map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	text := strings.Join(fs.Args(), " ")
-	if text == "" && !isTerminal(os.Stdin) {
+	if text == "" && *messagesPath == "" && !isTerminal(os.Stdin) {
 		// A pipe or a file on standard input is the prompt:
 		// echo "Describe it" | glmv run -m M --image cat.jpg
 		var err error
@@ -131,6 +135,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if _, err := os.Stat(f.video); err != nil {
 			return fmt.Errorf("video: %w", err)
 		}
+	}
+	conv, err := loadConversation(*messagesPath)
+	if err != nil {
+		return err
 	}
 	m, err := f.load(stderr)
 	if err != nil {
@@ -151,6 +159,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			parts = append(parts, glmv.VideoFile(f.video))
 		}
 		return parts
+	}
+	if conv != nil {
+		return runConversation(ctx, m, &f, out, append(history, conv...), text, attach(), stderr)
 	}
 	if text != "" {
 		req := f.request()

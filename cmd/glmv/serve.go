@@ -31,7 +31,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	name := fs.String("name", "", "model name announced by /v1/models (default: the checkpoint folder's name)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
-	weights := fs.String("weights", "", "convert weights in memory: f32, bf16, f16, q8 or q4 (default: as stored)")
+	weights := fs.String("weights", "", "convert weights in memory while loading: f32, bf16, f16, q8, q4, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k (default: as stored; FP8 checkpoints: q8)")
 	contextLen := fs.Int("context", 0, "cap the context length in tokens (0: the model's)")
 	var ef engineFlags
 	ef.register(fs)

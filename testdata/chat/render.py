@@ -11,11 +11,23 @@ import os
 
 import jinja2
 import jinja2.ext
+import jinja2.nodes
 from jinja2.exceptions import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REF = os.path.join(HERE, "..", "reference", "chat_template", "glm_ocr_family.jinja")
+
+
+class GenerationBlock(jinja2.ext.Extension):
+    """{% generation %}…{% endgeneration %} as transformers' chat templates use
+    it: the body renders unchanged (transformers only records where it is)."""
+    tags = {"generation"}
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+        return jinja2.nodes.Scope(body, lineno=lineno)
 
 
 def raise_exception(message):
@@ -26,7 +38,8 @@ def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)
     return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
 
-env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols])
+env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                   extensions=[GenerationBlock, jinja2.ext.loopcontrols])
 env.filters["tojson"] = tojson
 env.globals["raise_exception"] = raise_exception
 
@@ -35,6 +48,9 @@ WEATHER = {"type": "function", "function": {"name": "get_weather", "description"
                                                             "detail": {"type": "boolean"}}, "required": ["city"]}}}
 SEARCH = {"type": "function", "function": {"name": "search", "parameters": {"type": "object", "properties": {
     "query": {"type": "string"}, "filters": {"type": "object"}, "limit": {"type": "number"}}}}}
+
+# apply_chat_template always passes documents and tools (None when absent).
+DOCS = open(os.path.join(HERE, "documents.jinja"), encoding="utf-8").read()
 
 CASES = {
     "ocr_tools_thinking_off": ("ocr", {
@@ -167,6 +183,8 @@ CASES = {
                     "bool": True, "null": None, "str": "quote\" and \\ and\nnewline", "uni": "ünï 中文 🚀",
                     "list": [1, "two", {"three": 3}], "obj": {"z": 1, "a": {"deep": []}}, "empty": {}}}}]}],
         "add_generation_prompt": False}),
+    "shape_documents_always_defined": ("docs", {
+        "messages": [{"role": "user", "content": "Hi"}], "add_generation_prompt": True}),
     "features_basic": ("features", {
         "messages": [
             {"role": "system", "content": "skipped"},
@@ -184,13 +202,14 @@ CASES = {
 
 
 def main():
-    templates = {"ocr": open(REF, encoding="utf-8").read(),
+    templates = {"docs": DOCS, "ocr": open(REF, encoding="utf-8").read(),
                  "features": open(os.path.join(HERE, "features.jinja"), encoding="utf-8").read()}
-    files = {"ocr": "../reference/chat_template/glm_ocr_family.jinja", "features": "features.jinja"}
+    files = {"docs": "documents.jinja", "ocr": "../reference/chat_template/glm_ocr_family.jinja", "features": "features.jinja"}
     out = {}
     for name, (tname, ctx) in CASES.items():
         kwargs = dict(ctx)
         kwargs.setdefault("tools", None)  # transformers always passes tools (None when absent)
+        kwargs.setdefault("documents", None)  # and documents
         entry = {"template": files[tname], "context": ctx}
         try:
             entry["rendered"] = env.from_string(templates[tname]).render(**kwargs)
