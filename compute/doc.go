@@ -18,6 +18,15 @@
 // reports which one runs, KernelSets which ones could, CPUFeatures what the
 // CPU offers. The tests run every available set against float64 references.
 //
+// The avx512 set (AVX-512 F/BW/VL) is the AVX2 set with these replaced by
+// 512-bit routines: the GEMM micro-kernels, the f32/bf16/f16 dot products
+// and widening (exact widening and f32 products: VDPBF16PS is not used, as
+// it would round the activations to bf16), the attention score tile and
+// exponentials, and, with AVX512_VNNI, the Q8_0/Q4_0 integer dot products
+// (VPDPBUSD with the weights on the unsigned side and the offset removed
+// exactly in integers; see kernels_vnni_amd64.s). With VNNI, Q8_0 MatMul
+// takes the integer row path at every T, as Q4_0 does.
+//
 // MatMul picks by format and number of token rows T (gemmMinT). The row
 // path streams the weights once per block of activation rows kept in L2 and
 // dots each weight row with them: f32/bf16/f16 four weight rows at a time

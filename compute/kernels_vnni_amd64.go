@@ -6,9 +6,9 @@ import "golang.org/x/sys/cpu"
 
 // useVNNI swaps the AVX-512 VNNI Q8_0/Q4_0 dot products of
 // kernels_vnni_amd64.s into k when the CPU has AVX512_VNNI. They run on
-// whole groups of 8 blocks; the wrappers finish the rest with the generic
-// code (Q4_0 activations are in the permQ4VNNI layout only for those whole
-// groups, so the rest is in plain order).
+// whole groups of 4 blocks; the wrappers finish the last nb%4 with the
+// generic code (Q4_0 activations are in the permQ4VNNI layout only for
+// those whole groups, so the rest is in plain order).
 func useVNNI(k *kernels) {
 	if !cpu.X86.HasAVX512VNNI {
 		return
@@ -17,7 +17,7 @@ func useVNNI(k *kernels) {
 	k.q8RowsOnly = true
 	k.dotQ8 = func(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32 {
 		nb := len(xd)
-		full := nb &^ 7
+		full := nb &^ 3
 		var s float32
 		if full > 0 {
 			_, _, _, _ = xq[full*qBlock-1], xs[full-1], wq[full*qBlock-1], wd[full-1]
@@ -30,7 +30,7 @@ func useVNNI(k *kernels) {
 	}
 	k.dotQ4 = func(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32 {
 		nb := len(xd)
-		full := nb &^ 7
+		full := nb &^ 3
 		var s float32
 		if full > 0 {
 			_, _, _, _ = xq[full*qBlock-1], xs[full-1], wq[full*qBlock/2-1], wd[full-1]
@@ -59,13 +59,13 @@ func useVNNI(k *kernels) {
 type quad4 func(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
 
 // single is the signature of the one-row dot products (the generic ones
-// finish the blocks past the whole groups of 8).
+// finish the blocks past the whole groups of 4).
 type single func(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32
 
-// x4VNNI runs f (a 4-token routine) over the whole groups of 8 blocks and
+// x4VNNI runs f (a 4-token routine) over the whole groups of 4 blocks and
 // tail over the rest; wb is the bytes per weight block.
 func x4VNNI(f quad4, tail single, wb int, xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
-	full := nb &^ 7
+	full := nb &^ 3
 	*out = [4]float32{}
 	if full > 0 {
 		_, _, _ = xq[(3*nb+full)*qBlock-1], xd[3*nb+full-1], xs[3*nb+full-1]
@@ -80,10 +80,10 @@ func x4VNNI(f quad4, tail single, wb int, xq []int8, xd, xs []float32, nb int, w
 	}
 }
 
-// r4VNNI runs f (a 4-row routine) over the whole groups of 8 blocks and
+// r4VNNI runs f (a 4-row routine) over the whole groups of 4 blocks and
 // tail over the rest; wb is the bytes per weight block.
 func r4VNNI(f quad4, tail single, wb int, xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
-	full := nb &^ 7
+	full := nb &^ 3
 	*out = [4]float32{}
 	if full > 0 {
 		_, _, _ = xq[full*qBlock-1], xd[full-1], xs[full-1]
@@ -98,12 +98,12 @@ func r4VNNI(f quad4, tail single, wb int, xq []int8, xd, xs []float32, nb int, w
 	}
 }
 
-// permQ4VNNI puts each whole group of 8 activation blocks into the layout
-// of dotQ4VNNI: within blocks A-D (0-3, 4-7) the order becomes A[0:16]
+// permQ4VNNI puts each whole group of 4 activation blocks A-D into the
+// layout of dotQ4VNNI: the order becomes A[0:16]
 // B[0:16] C[0:16] D[0:16] A[16:32] B[16:32] C[16:32] D[16:32], matching the
 // low and high nibbles of a 64-byte load of A-D's Q4_0 weights.
 func permQ4VNNI(xq []int8) {
-	n := len(xq) / (8 * qBlock) * (8 * qBlock)
+	n := len(xq) / (4 * qBlock) * (4 * qBlock)
 	var t [4 * qBlock]int8
 	for i := 0; i < n; i += 4 * qBlock {
 		p := (*[4 * qBlock]int8)(xq[i:])

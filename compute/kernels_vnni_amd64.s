@@ -13,8 +13,8 @@
 // of a Q8_0 block and -xs[b]/4 over the 4 lanes of a Q4_0 block). Each block
 // sum is then converted once and scaled by f16(wd[b])·xd[b].
 //
-// Every routine runs on whole groups of 8 blocks (the Go wrappers in
-// kernels_vnni_amd64.go finish the rest). A 64-byte chunk of int32 lanes
+// Every routine runs on a multiple of 4 blocks, 8 at a time and then a last
+// 4 (the Go wrappers in kernels_vnni_amd64.go finish the other blocks). A 64-byte chunk of int32 lanes
 // holds 2 Q8_0 blocks (lanes 0-7, 8-15) or 4 Q4_0 blocks (lanes 4b..4b+3);
 // the index vectors vnniQ8idx/vnniQ4idx send each lane its block's scale and
 // offset out of the 8 per group.
@@ -37,7 +37,8 @@
 	VHADDPS X, X, X
 
 // VNNICONST loads the constants: Z31 0x80 bytes, Z30 0x0f bytes, Y29 -2.0,
-// Y28 -0.25, Z16-Z19 the Q8_0 chunk indexes, Z20-Z21 the Q4_0 ones.
+// Y28 -0.25 (X29, X28 their low halves), Z16-Z19 the Q8_0 chunk indexes,
+// Z20-Z21 the Q4_0 ones.
 #define VNNICONST \
 	MOVL $0x80808080, AX; \
 	VPBROADCASTD AX, Z31; \
@@ -54,12 +55,13 @@
 	VMOVDQU32 vnniQ4idx<>+0(SB), Z20; \
 	VMOVDQU32 vnniQ4idx<>+64(SB), Z21
 
-// SCALES sets Y6 to the 8 combined scales f16(WD)·XD.
+// SCALES sets Y to the combined scales f16(WD)·XD (8 in a Y register, 4 in
+// an X one).
 #define SCALES(WD, XD, Y) \
 	VCVTPH2PS WD, Y; \
 	VMULPS XD, Y, Y
 
-// OFFS sets Y to the 8 per-lane offsets XS·F (F = Y29 for Q8_0, Y28 for
+// OFFS sets Y to the per-lane offsets XS·F (F = Y29 for Q8_0, Y28 for
 // Q4_0) as int32.
 #define OFFS(XS, F, Y) \
 	VMULPS XS, F, Y; \
@@ -150,6 +152,19 @@
 	OFFS((R10)(R12*2), F, Y14); \
 	OFFS((R10)(BX*1), F, Y15)
 
+// X4SCALES4 is X4SCALES for the last 4 blocks (X registers; the upper
+// lanes become zero).
+#define X4SCALES4(F) \
+	VCVTPH2PS (R9), X6; \
+	VMULPS (R8), X6, X8; \
+	VMULPS (R8)(R12*1), X6, X9; \
+	VMULPS (R8)(R12*2), X6, X10; \
+	VMULPS (R8)(BX*1), X6, X11; \
+	OFFS((R10), F, X12); \
+	OFFS((R10)(R12*1), F, X13); \
+	OFFS((R10)(R12*2), F, X14); \
+	OFFS((R10)(BX*1), F, X15)
+
 // Q8X4CHUNK: one chunk of 2 weight blocks at OFF(DI), made unsigned once,
 // times the 4 tokens' activations.
 #define Q8X4CHUNK(OFF, IDX) \
@@ -204,6 +219,15 @@
 	SCALES((R9)(BX*1), Y5, Y11); \
 	OFFS((R10), F, Y7)
 
+// R4SCALES4 is R4SCALES for the last 4 blocks (X registers).
+#define R4SCALES4(F) \
+	VMOVUPS (R8), X5; \
+	SCALES((R9), X5, X8); \
+	SCALES((R9)(R12*1), X5, X9); \
+	SCALES((R9)(R12*2), X5, X10); \
+	SCALES((R9)(BX*1), X5, X11); \
+	OFFS((R10), F, X7)
+
 // Q8ROW: one weight row's 2 blocks at W times the activations in Z12,
 // starting from the offsets in Z13.
 #define Q8ROW(W, SC, IDX, ACC) \
@@ -240,7 +264,7 @@
 
 // func dotQ8VNNI(xq *int8, xd, xs *float32, wq *byte, wd *uint16, nb int) float32
 //
-// The dot product of nb blocks (a positive multiple of 8).
+// The dot product of nb blocks (a positive multiple of 4).
 TEXT ·dotQ8VNNI(SB), NOSPLIT, $0-52
 	MOVQ xq+0(FP), SI
 	MOVQ xd+8(FP), R8
@@ -251,6 +275,9 @@ TEXT ·dotQ8VNNI(SB), NOSPLIT, $0-52
 	VNNICONST
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+
+	CMPQ CX, $8
+	JL   vq8four
 
 vq8loop:
 	SCALES((R9), (R8), Y6)
@@ -265,7 +292,18 @@ vq8loop:
 	ADDQ $32, R10
 	ADDQ $16, R9
 	SUBQ $8, CX
-	JNE  vq8loop
+	CMPQ CX, $8
+	JGE  vq8loop
+
+vq8four:
+	TESTQ CX, CX
+	JE    vq8done
+	SCALES((R9), (R8), X6)
+	OFFS((R10), X29, X7)
+	Q8CHUNK(0(DI), 0(SI), Z7, Z6, Z16, Z0)
+	Q8CHUNK(64(DI), 64(SI), Z7, Z6, Z17, Z1)
+
+vq8done:
 
 	VADDPS Z1, Z0, Z0
 	ZHSUM(Z0, Y0, X0, Y1, X1)
@@ -275,7 +313,7 @@ vq8loop:
 
 // func dotQ4VNNI(xq *int8, xd, xs *float32, wq *byte, wd *uint16, nb int) float32
 //
-// The dot product of nb blocks (a positive multiple of 8), activations in
+// The dot product of nb blocks (a positive multiple of 4), activations in
 // the permQ4VNNI layout.
 TEXT ·dotQ4VNNI(SB), NOSPLIT, $0-52
 	MOVQ xq+0(FP), SI
@@ -287,6 +325,9 @@ TEXT ·dotQ4VNNI(SB), NOSPLIT, $0-52
 	VNNICONST
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+
+	CMPQ CX, $8
+	JL   vq4four
 
 vq4loop:
 	SCALES((R9), (R8), Y6)
@@ -301,7 +342,18 @@ vq4loop:
 	ADDQ $32, R10
 	ADDQ $16, R9
 	SUBQ $8, CX
-	JNE  vq4loop
+	CMPQ CX, $8
+	JGE  vq4loop
+
+vq4four:
+	TESTQ CX, CX
+	JE    vq4done
+	SCALES((R9), (R8), X6)
+	OFFS((R10), X28, X7)
+	Q4SPLIT(0(DI))
+	Q4MUL(0(SI), 64(SI), Z7, Z6, Z20, Z0)
+
+vq4done:
 
 	VADDPS Z1, Z0, Z0
 	ZHSUM(Z0, Y0, X0, Y1, X1)
@@ -311,13 +363,16 @@ vq4loop:
 
 // func dotQ8x4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
 //
-// dotQ8VNNI over the first n blocks (a positive multiple of 8) for 4
+// dotQ8VNNI over the first n blocks (a positive multiple of 4) for 4
 // tokens at once: token t's activations start at xq[t*nb*32], xd[t*nb],
 // xs[t*nb]; out[t] receives its dot product with the weight row.
 TEXT ·dotQ8x4VNNI(SB), NOSPLIT, $0-64
 	X4ARGS
 	VNNICONST
 	ZERO4
+
+	CMPQ CX, $8
+	JL   vq8x4four
 
 vq8x4loop:
 	X4SCALES(Y29)
@@ -331,7 +386,17 @@ vq8x4loop:
 	ADDQ $32, R10
 	ADDQ $16, R9
 	SUBQ $8, CX
-	JNE  vq8x4loop
+	CMPQ CX, $8
+	JGE  vq8x4loop
+
+vq8x4four:
+	TESTQ CX, CX
+	JE    vq8x4done
+	X4SCALES4(X29)
+	Q8X4CHUNK(0, Z16)
+	Q8X4CHUNK(64, Z17)
+
+vq8x4done:
 
 	STORE4
 	VZEROUPPER
@@ -339,12 +404,15 @@ vq8x4loop:
 
 // func dotQ4x4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
 //
-// dotQ4VNNI over the first n blocks (a positive multiple of 8) for 4
+// dotQ4VNNI over the first n blocks (a positive multiple of 4) for 4
 // tokens at once, laid out as for dotQ8x4VNNI.
 TEXT ·dotQ4x4VNNI(SB), NOSPLIT, $0-64
 	X4ARGS
 	VNNICONST
 	ZERO4
+
+	CMPQ CX, $8
+	JL   vq4x4four
 
 vq4x4loop:
 	X4SCALES(Y28)
@@ -356,7 +424,16 @@ vq4x4loop:
 	ADDQ $32, R10
 	ADDQ $16, R9
 	SUBQ $8, CX
-	JNE  vq4x4loop
+	CMPQ CX, $8
+	JGE  vq4x4loop
+
+vq4x4four:
+	TESTQ CX, CX
+	JE    vq4x4done
+	X4SCALES4(X28)
+	Q4X4CHUNK(0, 0, Z20)
+
+vq4x4done:
 
 	STORE4
 	VZEROUPPER
@@ -364,13 +441,16 @@ vq4x4loop:
 
 // func dotQ8r4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
 //
-// dotQ8VNNI over the first n blocks (a positive multiple of 8) of one
+// dotQ8VNNI over the first n blocks (a positive multiple of 4) of one
 // activation row and 4 weight rows (row i at wq[i*nb*32], wd[i*nb]); out[i]
 // receives row i's result.
 TEXT ·dotQ8r4VNNI(SB), NOSPLIT, $0-64
 	R4ARGS(5)
 	VNNICONST
 	ZERO4
+
+	CMPQ CX, $8
+	JL   vq8r4four
 
 vq8r4loop:
 	R4SCALES(Y29)
@@ -384,7 +464,17 @@ vq8r4loop:
 	ADDQ $32, R10
 	ADDQ $16, R9
 	SUBQ $8, CX
-	JNE  vq8r4loop
+	CMPQ CX, $8
+	JGE  vq8r4loop
+
+vq8r4four:
+	TESTQ CX, CX
+	JE    vq8r4done
+	R4SCALES4(X29)
+	Q8R4CHUNK(0, Z16)
+	Q8R4CHUNK(64, Z17)
+
+vq8r4done:
 
 	STORE4
 	VZEROUPPER
@@ -392,12 +482,15 @@ vq8r4loop:
 
 // func dotQ4r4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
 //
-// dotQ4VNNI over the first n blocks (a positive multiple of 8) of one
+// dotQ4VNNI over the first n blocks (a positive multiple of 4) of one
 // activation row and 4 weight rows (row i at wq[i*nb*16], wd[i*nb]).
 TEXT ·dotQ4r4VNNI(SB), NOSPLIT, $0-64
 	R4ARGS(4)
 	VNNICONST
 	ZERO4
+
+	CMPQ CX, $8
+	JL   vq4r4four
 
 vq4r4loop:
 	R4SCALES(Y28)
@@ -409,7 +502,16 @@ vq4r4loop:
 	ADDQ $32, R10
 	ADDQ $16, R9
 	SUBQ $8, CX
-	JNE  vq4r4loop
+	CMPQ CX, $8
+	JGE  vq4r4loop
+
+vq4r4four:
+	TESTQ CX, CX
+	JE    vq4r4done
+	R4SCALES4(X28)
+	Q4R4CHUNK(0, 0, Z20)
+
+vq4r4done:
 
 	STORE4
 	VZEROUPPER
