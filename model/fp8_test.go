@@ -295,3 +295,23 @@ func TestFP8Errors(t *testing.T) {
 		t.Errorf("missing scale: error %v, want one naming %s", err, weight)
 	}
 }
+
+// FuzzFP8Config feeds arbitrary quantization_config objects to the FP8
+// config reader: it must return a config or an error, never panic.
+func FuzzFP8Config(f *testing.F) {
+	for _, v := range fp8Variants {
+		b, _ := json.Marshal(v.quant)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"quant_method":"fp8","weight_block_size":[0,-1]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var q rawQuantConfig
+		if json.Unmarshal(b, &q) != nil {
+			return
+		}
+		c, err := q.fp8()
+		if err == nil && (c.BlockRows < 0 || c.BlockCols < 0 || (c.BlockRows > 0) != (c.BlockCols > 0)) {
+			t.Fatalf("accepted bad block %d×%d from %s", c.BlockRows, c.BlockCols, b)
+		}
+	})
+}
