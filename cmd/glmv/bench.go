@@ -70,7 +70,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	parallel := fs.Int("parallel", 0, "measure continuous batching instead: N streams at once against one stream alone (decode tok/s, time to first token)")
 	secondTurn := fs.Bool("second-turn", false, "measure prefix reuse instead: the first-token time of a conversation's second turn on one image against its first")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the decode phase to this file (for go tool pprof)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the decode phase (with --parallel or --second-turn: of the whole measurement) to this file (for go tool pprof)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: glmv bench [options]\n\nBuilds random weights in memory at the shapes of a real model and measures\nprefill and decode speed, the vision tower on one image, and this machine's\nmemory bandwidth in the same run.\n\nOptions:")
 		fs.PrintDefaults()
@@ -121,6 +121,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			Text: model.NewText(&cfg.Text, &w.Text, pool), Vision: model.NewVision(&cfg.Vision, &w.Vision, pool)}
 		er := &engineBenchResult{Shape: *shape, Layers: *layers, Weights: *weights, KVType: *kvType, Threads: pool.Workers(),
 			Kernel: compute.KernelName(), PromptTokens: *prompt, DecodeTokens: *decode}
+		if *cpuProfile != "" {
+			stop, err := startCPUProfile(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 		if err := benchEngine(ctx, net, er, kvDT, *parallel, *secondTurn, *imgW, *imgH, logf); err != nil {
 			return err
 		}
@@ -184,16 +191,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	logf("decode: %d tokens…", *decode)
 	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
 			return err
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return err
-		}
-		defer f.Close()
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	steps := make([]float64, 0, *decode)
 	start = time.Now()
@@ -365,4 +367,21 @@ func weightReadBandwidth(pool *compute.Pool, w *model.TextWeights) float64 {
 		best = max(best, float64(total)/time.Since(start).Seconds())
 	}
 	return best
+}
+
+// startCPUProfile starts a CPU profile written to path and returns the
+// function that stops it and closes the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
