@@ -1,21 +1,25 @@
 //go:build amd64 && !purego
 
 // AVX-512 VNNI dot products of 8-bit activations (int8, an f32 scale per
-// 32 columns, int16 sums per 16) with rows of K-quant blocks. VPDPBUSD
+// 32 columns, int16 sums per 16) with rows of K-quant blocks and of ggml
+// Q8_0 blocks (whose signed weights are made unsigned by XOR 0x80, the
+// offset removed in integers as in kernels_vnni_amd64.s). VPDPBUSD
 // multiplies the unsigned weight values (Q4_K/Q5_K as stored, Q6_K as
 // stored, i.e. q+32) with the signed activations, 4 products per int32
 // lane, 64 columns per instruction. Each lane's int32 sum covers 4 columns
 // of one sub-block, so it is converted to f32 and multiplied by a per-lane
 // factor d·scale·xd (VPERMPS spreads the 8 or 16 sub-block factors of a
 // super-block over the lanes of each 64-column chunk). The Q4_K/Q5_K mins
-// and the Q6_K offset of 32 come from the activation sums, as in the AVX2
-// kernels.
+// come from the activation sums in f32, as in the AVX2 kernels; the Q6_K
+// offset of 32 is removed exactly, the int32 lanes starting from -8 times
+// their sub-block's activation sum.
 
 #include "textflag.h"
 #include "ggml_kscales_amd64.h"
 
 // kvq4idx: for chunk j (columns 64j..64j+63 of a Q4_K/Q5_K super-block),
-// lanes 0-7 take group 2j, lanes 8-15 group 2j+1.
+// lanes 0-7 take group 2j, lanes 8-15 group 2j+1 (rows 0-1 also send
+// the lanes of 4 Q8_0 blocks, 2 per chunk, their block).
 DATA kvq4idx<>+0(SB)/8, $0x0000000000000000
 DATA kvq4idx<>+8(SB)/8, $0x0000000000000000
 DATA kvq4idx<>+16(SB)/8, $0x0000000000000000
@@ -245,10 +249,20 @@ q5kvloop:
 	KVNEXT(176, q5kvloop)
 	KVEND(0x3f800000)
 
+// KVCHUNKI is KVCHUNK with the int32 lanes starting from INIT permuted by
+// IIDX instead of zero.
+#define KVCHUNKI(W, OFF, INIT, IIDX, FAC, IDX, ACC, T, U) \
+	VPERMD INIT, IIDX, T; \
+	VPDPBUSD OFF(SI), W, T; \
+	VCVTDQ2PS T, T; \
+	VPERMPS FAC, IDX, U; \
+	VFMADD231PS T, U, ACC
+
 // Q6KV does half N of a Q6_K block (columns 128N..128N+127): ql at
 // 64N(DI), qh at 128+32N(DI). Z9 gets [qh | qh>>2]; the low nibbles of
 // ql with bits 0-1 of Z9 make columns 0-63, the high nibbles with bits
-// 4-5 columns 64-127. Z14 holds 0x03 bytes.
+// 4-5 columns 64-127. Z14 holds 0x03 bytes; the lanes start from Z7's
+// offsets.
 #define Q6KV(N, IDXA, IDXB) \
 	VMOVDQU64 (64*N)(DI), Z8; \
 	VMOVDQU (128+32*N)(DI), Y9; \
@@ -258,14 +272,14 @@ q5kvloop:
 	VPANDD Z14, Z9, Z11; \
 	VPSLLW $4, Z11, Z11; \
 	VPORD Z11, Z10, Z10; \
-	KVCHUNK(Z10, 128*N, Z3, IDXA, Z0, Z11, Z12); \
+	KVCHUNKI(Z10, 128*N, Z7, IDXA, Z3, IDXA, Z0, Z11, Z12); \
 	VPSRLW $4, Z8, Z8; \
 	VPANDD Z15, Z8, Z8; \
 	VPSRLW $4, Z9, Z9; \
 	VPANDD Z14, Z9, Z9; \
 	VPSLLW $4, Z9, Z9; \
 	VPORD Z9, Z8, Z8; \
-	KVCHUNK(Z8, 128*N+64, Z3, IDXB, Z21, Z11, Z12)
+	KVCHUNKI(Z8, 128*N+64, Z7, IDXB, Z3, IDXB, Z21, Z11, Z12)
 
 // func dotQ6KVNNI(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
 TEXT ·dotQ6KVNNI(SB), NOSPLIT, $0-44
@@ -276,19 +290,71 @@ TEXT ·dotQ6KVNNI(SB), NOSPLIT, $0-44
 	VPBROADCASTD AX, Z14
 
 q6kvloop:
-	// Z3: the 16 factors d·scale_i·xd_{i/2}; Z1 accumulates them times
-	// the 16-column activation sums (the stored values are q+32).
-	VPMOVSXBD 192(DI), Z3
-	VCVTDQ2PS Z3, Z3
+	// Z3: the 16 factors d·scale_i·xd_{i/2}. The stored values are q+32:
+	// Z7 gets -8·bsum_i, the start of each of sub-block i's 4 lanes, so
+	// that their int32 sums come out exact.
+	VPMOVSXBD 192(DI), Z6
+	VPMOVSXWD (R10), Z7
+	VPSLLD $3, Z7, Z7
+	VPXORD Z5, Z5, Z5
+	VPSUBD Z7, Z5, Z7
+	VCVTDQ2PS Z6, Z3
 	VMOVUPS (R8), Y4
 	VPERMPS Z4, Z20, Z4
 	VMULPS Z4, Z3, Z3
 	F16BCAST(208, X5, Z5)
 	VMULPS Z5, Z3, Z3
-	VPMOVSXWD (R10), Z6
-	VCVTDQ2PS Z6, Z6
-	VFMADD231PS Z6, Z3, Z1
 	Q6KV(0, Z16, Z17)
 	Q6KV(1, Z18, Z19)
 	KVNEXT(210, q6kvloop)
-	KVEND(0x42000000)
+	KVEND(0)
+
+// Q80V does 2 Q8_0 blocks at WOFF(DI) (32 bytes of values at WOFF+2 and
+// WOFF+36) against the activations at XOFF(SI): w XOR 0x80 (Z15) is w+128
+// unsigned, and the lanes start from -2·xs of their block (Z7 by IDX), so
+// that the 8 lanes of a block remove 128·Σx exactly. X5 holds the 4 block
+// factors f16(d)·xd.
+#define Q80V(WOFF, XOFF, IDX, ACC) \
+	VMOVDQU (WOFF+2)(DI), Y8; \
+	VINSERTI64X4 $1, (WOFF+36)(DI), Z8, Z8; \
+	VPXORD Z15, Z8, Z8; \
+	KVCHUNKI(Z8, XOFF, Z7, IDX, Z5, IDX, ACC, Z10, Z11)
+
+// func dotQ8_0GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
+// (nb a multiple of 4)
+TEXT ·dotQ8_0GVNNI(SB), NOSPLIT, $0-44
+	MOVQ xq+0(FP), SI
+	MOVQ xd+8(FP), R8
+	MOVQ xs+16(FP), R9
+	MOVQ w+24(FP), DI
+	MOVQ nb+32(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z21, Z21, Z21
+	VPXORD Z1, Z1, Z1
+	MOVL $0x80808080, AX
+	VPBROADCASTD AX, Z15
+	VMOVDQU32 kvq4idx<>+0(SB), Z16
+	VMOVDQU32 kvq4idx<>+64(SB), Z17
+	MOVL $0xc0000000, AX
+	VMOVD AX, X14
+	VBROADCASTSS X14, X14
+
+q80vloop:
+	MOVWLZX (DI), AX
+	VMOVD AX, X5
+	VPINSRW $1, 34(DI), X5, X5
+	VPINSRW $2, 68(DI), X5, X5
+	VPINSRW $3, 102(DI), X5, X5
+	VCVTPH2PS X5, X5
+	VMULPS (R8), X5, X5
+	VMULPS (R9), X14, X7
+	VCVTPS2DQ X7, X7
+	Q80V(0, 0, Z16, Z0)
+	Q80V(68, 64, Z17, Z21)
+	ADDQ $128, SI
+	ADDQ $16, R8
+	ADDQ $16, R9
+	ADDQ $136, DI
+	SUBQ $4, CX
+	JNZ  q80vloop
+	KVEND(0)

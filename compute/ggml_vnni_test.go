@@ -2,6 +2,7 @@ package compute
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -27,6 +28,37 @@ func BenchmarkGGMLBlockDot(b *testing.B) {
 				}
 				_ = s
 			})
+		}
+	}
+}
+
+// TestGGMLBlockDotShortRows compares every kernel set's block dot products
+// with the generic ones on rows of 1 to 9 blocks, so that the kernels that
+// take blocks in groups (the VNNI Q8_0 one does 4 at a time) are tested on
+// their remainders too (within 2e-6·Σ|w·x|, as TestGGMLAsmVsGo).
+func TestGGMLBlockDotShortRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	var p *Pool
+	for _, dt := range blockTypes() {
+		bs := blockFormats[dt].bs
+		for nb := 1; nb <= 9; nb++ {
+			cols := nb * bs
+			w := randomBlockMatrix(t, rng, dt, 1, cols)
+			x := randF32(rng, cols)
+			acts := p.quantizeActs(genericKernels, dt, x, 1, cols)
+			xa := dequantAct(&acts[0], cols)
+			wrow := w.Row(0, make([]float32, cols))
+			var mag float64
+			for c := range cols {
+				mag += math.Abs(float64(wrow[c]) * xa[c])
+			}
+			want := genericKernels.blockDot[dt](&acts[0], w.Q)
+			for _, k := range kernelSets() {
+				got := k.blockDot[dt](&acts[0], w.Q)
+				if d := math.Abs(float64(got) - float64(want)); d > 2e-6*mag {
+					t.Errorf("%s %v %d blocks: got %v, go %v (diff %.3g, mag %.3g)", k.name, dt, nb, got, want, d, mag)
+				}
+			}
 		}
 	}
 }
