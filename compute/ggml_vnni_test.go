@@ -62,3 +62,30 @@ func TestGGMLBlockDotShortRows(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGGMLPaths times the row-kernel and GEMM paths of MatMul on the
+// same ggml block weights, to place blockFormat.gemmMinT per kernel set.
+func BenchmarkGGMLPaths(b *testing.B) {
+	const rows, cols = 4096, 4096
+	for _, dt := range []DType{Q4_K, Q5_K, Q6_K, GGMLQ8_0} {
+		rng := rand.New(rand.NewPCG(5, 6))
+		w := randomBlockMatrix(b, rng, dt, rows, cols)
+		for _, T := range []int{64, 128, 256, 384} {
+			x := randF32(rng, T*cols)
+			out := make([]float32, T*rows)
+			for _, path := range []string{"rows", "gemm"} {
+				b.Run(fmt.Sprintf("%v_T%d_%s", dt, T, path), func(b *testing.B) {
+					p := benchPool(b)
+					for b.Loop() {
+						if path == "gemm" {
+							p.gemm(kern, out, x, T, w)
+						} else {
+							p.matVecBlocks(kern, out, x, T, w)
+						}
+					}
+					b.ReportMetric(2*float64(T*rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
