@@ -134,7 +134,8 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 
 // K45HEAD decodes a Q4_K/Q5_K super-block's scales: Y3 gets the 8 group
 // factors d·scale_g·xd_g, and Y1 accumulates dmin·min_g·xd_g times the
-// sum of group g's activations.
+// sum of group g's activations (VPMADDWD of the 16 activation sums with
+// each min twice).
 #define K45HEAD \
 	K4SCALEBYTES; \
 	VPMOVZXBD X2, Y3; \
@@ -143,12 +144,9 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 	F16BCAST(0, X4, Y4); \
 	VMULPS Y4, Y3, Y3; \
 	VPSRLDQ $8, X2, X5; \
-	VPMOVZXBD X5, Y5; \
-	VMOVDQU (R10), Y6; \
-	VEXTRACTI128 $1, Y6, X7; \
-	VPHADDW X7, X6, X6; \
-	VPMOVSXWD X6, Y6; \
-	VPMULLD Y5, Y6, Y6; \
+	VPUNPCKLBW X5, X5, X5; \
+	VPMOVZXBW X5, Y5; \
+	VPMADDWD (R10), Y5, Y6; \
 	VCVTDQ2PS Y6, Y6; \
 	VMULPS (R8), Y6, Y6; \
 	F16BCAST(2, X7, Y7); \
