@@ -24,8 +24,10 @@
 // it would round the activations to bf16), the attention score tile and
 // exponentials, and, with AVX512_VNNI, the Q8_0/Q4_0 integer dot products
 // (VPDPBUSD with the weights on the unsigned side and the offset removed
-// exactly in integers; see kernels_vnni_amd64.s). With VNNI, Q8_0 MatMul
-// takes the integer row path at every T, as Q4_0 does.
+// exactly in integers; see kernels_vnni_amd64.s) and the block dots of
+// the ggml Q4_K, Q5_K, Q6_K and Q8_0 formats (ggml_vnni_amd64.s; the other
+// ggml formats keep the AVX2 ones). With VNNI, Q8_0 MatMul takes the
+// integer row path at every T, as Q4_0 does.
 //
 // MatMul picks by format and number of token rows T (gemmMinT). The row
 // path streams the weights once per block of activation rows kept in L2 and

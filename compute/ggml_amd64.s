@@ -72,36 +72,7 @@ GLOBL nib<>(SB), RODATA|NOPTR, $8
 DATA k3mask<>+0(SB)/8, $0x0303030303030303
 GLOBL k3mask<>(SB), RODATA|NOPTR, $8
 
-// K4SCALEBYTES decodes the twelve 6-bit scale/min bytes at 4(DI) of a
-// Q4_K or Q5_K block (llama.cpp's utmp trick) into X2 as 16 bytes: scales
-// 0-7, then mins 0-7. It clobbers AX, BX, DX, R11, R12, R13.
-#define K4SCALEBYTES \
-	MOVL 4(DI), AX; \
-	MOVL 8(DI), BX; \
-	MOVL 12(DI), DX; \
-	MOVL DX, R11; \
-	SHRL $4, R11; \
-	ANDL $0x0f0f0f0f, R11; \
-	MOVL BX, R12; \
-	SHRL $6, R12; \
-	ANDL $0x03030303, R12; \
-	SHLL $4, R12; \
-	ORL  R12, R11; \
-	MOVL BX, R13; \
-	ANDL $0x3f3f3f3f, R13; \
-	ANDL $0x0f0f0f0f, DX; \
-	MOVL AX, R12; \
-	SHRL $6, R12; \
-	ANDL $0x03030303, R12; \
-	SHLL $4, R12; \
-	ORL  R12, DX; \
-	ANDL $0x3f3f3f3f, AX; \
-	SHLQ $32, DX; \
-	ORQ  DX, AX; \
-	SHLQ $32, R11; \
-	ORQ  R11, R13; \
-	VMOVQ AX, X2; \
-	VPINSRQ $1, R13, X2, X2
+#include "ggml_kscales_amd64.h"
 
 // K4SCALES is K4SCALEBYTES widened to 16 int16 in Y2.
 #define K4SCALES \

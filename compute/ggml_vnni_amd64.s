@@ -1,0 +1,358 @@
+//go:build amd64 && !purego
+
+// AVX-512 VNNI dot products of 8-bit activations (int8, an f32 scale per
+// 32 columns, int16 sums per 16) with rows of K-quant blocks and of ggml
+// Q8_0 blocks (whose signed weights are made unsigned by XOR 0x80, the
+// offset removed in integers as in kernels_vnni_amd64.s). VPDPBUSD
+// multiplies the unsigned weight values (Q4_K/Q5_K as stored, Q6_K as
+// stored, i.e. q+32) with the signed activations, 4 products per int32
+// lane, 64 columns per instruction. Each lane's int32 sum covers 4 columns
+// of one sub-block, so it is converted to f32 and multiplied by a per-lane
+// factor d·scale·xd (VPERMPS spreads the 8 or 16 sub-block factors of a
+// super-block over the lanes of each 64-column chunk). The Q4_K/Q5_K mins
+// come from the activation sums in f32, as in the AVX2 kernels; the Q6_K
+// offset of 32 is removed exactly, the int32 lanes starting from -8 times
+// their sub-block's activation sum.
+
+#include "textflag.h"
+#include "ggml_kscales_amd64.h"
+
+// kvq4idx: for chunk j (columns 64j..64j+63 of a Q4_K/Q5_K super-block),
+// lanes 0-7 take group 2j, lanes 8-15 group 2j+1 (rows 0-1 also send
+// the lanes of 4 Q8_0 blocks, 2 per chunk, their block).
+DATA kvq4idx<>+0(SB)/8, $0x0000000000000000
+DATA kvq4idx<>+8(SB)/8, $0x0000000000000000
+DATA kvq4idx<>+16(SB)/8, $0x0000000000000000
+DATA kvq4idx<>+24(SB)/8, $0x0000000000000000
+DATA kvq4idx<>+32(SB)/8, $0x0000000100000001
+DATA kvq4idx<>+40(SB)/8, $0x0000000100000001
+DATA kvq4idx<>+48(SB)/8, $0x0000000100000001
+DATA kvq4idx<>+56(SB)/8, $0x0000000100000001
+DATA kvq4idx<>+64(SB)/8, $0x0000000200000002
+DATA kvq4idx<>+72(SB)/8, $0x0000000200000002
+DATA kvq4idx<>+80(SB)/8, $0x0000000200000002
+DATA kvq4idx<>+88(SB)/8, $0x0000000200000002
+DATA kvq4idx<>+96(SB)/8, $0x0000000300000003
+DATA kvq4idx<>+104(SB)/8, $0x0000000300000003
+DATA kvq4idx<>+112(SB)/8, $0x0000000300000003
+DATA kvq4idx<>+120(SB)/8, $0x0000000300000003
+DATA kvq4idx<>+128(SB)/8, $0x0000000400000004
+DATA kvq4idx<>+136(SB)/8, $0x0000000400000004
+DATA kvq4idx<>+144(SB)/8, $0x0000000400000004
+DATA kvq4idx<>+152(SB)/8, $0x0000000400000004
+DATA kvq4idx<>+160(SB)/8, $0x0000000500000005
+DATA kvq4idx<>+168(SB)/8, $0x0000000500000005
+DATA kvq4idx<>+176(SB)/8, $0x0000000500000005
+DATA kvq4idx<>+184(SB)/8, $0x0000000500000005
+DATA kvq4idx<>+192(SB)/8, $0x0000000600000006
+DATA kvq4idx<>+200(SB)/8, $0x0000000600000006
+DATA kvq4idx<>+208(SB)/8, $0x0000000600000006
+DATA kvq4idx<>+216(SB)/8, $0x0000000600000006
+DATA kvq4idx<>+224(SB)/8, $0x0000000700000007
+DATA kvq4idx<>+232(SB)/8, $0x0000000700000007
+DATA kvq4idx<>+240(SB)/8, $0x0000000700000007
+DATA kvq4idx<>+248(SB)/8, $0x0000000700000007
+GLOBL kvq4idx<>(SB), RODATA|NOPTR, $256
+
+// kvq6idx: for chunk c of a Q6_K super-block, lane l takes the
+// 16-column scale 4c+l/4.
+DATA kvq6idx<>+0(SB)/8, $0x0000000000000000
+DATA kvq6idx<>+8(SB)/8, $0x0000000000000000
+DATA kvq6idx<>+16(SB)/8, $0x0000000100000001
+DATA kvq6idx<>+24(SB)/8, $0x0000000100000001
+DATA kvq6idx<>+32(SB)/8, $0x0000000200000002
+DATA kvq6idx<>+40(SB)/8, $0x0000000200000002
+DATA kvq6idx<>+48(SB)/8, $0x0000000300000003
+DATA kvq6idx<>+56(SB)/8, $0x0000000300000003
+DATA kvq6idx<>+64(SB)/8, $0x0000000400000004
+DATA kvq6idx<>+72(SB)/8, $0x0000000400000004
+DATA kvq6idx<>+80(SB)/8, $0x0000000500000005
+DATA kvq6idx<>+88(SB)/8, $0x0000000500000005
+DATA kvq6idx<>+96(SB)/8, $0x0000000600000006
+DATA kvq6idx<>+104(SB)/8, $0x0000000600000006
+DATA kvq6idx<>+112(SB)/8, $0x0000000700000007
+DATA kvq6idx<>+120(SB)/8, $0x0000000700000007
+DATA kvq6idx<>+128(SB)/8, $0x0000000800000008
+DATA kvq6idx<>+136(SB)/8, $0x0000000800000008
+DATA kvq6idx<>+144(SB)/8, $0x0000000900000009
+DATA kvq6idx<>+152(SB)/8, $0x0000000900000009
+DATA kvq6idx<>+160(SB)/8, $0x0000000a0000000a
+DATA kvq6idx<>+168(SB)/8, $0x0000000a0000000a
+DATA kvq6idx<>+176(SB)/8, $0x0000000b0000000b
+DATA kvq6idx<>+184(SB)/8, $0x0000000b0000000b
+DATA kvq6idx<>+192(SB)/8, $0x0000000c0000000c
+DATA kvq6idx<>+200(SB)/8, $0x0000000c0000000c
+DATA kvq6idx<>+208(SB)/8, $0x0000000d0000000d
+DATA kvq6idx<>+216(SB)/8, $0x0000000d0000000d
+DATA kvq6idx<>+224(SB)/8, $0x0000000e0000000e
+DATA kvq6idx<>+232(SB)/8, $0x0000000e0000000e
+DATA kvq6idx<>+240(SB)/8, $0x0000000f0000000f
+DATA kvq6idx<>+248(SB)/8, $0x0000000f0000000f
+GLOBL kvq6idx<>(SB), RODATA|NOPTR, $256
+
+// kvxdidx: lane i takes the 32-column activation scale i/2.
+DATA kvxdidx<>+0(SB)/8, $0x0000000000000000
+DATA kvxdidx<>+8(SB)/8, $0x0000000100000001
+DATA kvxdidx<>+16(SB)/8, $0x0000000200000002
+DATA kvxdidx<>+24(SB)/8, $0x0000000300000003
+DATA kvxdidx<>+32(SB)/8, $0x0000000400000004
+DATA kvxdidx<>+40(SB)/8, $0x0000000500000005
+DATA kvxdidx<>+48(SB)/8, $0x0000000600000006
+DATA kvxdidx<>+56(SB)/8, $0x0000000700000007
+GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
+
+// KVPROLOGUE loads the arguments, clears the accumulators (Z0 and Z21 the
+// weighted sums, Z1 the mins or offset term) and puts 0x0f bytes in Z15.
+#define KVPROLOGUE \
+	MOVQ xq+0(FP), SI; \
+	MOVQ xd+8(FP), R8; \
+	MOVQ bsum+16(FP), R10; \
+	MOVQ w+24(FP), DI; \
+	MOVQ nb+32(FP), CX; \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z21, Z21, Z21; \
+	VPXORD Z1, Z1, Z1; \
+	MOVL $0x0f0f0f0f, AX; \
+	VPBROADCASTD AX, Z15
+
+// F16BCAST broadcasts the f16 at OFF(DI) as f32 to Z (X its low half).
+#define F16BCAST(OFF, X, Z) \
+	MOVWLZX OFF(DI), AX; \
+	VMOVD AX, X; \
+	VCVTPH2PS X, X; \
+	VBROADCASTSS X, Z
+
+// KVCHUNK adds the 64 unsigned weight bytes of W times the activations at
+// OFF(SI), converted to f32 and scaled per lane by FAC permuted by IDX, to
+// ACC. T, U are scratch.
+#define KVCHUNK(W, OFF, FAC, IDX, ACC, T, U) \
+	VPXORD T, T, T; \
+	VPDPBUSD OFF(SI), W, T; \
+	VCVTDQ2PS T, T; \
+	VPERMPS FAC, IDX, U; \
+	VFMADD231PS T, U, ACC
+
+// K45HEAD decodes a Q4_K/Q5_K super-block's scales: Y3 gets the 8 group
+// factors d·scale_g·xd_g, and Y1 accumulates dmin·min_g·xd_g times the
+// sum of group g's activations (VPMADDWD of the 16 activation sums with
+// each min twice).
+#define K45HEAD \
+	K4SCALEBYTES; \
+	VPMOVZXBD X2, Y3; \
+	VCVTDQ2PS Y3, Y3; \
+	VMULPS (R8), Y3, Y3; \
+	F16BCAST(0, X4, Y4); \
+	VMULPS Y4, Y3, Y3; \
+	VPSRLDQ $8, X2, X5; \
+	VPUNPCKLBW X5, X5, X5; \
+	VPMOVZXBW X5, Y5; \
+	VPMADDWD (R10), Y5, Y6; \
+	VCVTDQ2PS Y6, Y6; \
+	VMULPS (R8), Y6, Y6; \
+	F16BCAST(2, X7, Y7); \
+	VFMADD231PS Y6, Y7, Y1
+
+// Q4KV does chunk J of a Q4_K block: the 32 bytes of nibbles at
+// 16+32J(DI), low nibbles (group 2J) then high ones (group 2J+1), against
+// the activations at 64J(SI).
+#define Q4KV(J, IDX, ACC) \
+	VMOVDQU (16+32*J)(DI), Y8; \
+	VPSRLW $4, Y8, Y9; \
+	VINSERTI64X4 $1, Y9, Z8, Z8; \
+	VPANDD Z15, Z8, Z8; \
+	KVCHUNK(Z8, 64*J, Z3, IDX, ACC, Z10, Z11)
+
+// Q5KV is Q4KV for Q5_K (nibbles at 48+32J(DI)); Z13 holds the qh bytes
+// twice, the second copy shifted right by 1, and Z14 0x01 bytes.
+#define Q5KV(J, IDX, ACC) \
+	VMOVDQU (48+32*J)(DI), Y8; \
+	VPSRLW $4, Y8, Y9; \
+	VINSERTI64X4 $1, Y9, Z8, Z8; \
+	VPANDD Z15, Z8, Z8; \
+	VPSRLW $(2*J), Z13, Z9; \
+	VPANDD Z14, Z9, Z9; \
+	VPSLLW $4, Z9, Z9; \
+	VPORD Z9, Z8, Z8; \
+	KVCHUNK(Z8, 64*J, Z3, IDX, ACC, Z10, Z11)
+
+#define KVNEXT(TS, LOOP) \
+	ADDQ $256, SI; \
+	ADDQ $32, R8; \
+	ADDQ $32, R10; \
+	ADDQ $TS, DI; \
+	DECQ CX; \
+	JNZ  LOOP
+
+// KVIDX loads the four chunk index vectors at TAB into Z16-Z19.
+#define KVIDX(TAB) \
+	VMOVDQU32 TAB<>+0(SB), Z16; \
+	VMOVDQU32 TAB<>+64(SB), Z17; \
+	VMOVDQU32 TAB<>+128(SB), Z18; \
+	VMOVDQU32 TAB<>+192(SB), Z19
+
+// KVEND returns Σ Z0+Z21 - F·Σ Z1 at ret+40(FP), F being the f32 with
+// bits FBITS.
+#define KVEND(FBITS) \
+	MOVL $FBITS, AX; \
+	VMOVD AX, X6; \
+	VADDPS Z21, Z0, Z0; \
+	VEXTRACTF64X4 $1, Z0, Y2; \
+	VADDPS Y2, Y0, Y0; \
+	VEXTRACTF64X4 $1, Z1, Y3; \
+	VADDPS Y3, Y1, Y1; \
+	VEXTRACTF128 $1, Y0, X2; \
+	VADDPS X2, X0, X0; \
+	VEXTRACTF128 $1, Y1, X3; \
+	VADDPS X3, X1, X1; \
+	VHADDPS X0, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VHADDPS X1, X1, X1; \
+	VHADDPS X1, X1, X1; \
+	VMULSS X6, X1, X1; \
+	VSUBSS X1, X0, X0; \
+	VMOVSS X0, ret+40(FP); \
+	VZEROUPPER; \
+	RET
+
+// func dotQ4KVNNI(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
+TEXT ·dotQ4KVNNI(SB), NOSPLIT, $0-44
+	KVPROLOGUE
+	KVIDX(kvq4idx)
+
+q4kvloop:
+	K45HEAD
+	Q4KV(0, Z16, Z0)
+	Q4KV(1, Z17, Z21)
+	Q4KV(2, Z18, Z0)
+	Q4KV(3, Z19, Z21)
+	KVNEXT(144, q4kvloop)
+	KVEND(0x3f800000)
+
+// func dotQ5KVNNI(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
+TEXT ·dotQ5KVNNI(SB), NOSPLIT, $0-44
+	KVPROLOGUE
+	KVIDX(kvq4idx)
+	MOVL $0x01010101, AX
+	VPBROADCASTD AX, Z14
+
+q5kvloop:
+	K45HEAD
+	VMOVDQU 16(DI), Y13
+	VPSRLW $1, Y13, Y12
+	VINSERTI64X4 $1, Y12, Z13, Z13
+	Q5KV(0, Z16, Z0)
+	Q5KV(1, Z17, Z21)
+	Q5KV(2, Z18, Z0)
+	Q5KV(3, Z19, Z21)
+	KVNEXT(176, q5kvloop)
+	KVEND(0x3f800000)
+
+// KVCHUNKI is KVCHUNK with the int32 lanes starting from INIT permuted by
+// IIDX instead of zero.
+#define KVCHUNKI(W, OFF, INIT, IIDX, FAC, IDX, ACC, T, U) \
+	VPERMD INIT, IIDX, T; \
+	VPDPBUSD OFF(SI), W, T; \
+	VCVTDQ2PS T, T; \
+	VPERMPS FAC, IDX, U; \
+	VFMADD231PS T, U, ACC
+
+// Q6KV does half N of a Q6_K block (columns 128N..128N+127): ql at
+// 64N(DI), qh at 128+32N(DI). Z9 gets [qh | qh>>2]; the low nibbles of
+// ql with bits 0-1 of Z9 make columns 0-63, the high nibbles with bits
+// 4-5 columns 64-127. Z14 holds 0x03 bytes; the lanes start from Z7's
+// offsets.
+#define Q6KV(N, IDXA, IDXB) \
+	VMOVDQU64 (64*N)(DI), Z8; \
+	VMOVDQU (128+32*N)(DI), Y9; \
+	VPSRLW $2, Y9, Y10; \
+	VINSERTI64X4 $1, Y10, Z9, Z9; \
+	VPANDD Z15, Z8, Z10; \
+	VPANDD Z14, Z9, Z11; \
+	VPSLLW $4, Z11, Z11; \
+	VPORD Z11, Z10, Z10; \
+	KVCHUNKI(Z10, 128*N, Z7, IDXA, Z3, IDXA, Z0, Z11, Z12); \
+	VPSRLW $4, Z8, Z8; \
+	VPANDD Z15, Z8, Z8; \
+	VPSRLW $4, Z9, Z9; \
+	VPANDD Z14, Z9, Z9; \
+	VPSLLW $4, Z9, Z9; \
+	VPORD Z9, Z8, Z8; \
+	KVCHUNKI(Z8, 128*N+64, Z7, IDXB, Z3, IDXB, Z21, Z11, Z12)
+
+// func dotQ6KVNNI(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
+TEXT ·dotQ6KVNNI(SB), NOSPLIT, $0-44
+	KVPROLOGUE
+	KVIDX(kvq6idx)
+	VMOVDQU32 kvxdidx<>+0(SB), Z20
+	MOVL $0x03030303, AX
+	VPBROADCASTD AX, Z14
+
+q6kvloop:
+	// Z3: the 16 factors d·scale_i·xd_{i/2}. The stored values are q+32:
+	// Z7 gets -8·bsum_i, the start of each of sub-block i's 4 lanes, so
+	// that their int32 sums come out exact.
+	VPMOVSXBD 192(DI), Z6
+	VPMOVSXWD (R10), Z7
+	VPSLLD $3, Z7, Z7
+	VPXORD Z5, Z5, Z5
+	VPSUBD Z7, Z5, Z7
+	VCVTDQ2PS Z6, Z3
+	VMOVUPS (R8), Y4
+	VPERMPS Z4, Z20, Z4
+	VMULPS Z4, Z3, Z3
+	F16BCAST(208, X5, Z5)
+	VMULPS Z5, Z3, Z3
+	Q6KV(0, Z16, Z17)
+	Q6KV(1, Z18, Z19)
+	KVNEXT(210, q6kvloop)
+	KVEND(0)
+
+// Q80V does 2 Q8_0 blocks at WOFF(DI) (32 bytes of values at WOFF+2 and
+// WOFF+36) against the activations at XOFF(SI): w XOR 0x80 (Z15) is w+128
+// unsigned, and the lanes start from -2·xs of their block (Z7 by IDX), so
+// that the 8 lanes of a block remove 128·Σx exactly. X5 holds the 4 block
+// factors f16(d)·xd.
+#define Q80V(WOFF, XOFF, IDX, ACC) \
+	VMOVDQU (WOFF+2)(DI), Y8; \
+	VINSERTI64X4 $1, (WOFF+36)(DI), Z8, Z8; \
+	VPXORD Z15, Z8, Z8; \
+	KVCHUNKI(Z8, XOFF, Z7, IDX, Z5, IDX, ACC, Z10, Z11)
+
+// func dotQ8_0GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
+// (nb a multiple of 4)
+TEXT ·dotQ8_0GVNNI(SB), NOSPLIT, $0-44
+	MOVQ xq+0(FP), SI
+	MOVQ xd+8(FP), R8
+	MOVQ xs+16(FP), R9
+	MOVQ w+24(FP), DI
+	MOVQ nb+32(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z21, Z21, Z21
+	VPXORD Z1, Z1, Z1
+	MOVL $0x80808080, AX
+	VPBROADCASTD AX, Z15
+	VMOVDQU32 kvq4idx<>+0(SB), Z16
+	VMOVDQU32 kvq4idx<>+64(SB), Z17
+	MOVL $0xc0000000, AX
+	VMOVD AX, X14
+	VBROADCASTSS X14, X14
+
+q80vloop:
+	MOVWLZX (DI), AX
+	VMOVD AX, X5
+	VPINSRW $1, 34(DI), X5, X5
+	VPINSRW $2, 68(DI), X5, X5
+	VPINSRW $3, 102(DI), X5, X5
+	VCVTPH2PS X5, X5
+	VMULPS (R8), X5, X5
+	VMULPS (R9), X14, X7
+	VCVTPS2DQ X7, X7
+	Q80V(0, 0, Z16, Z0)
+	Q80V(68, 64, Z17, Z21)
+	ADDQ $128, SI
+	ADDQ $16, R8
+	ADDQ $16, R9
+	ADDQ $136, DI
+	SUBQ $4, CX
+	JNZ  q80vloop
+	KVEND(0)

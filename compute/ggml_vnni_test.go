@@ -1,0 +1,91 @@
+package compute
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkGGMLBlockDot measures each kernel set's block dot product on one
+// cached 4096-column weight row (SetBytes is the row's size, so MB/s is
+// the kernel's weight throughput when memory is not the limit).
+func BenchmarkGGMLBlockDot(b *testing.B) {
+	for _, dt := range blockTypes() {
+		for _, k := range kernelSets() {
+			b.Run(fmt.Sprintf("%v/%s", dt, k.name), func(b *testing.B) {
+				const cols = 4096
+				rng := rand.New(rand.NewPCG(3, 4))
+				w := randomBlockMatrix(b, rng, dt, 1, cols)
+				x := randF32(rng, cols)
+				var p *Pool
+				acts := p.quantizeActs(k, dt, x, 1, cols)
+				dot := k.blockDot[dt]
+				b.SetBytes(int64(len(w.Q)))
+				var s float32
+				for b.Loop() {
+					s += dot(&acts[0], w.Q)
+				}
+				_ = s
+			})
+		}
+	}
+}
+
+// TestGGMLBlockDotShortRows compares every kernel set's block dot products
+// with the generic ones on rows of 1 to 9 blocks, so that the kernels that
+// take blocks in groups (the VNNI Q8_0 one does 4 at a time) are tested on
+// their remainders too (within 2e-6·Σ|w·x|, as TestGGMLAsmVsGo).
+func TestGGMLBlockDotShortRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	var p *Pool
+	for _, dt := range blockTypes() {
+		bs := blockFormats[dt].bs
+		for nb := 1; nb <= 9; nb++ {
+			cols := nb * bs
+			w := randomBlockMatrix(t, rng, dt, 1, cols)
+			x := randF32(rng, cols)
+			acts := p.quantizeActs(genericKernels, dt, x, 1, cols)
+			xa := dequantAct(&acts[0], cols)
+			wrow := w.Row(0, make([]float32, cols))
+			var mag float64
+			for c := range cols {
+				mag += math.Abs(float64(wrow[c]) * xa[c])
+			}
+			want := genericKernels.blockDot[dt](&acts[0], w.Q)
+			for _, k := range kernelSets() {
+				got := k.blockDot[dt](&acts[0], w.Q)
+				if d := math.Abs(float64(got) - float64(want)); d > 2e-6*mag {
+					t.Errorf("%s %v %d blocks: got %v, go %v (diff %.3g, mag %.3g)", k.name, dt, nb, got, want, d, mag)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkGGMLPaths times the row-kernel and GEMM paths of MatMul on the
+// same ggml block weights, to place blockFormat.gemmMinT per kernel set.
+func BenchmarkGGMLPaths(b *testing.B) {
+	const rows, cols = 4096, 4096
+	for _, dt := range []DType{Q4_K, Q5_K, Q6_K, GGMLQ8_0} {
+		rng := rand.New(rand.NewPCG(5, 6))
+		w := randomBlockMatrix(b, rng, dt, rows, cols)
+		for _, T := range []int{64, 128, 256, 384} {
+			x := randF32(rng, T*cols)
+			out := make([]float32, T*rows)
+			for _, path := range []string{"rows", "gemm"} {
+				b.Run(fmt.Sprintf("%v_T%d_%s", dt, T, path), func(b *testing.B) {
+					p := benchPool(b)
+					for b.Loop() {
+						if path == "gemm" {
+							p.gemm(kern, out, x, T, w)
+						} else {
+							p.matVecBlocks(kern, out, x, T, w)
+						}
+					}
+					b.ReportMetric(2*float64(T*rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
