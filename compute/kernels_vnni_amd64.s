@@ -613,6 +613,17 @@ TEXT ·dotQ8x4r2VNNI(SB), NOSPLIT, $0-64
 	JL   tq8four
 
 tq8loop:
+	// Two weight streams a multiple of 4 KiB apart (rows of 4096
+	// columns) defeat the hardware prefetch: without these the tile ran
+	// 20% slower than dotQ8x4VNNI on weights streamed from DRAM.
+	PREFETCHT0 1024(DI)
+	PREFETCHT0 1088(DI)
+	PREFETCHT0 1152(DI)
+	PREFETCHT0 1216(DI)
+	PREFETCHT0 1024(DI)(AX*1)
+	PREFETCHT0 1088(DI)(AX*1)
+	PREFETCHT0 1152(DI)(AX*1)
+	PREFETCHT0 1216(DI)(AX*1)
 	T24SCALES(Y6, Y29, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15, Y7, Y28, Y30)
 	TCHUNK(0, Z16)
 	TCHUNK(64, Z17)
