@@ -46,6 +46,10 @@ type kernels struct {
 	// dotQ4x4 is dotQ4 for 4 tokens whose quantized activations are nb
 	// blocks apart, against one weight row; it writes the 4 results.
 	dotQ4x4 func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32)
+	// dotQ8x4r2, when set, is dotQ8x4 for 2 weight rows nb blocks apart
+	// (wq, wd start at the first): out[4*i+t] is row i against token t.
+	// Without it MatMul calls dotQ8x4 once per row.
+	dotQ8x4r2 func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[8]float32)
 	// permQ4, when set, rearranges a row quantized by quantQ8 in place into
 	// the layout dotQ4 expects (dotQ8 still takes the plain one).
 	permQ4 func(xq []int8)

@@ -44,6 +44,7 @@ func useVNNI(k *kernels) {
 	k.dotQ8x4 = func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
 		x4VNNI(dotQ8x4VNNI, dotQ8Generic, qBlock, xq, xd, xs, nb, wq, wd, out)
 	}
+	k.dotQ8x4r2 = dotQ8x4r2VNNIGo
 	k.dotQ4x4 = func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
 		x4VNNI(dotQ4x4VNNI, dotQ4Generic, qBlock/2, xq, xd, xs, nb, wq, wd, out)
 	}
@@ -132,3 +133,29 @@ func dotQ8r4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out
 
 //go:noescape
 func dotQ4r4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
+
+// dotQ8x4r2VNNIGo is the dotQ8x4r2 of the VNNI kernels: the assembly
+// routine over the whole groups of 4 blocks, the generic dot product over
+// the rest.
+func dotQ8x4r2VNNIGo(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[8]float32) {
+	full := nb &^ 3
+	*out = [8]float32{}
+	if full > 0 {
+		_, _, _ = xq[(3*nb+full)*qBlock-1], xd[3*nb+full-1], xs[3*nb+full-1]
+		_, _ = wq[(nb+full)*qBlock-1], wd[nb+full-1]
+		dotQ8x4r2VNNI(&xq[0], &xd[0], &xs[0], nb, full, &wq[0], &wd[0], &out[0])
+	}
+	if full < nb {
+		for i := range 2 {
+			w := i * nb
+			for t := range 4 {
+				o := t * nb
+				out[4*i+t] += dotQ8Generic(xq[(o+full)*qBlock:(o+nb)*qBlock], xd[o+full:o+nb], nil,
+					wq[(w+full)*qBlock:(w+nb)*qBlock], wd[w+full:w+nb])
+			}
+		}
+	}
+}
+
+//go:noescape
+func dotQ8x4r2VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)

@@ -122,6 +122,7 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 	nb := w.BlocksPerRow()
 	p.For(rows, 64, func(lo, hi int) {
 		var o4 [4]float32
+		var o8 [8]float32
 		switch w.DType {
 		case F32:
 			r := lo
@@ -190,7 +191,17 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 				t := t0
 				for ; t+4 <= t1; t += 4 {
 					xq4, xd4, xs4 := xq[t*nb*qBlock:(t+4)*nb*qBlock], xd[t*nb:(t+4)*nb], xs[t*nb:(t+4)*nb]
-					for r := r0; r < r1; r++ {
+					r := r0
+					if w.DType == Q8_0 && k.dotQ8x4r2 != nil {
+						// Two rows at a time share the tokens' loads.
+						for ; r+2 <= r1; r += 2 {
+							k.dotQ8x4r2(xq4, xd4, xs4, nb, w.Q[r*nb*bb:(r+2)*nb*bb], w.Scales[r*nb:(r+2)*nb], &o8)
+							for i, v := range o8 {
+								out[(t+i%4)*rows+r+i/4] = v
+							}
+						}
+					}
+					for ; r < r1; r++ {
 						wq, wd := w.Q[r*nb*bb:(r+1)*nb*bb], w.Scales[r*nb:(r+1)*nb]
 						if w.DType == Q4_0 {
 							k.dotQ4x4(xq4, xd4, xs4, nb, wq, wd, &o4)

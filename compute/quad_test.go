@@ -107,3 +107,83 @@ func BenchmarkQuadKernels(b *testing.B) {
 		}
 	}
 }
+
+// TestQ8TileKernel checks every set's 2-row × 4-token Q8_0 tile (dotQ8x4r2,
+// where a set has one) against the generic one-row dot product, over block
+// counts with and without a tail past the whole groups of 4 and 8.
+func TestQ8TileKernel(t *testing.T) {
+	tested := false
+	for _, k := range kernelSets() {
+		tested = tested || k.dotQ8x4r2 != nil
+	}
+	if !tested {
+		t.Skip("no kernel set on this CPU has a Q8_0 tile kernel")
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, nb := range []int{1, 3, 4, 5, 7, 8, 9, 12, 16, 23, 128, 134} {
+		cols := nb * qBlock
+		x := randF32(rng, 4*cols)
+		xq, xd, xs := make([]int8, 4*cols), make([]float32, 4*nb), make([]float32, 4*nb)
+		for tk := range 4 {
+			quantizeRowQ8(xq[tk*cols:(tk+1)*cols], xd[tk*nb:(tk+1)*nb], xs[tk*nb:(tk+1)*nb], x[tk*cols:(tk+1)*cols])
+		}
+		w, err := Quantize(&Matrix{DType: F32, Rows: 2, Cols: cols, F32: randF32(rng, 2*cols)}, Q8_0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want [8]float32
+		for r := range 2 {
+			for tk := range 4 {
+				want[4*r+tk] = dotQ8Generic(xq[tk*cols:(tk+1)*cols], xd[tk*nb:(tk+1)*nb], xs[tk*nb:(tk+1)*nb],
+					w.Q[r*cols:(r+1)*cols], w.Scales[r*nb:(r+1)*nb])
+			}
+		}
+		for _, k := range kernelSets() {
+			if k.dotQ8x4r2 == nil {
+				continue
+			}
+			got := [8]float32{1, 2, 3, 4, 5, 6, 7, 8} // overwritten
+			k.dotQ8x4r2(xq, xd, xs, nb, w.Q, w.Scales, &got)
+			for i := range got {
+				if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Errorf("%s nb=%d row %d token %d: %v want %v", k.name, nb, i/4, i%4, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkQ8Tile compares, on the kernel set in use, 2 weight rows against
+// 4 tokens by dotQ8x4 once per row ("x4") and by the tile dotQ8x4r2
+// ("x4r2"), for rows of nb blocks.
+func BenchmarkQ8Tile(b *testing.B) {
+	if kern.dotQ8x4r2 == nil {
+		b.Skip("no Q8_0 tile kernel in this set")
+	}
+	for _, nb := range []int{128, 428} {
+		rng := rand.New(rand.NewPCG(8, 8))
+		x := randF32(rng, 4*nb*qBlock)
+		xq, xd, xs := make([]int8, len(x)), make([]float32, 4*nb), make([]float32, 4*nb)
+		for t := range 4 {
+			kern.quantQ8(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], x[t*nb*qBlock:(t+1)*nb*qBlock])
+		}
+		w, _ := Quantize(&Matrix{DType: F32, Rows: 2, Cols: nb * qBlock, F32: randF32(rng, 2*nb*qBlock)}, Q8_0)
+		macs := float64(8 * nb * qBlock)
+		b.Run(fmt.Sprintf("x4_nb%d", nb), func(b *testing.B) {
+			var out [4]float32
+			for b.Loop() {
+				for r := range 2 {
+					kern.dotQ8x4(xq, xd, xs, nb, w.Q[r*nb*qBlock:], w.Scales[r*nb:(r+1)*nb], &out)
+				}
+			}
+			b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		})
+		b.Run(fmt.Sprintf("x4r2_nb%d", nb), func(b *testing.B) {
+			var out [8]float32
+			for b.Loop() {
+				kern.dotQ8x4r2(xq, xd, xs, nb, w.Q, w.Scales, &out)
+			}
+			b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		})
+	}
+}
