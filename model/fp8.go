@@ -170,21 +170,16 @@ func (s *FP8Source) Lookup(name string) (TensorRef, bool) {
 
 // Matrix implements WeightSource, converting F8_E4M3 weights to Target.
 func (s *FP8Source) Matrix(name string, rows, cols int) (*compute.Matrix, error) {
-	real, ok := s.resolve(name)
-	if !ok {
-		return nil, fmt.Errorf("no tensor %q", name)
+	real, ti, data, err := s.tensor(name)
+	if err != nil {
+		return nil, err
 	}
-	ti, _ := s.Set.Info(real)
 	if ti.DType != safetensors.F8E4M3 {
 		return s.SafetensorsSource.Matrix(name, rows, cols)
 	}
 	sc := s.scaleName(real)
 	if sc == "" {
 		return nil, fmt.Errorf("%s: F8_E4M3 weight without a weight_scale_inv or weight_scale tensor", real)
-	}
-	data, err := s.Set.Bytes(real)
-	if err != nil {
-		return nil, err
 	}
 	scales, err := s.SafetensorsSource.Float32(sc)
 	if err != nil {
@@ -211,11 +206,10 @@ func (s *FP8Source) Matrix(name string, rows, cols int) (*compute.Matrix, error)
 // Float32 implements WeightSource; an F8_E4M3 tensor read as a vector is
 // scaled like a weight.
 func (s *FP8Source) Float32(name string) ([]float32, error) {
-	real, ok := s.resolve(name)
-	if !ok {
-		return nil, fmt.Errorf("no tensor %q", name)
+	_, ti, _, err := s.tensor(name)
+	if err != nil {
+		return nil, err
 	}
-	ti, _ := s.Set.Info(real)
 	if ti.DType != safetensors.F8E4M3 {
 		return s.SafetensorsSource.Float32(name)
 	}

@@ -78,15 +78,22 @@ func (s *SafetensorsSource) Lookup(name string) (TensorRef, bool) {
 	return TensorRef{Shape: ti.Shape, Files: []string{real}, Type: string(ti.DType)}, true
 }
 
-// Matrix implements WeightSource: F32, BF16 and F16 tensors are bound
-// without copying.
-func (s *SafetensorsSource) Matrix(name string, rows, cols int) (*compute.Matrix, error) {
+// tensor resolves an expected name and returns the file's name for it, its
+// header entry and its (memory-mapped) bytes.
+func (s *SafetensorsSource) tensor(name string) (string, safetensors.TensorInfo, []byte, error) {
 	real, ok := s.resolve(name)
 	if !ok {
-		return nil, fmt.Errorf("no tensor %q", name)
+		return "", safetensors.TensorInfo{}, nil, fmt.Errorf("no tensor %q", name)
 	}
 	ti, _ := s.Set.Info(real)
 	raw, err := s.Set.Bytes(real)
+	return real, ti, raw, err
+}
+
+// Matrix implements WeightSource: F32, BF16 and F16 tensors are bound
+// without copying.
+func (s *SafetensorsSource) Matrix(name string, rows, cols int) (*compute.Matrix, error) {
+	real, ti, raw, err := s.tensor(name)
 	if err != nil {
 		return nil, err
 	}
@@ -109,12 +116,7 @@ func (s *SafetensorsSource) Matrix(name string, rows, cols int) (*compute.Matrix
 
 // Float32 implements WeightSource.
 func (s *SafetensorsSource) Float32(name string) ([]float32, error) {
-	real, ok := s.resolve(name)
-	if !ok {
-		return nil, fmt.Errorf("no tensor %q", name)
-	}
-	ti, _ := s.Set.Info(real)
-	raw, err := s.Set.Bytes(real)
+	real, ti, raw, err := s.tensor(name)
 	if err != nil {
 		return nil, err
 	}
