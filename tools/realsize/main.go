@@ -23,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -214,7 +215,7 @@ func randomBF16(w io.Writer, e safetensors.Entry, rng *rand.Rand) error {
 	if len(e.Shape) > 1 {
 		fanIn = e.Shape[len(e.Shape)-1]
 	}
-	center, spread := float32(0), float32(1.7320508/sqrt(float64(fanIn)))
+	center, spread := float32(0), float32(math.Sqrt(3/float64(fanIn)))
 	if strings.Contains(e.Name, "norm") {
 		center, spread = 1, 0.05
 	}
@@ -232,14 +233,6 @@ func randomBF16(w io.Writer, e safetensors.Entry, rng *rand.Rand) error {
 	}
 	_, err := w.Write(buf)
 	return err
-}
-
-func sqrt(x float64) float64 {
-	z := x
-	for range 30 {
-		z = (z + x/z) / 2
-	}
-	return z
 }
 
 // writeConfig writes cfg as a Hugging Face config.json of the glm4v
