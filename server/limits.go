@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -11,7 +10,6 @@ import (
 	"math"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -126,7 +124,7 @@ func (s *Server) check(ctx context.Context, req *glmv.Request, m *glmv.Model) er
 		textBytes += len(t)
 	}
 	for _, msg := range req.Messages {
-		textBytes += jsonTextBytes(msg.JSON)
+		textBytes += len(msg.JSON)
 		for _, p := range msg.Content {
 			textBytes += len(p.Text)
 		}
@@ -283,31 +281,4 @@ func (m *memoryReturner) start() {
 			m.start() // a request ended between the last pass and now
 		}
 	}()
-}
-
-// jsonTextBytes counts the bytes of a message's JSON that can become
-// prompt text: every key and value except data: URLs, whose pixels are
-// counted as images.
-func jsonTextBytes(raw json.RawMessage) int {
-	if len(raw) == 0 {
-		return 0
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	n := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return n
-		}
-		switch v := tok.(type) {
-		case string:
-			if !strings.HasPrefix(v, "data:") {
-				n += len(v)
-			}
-		case json.Number:
-			n += len(v)
-		case float64:
-			n += 8
-		}
-	}
 }
