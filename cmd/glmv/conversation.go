@@ -39,14 +39,5 @@ func runConversation(ctx context.Context, m *glmv.Model, f *runFlags, out *print
 	case len(attach) > 0:
 		return errors.New("--image and --video attach to the prompt: give one, or put the media in the --messages file")
 	}
-	req := f.request()
-	req.Messages = msgs
-	res, err := out.stream(ctx, m, req)
-	if err != nil {
-		return err
-	}
-	if f.drawBoxes != "" {
-		return drawBoxesFile(f.drawBoxes, lastImage(f.images), res.boxes, stderr)
-	}
-	return nil
+	return answerOnce(ctx, m, f, out, msgs, stderr)
 }

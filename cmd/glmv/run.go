@@ -164,16 +164,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return runConversation(ctx, m, &f, out, append(history, conv...), text, attach(), stderr)
 	}
 	if text != "" {
-		req := f.request()
-		req.Messages = append(history, glmv.User(append(attach(), glmv.Text(text))...))
-		res, err := out.stream(ctx, m, req)
-		if err != nil {
-			return err
-		}
-		if f.drawBoxes != "" {
-			return drawBoxesFile(f.drawBoxes, lastImage(f.images), res.boxes, stderr)
-		}
-		return nil
+		return answerOnce(ctx, m, &f, out, append(history, glmv.User(append(attach(), glmv.Text(text))...)), stderr)
 	}
 	return chatLoop(ctx, m, &f, history, attach(), out, os.Stdin, stdout)
 }
@@ -195,6 +186,21 @@ func readPrompt(r io.Reader) (string, error) {
 		return "", errors.New("no prompt: give it as an argument, pipe it on standard input, or run on a terminal for an interactive chat")
 	}
 	return text, nil
+}
+
+// answerOnce streams the answer to msgs and, with --draw-boxes, draws its
+// boxes on the last input image.
+func answerOnce(ctx context.Context, m *glmv.Model, f *runFlags, out *printer, msgs []glmv.Message, stderr io.Writer) error {
+	req := f.request()
+	req.Messages = msgs
+	res, err := out.stream(ctx, m, req)
+	if err != nil {
+		return err
+	}
+	if f.drawBoxes != "" {
+		return drawBoxesFile(f.drawBoxes, lastImage(f.images), res.boxes, stderr)
+	}
+	return nil
 }
 
 func lastImage(images []string) string {
