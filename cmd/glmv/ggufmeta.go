@@ -9,37 +9,41 @@ import (
 	"github.com/glmv/glmv/tokenizer"
 )
 
-// ggufTokenizer reads the tokenizer in a GGUF file's metadata, or returns
-// ok=false when path is not a GGUF file.
-func ggufTokenizer(path string) (tok *tokenizer.Tokenizer, ok bool, err error) {
+// withGGUF opens path and calls read with it when path is a GGUF file;
+// ok is false (and read is not called) when it is not one.
+func withGGUF(path string, read func(f *gguf.File) error) (ok bool, err error) {
 	if !ggufmodel.IsGGUF(path) {
-		return nil, false, nil
+		return false, nil
 	}
 	f, err := gguf.Open(path)
 	if err != nil {
-		return nil, true, err
+		return true, err
 	}
 	defer f.Close()
-	tok, err = tokenizer.FromGGUF(f.Header)
-	return tok, true, err
+	return true, read(f)
+}
+
+// ggufTokenizer reads the tokenizer in a GGUF file's metadata, or returns
+// ok=false when path is not a GGUF file.
+func ggufTokenizer(path string) (tok *tokenizer.Tokenizer, ok bool, err error) {
+	ok, err = withGGUF(path, func(f *gguf.File) (err error) {
+		tok, err = tokenizer.FromGGUF(f.Header)
+		return err
+	})
+	return tok, ok, err
 }
 
 // ggufTemplate compiles the chat template in a GGUF file's metadata, or
 // returns ok=false when path is not a GGUF file.
 func ggufTemplate(path string) (tmpl *chat.Template, ok bool, err error) {
-	if !ggufmodel.IsGGUF(path) {
-		return nil, false, nil
-	}
-	f, err := gguf.Open(path)
-	if err != nil {
-		return nil, true, err
-	}
-	defer f.Close()
-	v, _ := f.Get(tokenizer.KeyChatTemplate)
-	src, _ := v.Str()
-	if src == "" {
-		return nil, true, fmt.Errorf("%s has no %s", path, tokenizer.KeyChatTemplate)
-	}
-	tmpl, err = chat.Compile(src)
-	return tmpl, true, err
+	ok, err = withGGUF(path, func(f *gguf.File) (err error) {
+		v, _ := f.Get(tokenizer.KeyChatTemplate)
+		src, _ := v.Str()
+		if src == "" {
+			return fmt.Errorf("%s has no %s", path, tokenizer.KeyChatTemplate)
+		}
+		tmpl, err = chat.Compile(src)
+		return err
+	})
+	return tmpl, ok, err
 }
