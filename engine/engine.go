@@ -398,32 +398,24 @@ func (e *Engine) visionItems(req Request) ([]visionItem, map[int]visionSpan, err
 		}
 	}
 	spans := map[int]visionSpan{}
-	inVideo := 0
 	cur := [2]int{0, nImg} // next item: images, videos
 	row := [2]int{}        // next row within it
-	for i, id := range req.IDs {
-		switch id {
-		case cfg.VideoStartID:
-			inVideo++
-		case cfg.VideoEndID:
-			inVideo--
-		case cfg.ImageTokenID:
-			k := 0
-			if inVideo > 0 {
-				k = 1
-			}
-			end := nImg
-			if k == 1 {
-				end = len(items)
-			}
-			if cur[k] >= end {
-				return nil, nil, fmt.Errorf("engine: the prompt has more image tokens than its images and videos have rows (at position %d)", i)
-			}
-			spans[i] = visionSpan{cur[k], row[k]}
-			if row[k]++; row[k] == items[cur[k]].rows {
-				cur[k], row[k] = cur[k]+1, 0
-			}
+	_, _, err := model.WalkVisionTokens(cfg, req.IDs, func(i int, video bool, _ int) error {
+		k, end := 0, nImg
+		if video {
+			k, end = 1, len(items)
 		}
+		if cur[k] >= end {
+			return fmt.Errorf("engine: the prompt has more image tokens than its images and videos have rows (at position %d)", i)
+		}
+		spans[i] = visionSpan{cur[k], row[k]}
+		if row[k]++; row[k] == items[cur[k]].rows {
+			cur[k], row[k] = cur[k]+1, 0
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	if cur[0] != nImg || cur[1] != len(items) || row != [2]int{} {
 		return nil, nil, fmt.Errorf("engine: the prompt's image tokens do not match its images and videos")

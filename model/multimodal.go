@@ -75,7 +75,33 @@ func (m *Model) BuildPrompt(ctx context.Context, ids []int, images, videos []Pix
 	if err != nil {
 		return nil, fmt.Errorf("videos: %w", err)
 	}
-	inVideo, ni, nv := 0, 0, 0
+	ni, nv, err := WalkVisionTokens(cfg, ids, func(i int, video bool, n int) error {
+		src := imgRows
+		if video {
+			src = vidRows
+		}
+		if (n+1)*H > len(src) {
+			return fmt.Errorf("prompt has more image tokens than the vision tower produced rows (at position %d)", i)
+		}
+		copy(emb[i*H:(i+1)*H], src[n*H:(n+1)*H])
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if ni*H != len(imgRows) || nv*H != len(vidRows) {
+		return nil, fmt.Errorf("prompt has %d image and %d video tokens, the vision tower produced %d and %d rows", ni, nv, len(imgRows)/H, len(vidRows)/H)
+	}
+	return &Prompt{Embeds: emb, Pos: pos, Delta: delta, IDs: ids}, nil
+}
+
+// WalkVisionTokens calls visit for each image token of ids, in order, with
+// its position, whether it lies inside a video (between the video start and
+// end markers) and its index among the image tokens of its kind: the vision
+// row it takes from the images' rows or from the videos' rows. It returns
+// the number of image and video rows used, or visit's first error.
+func WalkVisionTokens(cfg *Config, ids []int, visit func(pos int, video bool, row int) error) (images, videos int, err error) {
+	inVideo := 0
 	for i, id := range ids {
 		switch id {
 		case cfg.VideoStartID:
@@ -83,20 +109,15 @@ func (m *Model) BuildPrompt(ctx context.Context, ids []int, images, videos []Pix
 		case cfg.VideoEndID:
 			inVideo--
 		case cfg.ImageTokenID:
-			src := &imgRows
-			n := &ni
+			n := &images
 			if inVideo > 0 {
-				src, n = &vidRows, &nv
+				n = &videos
 			}
-			if (*n+1)*H > len(*src) {
-				return nil, fmt.Errorf("prompt has more image tokens than the vision tower produced rows (at position %d)", i)
+			if err := visit(i, inVideo > 0, *n); err != nil {
+				return images, videos, err
 			}
-			copy(emb[i*H:(i+1)*H], (*src)[*n*H:(*n+1)*H])
 			*n++
 		}
 	}
-	if ni*H != len(imgRows) || nv*H != len(vidRows) {
-		return nil, fmt.Errorf("prompt has %d image and %d video tokens, the vision tower produced %d and %d rows", ni, nv, len(imgRows)/H, len(vidRows)/H)
-	}
-	return &Prompt{Embeds: emb, Pos: pos, Delta: delta, IDs: ids}, nil
+	return images, videos, nil
 }
