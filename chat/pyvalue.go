@@ -1104,26 +1104,7 @@ func (rt *pyRuntime) pyFilter(name string, v jinja.Value, args []jinja.Value, kw
 			return jinja.Undefined(), err
 		}
 		attr := rt.pyStr(args[0])
-		var out []jinja.Value
-		for _, it := range items.AsList().Items {
-			x := attrPath(it, attr)
-			var keep bool
-			if len(args) == 1 {
-				keep = rt.truthy(x)
-			} else {
-				test := rt.pyStr(args[1])
-				if !knownTests[test] {
-					return jinja.Undefined(), fmt.Errorf("no test named %q", test)
-				}
-				if keep, err = rt.pyTest(test, x, args[2:]); err != nil {
-					return jinja.Undefined(), err
-				}
-			}
-			if keep == (name == "selectattr") {
-				out = append(out, it)
-			}
-		}
-		return listOf(out), nil
+		return rt.selectItems(items, name == "selectattr", func(it jinja.Value) jinja.Value { return attrPath(it, attr) }, args[1:])
 	case "default", "d":
 		a, err := filterArgs(name, args, kwargs, "default_value", "boolean")
 		if err != nil {
@@ -1252,6 +1233,32 @@ func (rt *pyRuntime) pyFilter(name string, v jinja.Value, args []jinja.Value, kw
 }
 
 // pySeqFilter implements jinja2's unique, max, min, sum, batch, reverse,
+// selectItems keeps the items whose value (get) passes the test named by
+// testArgs[0] with the arguments after it — or, without testArgs, is true —
+// when want is true, and those that fail it when want is false: select,
+// reject, selectattr and rejectattr.
+func (rt *pyRuntime) selectItems(items jinja.Value, want bool, get func(jinja.Value) jinja.Value, testArgs []jinja.Value) (jinja.Value, error) {
+	var out []jinja.Value
+	for _, it := range items.AsList().Items {
+		x := get(it)
+		keep := len(testArgs) == 0 && rt.truthy(x)
+		if len(testArgs) > 0 {
+			test := rt.pyStr(testArgs[0])
+			if !knownTests[test] {
+				return jinja.Undefined(), fmt.Errorf("no test named %q", test)
+			}
+			var err error
+			if keep, err = rt.pyTest(test, x, testArgs[1:]); err != nil {
+				return jinja.Undefined(), err
+			}
+		}
+		if keep == want {
+			out = append(out, it)
+		}
+	}
+	return listOf(out), nil
+}
+
 // select, reject, dictsort and escape filters.
 func (rt *pyRuntime) pySeqFilter(name string, v jinja.Value, args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
 	if name == "e" || name == "escape" {
@@ -1266,23 +1273,7 @@ func (rt *pyRuntime) pySeqFilter(name string, v jinja.Value, args []jinja.Value,
 		if err != nil {
 			return jinja.Undefined(), err
 		}
-		var out []jinja.Value
-		for _, it := range items.AsList().Items {
-			keep := rt.truthy(it)
-			if len(args) > 0 {
-				test := rt.pyStr(args[0])
-				if !knownTests[test] {
-					return jinja.Undefined(), fmt.Errorf("no test named %q", test)
-				}
-				if keep, err = rt.pyTest(test, it, args[1:]); err != nil {
-					return jinja.Undefined(), err
-				}
-			}
-			if keep == (name == "select") {
-				out = append(out, it)
-			}
-		}
-		return listOf(out), nil
+		return rt.selectItems(items, name == "select", func(it jinja.Value) jinja.Value { return it }, args)
 	}
 	if name == "reverse" && v.IsString() {
 		r := []rune(v.AsString())
