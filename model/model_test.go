@@ -382,3 +382,22 @@ func BenchmarkDecodeBatch(b *testing.B) {
 		})
 	}
 }
+
+// Block formats whose blocks do not divide a matrix's rows fall back to
+// Q8_0, for weights converted at load and for benchmark weights alike.
+func TestBlockFormatFallback(t *testing.T) {
+	cfg, err := LoadConfig(filepath.Join(reftest.Root(), "models", "dense_a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := RandomWeights(cfg, compute.Q4_K, 1, true) // 128-column rows: not whole 256-column blocks
+	if dt := w.Text.Layers[0].Q.W.DType; dt != compute.Q8_0 {
+		t.Errorf("random Q4_K weights with 128-column rows are %v, want Q8_0", dt)
+	}
+	if got := formatFor(compute.Q4_K, 512); got != compute.Q4_K {
+		t.Errorf("formatFor(Q4_K, 512) = %v", got)
+	}
+	if got := formatFor(compute.Q5_0, 48); got != compute.Q8_0 {
+		t.Errorf("formatFor(Q5_0, 48) = %v", got)
+	}
+}

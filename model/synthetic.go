@@ -70,7 +70,8 @@ func newRandomSource(seed, stream uint64, dt compute.DType) *randomSource {
 	if dt != compute.F32 && dt != compute.BF16 && dt != compute.F16 {
 		r.dt = compute.BF16
 		r.quant = func(m *compute.Matrix) *compute.Matrix {
-			q, err := compute.Quantize(m, dt)
+			// As ConvertWeights does: Q8_0 where rows are not whole blocks.
+			q, err := compute.Quantize(m, formatFor(dt, m.Cols))
 			if err != nil {
 				panic(err) // dt was checked by the caller; shapes are ours
 			}
