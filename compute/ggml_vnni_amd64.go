@@ -4,9 +4,8 @@ package compute
 
 import "golang.org/x/sys/cpu"
 
-// useVNNIBlocks replaces the avx512 set's K-quant and ggml Q8_0 block dot
-// products with the AVX-512 VNNI ones of ggml_vnni_amd64.s where the CPU
-// has AVX512_VNNI; the other formats keep the AVX2 kernels.
+// useVNNIBlocks replaces the avx512 set's ggml block dot products with the
+// AVX-512 VNNI ones of ggml_vnni_amd64.s where the CPU has AVX512_VNNI.
 func useVNNIBlocks(k *kernels) {
 	if !cpu.X86.HasAVX512VNNI {
 		return
@@ -14,25 +13,33 @@ func useVNNIBlocks(k *kernels) {
 	k.blockDot[Q4_K] = kquantAsm(dotQ4KVNNI, 144)
 	k.blockDot[Q5_K] = kquantAsm(dotQ5KVNNI, 176)
 	k.blockDot[Q6_K] = kquantAsm(dotQ6KVNNI, 210)
-	k.blockDot[GGMLQ8_0] = dotQ8_0GVNNIRow
+	k.blockDot[Q2_K] = kquantAsm(dotQ2KVNNI, 84)
+	k.blockDot[Q3_K] = kquantAsm(dotQ3KVNNI, 110)
+	k.blockDot[GGMLQ8_0] = block32VNNI(dotQ8_0GVNNI, dotQ8_0GAVX2, 34)
+	k.blockDot[GGMLQ4_0] = block32VNNI(dotQ4_0GVNNI, dotQ4_0GAVX2, 18)
+	k.blockDot[Q4_1] = block32VNNI(dotQ4_1GVNNI, dotQ4_1AVX2, 20)
+	k.blockDot[Q5_0] = block32VNNI(dotQ5_0GVNNI, dotQ5_0AVX2, 22)
+	k.blockDot[Q5_1] = block32VNNI(dotQ5_1GVNNI, dotQ5_1AVX2, 24)
 }
 
-// dotQ8_0GVNNIRow runs the VNNI Q8_0 kernel on the blocks in whole groups
-// of 4 and the AVX2 one on the rest.
-func dotQ8_0GVNNIRow(a *actRow, w []byte) float32 {
-	const ts = 34
-	nb := len(w) / ts
-	full := nb &^ 3
-	var s float32
-	if full > 0 {
-		_, _, _ = a.q[full*qBlock-1], a.d[full-1], a.s[full-1]
-		s = dotQ8_0GVNNI(&a.q[0], &a.d[0], &a.s[0], &w[0], full)
+// block32VNNI wraps a VNNI dot product for a 32-column format (block size
+// ts bytes), which takes the blocks in groups of 4, with the AVX2 one for
+// the last nb%4 blocks.
+func block32VNNI(vnni, tail func(xq *int8, xd, xs *float32, w *byte, nb int) float32, ts int) blockDot {
+	return func(a *actRow, w []byte) float32 {
+		nb := len(w) / ts
+		full := nb &^ 3
+		var s float32
+		if full > 0 {
+			_, _, _ = a.q[full*qBlock-1], a.d[full-1], a.s[full-1]
+			s = vnni(&a.q[0], &a.d[0], &a.s[0], &w[0], full)
+		}
+		if full < nb {
+			_, _, _ = a.q[nb*qBlock-1], a.d[nb-1], a.s[nb-1]
+			s += tail(&a.q[full*qBlock], &a.d[full], &a.s[full], &w[full*ts], nb-full)
+		}
+		return s
 	}
-	if full < nb {
-		_, _, _ = a.q[nb*qBlock-1], a.d[nb-1], a.s[nb-1]
-		s += dotQ8_0GAVX2(&a.q[full*qBlock], &a.d[full], &a.s[full], &w[full*ts], nb-full)
-	}
-	return s
 }
 
 //go:noescape
@@ -42,7 +49,25 @@ func dotQ4KVNNI(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
 func dotQ5KVNNI(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
 
 //go:noescape
+func dotQ6KVNNI(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
+
+//go:noescape
+func dotQ2KVNNI(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
+
+//go:noescape
+func dotQ3KVNNI(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
+
+//go:noescape
 func dotQ8_0GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
 
 //go:noescape
-func dotQ6KVNNI(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
+func dotQ4_0GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
+
+//go:noescape
+func dotQ4_1GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
+
+//go:noescape
+func dotQ5_0GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
+
+//go:noescape
+func dotQ5_1GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32

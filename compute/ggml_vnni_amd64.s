@@ -104,16 +104,21 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 // KVPROLOGUE loads the arguments, clears the accumulators (Z0 and Z21 the
 // weighted sums, Z1 the mins or offset term) and puts 0x0f bytes in Z15.
 #define KVPROLOGUE \
+	KVARGS(bsum, R10); \
+	MOVL $0x0f0f0f0f, AX; \
+	VPBROADCASTD AX, Z15
+
+// KVARGS loads the arguments (the third, named S, into SREG) and clears
+// the accumulators.
+#define KVARGS(S, SREG) \
 	MOVQ xq+0(FP), SI; \
 	MOVQ xd+8(FP), R8; \
-	MOVQ bsum+16(FP), R10; \
+	MOVQ S+16(FP), SREG; \
 	MOVQ w+24(FP), DI; \
 	MOVQ nb+32(FP), CX; \
 	VPXORD Z0, Z0, Z0; \
 	VPXORD Z21, Z21, Z21; \
-	VPXORD Z1, Z1, Z1; \
-	MOVL $0x0f0f0f0f, AX; \
-	VPBROADCASTD AX, Z15
+	VPXORD Z1, Z1, Z1
 
 // F16BCAST broadcasts the f16 at OFF(DI) as f32 to Z (X its low half).
 #define F16BCAST(OFF, X, Z) \
@@ -321,14 +326,7 @@ q6kvloop:
 // func dotQ8_0GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
 // (nb a multiple of 4)
 TEXT ·dotQ8_0GVNNI(SB), NOSPLIT, $0-44
-	MOVQ xq+0(FP), SI
-	MOVQ xd+8(FP), R8
-	MOVQ xs+16(FP), R9
-	MOVQ w+24(FP), DI
-	MOVQ nb+32(FP), CX
-	VPXORD Z0, Z0, Z0
-	VPXORD Z21, Z21, Z21
-	VPXORD Z1, Z1, Z1
+	KVARGS(xs, R9)
 	MOVL $0x80808080, AX
 	VPBROADCASTD AX, Z15
 	VMOVDQU32 kvq4idx<>+0(SB), Z16
@@ -355,4 +353,343 @@ q80vloop:
 	ADDQ $136, DI
 	SUBQ $4, CX
 	JNZ  q80vloop
+	KVEND(0)
+
+// ---- ggml Q4_0, Q4_1, Q5_0 and Q5_1: 4 blocks per iteration, 2 per
+// 64-column chunk in column order (block A's 32 columns, then B's), so
+// that the activations are used as stored and the 32 fifth bits of a
+// Q5_0/Q5_1 block are the byte mask of its 32 columns. Lanes 0-7 of a
+// chunk hold block A's sums, 8-15 block B's (kvq4idx rows 0 and 1).
+
+// kvnibsh: the VPSRLW counts per word that turn [A | A] (a block's 16
+// nibble bytes in both 128-bit lanes) into [low nibbles | high nibbles]
+// before masking: 0 for lanes 0 and 2, 4 for lanes 1 and 3.
+DATA kvnibsh<>+0(SB)/8, $0x0000000000000000
+DATA kvnibsh<>+8(SB)/8, $0x0000000000000000
+DATA kvnibsh<>+16(SB)/8, $0x0004000400040004
+DATA kvnibsh<>+24(SB)/8, $0x0004000400040004
+DATA kvnibsh<>+32(SB)/8, $0x0000000000000000
+DATA kvnibsh<>+40(SB)/8, $0x0000000000000000
+DATA kvnibsh<>+48(SB)/8, $0x0004000400040004
+DATA kvnibsh<>+56(SB)/8, $0x0004000400040004
+GLOBL kvnibsh<>(SB), RODATA|NOPTR, $64
+
+// kvd2idx: for Q4_1/Q5_1, whose factors sit in the even lanes of Y5
+// ([d·xd, m·xd] per block): chunk 0 lanes 0-7 take lane 0, 8-15 lane 2;
+// chunk 1 lanes 4 and 6.
+DATA kvd2idx<>+0(SB)/8, $0x0000000000000000
+DATA kvd2idx<>+8(SB)/8, $0x0000000000000000
+DATA kvd2idx<>+16(SB)/8, $0x0000000000000000
+DATA kvd2idx<>+24(SB)/8, $0x0000000000000000
+DATA kvd2idx<>+32(SB)/8, $0x0000000200000002
+DATA kvd2idx<>+40(SB)/8, $0x0000000200000002
+DATA kvd2idx<>+48(SB)/8, $0x0000000200000002
+DATA kvd2idx<>+56(SB)/8, $0x0000000200000002
+DATA kvd2idx<>+64(SB)/8, $0x0000000400000004
+DATA kvd2idx<>+72(SB)/8, $0x0000000400000004
+DATA kvd2idx<>+80(SB)/8, $0x0000000400000004
+DATA kvd2idx<>+88(SB)/8, $0x0000000400000004
+DATA kvd2idx<>+96(SB)/8, $0x0000000600000006
+DATA kvd2idx<>+104(SB)/8, $0x0000000600000006
+DATA kvd2idx<>+112(SB)/8, $0x0000000600000006
+DATA kvd2idx<>+120(SB)/8, $0x0000000600000006
+GLOBL kvd2idx<>(SB), RODATA|NOPTR, $128
+
+// B32VPROLOGUE loads the arguments of a 32-column format kernel, clears
+// the accumulators (Z0, Z21 the block sums, Z1 the min term) and loads
+// the constants: Z15 0x0f bytes, Z14 kvnibsh, Z13 0x10 bytes, Z16 and Z17
+// the lane-to-block indices (IDX0, IDX1 from TAB).
+#define B32VPROLOGUE(TAB) \
+	KVARGS(xs, R9); \
+	MOVL $0x0f0f0f0f, AX; \
+	VPBROADCASTD AX, Z15; \
+	MOVL $0x10101010, AX; \
+	VPBROADCASTD AX, Z13; \
+	VMOVDQU32 kvnibsh<>+0(SB), Z14; \
+	VMOVDQU32 TAB<>+0(SB), Z16; \
+	VMOVDQU32 TAB<>+64(SB), Z17
+
+// NIBV puts the 16 nibble bytes of blocks A (at OFF(DI)) and B (at
+// TS+OFF(DI)) into Z8 as 64 values in column order.
+#define NIBV(OFF, TS) \
+	VBROADCASTI32X4 OFF(DI), Y8; \
+	VBROADCASTI32X4 (TS+OFF)(DI), Y9; \
+	VINSERTI64X4 $1, Y9, Z8, Z8; \
+	VPSRLVW Z14, Z8, Z8; \
+	VPANDD Z15, Z8, Z8
+
+// HI5V adds 16 to the bytes of Z8 whose fifth bit is set: the 32-bit
+// masks at OFF(DI) (block A) and TS+OFF(DI) (block B).
+#define HI5V(OFF, TS) \
+	MOVL OFF(DI), AX; \
+	MOVL (TS+OFF)(DI), BX; \
+	SHLQ $32, BX; \
+	ORQ  BX, AX; \
+	KMOVQ AX, K1; \
+	VPADDB Z13, Z8, K1, Z8
+
+// SCALES4 sets X5 to the 4 block factors f16(d)·xd of blocks at 0, TS,
+// 2TS and 3TS(DI).
+#define SCALES4(TS) \
+	MOVWLZX (DI), AX; \
+	VMOVD AX, X5; \
+	VPINSRW $1, TS(DI), X5, X5; \
+	VPINSRW $2, (2*TS)(DI), X5, X5; \
+	VPINSRW $3, (3*TS)(DI), X5, X5; \
+	VCVTPH2PS X5, X5; \
+	VMULPS (R8), X5, X5
+
+// OFFSETF puts the f32 with bits F in the 4 lanes of X12 (for OFFS4).
+#define OFFSETF(F) \
+	MOVL F, AX; \
+	VMOVD AX, X12; \
+	VBROADCASTSS X12, X12
+
+// OFFS4 sets X7 to the int32 start of each lane of the 4 blocks: xs·F
+// (xs = 8·Σx per block, F in X12), an exact integer.
+#define OFFS4 \
+	VMULPS (R9), X12, X7; \
+	VCVTPS2DQ X7, X7
+
+// DM4 sets Y5 to [d·xd, m·xd] of the 4 blocks at 0, TS, 2TS, 3TS(DI) and
+// adds m·xd·xs of each (the odd lanes, K2) to Y1; Y20 holds kvxdidx.
+#define DM4(TS) \
+	VMOVD (DI), X5; \
+	VPINSRD $1, TS(DI), X5, X5; \
+	VPINSRD $2, (2*TS)(DI), X5, X5; \
+	VPINSRD $3, (3*TS)(DI), X5, X5; \
+	VCVTPH2PS X5, Y5; \
+	VMOVUPS (R8), X6; \
+	VPERMPS Y6, Y20, Y6; \
+	VMULPS Y6, Y5, Y5; \
+	VMOVUPS (R9), X6; \
+	VPERMPS Y6, Y20, Y6; \
+	VFMADD231PS Y6, Y5, K2, Y1
+
+#define B32VNEXT(TS, LOOP) \
+	ADDQ $128, SI; \
+	ADDQ $16, R8; \
+	ADDQ $16, R9; \
+	ADDQ $(4*TS), DI; \
+	SUBQ $4, CX; \
+	JNZ  LOOP
+
+// func dotQ4_0GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
+// (nb a multiple of 4)
+//
+// The values are q+8: the lanes start from -xs/8 = -Σx of their block, so
+// that the 8 lanes of a block remove 8·Σx exactly.
+TEXT ·dotQ4_0GVNNI(SB), NOSPLIT, $0-44
+	B32VPROLOGUE(kvq4idx)
+	OFFSETF($0xbe000000) // -1/8
+
+q40vloop:
+	SCALES4(18)
+	OFFS4
+	NIBV(2, 18)
+	KVCHUNKI(Z8, 0, Z7, Z16, Z5, Z16, Z0, Z10, Z11)
+	NIBV(38, 18)
+	KVCHUNKI(Z8, 64, Z7, Z17, Z5, Z17, Z21, Z10, Z11)
+	B32VNEXT(18, q40vloop)
+	KVEND(0)
+
+// func dotQ5_0GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
+// (nb a multiple of 4)
+//
+// The values are q+16: the lanes start from -xs/4 = -2·Σx.
+TEXT ·dotQ5_0GVNNI(SB), NOSPLIT, $0-44
+	B32VPROLOGUE(kvq4idx)
+	OFFSETF($0xbe800000) // -1/4
+
+q50vloop:
+	SCALES4(22)
+	OFFS4
+	NIBV(6, 22)
+	HI5V(2, 22)
+	KVCHUNKI(Z8, 0, Z7, Z16, Z5, Z16, Z0, Z10, Z11)
+	NIBV(50, 22)
+	HI5V(46, 22)
+	KVCHUNKI(Z8, 64, Z7, Z17, Z5, Z17, Z21, Z10, Z11)
+	B32VNEXT(22, q50vloop)
+	KVEND(0)
+
+// B32MINS loads kvxdidx into Z20 and the odd-lane mask 0xaa into K2 for
+// DM4.
+#define B32MINS \
+	VMOVDQU32 kvxdidx<>+0(SB), Z20; \
+	MOVL $0xaa, AX; \
+	KMOVW AX, K2
+
+// func dotQ4_1GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
+// (nb a multiple of 4)
+//
+// The mins add m·xd·Σx = m·xd·xs/8 per block (Y1, scaled by 1/8 at the
+// end).
+TEXT ·dotQ4_1GVNNI(SB), NOSPLIT, $0-44
+	B32VPROLOGUE(kvd2idx)
+	B32MINS
+
+q41vloop:
+	DM4(20)
+	NIBV(4, 20)
+	KVCHUNK(Z8, 0, Z5, Z16, Z0, Z10, Z11)
+	NIBV(44, 20)
+	KVCHUNK(Z8, 64, Z5, Z17, Z21, Z10, Z11)
+	B32VNEXT(20, q41vloop)
+	KVEND(0xbe000000)
+
+// func dotQ5_1GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
+// (nb a multiple of 4)
+TEXT ·dotQ5_1GVNNI(SB), NOSPLIT, $0-44
+	B32VPROLOGUE(kvd2idx)
+	B32MINS
+
+q51vloop:
+	DM4(24)
+	NIBV(8, 24)
+	HI5V(4, 24)
+	KVCHUNK(Z8, 0, Z5, Z16, Z0, Z10, Z11)
+	NIBV(56, 24)
+	HI5V(52, 24)
+	KVCHUNK(Z8, 64, Z5, Z17, Z21, Z10, Z11)
+	B32VNEXT(24, q51vloop)
+	KVEND(0xbe000000)
+
+// ---- Q2_K and Q3_K: 2-bit values (plus Q3_K's third bit) in 16-column
+// sub-blocks with one scale each, laid out as Q6_K's low bits: the 32
+// bytes of half N hold columns 128N+32J..+31 at bits 2J..2J+1, so that
+// [q | q>>2] masked with 3 (shifted by 4 for J=2) is a 64-column chunk in
+// column order. As in dotQ6KVNNI, chunk C's lane l takes sub-block
+// 4C+l/4 (kvq6idx) and Z3 holds the 16 factors d·scale_i·xd_{i/2}.
+
+// K23HALF loads the 32 value bytes of half N (at OFF(DI)) as [q | q>>2]
+// into Z8.
+#define K23HALF(OFF) \
+	VMOVDQU OFF(DI), Y8; \
+	VPSRLW $2, Y8, Y9; \
+	VINSERTI64X4 $1, Y9, Z8, Z8
+
+// K23FAC sets Z3 to the 16 sub-block factors: the int32 scales in Z3
+// times xd_{i/2} (Z20 holds kvxdidx) times the f16 d at OFF(DI).
+#define K23FAC(OFF) \
+	VCVTDQ2PS Z3, Z3; \
+	VMOVUPS (R8), Y4; \
+	VPERMPS Z4, Z20, Z4; \
+	VMULPS Z4, Z3, Z3; \
+	F16BCAST(OFF, X5, Z5); \
+	VMULPS Z5, Z3, Z3
+
+// func dotQ2KVNNI(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
+//
+// The mins term goes to Y1 as in dotQ2KAVX2 (Q2KMINS).
+TEXT ·dotQ2KVNNI(SB), NOSPLIT, $0-44
+	KVPROLOGUE
+	KVIDX(kvq6idx)
+	VMOVDQU32 kvxdidx<>+0(SB), Z20
+	MOVL $0x03030303, AX
+	VPBROADCASTD AX, Z14
+
+q2kvloop:
+	Q2KMINS(X15)
+	VPAND X15, X6, X6
+	VPMOVZXBD X6, Z3
+	K23FAC(80)
+	K23HALF(16)
+	VPANDD Z14, Z8, Z9
+	KVCHUNK(Z9, 0, Z3, Z16, Z0, Z10, Z11)
+	VPSRLW $4, Z8, Z9
+	VPANDD Z14, Z9, Z9
+	KVCHUNK(Z9, 64, Z3, Z17, Z21, Z10, Z11)
+	K23HALF(48)
+	VPANDD Z14, Z8, Z9
+	KVCHUNK(Z9, 128, Z3, Z18, Z0, Z10, Z11)
+	VPSRLW $4, Z8, Z9
+	VPANDD Z14, Z9, Z9
+	KVCHUNK(Z9, 192, Z3, Z19, Z21, Z10, Z11)
+	KVNEXT(84, q2kvloop)
+	KVEND(0x3f800000)
+
+// kvq3bit: for chunk C of a Q3_K super-block, bit 2C of the hmask bytes
+// in the low 32 bytes and bit 2C+1 in the high ones (the third bits of
+// its columns 64C..64C+31 and 64C+32..64C+63).
+DATA kvq3bit<>+0(SB)/8, $0x0101010101010101
+DATA kvq3bit<>+8(SB)/8, $0x0101010101010101
+DATA kvq3bit<>+16(SB)/8, $0x0101010101010101
+DATA kvq3bit<>+24(SB)/8, $0x0101010101010101
+DATA kvq3bit<>+32(SB)/8, $0x0202020202020202
+DATA kvq3bit<>+40(SB)/8, $0x0202020202020202
+DATA kvq3bit<>+48(SB)/8, $0x0202020202020202
+DATA kvq3bit<>+56(SB)/8, $0x0202020202020202
+DATA kvq3bit<>+64(SB)/8, $0x0404040404040404
+DATA kvq3bit<>+72(SB)/8, $0x0404040404040404
+DATA kvq3bit<>+80(SB)/8, $0x0404040404040404
+DATA kvq3bit<>+88(SB)/8, $0x0404040404040404
+DATA kvq3bit<>+96(SB)/8, $0x0808080808080808
+DATA kvq3bit<>+104(SB)/8, $0x0808080808080808
+DATA kvq3bit<>+112(SB)/8, $0x0808080808080808
+DATA kvq3bit<>+120(SB)/8, $0x0808080808080808
+DATA kvq3bit<>+128(SB)/8, $0x1010101010101010
+DATA kvq3bit<>+136(SB)/8, $0x1010101010101010
+DATA kvq3bit<>+144(SB)/8, $0x1010101010101010
+DATA kvq3bit<>+152(SB)/8, $0x1010101010101010
+DATA kvq3bit<>+160(SB)/8, $0x2020202020202020
+DATA kvq3bit<>+168(SB)/8, $0x2020202020202020
+DATA kvq3bit<>+176(SB)/8, $0x2020202020202020
+DATA kvq3bit<>+184(SB)/8, $0x2020202020202020
+DATA kvq3bit<>+192(SB)/8, $0x4040404040404040
+DATA kvq3bit<>+200(SB)/8, $0x4040404040404040
+DATA kvq3bit<>+208(SB)/8, $0x4040404040404040
+DATA kvq3bit<>+216(SB)/8, $0x4040404040404040
+DATA kvq3bit<>+224(SB)/8, $0x8080808080808080
+DATA kvq3bit<>+232(SB)/8, $0x8080808080808080
+DATA kvq3bit<>+240(SB)/8, $0x8080808080808080
+DATA kvq3bit<>+248(SB)/8, $0x8080808080808080
+GLOBL kvq3bit<>(SB), RODATA|NOPTR, $256
+
+// Q3KV does chunk C of a Q3_K block from the 2-bit values in W: where the
+// third bit (Z12 holds the 32 hmask bytes twice) is set, 4 is added
+// (Z13), making the stored value q+4 unsigned; the lanes start from
+// Z7's offsets.
+#define Q3KV(W, C, IDX, ACC) \
+	VPTESTMB kvq3bit<>+(64*C)(SB), Z12, K1; \
+	VPADDB Z13, W, K1, W; \
+	KVCHUNKI(W, 64*C, Z7, IDX, Z3, IDX, ACC, Z10, Z11)
+
+// func dotQ3KVNNI(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
+//
+// The values are q+4: the lanes start from -bsum_i, so that the 4 lanes
+// of sub-block i remove 4·Σx exactly.
+TEXT ·dotQ3KVNNI(SB), NOSPLIT, $0-44
+	KVPROLOGUE
+	KVIDX(kvq6idx)
+	VMOVDQU32 kvxdidx<>+0(SB), Z20
+	MOVL $0x03030303, AX
+	VPBROADCASTD AX, Z14
+	MOVL $0x04040404, AX
+	VPBROADCASTD AX, Z13
+
+q3kvloop:
+	// Q3SCALES wants 32 in the bytes of X5, which K23FAC clobbers.
+	MOVL $0x20202020, AX
+	VPBROADCASTD AX, X5
+	Q3SCALES
+	VPMOVSXBD X6, Z3
+	K23FAC(108)
+	VPMOVSXWD (R10), Z7
+	VPXORD Z6, Z6, Z6
+	VPSUBD Z7, Z6, Z7
+	VBROADCASTI64X4 (DI), Z12
+	K23HALF(32)
+	VPANDD Z14, Z8, Z9
+	Q3KV(Z9, 0, Z16, Z0)
+	VPSRLW $4, Z8, Z9
+	VPANDD Z14, Z9, Z9
+	Q3KV(Z9, 1, Z17, Z21)
+	K23HALF(64)
+	VPANDD Z14, Z8, Z9
+	Q3KV(Z9, 2, Z18, Z0)
+	VPSRLW $4, Z8, Z9
+	VPANDD Z14, Z9, Z9
+	Q3KV(Z9, 3, Z19, Z21)
+	KVNEXT(110, q3kvloop)
 	KVEND(0)
