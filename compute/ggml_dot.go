@@ -240,7 +240,8 @@ func dotQ6_KG(a *actRow, w []byte) float32 {
 // pays the dequantization once per call, so it wins from about T=32 (Q3_K,
 // Q4_1, Q5_0, Q5_1), 48 (Q4_0, Q5_K, Q6_K) or 64 (Q2_K, Q4_K, Q8_0).
 // Near a crossover the GEMM is preferred: it does not round the
-// activations.
+// activations. These are the avx2 set's points; the avx512 set's VNNI
+// block dots are faster and have their own (vnniGemmMinT).
 
 func genericBlockDots() (t [numDTypes]blockDot) {
 	for d := range t {

@@ -20,6 +20,20 @@ func useVNNIBlocks(k *kernels) {
 	k.blockDot[Q4_1] = block32VNNI(dotQ4_1GVNNI, dotQ4_1AVX2, 20)
 	k.blockDot[Q5_0] = block32VNNI(dotQ5_0GVNNI, dotQ5_0AVX2, 22)
 	k.blockDot[Q5_1] = block32VNNI(dotQ5_1GVNNI, dotQ5_1AVX2, 24)
+	k.blockGemmMinT = vnniGemmMinT
+}
+
+// vnniGemmMinT are the GEMM switch points (gemmMinT) with the VNNI block
+// dots, measured with BenchmarkGGMLPaths on a Zen 5 (one thread, CPU time
+// per MatMul, 4096×4096 and 13696×4096 weights, T = 16..512): the row
+// path's CPU time over the GEMM's crosses 1 at about T = 200 (Q8_0), 150
+// (Q2_K), 145 (Q4_K), 115-130 (Q4_0), 100-110 (Q4_1), 85 (Q6_K), 75-95
+// (Q5_K), 75 (Q3_K) and 65-70 (Q5_0, Q5_1), the same for both shapes.
+// Each point is set a little below its crossover: near it the GEMM is
+// preferred, as it does not round the activations.
+var vnniGemmMinT = [numDTypes]int{
+	GGMLQ8_0: 192, GGMLQ4_0: 112, Q4_1: 96, Q5_0: 64, Q5_1: 64,
+	Q2_K: 144, Q3_K: 64, Q4_K: 128, Q5_K: 64, Q6_K: 80,
 }
 
 // block32VNNI wraps a VNNI dot product for a 32-column format (block size

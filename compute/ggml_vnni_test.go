@@ -64,27 +64,52 @@ func TestGGMLBlockDotShortRows(t *testing.T) {
 }
 
 // BenchmarkGGMLPaths times the row-kernel and GEMM paths of MatMul on the
-// same ggml block weights, to place blockFormat.gemmMinT per kernel set.
+// same ggml block weights, one thread (a nil Pool), for each kernel set the
+// machine has, to place the GEMM switch points (gemmMinT) per set. Besides
+// wall time it reports cpu-ns/op and cpu-GFLOP/s from the process's CPU
+// time, which a shared machine does not inflate the way it does wall time.
+// Names are format_shape_T/set/path, so one set, shape or path can be
+// picked with -bench.
 func BenchmarkGGMLPaths(b *testing.B) {
-	const rows, cols = 4096, 4096
-	for _, dt := range []DType{Q4_K, Q5_K, Q6_K, GGMLQ8_0} {
-		rng := rand.New(rand.NewPCG(5, 6))
-		w := randomBlockMatrix(b, rng, dt, rows, cols)
-		for _, T := range []int{64, 128, 256, 384} {
-			x := randF32(rng, T*cols)
-			out := make([]float32, T*rows)
-			for _, path := range []string{"rows", "gemm"} {
-				b.Run(fmt.Sprintf("%v_T%d_%s", dt, T, path), func(b *testing.B) {
-					p := benchPool(b)
-					for b.Loop() {
-						if path == "gemm" {
-							p.gemm(kern, out, x, T, w)
-						} else {
-							p.matVecBlocks(kern, out, x, T, w)
-						}
+	shapes := [][2]int{{4096, 4096}, {13696, 4096}}
+	for _, dt := range blockTypes() {
+		for _, sh := range shapes {
+			rows, cols := sh[0], sh[1]
+			var w *Matrix
+			for _, T := range []int{16, 32, 64, 128, 256, 512} {
+				var x, out []float32
+				for _, k := range kernelSets() {
+					if k == genericKernels {
+						continue
 					}
-					b.ReportMetric(2*float64(T*rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-				})
+					for _, path := range []string{"rows", "gemm"} {
+						b.Run(fmt.Sprintf("%v_%dx%d_T%d/%s/%s", dt, rows, cols, T, k.name, path), func(b *testing.B) {
+							if w == nil {
+								rng := rand.New(rand.NewPCG(5, 6))
+								w = randomBlockMatrix(b, rng, dt, rows, cols)
+							}
+							if x == nil {
+								x = randF32(rand.New(rand.NewPCG(7, 8)), T*cols)
+								out = make([]float32, T*rows)
+							}
+							var p *Pool
+							c0 := cpuTime()
+							for b.Loop() {
+								if path == "gemm" {
+									p.gemm(k, out, x, T, w)
+								} else {
+									p.matVecBlocks(k, out, x, T, w)
+								}
+							}
+							flop := 2 * float64(T*rows*cols) * float64(b.N)
+							b.ReportMetric(flop/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+							if c := cpuTime() - c0; c > 0 {
+								b.ReportMetric(float64(c.Nanoseconds())/float64(b.N), "cpu-ns/op")
+								b.ReportMetric(flop/c.Seconds()/1e9, "cpu-GFLOP/s")
+							}
+						})
+					}
+				}
 			}
 		}
 	}

@@ -87,6 +87,10 @@ type kernels struct {
 	blockDot [numDTypes]blockDot
 	// dequantBlk[dt] expands whole raw blocks of format dt into dst.
 	dequantBlk [numDTypes]func(dst []float32, w []byte)
+	// blockGemmMinT[dt], where not zero, is this set's GEMM switch point
+	// for block format dt in place of blockFormats[dt].gemmMinT (see
+	// gemmMinT).
+	blockGemmMinT [numDTypes]int
 }
 
 // genericKernels is the portable reference implementation.
