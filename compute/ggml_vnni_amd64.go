@@ -2,7 +2,11 @@
 
 package compute
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // useVNNIBlocks replaces the avx512 set's ggml block dot products with the
 // AVX-512 VNNI ones of ggml_vnni_amd64.s where the CPU has AVX512_VNNI.
@@ -20,7 +24,73 @@ func useVNNIBlocks(k *kernels) {
 	k.blockDot[Q4_1] = block32VNNI(dotQ4_1GVNNI, dotQ4_1AVX2, 20)
 	k.blockDot[Q5_0] = block32VNNI(dotQ5_0GVNNI, dotQ5_0AVX2, 22)
 	k.blockDot[Q5_1] = block32VNNI(dotQ5_1GVNNI, dotQ5_1AVX2, 24)
+	k.blockDotX4[GGMLQ4_0] = block32VNNIx4(dotQ4_0GVNNIx4, k.blockDot[GGMLQ4_0], 18)
 	k.blockGemmMinT = vnniGemmMinT
+}
+
+// stride returns the distance in bytes from p to q, elements of the same
+// array.
+func stride[E any](p, q *E) int {
+	return int(uintptr(unsafe.Pointer(q)) - uintptr(unsafe.Pointer(p)))
+}
+
+// actStrides returns the distances between consecutive rows of a of
+// their q and d slices, and whether each is the same for all 4 rows and
+// the rows' s (or bsum) slices are as far apart as their d ones: the
+// layout quantizeActs makes, which the 4-token kernels take as one
+// pointer and a stride.
+func actStrides(a *[4]actRow, kquant bool) (xstride, dstride int, ok bool) {
+	xstride, dstride = stride(&a[0].q[0], &a[1].q[0]), stride(&a[0].d[0], &a[1].d[0])
+	for i := 1; i < 3; i++ {
+		if stride(&a[i].q[0], &a[i+1].q[0]) != xstride || stride(&a[i].d[0], &a[i+1].d[0]) != dstride {
+			return 0, 0, false
+		}
+	}
+	for i := range 3 {
+		if kquant {
+			if stride(&a[i].bsum[0], &a[i+1].bsum[0]) != dstride {
+				return 0, 0, false
+			}
+		} else if stride(&a[i].s[0], &a[i+1].s[0]) != dstride {
+			return 0, 0, false
+		}
+	}
+	return xstride, dstride, true
+}
+
+// block32VNNIx4 wraps a 4-token VNNI dot product for a 32-column format
+// (block size ts bytes; blocks in groups of 4) with the one-token kernel
+// one for the last nb%4 blocks, or for all where the rows are not laid out
+// as actStrides wants.
+func block32VNNIx4(vnni func(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32),
+	one blockDot, ts int) blockDotX4 {
+	return func(a *[4]actRow, w []byte, out *[4]float32) {
+		nb := len(w) / ts
+		full := nb &^ 3
+		if full == 0 {
+			for i := range a {
+				out[i] = one(&a[i], w)
+			}
+			return
+		}
+		for i := range a {
+			_, _, _ = a[i].q[full*qBlock-1], a[i].d[full-1], a[i].s[full-1]
+		}
+		xstride, dstride, ok := actStrides(a, false)
+		if !ok {
+			for i := range a {
+				out[i] = one(&a[i], w)
+			}
+			return
+		}
+		vnni(&a[0].q[0], &a[0].d[0], &a[0].s[0], &w[0], full, xstride, dstride, out)
+		if full < nb {
+			for i := range a {
+				r := actRow{q: a[i].q[full*qBlock:], d: a[i].d[full:], s: a[i].s[full:]}
+				out[i] += one(&r, w[full*ts:])
+			}
+		}
+	}
 }
 
 // vnniGemmMinT are the GEMM switch points (gemmMinT) with the VNNI block
@@ -85,3 +155,6 @@ func dotQ5_0GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
 
 //go:noescape
 func dotQ5_1GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
+
+//go:noescape
+func dotQ4_0GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)

@@ -120,6 +120,54 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 	VPXORD Z21, Z21, Z21; \
 	VPXORD Z1, Z1, Z1
 
+// X4ARGS loads the arguments of a 4-token kernel: SI, R8 and R9 point at
+// token 0's activations, scales and third argument (S), R13, R10 and R12
+// at token 3's; R11 and R14 hold the strides. It clears Z0-Z3 and
+// Z18-Z21, one accumulator per token and half.
+#define X4ARGS(S) \
+	MOVQ xq+0(FP), SI; \
+	MOVQ xd+8(FP), R8; \
+	MOVQ S+16(FP), R9; \
+	MOVQ w+24(FP), DI; \
+	MOVQ nb+32(FP), CX; \
+	MOVQ xstride+40(FP), R11; \
+	MOVQ dstride+48(FP), R14; \
+	LEAQ (SI)(R11*2), R13; \
+	ADDQ R11, R13; \
+	LEAQ (R8)(R14*2), R10; \
+	ADDQ R14, R10; \
+	LEAQ (R9)(R14*2), R12; \
+	ADDQ R14, R12; \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z18, Z18, Z18; \
+	VPXORD Z19, Z19, Z19; \
+	VPXORD Z20, Z20, Z20; \
+	VPXORD Z21, Z21, Z21
+
+// X4SUM stores the sum of the lanes of A and B as f32 at OFF(DX).
+#define X4SUM(A, B, YA, XA, OFF) \
+	VADDPS B, A, A; \
+	VEXTRACTF64X4 $1, A, Y6; \
+	VADDPS Y6, YA, YA; \
+	VEXTRACTF128 $1, YA, X6; \
+	VADDPS X6, XA, XA; \
+	VHADDPS XA, XA, XA; \
+	VHADDPS XA, XA, XA; \
+	VMOVSS XA, OFF(DX)
+
+// X4END stores the 4 tokens' sums at out.
+#define X4END \
+	MOVQ out+56(FP), DX; \
+	X4SUM(Z0, Z18, Y0, X0, 0); \
+	X4SUM(Z1, Z19, Y1, X1, 4); \
+	X4SUM(Z2, Z20, Y2, X2, 8); \
+	X4SUM(Z3, Z21, Y3, X3, 12); \
+	VZEROUPPER; \
+	RET
+
 // F16BCAST broadcasts the f16 at OFF(DI) as f32 to Z (X its low half).
 #define F16BCAST(OFF, X, Z) \
 	MOVWLZX OFF(DI), AX; \
@@ -255,8 +303,12 @@ q5kvloop:
 // KVCHUNKI is KVCHUNK with the int32 lanes starting from INIT permuted by
 // IIDX instead of zero.
 #define KVCHUNKI(W, OFF, INIT, IIDX, FAC, IDX, ACC, T, U) \
+	KVCHUNKIA(W, OFF(SI), INIT, IIDX, FAC, IDX, ACC, T, U)
+
+// KVCHUNKIA is KVCHUNKI with the activations at ADDR.
+#define KVCHUNKIA(W, ADDR, INIT, IIDX, FAC, IDX, ACC, T, U) \
 	VPERMD INIT, IIDX, T; \
-	VPDPBUSD OFF(SI), W, T; \
+	VPDPBUSD ADDR, W, T; \
 	VCVTDQ2PS T, T; \
 	VPERMPS FAC, IDX, U; \
 	VFMADD231PS T, U, ACC
@@ -411,12 +463,15 @@ GLOBL kvd2idx<>(SB), RODATA|NOPTR, $128
 
 // NIBV puts the 16 nibble bytes of blocks A (at OFF(DI)) and B (at
 // TS+OFF(DI)) into Z8 as 64 values in column order.
-#define NIBV(OFF, TS) \
-	VBROADCASTI32X4 OFF(DI), Y8; \
-	VBROADCASTI32X4 (TS+OFF)(DI), Y9; \
-	VINSERTI64X4 $1, Y9, Z8, Z8; \
-	VPSRLVW Z14, Z8, Z8; \
-	VPANDD Z15, Z8, Z8
+#define NIBV(OFF, TS) NIBVTO(OFF, TS, Y8, Z8, Y9)
+
+// NIBVTO is NIBV into Z (Y its low half), YT scratch.
+#define NIBVTO(OFF, TS, Y, Z, YT) \
+	VBROADCASTI32X4 OFF(DI), Y; \
+	VBROADCASTI32X4 (TS+OFF)(DI), YT; \
+	VINSERTI64X4 $1, YT, Z, Z; \
+	VPSRLVW Z14, Z, Z; \
+	VPANDD Z15, Z, Z
 
 // HI5V adds 16 to the bytes of Z8 whose fifth bit is set: the 32-bit
 // masks at OFF(DI) (block A) and TS+OFF(DI) (block B).
@@ -693,3 +748,52 @@ q3kvloop:
 	Q3KV(Z9, 3, Z19, Z21)
 	KVNEXT(110, q3kvloop)
 	KVEND(0)
+
+// ---- 4 tokens against one weight row: the weights are unpacked once per
+// group of blocks and dotted with the activations of 4 tokens (xstride
+// bytes apart; their xd, xs or bsum dstride bytes apart), as dotQ8x4
+// does for the split Q8_0.
+
+// Q40X4TOK does one token of dotQ4_0GVNNIx4: its activations at (XA),
+// xd at (DA), xs at (SA), into A0 (blocks 0-1) and A1 (blocks 2-3).
+#define Q40X4TOK(XA, DA, SA, A0, A1) \
+	VMULPS DA, X5, X6; \
+	VMULPS SA, X12, X7; \
+	VCVTPS2DQ X7, X7; \
+	KVCHUNKIA(Z8, XA, Z7, Z16, Z6, Z16, A0, Z10, Z11); \
+	KVCHUNKIA(Z9, 64 XA, Z7, Z17, Z6, Z17, A1, Z10, Z11)
+
+// func dotQ4_0GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)
+// (nb a multiple of 4)
+TEXT ·dotQ4_0GVNNIx4(SB), NOSPLIT, $0-64
+	X4ARGS(xs)
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z15
+	VMOVDQU32 kvnibsh<>+0(SB), Z14
+	VMOVDQU32 kvq4idx<>+0(SB), Z16
+	VMOVDQU32 kvq4idx<>+64(SB), Z17
+	OFFSETF($0xbe000000) // -1/8
+
+q40x4loop:
+	MOVWLZX (DI), AX
+	VMOVD AX, X5
+	VPINSRW $1, 18(DI), X5, X5
+	VPINSRW $2, 36(DI), X5, X5
+	VPINSRW $3, 54(DI), X5, X5
+	VCVTPH2PS X5, X5
+	NIBVTO(2, 18, Y8, Z8, Y10)
+	NIBVTO(38, 18, Y9, Z9, Y10)
+	Q40X4TOK((SI), (R8), (R9), Z0, Z18)
+	Q40X4TOK((SI)(R11*1), (R8)(R14*1), (R9)(R14*1), Z1, Z19)
+	Q40X4TOK((SI)(R11*2), (R8)(R14*2), (R9)(R14*2), Z2, Z20)
+	Q40X4TOK((R13), (R10), (R12), Z3, Z21)
+	ADDQ $128, SI
+	ADDQ $128, R13
+	ADDQ $16, R8
+	ADDQ $16, R10
+	ADDQ $16, R9
+	ADDQ $16, R12
+	ADDQ $72, DI
+	SUBQ $4, CX
+	JNZ  q40x4loop
+	X4END

@@ -114,3 +114,44 @@ func BenchmarkGGMLPaths(b *testing.B) {
 		}
 	}
 }
+
+// TestGGMLBlockDotX4 checks every set's 4-token block dot products
+// against its one-token ones, which they must match bit for bit (same
+// integer sums, same float order), on rows of 1 to 9 blocks (remainders of
+// the groups of 4) and 64, with the activation rows as quantizeActs lays
+// them out and, to take the fallback, as 4 separate quantizations.
+func TestGGMLBlockDotX4(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	var p *Pool
+	for _, k := range kernelSets() {
+		for _, dt := range blockTypes() {
+			dot4 := k.blockDotX4[dt]
+			if dot4 == nil {
+				continue
+			}
+			bs := blockFormats[dt].bs
+			for _, nb := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 64} {
+				cols := nb * bs
+				w := randomBlockMatrix(t, rng, dt, 1, cols)
+				x := randF32(rng, 5*cols)
+				x[rng.IntN(len(x))] = 30 // an outlier channel
+				together := p.quantizeActs(k, dt, x, 5, cols)
+				var apart [4]actRow
+				for i := range apart {
+					apart[i] = p.quantizeActs(k, dt, x[(i+1)*cols:(i+2)*cols], 1, cols)[0]
+				}
+				for name, a := range map[string]*[4]actRow{
+					"rows 0-3": (*[4]actRow)(together[0:4]), "rows 1-4": (*[4]actRow)(together[1:5]), "apart": &apart,
+				} {
+					var got [4]float32
+					dot4(a, w.Q, &got)
+					for i := range got {
+						if want := k.blockDot[dt](&a[i], w.Q); math.Float32bits(got[i]) != math.Float32bits(want) {
+							t.Errorf("%s %v %d blocks, %s, token %d: x4 %v, one-token %v", k.name, dt, nb, name, i, got[i], want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
