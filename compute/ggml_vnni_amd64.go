@@ -25,6 +25,9 @@ func useVNNIBlocks(k *kernels) {
 	k.blockDot[Q5_0] = block32VNNI(dotQ5_0GVNNI, dotQ5_0AVX2, 22)
 	k.blockDot[Q5_1] = block32VNNI(dotQ5_1GVNNI, dotQ5_1AVX2, 24)
 	k.blockDotX4[GGMLQ4_0] = block32VNNIx4(dotQ4_0GVNNIx4, k.blockDot[GGMLQ4_0], 18)
+	k.blockDotX4[Q4_K] = kquantVNNIx4(dotQ4KVNNIx4, k.blockDot[Q4_K], 144)
+	k.blockDotX4[Q5_K] = kquantVNNIx4(dotQ5KVNNIx4, k.blockDot[Q5_K], 176)
+	k.blockDotX4[Q6_K] = kquantVNNIx4(dotQ6KVNNIx4, k.blockDot[Q6_K], 210)
 	k.blockGemmMinT = vnniGemmMinT
 }
 
@@ -34,34 +37,33 @@ func stride[E any](p, q *E) int {
 	return int(uintptr(unsafe.Pointer(q)) - uintptr(unsafe.Pointer(p)))
 }
 
-// actStrides returns the distances between consecutive rows of a of
-// their q and d slices, and whether each is the same for all 4 rows and
-// the rows' s (or bsum) slices are as far apart as their d ones: the
-// layout quantizeActs makes, which the 4-token kernels take as one
-// pointer and a stride.
-func actStrides(a *[4]actRow, kquant bool) (xstride, dstride int, ok bool) {
-	xstride, dstride = stride(&a[0].q[0], &a[1].q[0]), stride(&a[0].d[0], &a[1].d[0])
-	for i := 1; i < 3; i++ {
-		if stride(&a[i].q[0], &a[i+1].q[0]) != xstride || stride(&a[i].d[0], &a[i+1].d[0]) != dstride {
-			return 0, 0, false
-		}
-	}
-	for i := range 3 {
+// actStrides returns the distances in bytes between consecutive rows of
+// a of their q, d and s (or, for the K-quants, bsum) slices, and whether
+// each is the same for all 4 rows: the layout quantizeActs makes, which the
+// 4-token kernels take as one pointer and a stride per slice.
+func actStrides(a *[4]actRow, kquant bool) (xstride, dstride, sstride int, ok bool) {
+	third := func(r *actRow) uintptr {
 		if kquant {
-			if stride(&a[i].bsum[0], &a[i+1].bsum[0]) != dstride {
-				return 0, 0, false
-			}
-		} else if stride(&a[i].s[0], &a[i+1].s[0]) != dstride {
-			return 0, 0, false
+			return uintptr(unsafe.Pointer(&r.bsum[0]))
+		}
+		return uintptr(unsafe.Pointer(&r.s[0]))
+	}
+	xstride = stride(&a[0].q[0], &a[1].q[0])
+	dstride = stride(&a[0].d[0], &a[1].d[0])
+	sstride = int(third(&a[1]) - third(&a[0]))
+	for i := 1; i < 3; i++ {
+		if stride(&a[i].q[0], &a[i+1].q[0]) != xstride || stride(&a[i].d[0], &a[i+1].d[0]) != dstride ||
+			int(third(&a[i+1])-third(&a[i])) != sstride {
+			return 0, 0, 0, false
 		}
 	}
-	return xstride, dstride, true
+	return xstride, dstride, sstride, true
 }
 
 // block32VNNIx4 wraps a 4-token VNNI dot product for a 32-column format
-// (block size ts bytes; blocks in groups of 4) with the one-token kernel
-// one for the last nb%4 blocks, or for all where the rows are not laid out
-// as actStrides wants.
+// (block size ts bytes; blocks in groups of 4; xd and xs with the same
+// stride) with the one-token kernel one for the last nb%4 blocks, or for
+// all where the rows are not laid out so.
 func block32VNNIx4(vnni func(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32),
 	one blockDot, ts int) blockDotX4 {
 	return func(a *[4]actRow, w []byte, out *[4]float32) {
@@ -76,8 +78,8 @@ func block32VNNIx4(vnni func(xq *int8, xd, xs *float32, w *byte, nb, xstride, ds
 		for i := range a {
 			_, _, _ = a[i].q[full*qBlock-1], a[i].d[full-1], a[i].s[full-1]
 		}
-		xstride, dstride, ok := actStrides(a, false)
-		if !ok {
+		xstride, dstride, sstride, ok := actStrides(a, false)
+		if !ok || sstride != dstride {
 			for i := range a {
 				out[i] = one(&a[i], w)
 			}
@@ -158,3 +160,38 @@ func dotQ5_1GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
 
 //go:noescape
 func dotQ4_0GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)
+
+// kquantVNNIx4 wraps a 4-token K-quant VNNI dot product (block size ts
+// bytes) with the bounds checks that keep it inside each row's slices; it
+// falls back to the one-token kernel one where the rows are not evenly
+// spaced.
+func kquantVNNIx4(f func(xq *int8, xd *float32, bsum *int16, w *byte, nb, xstride, dstride, bstride int, out *[4]float32),
+	one blockDot, ts int) blockDotX4 {
+	return func(a *[4]actRow, w []byte, out *[4]float32) {
+		nb := len(w) / ts
+		if nb == 0 {
+			*out = [4]float32{}
+			return
+		}
+		for i := range a {
+			_, _, _ = a[i].q[nb*qkBlock-1], a[i].d[nb*qkBlock/qBlock-1], a[i].bsum[nb*16-1]
+		}
+		xstride, dstride, bstride, ok := actStrides(a, true)
+		if !ok {
+			for i := range a {
+				out[i] = one(&a[i], w)
+			}
+			return
+		}
+		f(&a[0].q[0], &a[0].d[0], &a[0].bsum[0], &w[0], nb, xstride, dstride, bstride, out)
+	}
+}
+
+//go:noescape
+func dotQ4KVNNIx4(xq *int8, xd *float32, bsum *int16, w *byte, nb, xstride, dstride, bstride int, out *[4]float32)
+
+//go:noescape
+func dotQ5KVNNIx4(xq *int8, xd *float32, bsum *int16, w *byte, nb, xstride, dstride, bstride int, out *[4]float32)
+
+//go:noescape
+func dotQ6KVNNIx4(xq *int8, xd *float32, bsum *int16, w *byte, nb, xstride, dstride, bstride int, out *[4]float32)

@@ -138,6 +138,9 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 	ADDQ R14, R10; \
 	LEAQ (R9)(R14*2), R12; \
 	ADDQ R14, R12; \
+	X4ZERO
+
+#define X4ZERO \
 	VPXORD Z0, Z0, Z0; \
 	VPXORD Z1, Z1, Z1; \
 	VPXORD Z2, Z2, Z2; \
@@ -146,6 +149,25 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 	VPXORD Z19, Z19, Z19; \
 	VPXORD Z20, Z20, Z20; \
 	VPXORD Z21, Z21, Z21
+
+// X4KARGS is X4ARGS for the K-quant kernels: the third argument is bsum,
+// bstride bytes apart per token (BX), R12 token 3's.
+#define X4KARGS \
+	MOVQ xq+0(FP), SI; \
+	MOVQ xd+8(FP), R8; \
+	MOVQ bsum+16(FP), R9; \
+	MOVQ w+24(FP), DI; \
+	MOVQ nb+32(FP), CX; \
+	MOVQ xstride+40(FP), R11; \
+	MOVQ dstride+48(FP), R14; \
+	MOVQ bstride+56(FP), BX; \
+	LEAQ (SI)(R11*2), R13; \
+	ADDQ R11, R13; \
+	LEAQ (R8)(R14*2), R10; \
+	ADDQ R14, R10; \
+	LEAQ (R9)(BX*2), R12; \
+	ADDQ BX, R12; \
+	X4ZERO
 
 // X4SUM stores the sum of the lanes of A and B as f32 at OFF(DX).
 #define X4SUM(A, B, YA, XA, OFF) \
@@ -158,9 +180,8 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 	VHADDPS XA, XA, XA; \
 	VMOVSS XA, OFF(DX)
 
-// X4END stores the 4 tokens' sums at out.
+// X4END stores the 4 tokens' sums at (DX).
 #define X4END \
-	MOVQ out+56(FP), DX; \
 	X4SUM(Z0, Z18, Y0, X0, 0); \
 	X4SUM(Z1, Z19, Y1, X1, 4); \
 	X4SUM(Z2, Z20, Y2, X2, 8); \
@@ -179,23 +200,27 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 // OFF(SI), converted to f32 and scaled per lane by FAC permuted by IDX, to
 // ACC. T, U are scratch.
 #define KVCHUNK(W, OFF, FAC, IDX, ACC, T, U) \
+	KVCHUNKA(W, OFF(SI), FAC, IDX, ACC, T, U)
+
+// KVCHUNKA is KVCHUNK with the activations at ADDR.
+#define KVCHUNKA(W, ADDR, FAC, IDX, ACC, T, U) \
 	VPXORD T, T, T; \
-	VPDPBUSD OFF(SI), W, T; \
+	VPDPBUSD ADDR, W, T; \
 	VCVTDQ2PS T, T; \
 	VPERMPS FAC, IDX, U; \
 	VFMADD231PS T, U, ACC
 
 // K45HEAD decodes a Q4_K/Q5_K super-block's scales: Y3 gets the 8 group
-// factors d·scale_g·xd_g, and Y1 accumulates dmin·min_g·xd_g times the
+// factors (d·scale_g)·xd_g, and Y1 accumulates dmin·min_g·xd_g times the
 // sum of group g's activations (VPMADDWD of the 16 activation sums with
 // each min twice).
 #define K45HEAD \
 	K4SCALEBYTES; \
 	VPMOVZXBD X2, Y3; \
 	VCVTDQ2PS Y3, Y3; \
-	VMULPS (R8), Y3, Y3; \
 	F16BCAST(0, X4, Y4); \
 	VMULPS Y4, Y3, Y3; \
+	VMULPS (R8), Y3, Y3; \
 	VPSRLDQ $8, X2, X5; \
 	VPUNPCKLBW X5, X5, X5; \
 	VPMOVZXBW X5, Y5; \
@@ -796,4 +821,226 @@ q40x4loop:
 	ADDQ $72, DI
 	SUBQ $4, CX
 	JNZ  q40x4loop
+	MOVQ out+56(FP), DX
+	X4END
+
+// X4KSUM stores at OFF(DX) the sum of the lanes of A and B minus F (X4)
+// times that of M's low 8, in KVEND's order (Z5 and Y2 scratch).
+#define X4KSUM(A, B, M, YA, XA, OFF) \
+	VMOVAPS M, Z5; \
+	VADDPS B, A, A; \
+	VEXTRACTF64X4 $1, A, Y2; \
+	VADDPS Y2, YA, YA; \
+	VEXTRACTF64X4 $1, Z5, Y2; \
+	VADDPS Y2, Y5, Y5; \
+	VEXTRACTF128 $1, YA, X2; \
+	VADDPS X2, XA, XA; \
+	VEXTRACTF128 $1, Y5, X2; \
+	VADDPS X2, X5, X5; \
+	VHADDPS XA, XA, XA; \
+	VHADDPS XA, XA, XA; \
+	VHADDPS X5, X5, X5; \
+	VHADDPS X5, X5, X5; \
+	VMULSS X4, X5, X5; \
+	VSUBSS X5, XA, XA; \
+	VMOVSS XA, OFF(DX)
+
+// X4KEND stores the 4 tokens' results at (DX): sums Z0+Z18, Z1+Z19,
+// Z6+Z20 and Z7+Z21, minus mins Z24-Z27 times 1.
+#define X4KEND \
+	MOVL $0x3f800000, AX; \
+	VMOVD AX, X4; \
+	X4KSUM(Z0, Z18, Z24, Y0, X0, 0); \
+	X4KSUM(Z1, Z19, Z25, Y1, X1, 4); \
+	X4KSUM(Z6, Z20, Z26, Y6, X6, 8); \
+	X4KSUM(Z7, Z21, Z27, Y7, X7, 12); \
+	VZEROUPPER; \
+	RET
+
+// K45X4HEAD decodes a Q4_K/Q5_K super-block's scales for 4 tokens: Y3 the
+// 8 factors d·scale_g, Y5 the mins (each twice, as words) and Y14 dmin.
+// The scale decoding's registers are kept in X12 and X13 meanwhile.
+#define K45X4HEAD \
+	VMOVQ R11, X12; \
+	VPINSRQ $1, R12, X12, X12; \
+	VMOVQ R13, X13; \
+	VPINSRQ $1, BX, X13, X13; \
+	K4SCALEBYTES; \
+	VMOVQ X12, R11; \
+	VPEXTRQ $1, X12, R12; \
+	VMOVQ X13, R13; \
+	VPEXTRQ $1, X13, BX; \
+	VPMOVZXBD X2, Y3; \
+	VCVTDQ2PS Y3, Y3; \
+	F16BCAST(0, X4, Y4); \
+	VMULPS Y4, Y3, Y3; \
+	VPSRLDQ $8, X2, X5; \
+	VPUNPCKLBW X5, X5, X5; \
+	VPMOVZXBW X5, Y5; \
+	F16BCAST(2, X14, Y14)
+
+// K45X4TOK does one token of a Q4_K/Q5_K 4-token kernel, the chunks'
+// values in Z8, Z9, Z22 and Z23: activations at (XA), xd at (DA), sums
+// at (BA), into A0 (chunks 0, 2), A1 (1, 3) and the mins M, as K45HEAD and
+// Q4KV do (Y2 scratch).
+#define K45X4TOK(XA, DA, BA, A0, A1, YM) \
+	VMULPS DA, Y3, Y4; \
+	VPMADDWD BA, Y5, Y2; \
+	VCVTDQ2PS Y2, Y2; \
+	VMULPS DA, Y2, Y2; \
+	VFMADD231PS Y2, Y14, YM; \
+	KVCHUNKA(Z8, XA, Z4, Z28, A0, Z10, Z11); \
+	KVCHUNKA(Z9, 64 XA, Z4, Z29, A1, Z10, Z11); \
+	KVCHUNKA(Z22, 128 XA, Z4, Z30, A0, Z10, Z11); \
+	KVCHUNKA(Z23, 192 XA, Z4, Z31, A1, Z10, Z11)
+
+// K45X4TOKENS runs K45X4TOK for the 4 tokens.
+#define K45X4TOKENS \
+	K45X4TOK((SI), (R8), (R9), Z0, Z18, Y24); \
+	K45X4TOK((SI)(R11*1), (R8)(R14*1), (R9)(BX*1), Z1, Z19, Y25); \
+	K45X4TOK((SI)(R11*2), (R8)(R14*2), (R9)(BX*2), Z6, Z20, Y26); \
+	K45X4TOK((R13), (R10), (R12), Z7, Z21, Y27)
+
+// KX4NEXT moves to the next super-block (TS bytes of weights).
+#define KX4NEXT(TS, LOOP) \
+	ADDQ $256, SI; \
+	ADDQ $256, R13; \
+	ADDQ $32, R8; \
+	ADDQ $32, R10; \
+	ADDQ $32, R9; \
+	ADDQ $32, R12; \
+	ADDQ $TS, DI; \
+	DECQ CX; \
+	JNZ  LOOP
+
+// Q4KX4W puts chunk J of a Q4_K block's values into Z (Y its low half).
+#define Q4KX4W(OFF, Y, Z) \
+	VMOVDQU64 OFF(DI), Y; \
+	VPSRLW $4, Y, Y10; \
+	VINSERTI64X4 $1, Y10, Z, Z; \
+	VPANDD Z15, Z, Z
+
+// KX4IDX loads the chunk index vectors at TAB into Z28-Z31.
+#define KX4IDX(TAB) \
+	VMOVDQU32 TAB<>+0(SB), Z28; \
+	VMOVDQU32 TAB<>+64(SB), Z29; \
+	VMOVDQU32 TAB<>+128(SB), Z30; \
+	VMOVDQU32 TAB<>+192(SB), Z31
+
+// KX4SETUP clears tokens 2 and 3's sums and the mins and loads the
+// constants of the Q4_K/Q5_K 4-token kernels.
+#define KX4SETUP \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7; \
+	VPXORD Z24, Z24, Z24; \
+	VPXORD Z25, Z25, Z25; \
+	VPXORD Z26, Z26, Z26; \
+	VPXORD Z27, Z27, Z27; \
+	MOVL $0x0f0f0f0f, AX; \
+	VPBROADCASTD AX, Z15; \
+	KX4IDX(kvq4idx)
+
+// func dotQ4KVNNIx4(xq *int8, xd *float32, bsum *int16, w *byte, nb, xstride, dstride, bstride int, out *[4]float32)
+TEXT ·dotQ4KVNNIx4(SB), NOSPLIT, $0-72
+	X4KARGS
+	KX4SETUP
+
+q4kx4loop:
+	K45X4HEAD
+	Q4KX4W(16, Y8, Z8)
+	Q4KX4W(48, Y9, Z9)
+	Q4KX4W(80, Y22, Z22)
+	Q4KX4W(112, Y23, Z23)
+	K45X4TOKENS
+	KX4NEXT(144, q4kx4loop)
+	MOVQ out+64(FP), DX
+	X4KEND
+
+// Q5KX4W is Q4KX4W for Q5_K's chunk J, with the fifth bits from Z16 (the
+// qh bytes twice, the second copy shifted right by 1) and Z17 (0x01
+// bytes).
+#define Q5KX4W(J, Y, Z) \
+	Q4KX4W(48+32*J, Y, Z); \
+	VPSRLW $(2*J), Z16, Z10; \
+	VPANDD Z17, Z10, Z10; \
+	VPSLLW $4, Z10, Z10; \
+	VPORD Z10, Z, Z
+
+// func dotQ5KVNNIx4(xq *int8, xd *float32, bsum *int16, w *byte, nb, xstride, dstride, bstride int, out *[4]float32)
+TEXT ·dotQ5KVNNIx4(SB), NOSPLIT, $0-72
+	X4KARGS
+	KX4SETUP
+	MOVL $0x01010101, AX
+	VPBROADCASTD AX, Z17
+
+q5kx4loop:
+	K45X4HEAD
+	VMOVDQU64 16(DI), Y16
+	VPSRLW $1, Y16, Y10
+	VINSERTI64X4 $1, Y10, Z16, Z16
+	Q5KX4W(0, Y8, Z8)
+	Q5KX4W(1, Y9, Z9)
+	Q5KX4W(2, Y22, Z22)
+	Q5KX4W(3, Y23, Z23)
+	K45X4TOKENS
+	KX4NEXT(176, q5kx4loop)
+	MOVQ out+64(FP), DX
+	X4KEND
+
+// Q6KX4TOK does one token of dotQ6KVNNIx4 as dotQ6KVNNI's loop does, the
+// chunks' values in Z8, Z9, Z22, Z23, the scales (f32) in Z12 and d in Z5.
+#define Q6KX4TOK(XA, DA, BA, A0, A1) \
+	VPMOVSXWD BA, Z7; \
+	VPSLLD $3, Z7, Z7; \
+	VPXORD Z6, Z6, Z6; \
+	VPSUBD Z7, Z6, Z7; \
+	VMOVUPS DA, Y4; \
+	VPERMPS Z4, Z24, Z4; \
+	VMULPS Z4, Z12, Z4; \
+	VMULPS Z5, Z4, Z4; \
+	KVCHUNKIA(Z8, XA, Z7, Z28, Z4, Z28, A0, Z10, Z11); \
+	KVCHUNKIA(Z9, 64 XA, Z7, Z29, Z4, Z29, A1, Z10, Z11); \
+	KVCHUNKIA(Z22, 128 XA, Z7, Z30, Z4, Z30, A0, Z10, Z11); \
+	KVCHUNKIA(Z23, 192 XA, Z7, Z31, Z4, Z31, A1, Z10, Z11)
+
+// Q6KX4W puts the two chunks of half N of a Q6_K block into ZL and ZH
+// (Q6KV's unpacking; Z13 scratch).
+#define Q6KX4W(N, ZL, ZH) \
+	VMOVDQU64 (64*N)(DI), ZH; \
+	VMOVDQU (128+32*N)(DI), Y13; \
+	VPSRLW $2, Y13, Y10; \
+	VINSERTI64X4 $1, Y10, Z13, Z13; \
+	VPANDD Z15, ZH, ZL; \
+	VPANDD Z14, Z13, Z11; \
+	VPSLLW $4, Z11, Z11; \
+	VPORD Z11, ZL, ZL; \
+	VPSRLW $4, ZH, ZH; \
+	VPANDD Z15, ZH, ZH; \
+	VPSRLW $4, Z13, Z13; \
+	VPANDD Z14, Z13, Z13; \
+	VPSLLW $4, Z13, Z13; \
+	VPORD Z13, ZH, ZH
+
+// func dotQ6KVNNIx4(xq *int8, xd *float32, bsum *int16, w *byte, nb, xstride, dstride, bstride int, out *[4]float32)
+TEXT ·dotQ6KVNNIx4(SB), NOSPLIT, $0-72
+	X4KARGS
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z15
+	MOVL $0x03030303, AX
+	VPBROADCASTD AX, Z14
+	KX4IDX(kvq6idx)
+	VMOVDQU32 kvxdidx<>+0(SB), Z24
+
+q6kx4loop:
+	VPMOVSXBD 192(DI), Z12
+	VCVTDQ2PS Z12, Z12
+	F16BCAST(208, X5, Z5)
+	Q6KX4W(1, Z22, Z23)
+	Q6KX4W(0, Z8, Z9)
+	Q6KX4TOK((SI), (R8), (R9), Z0, Z18)
+	Q6KX4TOK((SI)(R11*1), (R8)(R14*1), (R9)(BX*1), Z1, Z19)
+	Q6KX4TOK((SI)(R11*2), (R8)(R14*2), (R9)(BX*2), Z2, Z20)
+	Q6KX4TOK((R13), (R10), (R12), Z3, Z21)
+	KX4NEXT(210, q6kx4loop)
+	MOVQ out+64(FP), DX
 	X4END
