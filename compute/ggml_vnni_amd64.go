@@ -24,7 +24,11 @@ func useVNNIBlocks(k *kernels) {
 	k.blockDot[Q4_1] = block32VNNI(dotQ4_1GVNNI, dotQ4_1AVX2, 20)
 	k.blockDot[Q5_0] = block32VNNI(dotQ5_0GVNNI, dotQ5_0AVX2, 22)
 	k.blockDot[Q5_1] = block32VNNI(dotQ5_1GVNNI, dotQ5_1AVX2, 24)
+	k.blockDotX4[GGMLQ8_0] = block32VNNIx4(dotQ8_0GVNNIx4, k.blockDot[GGMLQ8_0], 34)
 	k.blockDotX4[GGMLQ4_0] = block32VNNIx4(dotQ4_0GVNNIx4, k.blockDot[GGMLQ4_0], 18)
+	k.blockDotX4[Q4_1] = block32VNNIx4(dotQ4_1GVNNIx4, k.blockDot[Q4_1], 20)
+	k.blockDotX4[Q5_0] = block32VNNIx4(dotQ5_0GVNNIx4, k.blockDot[Q5_0], 22)
+	k.blockDotX4[Q5_1] = block32VNNIx4(dotQ5_1GVNNIx4, k.blockDot[Q5_1], 24)
 	k.blockDotX4[Q4_K] = kquantVNNIx4(dotQ4KVNNIx4, k.blockDot[Q4_K], 144)
 	k.blockDotX4[Q5_K] = kquantVNNIx4(dotQ5KVNNIx4, k.blockDot[Q5_K], 176)
 	k.blockDotX4[Q6_K] = kquantVNNIx4(dotQ6KVNNIx4, k.blockDot[Q6_K], 210)
@@ -160,6 +164,18 @@ func dotQ5_1GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
 
 //go:noescape
 func dotQ4_0GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)
+
+//go:noescape
+func dotQ8_0GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)
+
+//go:noescape
+func dotQ4_1GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)
+
+//go:noescape
+func dotQ5_0GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)
+
+//go:noescape
+func dotQ5_1GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)
 
 // kquantVNNIx4 wraps a 4-token K-quant VNNI dot product (block size ts
 // bytes) with the bounds checks that keep it inside each row's slices; it

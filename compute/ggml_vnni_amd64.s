@@ -189,6 +189,53 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 	VZEROUPPER; \
 	RET
 
+// X4KSUM stores at OFF(DX) the sum of the lanes of A and B minus F (X4)
+// times that of M's low 8, in KVEND's order (Z5 and Y2 scratch).
+#define X4KSUM(A, B, M, YA, XA, OFF) \
+	VMOVAPS M, Z5; \
+	VADDPS B, A, A; \
+	VEXTRACTF64X4 $1, A, Y2; \
+	VADDPS Y2, YA, YA; \
+	VEXTRACTF64X4 $1, Z5, Y2; \
+	VADDPS Y2, Y5, Y5; \
+	VEXTRACTF128 $1, YA, X2; \
+	VADDPS X2, XA, XA; \
+	VEXTRACTF128 $1, Y5, X2; \
+	VADDPS X2, X5, X5; \
+	VHADDPS XA, XA, XA; \
+	VHADDPS XA, XA, XA; \
+	VHADDPS X5, X5, X5; \
+	VHADDPS X5, X5, X5; \
+	VMULSS X4, X5, X5; \
+	VSUBSS X5, XA, XA; \
+	VMOVSS XA, OFF(DX)
+
+// X4MZERO clears the accumulators X4ZERO leaves, for the kernels with a
+// mins term: Z6 and Z7 (sums of tokens 2 and 3, as Z2 and Z3 are
+// scratch) and Z24-Z27 (the mins).
+#define X4MZERO \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7; \
+	VPXORD Z24, Z24, Z24; \
+	VPXORD Z25, Z25, Z25; \
+	VPXORD Z26, Z26, Z26; \
+	VPXORD Z27, Z27, Z27
+
+// X4KEND stores the 4 tokens' results at (DX): sums Z0+Z18, Z1+Z19,
+// Z6+Z20 and Z7+Z21, minus mins Z24-Z27 times 1.
+#define X4KEND X4MEND($0x3f800000)
+
+// X4MEND is X4KEND with the mins times the f32 with bits F.
+#define X4MEND(F) \
+	MOVL F, AX; \
+	VMOVD AX, X4; \
+	X4KSUM(Z0, Z18, Z24, Y0, X0, 0); \
+	X4KSUM(Z1, Z19, Z25, Y1, X1, 4); \
+	X4KSUM(Z6, Z20, Z26, Y6, X6, 8); \
+	X4KSUM(Z7, Z21, Z27, Y7, X7, 12); \
+	VZEROUPPER; \
+	RET
+
 // F16BCAST broadcasts the f16 at OFF(DI) as f32 to Z (X its low half).
 #define F16BCAST(OFF, X, Z) \
 	MOVWLZX OFF(DI), AX; \
@@ -500,13 +547,16 @@ GLOBL kvd2idx<>(SB), RODATA|NOPTR, $128
 
 // HI5V adds 16 to the bytes of Z8 whose fifth bit is set: the 32-bit
 // masks at OFF(DI) (block A) and TS+OFF(DI) (block B).
-#define HI5V(OFF, TS) \
+#define HI5V(OFF, TS) HI5VTO(OFF, TS, Z8)
+
+// HI5VTO is HI5V for the values in Z.
+#define HI5VTO(OFF, TS, Z) \
 	MOVL OFF(DI), AX; \
 	MOVL (TS+OFF)(DI), BX; \
 	SHLQ $32, BX; \
 	ORQ  BX, AX; \
 	KMOVQ AX, K1; \
-	VPADDB Z13, Z8, K1, Z8
+	VPADDB Z13, Z, K1, Z
 
 // SCALES4 sets X5 to the 4 block factors f16(d)·xd of blocks at 0, TS,
 // 2TS and 3TS(DI).
@@ -788,74 +838,174 @@ q3kvloop:
 	KVCHUNKIA(Z8, XA, Z7, Z16, Z6, Z16, A0, Z10, Z11); \
 	KVCHUNKIA(Z9, 64 XA, Z7, Z17, Z6, Z17, A1, Z10, Z11)
 
+// SCALES4NX is SCALES4 without the xd factor (each token has its own).
+#define SCALES4NX(TS) \
+	MOVWLZX (DI), AX; \
+	VMOVD AX, X5; \
+	VPINSRW $1, TS(DI), X5, X5; \
+	VPINSRW $2, (2*TS)(DI), X5, X5; \
+	VPINSRW $3, (3*TS)(DI), X5, X5; \
+	VCVTPH2PS X5, X5
+
+// B32X4TOKENS runs TOK for the 4 tokens of a 32-column format kernel.
+#define B32X4TOKENS(TOK) \
+	TOK((SI), (R8), (R9), Z0, Z18); \
+	TOK((SI)(R11*1), (R8)(R14*1), (R9)(R14*1), Z1, Z19); \
+	TOK((SI)(R11*2), (R8)(R14*2), (R9)(R14*2), Z2, Z20); \
+	TOK((R13), (R10), (R12), Z3, Z21)
+
+// B32X4NEXT moves to the next 4 blocks (TS bytes each).
+#define B32X4NEXT(TS, LOOP) \
+	ADDQ $128, SI; \
+	ADDQ $128, R13; \
+	ADDQ $16, R8; \
+	ADDQ $16, R10; \
+	ADDQ $16, R9; \
+	ADDQ $16, R12; \
+	ADDQ $(4*TS), DI; \
+	SUBQ $4, CX; \
+	JNZ  LOOP
+
+// B32X4SETUP loads the constants of the 32-column 4-token kernels (as
+// B32VPROLOGUE, the lane indices of TAB) and the f32 with bits F in X12.
+#define B32X4SETUP(TAB, F) \
+	MOVL $0x0f0f0f0f, AX; \
+	VPBROADCASTD AX, Z15; \
+	MOVL $0x10101010, AX; \
+	VPBROADCASTD AX, Z13; \
+	VMOVDQU32 kvnibsh<>+0(SB), Z14; \
+	VMOVDQU32 TAB<>+0(SB), Z16; \
+	VMOVDQU32 TAB<>+64(SB), Z17; \
+	OFFSETF(F)
+
 // func dotQ4_0GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)
 // (nb a multiple of 4)
 TEXT ·dotQ4_0GVNNIx4(SB), NOSPLIT, $0-64
 	X4ARGS(xs)
-	MOVL $0x0f0f0f0f, AX
-	VPBROADCASTD AX, Z15
-	VMOVDQU32 kvnibsh<>+0(SB), Z14
-	VMOVDQU32 kvq4idx<>+0(SB), Z16
-	VMOVDQU32 kvq4idx<>+64(SB), Z17
-	OFFSETF($0xbe000000) // -1/8
+	B32X4SETUP(kvq4idx, $0xbe000000) // -1/8
 
 q40x4loop:
-	MOVWLZX (DI), AX
-	VMOVD AX, X5
-	VPINSRW $1, 18(DI), X5, X5
-	VPINSRW $2, 36(DI), X5, X5
-	VPINSRW $3, 54(DI), X5, X5
-	VCVTPH2PS X5, X5
+	SCALES4NX(18)
 	NIBVTO(2, 18, Y8, Z8, Y10)
 	NIBVTO(38, 18, Y9, Z9, Y10)
-	Q40X4TOK((SI), (R8), (R9), Z0, Z18)
-	Q40X4TOK((SI)(R11*1), (R8)(R14*1), (R9)(R14*1), Z1, Z19)
-	Q40X4TOK((SI)(R11*2), (R8)(R14*2), (R9)(R14*2), Z2, Z20)
-	Q40X4TOK((R13), (R10), (R12), Z3, Z21)
-	ADDQ $128, SI
-	ADDQ $128, R13
-	ADDQ $16, R8
-	ADDQ $16, R10
-	ADDQ $16, R9
-	ADDQ $16, R12
-	ADDQ $72, DI
-	SUBQ $4, CX
-	JNZ  q40x4loop
+	B32X4TOKENS(Q40X4TOK)
+	B32X4NEXT(18, q40x4loop)
 	MOVQ out+56(FP), DX
 	X4END
 
-// X4KSUM stores at OFF(DX) the sum of the lanes of A and B minus F (X4)
-// times that of M's low 8, in KVEND's order (Z5 and Y2 scratch).
-#define X4KSUM(A, B, M, YA, XA, OFF) \
-	VMOVAPS M, Z5; \
-	VADDPS B, A, A; \
-	VEXTRACTF64X4 $1, A, Y2; \
-	VADDPS Y2, YA, YA; \
-	VEXTRACTF64X4 $1, Z5, Y2; \
-	VADDPS Y2, Y5, Y5; \
-	VEXTRACTF128 $1, YA, X2; \
-	VADDPS X2, XA, XA; \
-	VEXTRACTF128 $1, Y5, X2; \
-	VADDPS X2, X5, X5; \
-	VHADDPS XA, XA, XA; \
-	VHADDPS XA, XA, XA; \
-	VHADDPS X5, X5, X5; \
-	VHADDPS X5, X5, X5; \
-	VMULSS X4, X5, X5; \
-	VSUBSS X5, XA, XA; \
-	VMOVSS XA, OFF(DX)
+// func dotQ5_0GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)
+// (nb a multiple of 4)
+TEXT ·dotQ5_0GVNNIx4(SB), NOSPLIT, $0-64
+	X4ARGS(xs)
+	B32X4SETUP(kvq4idx, $0xbe800000) // -1/4
 
-// X4KEND stores the 4 tokens' results at (DX): sums Z0+Z18, Z1+Z19,
-// Z6+Z20 and Z7+Z21, minus mins Z24-Z27 times 1.
-#define X4KEND \
-	MOVL $0x3f800000, AX; \
-	VMOVD AX, X4; \
-	X4KSUM(Z0, Z18, Z24, Y0, X0, 0); \
-	X4KSUM(Z1, Z19, Z25, Y1, X1, 4); \
-	X4KSUM(Z6, Z20, Z26, Y6, X6, 8); \
-	X4KSUM(Z7, Z21, Z27, Y7, X7, 12); \
-	VZEROUPPER; \
-	RET
+q50x4loop:
+	SCALES4NX(22)
+	NIBVTO(6, 22, Y8, Z8, Y10)
+	HI5VTO(2, 22, Z8)
+	NIBVTO(50, 22, Y9, Z9, Y10)
+	HI5VTO(46, 22, Z9)
+	B32X4TOKENS(Q40X4TOK)
+	B32X4NEXT(22, q50x4loop)
+	MOVQ out+56(FP), DX
+	X4END
+
+// func dotQ8_0GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)
+// (nb a multiple of 4)
+//
+// The weights as in dotQ8_0GVNNI (XOR 0x80, Z15), the tokens as in
+// dotQ4_0GVNNIx4 with the lanes starting from -2·xs.
+TEXT ·dotQ8_0GVNNIx4(SB), NOSPLIT, $0-64
+	X4ARGS(xs)
+	B32X4SETUP(kvq4idx, $0xc0000000) // -2
+	MOVL $0x80808080, AX
+	VPBROADCASTD AX, Z15
+
+q80x4loop:
+	MOVWLZX (DI), AX
+	VMOVD AX, X5
+	VPINSRW $1, 34(DI), X5, X5
+	VPINSRW $2, 68(DI), X5, X5
+	VPINSRW $3, 102(DI), X5, X5
+	VCVTPH2PS X5, X5
+	VMOVDQU 2(DI), Y8
+	VINSERTI64X4 $1, 36(DI), Z8, Z8
+	VPXORD Z15, Z8, Z8
+	VMOVDQU 70(DI), Y9
+	VINSERTI64X4 $1, 104(DI), Z9, Z9
+	VPXORD Z15, Z9, Z9
+	B32X4TOKENS(Q40X4TOK)
+	B32X4NEXT(34, q80x4loop)
+	MOVQ out+56(FP), DX
+	X4END
+
+// Q41X4TOK does one token of dotQ4_1GVNNIx4 (and Q5_1) as DM4 and
+// KVCHUNK do: Y5 holds the 4 blocks' [d, m] pairs, Z28 kvxdidx, K2 the
+// odd lanes; the sums go to A0, A1 and the mins to YM.
+#define Q41X4TOK(XA, DA, SA, A0, A1, YM) \
+	VMOVUPS DA, X4; \
+	VPERMPS Y4, Y28, Y4; \
+	VMULPS Y4, Y5, Y4; \
+	VMOVUPS SA, X3; \
+	VPERMPS Y3, Y28, Y3; \
+	VFMADD231PS Y3, Y4, K2, YM; \
+	KVCHUNKA(Z8, XA, Z4, Z16, A0, Z10, Z11); \
+	KVCHUNKA(Z9, 64 XA, Z4, Z17, A1, Z10, Z11)
+
+// Q41X4TOKENS runs Q41X4TOK for the 4 tokens.
+#define Q41X4TOKENS \
+	Q41X4TOK((SI), (R8), (R9), Z0, Z18, Y24); \
+	Q41X4TOK((SI)(R11*1), (R8)(R14*1), (R9)(R14*1), Z1, Z19, Y25); \
+	Q41X4TOK((SI)(R11*2), (R8)(R14*2), (R9)(R14*2), Z6, Z20, Y26); \
+	Q41X4TOK((R13), (R10), (R12), Z7, Z21, Y27)
+
+// DM4NX loads DM4's [d, m] pairs of the 4 blocks into Y5.
+#define DM4NX(TS) \
+	VMOVD (DI), X5; \
+	VPINSRD $1, TS(DI), X5, X5; \
+	VPINSRD $2, (2*TS)(DI), X5, X5; \
+	VPINSRD $3, (3*TS)(DI), X5, X5; \
+	VCVTPH2PS X5, Y5
+
+// Q41X4SETUP is B32X4SETUP for Q4_1/Q5_1, with the mins' constants.
+#define Q41X4SETUP \
+	B32X4SETUP(kvd2idx, $0); \
+	X4MZERO; \
+	VMOVDQU32 kvxdidx<>+0(SB), Z28; \
+	MOVL $0xaa, AX; \
+	KMOVW AX, K2
+
+// func dotQ4_1GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)
+// (nb a multiple of 4)
+TEXT ·dotQ4_1GVNNIx4(SB), NOSPLIT, $0-64
+	X4ARGS(xs)
+	Q41X4SETUP
+
+q41x4loop:
+	DM4NX(20)
+	NIBVTO(4, 20, Y8, Z8, Y10)
+	NIBVTO(44, 20, Y9, Z9, Y10)
+	Q41X4TOKENS
+	B32X4NEXT(20, q41x4loop)
+	MOVQ out+56(FP), DX
+	X4MEND($0xbe000000)
+
+// func dotQ5_1GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)
+// (nb a multiple of 4)
+TEXT ·dotQ5_1GVNNIx4(SB), NOSPLIT, $0-64
+	X4ARGS(xs)
+	Q41X4SETUP
+
+q51x4loop:
+	DM4NX(24)
+	NIBVTO(8, 24, Y8, Z8, Y10)
+	HI5VTO(4, 24, Z8)
+	NIBVTO(56, 24, Y9, Z9, Y10)
+	HI5VTO(52, 24, Z9)
+	Q41X4TOKENS
+	B32X4NEXT(24, q51x4loop)
+	MOVQ out+56(FP), DX
+	X4MEND($0xbe000000)
 
 // K45X4HEAD decodes a Q4_K/Q5_K super-block's scales for 4 tokens: Y3 the
 // 8 factors d·scale_g, Y5 the mins (each twice, as words) and Y14 dmin.
@@ -930,12 +1080,7 @@ q40x4loop:
 // KX4SETUP clears tokens 2 and 3's sums and the mins and loads the
 // constants of the Q4_K/Q5_K 4-token kernels.
 #define KX4SETUP \
-	VPXORD Z6, Z6, Z6; \
-	VPXORD Z7, Z7, Z7; \
-	VPXORD Z24, Z24, Z24; \
-	VPXORD Z25, Z25, Z25; \
-	VPXORD Z26, Z26, Z26; \
-	VPXORD Z27, Z27, Z27; \
+	X4MZERO; \
 	MOVL $0x0f0f0f0f, AX; \
 	VPBROADCASTD AX, Z15; \
 	KX4IDX(kvq4idx)
