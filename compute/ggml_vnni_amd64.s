@@ -193,22 +193,27 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 // times that of M's low 8, in KVEND's order (Z5 and Y2 scratch).
 #define X4KSUM(A, B, M, YA, XA, OFF) \
 	VMOVAPS M, Z5; \
-	VADDPS B, A, A; \
-	VEXTRACTF64X4 $1, A, Y2; \
-	VADDPS Y2, YA, YA; \
-	VEXTRACTF64X4 $1, Z5, Y2; \
-	VADDPS Y2, Y5, Y5; \
-	VEXTRACTF128 $1, YA, X2; \
-	VADDPS X2, XA, XA; \
-	VEXTRACTF128 $1, Y5, X2; \
-	VADDPS X2, X5, X5; \
-	VHADDPS XA, XA, XA; \
-	VHADDPS XA, XA, XA; \
-	VHADDPS X5, X5, X5; \
-	VHADDPS X5, X5, X5; \
-	VMULSS X4, X5, X5; \
-	VSUBSS X5, XA, XA; \
+	KHSUM(A, B, Z5, YA, XA, Y5, X5, X4, Y2, X2); \
 	VMOVSS XA, OFF(DX)
+
+// KHSUM leaves in XA the sum of the lanes of A and B minus F times that
+// of M (YT, XT scratch): KVEND's and X4KSUM's order of additions.
+#define KHSUM(A, B, M, YA, XA, YM, XM, F, YT, XT) \
+	VADDPS B, A, A; \
+	VEXTRACTF64X4 $1, A, YT; \
+	VADDPS YT, YA, YA; \
+	VEXTRACTF64X4 $1, M, YT; \
+	VADDPS YT, YM, YM; \
+	VEXTRACTF128 $1, YA, XT; \
+	VADDPS XT, XA, XA; \
+	VEXTRACTF128 $1, YM, XT; \
+	VADDPS XT, XM, XM; \
+	VHADDPS XA, XA, XA; \
+	VHADDPS XA, XA, XA; \
+	VHADDPS XM, XM, XM; \
+	VHADDPS XM, XM, XM; \
+	VMULSS F, XM, XM; \
+	VSUBSS XM, XA, XA
 
 // X4MZERO clears the accumulators X4ZERO leaves, for the kernels with a
 // mins term: Z6 and Z7 (sums of tokens 2 and 3, as Z2 and Z3 are
@@ -320,21 +325,7 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 #define KVEND(FBITS) \
 	MOVL $FBITS, AX; \
 	VMOVD AX, X6; \
-	VADDPS Z21, Z0, Z0; \
-	VEXTRACTF64X4 $1, Z0, Y2; \
-	VADDPS Y2, Y0, Y0; \
-	VEXTRACTF64X4 $1, Z1, Y3; \
-	VADDPS Y3, Y1, Y1; \
-	VEXTRACTF128 $1, Y0, X2; \
-	VADDPS X2, X0, X0; \
-	VEXTRACTF128 $1, Y1, X3; \
-	VADDPS X3, X1, X1; \
-	VHADDPS X0, X0, X0; \
-	VHADDPS X0, X0, X0; \
-	VHADDPS X1, X1, X1; \
-	VHADDPS X1, X1, X1; \
-	VMULSS X6, X1, X1; \
-	VSUBSS X1, X0, X0; \
+	KHSUM(Z0, Z21, Z1, Y0, X0, Y1, X1, X6, Y2, X2); \
 	VMOVSS X0, ret+40(FP); \
 	VZEROUPPER; \
 	RET
