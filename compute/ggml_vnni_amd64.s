@@ -124,7 +124,16 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 // token 0's activations, scales and third argument (S), R13, R10 and R12
 // at token 3's; R11 and R14 hold the strides. It clears Z0-Z3 and
 // Z18-Z21, one accumulator per token and half.
-#define X4ARGS(S) \
+#define X4ARGS(S) X4ARGSR(S, R14)
+
+// X4KARGS is X4ARGS for the K-quant kernels: the third argument is bsum,
+// bstride bytes apart per token (BX).
+#define X4KARGS \
+	MOVQ bstride+56(FP), BX; \
+	X4ARGSR(bsum, BX)
+
+// X4ARGSR is X4ARGS with the third argument's stride in SR.
+#define X4ARGSR(S, SR) \
 	MOVQ xq+0(FP), SI; \
 	MOVQ xd+8(FP), R8; \
 	MOVQ S+16(FP), R9; \
@@ -136,11 +145,8 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 	ADDQ R11, R13; \
 	LEAQ (R8)(R14*2), R10; \
 	ADDQ R14, R10; \
-	LEAQ (R9)(R14*2), R12; \
-	ADDQ R14, R12; \
-	X4ZERO
-
-#define X4ZERO \
+	LEAQ (R9)(SR*2), R12; \
+	ADDQ SR, R12; \
 	VPXORD Z0, Z0, Z0; \
 	VPXORD Z1, Z1, Z1; \
 	VPXORD Z2, Z2, Z2; \
@@ -149,25 +155,6 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 	VPXORD Z19, Z19, Z19; \
 	VPXORD Z20, Z20, Z20; \
 	VPXORD Z21, Z21, Z21
-
-// X4KARGS is X4ARGS for the K-quant kernels: the third argument is bsum,
-// bstride bytes apart per token (BX), R12 token 3's.
-#define X4KARGS \
-	MOVQ xq+0(FP), SI; \
-	MOVQ xd+8(FP), R8; \
-	MOVQ bsum+16(FP), R9; \
-	MOVQ w+24(FP), DI; \
-	MOVQ nb+32(FP), CX; \
-	MOVQ xstride+40(FP), R11; \
-	MOVQ dstride+48(FP), R14; \
-	MOVQ bstride+56(FP), BX; \
-	LEAQ (SI)(R11*2), R13; \
-	ADDQ R11, R13; \
-	LEAQ (R8)(R14*2), R10; \
-	ADDQ R14, R10; \
-	LEAQ (R9)(BX*2), R12; \
-	ADDQ BX, R12; \
-	X4ZERO
 
 // X4SUM stores the sum of the lanes of A and B as f32 at OFF(DX).
 #define X4SUM(A, B, YA, XA, OFF) \
@@ -215,7 +202,7 @@ GLOBL kvxdidx<>(SB), RODATA|NOPTR, $64
 	VMULSS F, XM, XM; \
 	VSUBSS XM, XA, XA
 
-// X4MZERO clears the accumulators X4ZERO leaves, for the kernels with a
+// X4MZERO clears the accumulators X4ARGS leaves, for the kernels with a
 // mins term: Z6 and Z7 (sums of tokens 2 and 3, as Z2 and Z3 are
 // scratch) and Z24-Z27 (the mins).
 #define X4MZERO \
@@ -516,6 +503,10 @@ GLOBL kvd2idx<>(SB), RODATA|NOPTR, $128
 // the lane-to-block indices (IDX0, IDX1 from TAB).
 #define B32VPROLOGUE(TAB) \
 	KVARGS(xs, R9); \
+	B32CONSTS(TAB)
+
+// B32CONSTS loads B32VPROLOGUE's constants.
+#define B32CONSTS(TAB) \
 	MOVL $0x0f0f0f0f, AX; \
 	VPBROADCASTD AX, Z15; \
 	MOVL $0x10101010, AX; \
@@ -860,13 +851,7 @@ q3kvloop:
 // B32X4SETUP loads the constants of the 32-column 4-token kernels (as
 // B32VPROLOGUE, the lane indices of TAB) and the f32 with bits F in X12.
 #define B32X4SETUP(TAB, F) \
-	MOVL $0x0f0f0f0f, AX; \
-	VPBROADCASTD AX, Z15; \
-	MOVL $0x10101010, AX; \
-	VPBROADCASTD AX, Z13; \
-	VMOVDQU32 kvnibsh<>+0(SB), Z14; \
-	VMOVDQU32 TAB<>+0(SB), Z16; \
-	VMOVDQU32 TAB<>+64(SB), Z17; \
+	B32CONSTS(TAB); \
 	OFFSETF(F)
 
 // func dotQ4_0GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)
