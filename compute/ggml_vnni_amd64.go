@@ -32,6 +32,8 @@ func useVNNIBlocks(k *kernels) {
 	k.blockDotX4[Q4_K] = kquantVNNIx4(dotQ4KVNNIx4, k.blockDot[Q4_K], 144)
 	k.blockDotX4[Q5_K] = kquantVNNIx4(dotQ5KVNNIx4, k.blockDot[Q5_K], 176)
 	k.blockDotX4[Q6_K] = kquantVNNIx4(dotQ6KVNNIx4, k.blockDot[Q6_K], 210)
+	k.blockDotX4[Q2_K] = kquantVNNIx4(dotQ2KVNNIx4, k.blockDot[Q2_K], 84)
+	k.blockDotX4[Q3_K] = kquantVNNIx4(dotQ3KVNNIx4, k.blockDot[Q3_K], 110)
 	k.blockGemmMinT = vnniGemmMinT
 }
 
@@ -211,3 +213,9 @@ func dotQ5KVNNIx4(xq *int8, xd *float32, bsum *int16, w *byte, nb, xstride, dstr
 
 //go:noescape
 func dotQ6KVNNIx4(xq *int8, xd *float32, bsum *int16, w *byte, nb, xstride, dstride, bstride int, out *[4]float32)
+
+//go:noescape
+func dotQ2KVNNIx4(xq *int8, xd *float32, bsum *int16, w *byte, nb, xstride, dstride, bstride int, out *[4]float32)
+
+//go:noescape
+func dotQ3KVNNIx4(xq *int8, xd *float32, bsum *int16, w *byte, nb, xstride, dstride, bstride int, out *[4]float32)

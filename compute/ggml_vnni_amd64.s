@@ -676,10 +676,13 @@ q51vloop:
 
 // K23HALF loads the 32 value bytes of half N (at OFF(DI)) as [q | q>>2]
 // into Z8.
-#define K23HALF(OFF) \
-	VMOVDQU OFF(DI), Y8; \
-	VPSRLW $2, Y8, Y9; \
-	VINSERTI64X4 $1, Y9, Z8, Z8
+#define K23HALF(OFF) K23HALFTO(OFF, Y8, Z8, Y9)
+
+// K23HALFTO is K23HALF into Z (Y its low half), YT scratch.
+#define K23HALFTO(OFF, Y, Z, YT) \
+	VMOVDQU64 OFF(DI), Y; \
+	VPSRLW $2, Y, YT; \
+	VINSERTI64X4 $1, YT, Z, Z
 
 // K23FAC sets Z3 to the 16 sub-block factors: the int32 scales in Z3
 // times xd_{i/2} (Z20 holds kvxdidx) times the f16 d at OFF(DI).
@@ -983,19 +986,24 @@ q51x4loop:
 	MOVQ out+56(FP), DX
 	X4MEND($0xbe000000)
 
+// KX4KEEP runs the scale decoding SCALES, which clobbers R11, R12, R13
+// and BX, keeping them in XA and XB.
+#define KX4KEEP(SCALES, XA, XB) \
+	VMOVQ R11, XA; \
+	VPINSRQ $1, R12, XA, XA; \
+	VMOVQ R13, XB; \
+	VPINSRQ $1, BX, XB, XB; \
+	SCALES; \
+	VMOVQ XA, R11; \
+	VPEXTRQ $1, XA, R12; \
+	VMOVQ XB, R13; \
+	VPEXTRQ $1, XB, BX
+
 // K45X4HEAD decodes a Q4_K/Q5_K super-block's scales for 4 tokens: Y3 the
 // 8 factors d·scale_g, Y5 the mins (each twice, as words) and Y14 dmin.
 // The scale decoding's registers are kept in X12 and X13 meanwhile.
 #define K45X4HEAD \
-	VMOVQ R11, X12; \
-	VPINSRQ $1, R12, X12, X12; \
-	VMOVQ R13, X13; \
-	VPINSRQ $1, BX, X13, X13; \
-	K4SCALEBYTES; \
-	VMOVQ X12, R11; \
-	VPEXTRQ $1, X12, R12; \
-	VMOVQ X13, R13; \
-	VPEXTRQ $1, X13, BX; \
+	KX4KEEP(K4SCALEBYTES, X12, X13); \
 	VPMOVZXBD X2, Y3; \
 	VCVTDQ2PS Y3, Y3; \
 	F16BCAST(0, X4, Y4); \
@@ -1163,5 +1171,124 @@ q6kx4loop:
 	Q6KX4TOK((SI)(R11*2), (R8)(R14*2), (R9)(BX*2), Z2, Z20)
 	Q6KX4TOK((R13), (R10), (R12), Z3, Z21)
 	KX4NEXT(210, q6kx4loop)
+	MOVQ out+64(FP), DX
+	X4END
+
+// K23X4W puts the 4 chunks of 2-bit values of a Q2_K/Q3_K block (value
+// bytes at OFF(DI)) into Z8, Z9, Z22 and Z23 (Z14 holds 0x03 bytes).
+#define K23X4W(OFF) \
+	K23HALFTO(OFF, Y8, Z8, Y10); \
+	VPSRLW $4, Z8, Z9; \
+	VPANDD Z14, Z9, Z9; \
+	VPANDD Z14, Z8, Z8; \
+	K23HALFTO(OFF+32, Y22, Z22, Y10); \
+	VPSRLW $4, Z22, Z23; \
+	VPANDD Z14, Z23, Z23; \
+	VPANDD Z14, Z22, Z22
+
+// K23X4FAC sets Z4 to one token's 16 sub-block factors as K23FAC does:
+// the f32 scales in SC times xd_{i/2} (at DA; Z16 holds kvxdidx) times d
+// (D).
+#define K23X4FAC(DA, SC, D) \
+	VMOVUPS DA, Y4; \
+	VPERMPS Z4, Z16, Z4; \
+	VMULPS Z4, SC, Z4; \
+	VMULPS D, Z4, Z4
+
+// K23X4SETUP loads the constants of the Q2_K/Q3_K 4-token kernels.
+#define K23X4SETUP \
+	KX4IDX(kvq6idx); \
+	VMOVDQU32 kvxdidx<>+0(SB), Z16; \
+	MOVL $0x03030303, AX; \
+	VPBROADCASTD AX, Z14; \
+	MOVL $0x0f0f0f0f, AX; \
+	VPBROADCASTD AX, Z15
+
+// Q2KX4TOK does one token of dotQ2KVNNIx4 as dotQ2KVNNI's loop does: the
+// mins (words in Y13, dmin in Y12) into YM, the chunks into A0 and A1.
+#define Q2KX4TOK(XA, DA, BA, A0, A1, YM) \
+	VPMADDWD BA, Y13, Y3; \
+	VCVTDQ2PS Y3, Y3; \
+	VMULPS DA, Y3, Y3; \
+	VFMADD231PS Y3, Y12, YM; \
+	K23X4FAC(DA, Z17, Z5); \
+	KVCHUNKA(Z8, XA, Z4, Z28, A0, Z10, Z11); \
+	KVCHUNKA(Z9, 64 XA, Z4, Z29, A1, Z10, Z11); \
+	KVCHUNKA(Z22, 128 XA, Z4, Z30, A0, Z10, Z11); \
+	KVCHUNKA(Z23, 192 XA, Z4, Z31, A1, Z10, Z11)
+
+// func dotQ2KVNNIx4(xq *int8, xd *float32, bsum *int16, w *byte, nb, xstride, dstride, bstride int, out *[4]float32)
+TEXT ·dotQ2KVNNIx4(SB), NOSPLIT, $0-72
+	X4KARGS
+	X4MZERO
+	K23X4SETUP
+
+q2kx4loop:
+	// Q2KMINS's mins as words (Y13) and dmin (Y12), without the tokens;
+	// the scales (f32) in Z17 and d in Z5.
+	VMOVDQU (DI), X3
+	VPSRLW $4, X3, X2
+	VPAND X15, X2, X2
+	VPMOVZXBW X2, Y13
+	MOVWLZX 82(DI), AX
+	VMOVD AX, X12
+	VCVTPH2PS X12, X12
+	VBROADCASTSS X12, Y12
+	VPAND X15, X3, X3
+	VPMOVZXBD X3, Z17
+	VCVTDQ2PS Z17, Z17
+	F16BCAST(80, X5, Z5)
+	K23X4W(16)
+	Q2KX4TOK((SI), (R8), (R9), Z0, Z18, Y24)
+	Q2KX4TOK((SI)(R11*1), (R8)(R14*1), (R9)(BX*1), Z1, Z19, Y25)
+	Q2KX4TOK((SI)(R11*2), (R8)(R14*2), (R9)(BX*2), Z6, Z20, Y26)
+	Q2KX4TOK((R13), (R10), (R12), Z7, Z21, Y27)
+	KX4NEXT(84, q2kx4loop)
+	MOVQ out+64(FP), DX
+	X4KEND
+
+// Q3KX4TOK does one token of dotQ3KVNNIx4 as dotQ3KVNNI's loop does: the
+// lanes start from -bsum (Z7), the chunks go to A0 and A1.
+#define Q3KX4TOK(XA, DA, BA, A0, A1) \
+	K23X4FAC(DA, Z26, Z27); \
+	VPMOVSXWD BA, Z7; \
+	VPXORD Z6, Z6, Z6; \
+	VPSUBD Z7, Z6, Z7; \
+	KVCHUNKIA(Z8, XA, Z7, Z28, Z4, Z28, A0, Z10, Z11); \
+	KVCHUNKIA(Z9, 64 XA, Z7, Z29, Z4, Z29, A1, Z10, Z11); \
+	KVCHUNKIA(Z22, 128 XA, Z7, Z30, Z4, Z30, A0, Z10, Z11); \
+	KVCHUNKIA(Z23, 192 XA, Z7, Z31, Z4, Z31, A1, Z10, Z11)
+
+// Q3KX4BIT adds 4 to the values of chunk C in W whose third bit is set
+// (Z12 holds the hmask bytes twice, Z13 4 in every byte), as Q3KV.
+#define Q3KX4BIT(W, C) \
+	VPTESTMB kvq3bit<>+(64*C)(SB), Z12, K1; \
+	VPADDB Z13, W, K1, W
+
+// func dotQ3KVNNIx4(xq *int8, xd *float32, bsum *int16, w *byte, nb, xstride, dstride, bstride int, out *[4]float32)
+TEXT ·dotQ3KVNNIx4(SB), NOSPLIT, $0-72
+	X4KARGS
+	K23X4SETUP
+	MOVL $0x04040404, AX
+	VPBROADCASTD AX, Z13
+
+q3kx4loop:
+	MOVL $0x20202020, AX
+	VPBROADCASTD AX, X5
+	KX4KEEP(Q3SCALES, X24, X25)
+	VPMOVSXBD X6, Z26
+	VCVTDQ2PS Z26, Z26
+	F16BCAST(108, X5, Z27)
+	VBROADCASTI64X4 (DI), Z12
+	K23X4W(32)
+	Q3KX4BIT(Z8, 0)
+	Q3KX4BIT(Z9, 1)
+	Q3KX4BIT(Z22, 2)
+	Q3KX4BIT(Z23, 3)
+	Q3KX4TOK((SI), (R8), (R9), Z0, Z18)
+	Q3KX4TOK((SI)(R11*1), (R8)(R14*1), (R9)(BX*1), Z1, Z19)
+	Q3KX4TOK((SI)(R11*2), (R8)(R14*2), (R9)(BX*2), Z2, Z20)
+	Q3KX4TOK((R13), (R10), (R12), Z3, Z21)
+	KX4NEXT(110, q3kx4loop)
 	MOVQ out+64(FP), DX
 	X4END
