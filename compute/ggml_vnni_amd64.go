@@ -103,15 +103,16 @@ func block32VNNIx4(vnni func(xq *int8, xd, xs *float32, w *byte, nb, xstride, ds
 
 // vnniGemmMinT are the GEMM switch points (gemmMinT) with the VNNI block
 // dots, measured with BenchmarkGGMLPaths on a Zen 5 (one thread, CPU time
-// per MatMul, 4096×4096 and 13696×4096 weights, T = 16..512): the row
-// path's CPU time over the GEMM's crosses 1 at about T = 200 (Q8_0), 150
-// (Q2_K), 145 (Q4_K), 115-130 (Q4_0), 100-110 (Q4_1), 85 (Q6_K), 75-95
-// (Q5_K), 75 (Q3_K) and 65-70 (Q5_0, Q5_1), the same for both shapes.
-// Each point is set a little below its crossover: near it the GEMM is
-// preferred, as it does not round the activations.
+// per MatMul, 4096×4096 and 13696×4096 weights, T = 16..512). With the
+// 4-token kernels the row path's CPU time over the GEMM's is 0.25-0.35 at
+// T=16, 0.7-0.85 at T=128 and crosses 1 at about T = 265-290 (Q5_1, Q6_K,
+// Q3_K), 300-400 (Q8_0, Q5_0, Q5_K), 410-500 (Q2_K, Q4_K, Q4_1, Q4_0),
+// the same for both shapes. Each point is set at or a little below the
+// lower crossover: near it the GEMM is preferred, as it does not round the
+// activations.
 var vnniGemmMinT = [numDTypes]int{
-	GGMLQ8_0: 192, GGMLQ4_0: 112, Q4_1: 96, Q5_0: 64, Q5_1: 64,
-	Q2_K: 144, Q3_K: 64, Q4_K: 128, Q5_K: 64, Q6_K: 80,
+	GGMLQ8_0: 256, GGMLQ4_0: 384, Q4_1: 384, Q5_0: 256, Q5_1: 256,
+	Q2_K: 384, Q3_K: 256, Q4_K: 384, Q5_K: 320, Q6_K: 256,
 }
 
 // block32VNNI wraps a VNNI dot product for a 32-column format (block size
