@@ -1,9 +1,12 @@
 //go:build amd64 && !purego
 
 // AVX-512 VNNI dot products of 8-bit activations (int8, an f32 scale per
-// 32 columns, int16 sums per 16) with rows of K-quant blocks and of ggml
-// Q8_0 blocks (whose signed weights are made unsigned by XOR 0x80, the
-// offset removed in integers as in kernels_vnni_amd64.s). VPDPBUSD
+// 32 columns, int16 sums per 16) with rows of every ggml block format, for
+// one token or 4 (which share the unpacking of the weights). ggml Q8_0's
+// signed weights are made unsigned by XOR 0x80, Q4_0/Q5_0/Q3_K's are
+// stored with an offset; each offset is removed exactly in integers, as in
+// kernels_vnni_amd64.s, the int32 lanes starting from minus the offset
+// times their activations' sum. VPDPBUSD
 // multiplies the unsigned weight values (Q4_K/Q5_K as stored, Q6_K as
 // stored, i.e. q+32) with the signed activations, 4 products per int32
 // lane, 64 columns per instruction. Each lane's int32 sum covers 4 columns
