@@ -9,7 +9,8 @@ import (
 
 // BenchmarkGGMLBlockDot measures each kernel set's block dot product on one
 // cached 4096-column weight row (SetBytes is the row's size, so MB/s is
-// the kernel's weight throughput when memory is not the limit).
+// the kernel's weight throughput when memory is not the limit), and the
+// 4-token one where the set has it.
 func BenchmarkGGMLBlockDot(b *testing.B) {
 	for _, dt := range blockTypes() {
 		for _, k := range kernelSets() {
@@ -27,6 +28,25 @@ func BenchmarkGGMLBlockDot(b *testing.B) {
 					s += dot(&acts[0], w.Q)
 				}
 				_ = s
+			})
+			if k.blockDotX4[dt] == nil {
+				continue
+			}
+			// The 4-token kernel: MB/s counts the row once per token, so
+			// it compares with the one-token figure per token.
+			b.Run(fmt.Sprintf("%v/%s-x4", dt, k.name), func(b *testing.B) {
+				const cols = 4096
+				rng := rand.New(rand.NewPCG(3, 4))
+				w := randomBlockMatrix(b, rng, dt, 1, cols)
+				x := randF32(rng, 4*cols)
+				var p *Pool
+				acts := p.quantizeActs(k, dt, x, 4, cols)
+				dot4 := k.blockDotX4[dt]
+				b.SetBytes(4 * int64(len(w.Q)))
+				var out [4]float32
+				for b.Loop() {
+					dot4((*[4]actRow)(acts), w.Q, &out)
+				}
 			})
 		}
 	}
