@@ -75,6 +75,9 @@ func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 		clear(out[:T*rows])
 		return
 	}
+	if k.tileMatMul != nil && k.tileMatMul(p, out, x, T, w) {
+		return
+	}
 	if T >= gemmMinT(k, w.DType) {
 		p.gemm(k, out, x, T, w)
 		return

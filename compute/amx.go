@@ -1,0 +1,673 @@
+package compute
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strings"
+	"unsafe"
+
+	"github.com/glmv/glmv/internal/half"
+)
+
+// The AMX kernels (amx_amd64.s) and their Go twins (here, run on the tile
+// model of amx_model.go) compute 32×32 blocks of MatMul's output:
+//
+//   - amxBF16: bf16 weights. Each activation x is split into three bf16
+//     values (bf16Split3), whose sum carries 24 significant bits of x
+//     (relative error ≤ 2⁻²⁴ or so, x's own f32 precision), and each is
+//     dotted with the weights by TDPBF16PS, accumulating in f32: the
+//     product of f32 activations with bf16 weights to f32 GEMM accuracy,
+//     at a third of the tile unit's bf16 rate. A is packed in tiles: for
+//     each step of 32 columns, for each of the 3 parts, the 32 tokens'
+//     64-byte rows (tokens 0–15, then 16–31).
+//   - amxQ8: Q8_0 weights against activations quantized per 32-column
+//     block (quantQ8, as the row kernels use). One TDPBSSD per block of 32
+//     gives the exact integer dot; the per-block scales are then applied
+//     in f32 (AVX-512 in the asm): acc += float32(dot) · (xd·wd).
+//
+// Tiles: tmm0–3 hold the 2×2 grid of 16×16 accumulators (tokens 0–15 and
+// 16–31 × weight rows 0–15 and 16–31), tmm4–5 the two 16-token halves of
+// A, tmm6–7 the two 16-row panels of B. Weights are packed per 16 rows in
+// the VNNI layouts of the dot instructions: for bf16, for each pair of
+// columns k, k+1, the 2 values of each of the 16 rows side by side (64
+// bytes); for Q8_0, for each block of 32 columns, 8 groups of 4 columns,
+// the 4 bytes of each of the 16 rows side by side (512 bytes), then the 16
+// block scales as f32 (64 bytes).
+//
+// Each kernel call is self-contained: LDTILECFG at entry, TILERELEASE at
+// exit, no tile state kept between Go calls (see amx_amd64.go for why that
+// is safe under the Go runtime's signals and preemption).
+
+const (
+	amxTM           = 32                        // tokens per kernel call
+	amxBF16Parts    = 3                         // bf16 values each activation is split into
+	amxBF16AStep    = amxBF16Parts * amxTM * 64 // packed A bytes per step of 32 columns
+	amxTN           = 32                        // weight rows per kernel call
+	amxBF16Step     = 32                        // k columns per TDPBF16PS
+	amxBF16PanelRow = 64                        // bytes per packed pair of columns (16 rows × 2 bf16)
+	amxQ8BlockBytes = 8*64 + 16*4               // packed bytes per 16-row panel per block of 32
+	amxScratch      = 4*16*64 + amxTM*amxTN*4   // int32 tiles, then the f32 accumulator
+)
+
+// Tile configurations: all tiles 16×64 bytes for bf16; for Q8_0 the A tiles
+// hold one 32-byte block per row and the B tiles its 8 groups of 4.
+var (
+	amxBF16Config = newAMXTileConfig(
+		[8]int{16, 16, 16, 16, 16, 16, 16, 16},
+		[8]int{64, 64, 64, 64, 64, 64, 64, 64})
+	amxQ8Config = newAMXTileConfig(
+		[8]int{16, 16, 16, 16, 16, 16, 8, 8},
+		[8]int{64, 64, 64, 64, 32, 32, 64, 64})
+)
+
+// amxOpcode names the AMX instructions the kernels use.
+type amxOpcode uint8
+
+const (
+	amxLdtilecfg amxOpcode = iota
+	amxTilerelease
+	amxTilezero
+	amxTileloadd
+	amxTilestored
+	amxTdpbssd
+	amxTdpbf16ps
+)
+
+// x86 general-purpose register numbers (as encoded), for the registers the
+// kernels address tiles through.
+const (
+	rAX, rCX, rDX, rBX = 0, 1, 2, 3
+	rSI, rDI           = 6, 7
+	rR8, rR9, rR10     = 8, 9, 10
+	rR11, rR12         = 11, 12
+)
+
+var gpNames = [16]string{"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+	"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"}
+
+// amxInst is one AMX instruction: tile t (the destination, or the tile
+// stored), and for the dot products sources a and b; memory operands are
+// base + index·1 + disp (LDTILECFG: base only).
+type amxInst struct {
+	op          amxOpcode
+	t, a, b     int
+	base, index int
+	disp        int32
+}
+
+func ldtilecfg(base int) amxInst { return amxInst{op: amxLdtilecfg, base: base} }
+func tilerelease() amxInst       { return amxInst{op: amxTilerelease} }
+func tilezero(t int) amxInst     { return amxInst{op: amxTilezero, t: t} }
+func tileloadd(t int, disp int32, base, index int) amxInst {
+	return amxInst{op: amxTileloadd, t: t, base: base, index: index, disp: disp}
+}
+func tilestored(t int, disp int32, base, index int) amxInst {
+	return amxInst{op: amxTilestored, t: t, base: base, index: index, disp: disp}
+}
+func tdpbssd(c, a, b int) amxInst   { return amxInst{op: amxTdpbssd, t: c, a: a, b: b} }
+func tdpbf16ps(c, a, b int) amxInst { return amxInst{op: amxTdpbf16ps, t: c, a: a, b: b} }
+
+// encode returns the instruction's bytes per the SDM (VEX.128.0F38.W0,
+// opcode 49/4B/5E/5C): what the macros of amx_amd64.h emit and what GNU as
+// assembles for gnu(); the tests check both.
+func (in amxInst) encode() []byte {
+	vex := func(pp, vvvv byte, x, b int) []byte {
+		b1 := byte(0xe2) ^ byte(x>>3)<<6 ^ byte(b>>3)<<5
+		return []byte{0xc4, b1, (^vvvv&15)<<3 | pp}
+	}
+	mem := func(reg int) []byte { // ModRM + SIB + displacement
+		sib := byte(in.index&7)<<3 | byte(in.base&7)
+		switch {
+		case in.disp == 0 && in.base&7 != 5:
+			return []byte{byte(reg)<<3 | 4, sib}
+		case in.disp >= -128 && in.disp < 128:
+			return []byte{0x40 | byte(reg)<<3 | 4, sib, byte(in.disp)}
+		}
+		return binary.LittleEndian.AppendUint32([]byte{0x80 | byte(reg)<<3 | 4, sib}, uint32(in.disp))
+	}
+	switch in.op {
+	case amxLdtilecfg:
+		return append(vex(0, 0, 0, in.base), 0x49, byte(in.base&7))
+	case amxTilerelease:
+		return append(vex(0, 0, 0, 0), 0x49, 0xc0)
+	case amxTilezero:
+		return append(vex(3, 0, 0, 0), 0x49, 0xc0|byte(in.t)<<3)
+	case amxTileloadd:
+		return append(append(vex(3, 0, in.index, in.base), 0x4b), mem(in.t)...)
+	case amxTilestored:
+		return append(append(vex(2, 0, in.index, in.base), 0x4b), mem(in.t)...)
+	case amxTdpbssd:
+		return append(vex(3, byte(in.b), 0, 0), 0x5e, 0xc0|byte(in.t)<<3|byte(in.a))
+	case amxTdpbf16ps:
+		return append(vex(2, byte(in.b), 0, 0), 0x5c, 0xc0|byte(in.t)<<3|byte(in.a))
+	}
+	panic("compute: unknown AMX opcode")
+}
+
+// gnu returns the instruction in AT&T syntax as GNU objdump prints it.
+func (in amxInst) gnu() string {
+	mem := func() string {
+		d := ""
+		if in.disp != 0 {
+			d = fmt.Sprintf("%#x", in.disp)
+		}
+		return fmt.Sprintf("%s(%%%s,%%%s,1)", d, gpNames[in.base], gpNames[in.index])
+	}
+	switch in.op {
+	case amxLdtilecfg:
+		return fmt.Sprintf("ldtilecfg (%%%s)", gpNames[in.base])
+	case amxTilerelease:
+		return "tilerelease"
+	case amxTilezero:
+		return fmt.Sprintf("tilezero %%tmm%d", in.t)
+	case amxTileloadd:
+		return fmt.Sprintf("tileloadd %s,%%tmm%d", mem(), in.t)
+	case amxTilestored:
+		return fmt.Sprintf("tilestored %%tmm%d,%s", in.t, mem())
+	case amxTdpbssd:
+		return fmt.Sprintf("tdpbssd %%tmm%d,%%tmm%d,%%tmm%d", in.b, in.a, in.t)
+	case amxTdpbf16ps:
+		return fmt.Sprintf("tdpbf16ps %%tmm%d,%%tmm%d,%%tmm%d", in.b, in.a, in.t)
+	}
+	panic("compute: unknown AMX opcode")
+}
+
+// amxKernelDesc is the AMX instruction sequence of one asm kernel, in the
+// order it appears in the code: the prologue, the loop body (run once per
+// step of K), the epilogue. The asm (checked by disassembly in the tests)
+// and the Go twin (which executes these very values) issue it alike.
+type amxKernelDesc struct {
+	symbol                   string
+	prologue, body, epilogue []amxInst
+}
+
+// The four accumulator tiles live in the scratch buffer (CX) tile after
+// tile, 1 KiB each, 64 bytes a row (R11 = 64).
+var amxAccTiles = []amxInst{
+	tileloadd(0, 0, rCX, rR11), tileloadd(1, 1024, rCX, rR11),
+	tileloadd(2, 2048, rCX, rR11), tileloadd(3, 3072, rCX, rR11),
+}
+
+var amxStoreAcc = []amxInst{
+	tilestored(0, 0, rCX, rR11), tilestored(1, 1024, rCX, rR11),
+	tilestored(2, 2048, rCX, rR11), tilestored(3, 3072, rCX, rR11),
+}
+
+// amxBF16Desc: SI = the packed A step (3 parts × 2 tiles of 1 KiB);
+// R9, R10 = the two B panels; R11 = 64, the row stride of every tile.
+var amxBF16Desc = amxKernelDesc{
+	symbol:   "amxBF16Kernel",
+	prologue: append([]amxInst{ldtilecfg(rAX)}, amxAccTiles...),
+	body: []amxInst{
+		tileloadd(6, 0, rR9, rR11), tileloadd(7, 0, rR10, rR11),
+		tileloadd(4, 0, rSI, rR11), tileloadd(5, 1024, rSI, rR11),
+		tdpbf16ps(0, 4, 6), tdpbf16ps(1, 4, 7), tdpbf16ps(2, 5, 6), tdpbf16ps(3, 5, 7),
+		tileloadd(4, 2048, rSI, rR11), tileloadd(5, 3072, rSI, rR11),
+		tdpbf16ps(0, 4, 6), tdpbf16ps(1, 4, 7), tdpbf16ps(2, 5, 6), tdpbf16ps(3, 5, 7),
+		tileloadd(4, 4096, rSI, rR11), tileloadd(5, 5120, rSI, rR11),
+		tdpbf16ps(0, 4, 6), tdpbf16ps(1, 4, 7), tdpbf16ps(2, 5, 6), tdpbf16ps(3, 5, 7),
+	},
+	epilogue: append(append([]amxInst{}, amxStoreAcc...), tilerelease()),
+}
+
+// amxQ8Desc: SI, DI = tokens 0–15 and 16–31 of A; BX = its row stride;
+// R9, R10 = the two B panels. After each block's TILESTOREDs the asm
+// applies the scales with AVX-512 (twin: amxQ8Scale).
+var amxQ8Desc = amxKernelDesc{
+	symbol:   "amxQ8Kernel",
+	prologue: []amxInst{ldtilecfg(rAX)},
+	body: append([]amxInst{
+		tilezero(0), tilezero(1), tilezero(2), tilezero(3),
+		tileloadd(4, 0, rSI, rBX), tileloadd(5, 0, rDI, rBX),
+		tileloadd(6, 0, rR9, rR11), tileloadd(7, 0, rR10, rR11),
+		tdpbssd(0, 4, 6), tdpbssd(1, 4, 7), tdpbssd(2, 5, 6), tdpbssd(3, 5, 7),
+	}, amxStoreAcc...),
+	epilogue: []amxInst{tilerelease()},
+}
+
+// amxRegs is the twin's register file: addresses (p) and integers (v).
+type amxRegs struct {
+	p [16]amxPtr
+	v [16]int
+}
+
+// exec runs one described instruction on the model.
+func (u *amxUnit) exec(in amxInst, r *amxRegs) {
+	switch in.op {
+	case amxLdtilecfg:
+		p := r.p[in.base]
+		if p.off < 0 || p.off+64 > len(p.mem) {
+			amxFaultf("#PF: LDTILECFG")
+		}
+		u.ldtilecfg((*amxTileConfig)(p.mem[p.off:]))
+	case amxTilerelease:
+		u.tilerelease()
+	case amxTilezero:
+		u.tilezero(in.t)
+	case amxTileloadd:
+		u.tileloadd(in.t, r.p[in.base].add(int(in.disp)), r.v[in.index])
+	case amxTilestored:
+		u.tilestored(in.t, r.p[in.base].add(int(in.disp)), r.v[in.index])
+	case amxTdpbssd:
+		u.tdpbssd(in.t, in.a, in.b)
+	case amxTdpbf16ps:
+		u.tdpbf16ps(in.t, in.a, in.b)
+	}
+}
+
+func (u *amxUnit) run(seq []amxInst, r *amxRegs) {
+	for _, in := range seq {
+		u.exec(in, r)
+	}
+}
+
+// amxTiles runs the two tile kernels: on the hardware (amx_amd64.go) or on
+// the model (amxModelTiles). Each takes a 32-token block of A, two packed
+// 16-row weight panels b0 and b1, and the scratch c (amxScratch bytes)
+// whose accumulator it adds to.
+type amxTiles interface {
+	// bf16 adds the products of n steps of 32 columns: a holds, per
+	// step, the 3 parts' tiles (amxBF16AStep bytes); c's first 4 KiB
+	// hold the f32 accumulators, tile after tile.
+	bf16(a, b0, b1, c []byte, n int)
+	// q8 adds the scaled products of nb blocks: a holds 32 rows of int8
+	// (row stride lda bytes),
+	// xd the activation scales block by block (32 a block); c's int32
+	// tiles are scratch and its second 4 KiB the f32 accumulator,
+	// row-major 32×32.
+	q8(a []byte, lda int, xd []float32, b0, b1, c []byte, nb int)
+}
+
+// checkBF16 and checkQ8 panic unless the kernels' operands cover every
+// byte they touch, so a driver bug panics in Go rather than in assembly.
+func amxCheckBF16(a, b0, b1, c []byte, n int) {
+	if n < 1 || len(a) < n*amxBF16AStep || len(b0) < n*1024 || len(b1) < n*1024 || len(c) < amxScratch {
+		panic("compute: amx bf16 kernel operands too small")
+	}
+}
+
+func amxCheckQ8(a []byte, lda int, xd []float32, b0, b1, c []byte, nb int) {
+	if nb < 1 || lda < nb*qBlock || len(a) < 31*lda+nb*qBlock || len(xd) < nb*amxTM ||
+		len(b0) < nb*amxQ8BlockBytes || len(b1) < nb*amxQ8BlockBytes || len(c) < amxScratch {
+		panic("compute: amx q8 kernel operands too small")
+	}
+}
+
+// amxModelTiles runs the kernels' Go twins on the tile model.
+type amxModelTiles struct{}
+
+// bf16 is the twin of amxBF16Kernel; the comments name the asm registers.
+func (amxModelTiles) bf16(a, b0, b1, c []byte, n int) {
+	amxCheckBF16(a, b0, b1, c, n)
+	var u amxUnit
+	var r amxRegs
+	r.p[rAX] = amxPtr{amxBF16Config[:], 0}
+	r.p[rSI] = amxPtr{a, 0}
+	r.p[rR9] = amxPtr{b0, 0}
+	r.p[rR10] = amxPtr{b1, 0}
+	r.p[rCX] = amxPtr{c, 0}
+	r.v[rR11] = 64
+	u.run(amxBF16Desc.prologue, &r)
+	for range n {
+		u.run(amxBF16Desc.body, &r)
+		r.p[rSI] = r.p[rSI].add(amxBF16AStep)
+		r.p[rR9] = r.p[rR9].add(1024)
+		r.p[rR10] = r.p[rR10].add(1024)
+	}
+	u.run(amxBF16Desc.epilogue, &r)
+}
+
+// q8 is the twin of amxQ8Kernel.
+func (amxModelTiles) q8(a []byte, lda int, xd []float32, b0, b1, c []byte, nb int) {
+	amxCheckQ8(a, lda, xd, b0, b1, c, nb)
+	var u amxUnit
+	var r amxRegs
+	r.p[rAX] = amxPtr{amxQ8Config[:], 0}
+	r.p[rCX] = amxPtr{c, 0}
+	r.v[rR11] = 64
+	r.p[rSI] = amxPtr{a, 0}
+	r.v[rBX] = lda
+	r.p[rDI] = r.p[rSI].add(16 * lda)
+	r.p[rR9] = amxPtr{b0, 0}
+	r.p[rR10] = amxPtr{b1, 0}
+	u.run(amxQ8Desc.prologue, &r)
+	for b := range nb {
+		u.run(amxQ8Desc.body, &r)
+		amxQ8Scale(c, xd[b*amxTM:(b+1)*amxTM], r.p[rR9], r.p[rR10])
+		r.p[rSI] = r.p[rSI].add(qBlock)
+		r.p[rDI] = r.p[rDI].add(qBlock)
+		r.p[rR9] = r.p[rR9].add(amxQ8BlockBytes)
+		r.p[rR10] = r.p[rR10].add(amxQ8BlockBytes)
+	}
+	u.run(amxQ8Desc.epilogue, &r)
+}
+
+// amxQ8Scale is the twin of the asm's per-block AVX-512 part: for each
+// token m and weight row n, acc[m][n] += float32(dot[m][n]) · (xd[m]·wd[n]),
+// each operation rounded to f32 in this order (VMULPS, VCVTDQ2PS, VMULPS,
+// VADDPS), where dot is read from the stored int32 tiles and wd from the
+// 64 bytes after each panel's block.
+func amxQ8Scale(c []byte, xd []float32, b0, b1 amxPtr) {
+	var wd [amxTN]float32
+	for n := range amxTN {
+		p := b0
+		if n >= 16 {
+			p = b1
+		}
+		wd[n] = math.Float32frombits(binary.LittleEndian.Uint32(p.mem[p.off+512+4*(n%16):]))
+	}
+	for m := range amxTM {
+		for n := range amxTN {
+			tile := m/16*2 + n/16
+			dot := int32(binary.LittleEndian.Uint32(c[tile*1024+m%16*64+n%16*4:]))
+			o := 4096 + m*128 + n*4
+			acc := math.Float32frombits(binary.LittleEndian.Uint32(c[o:]))
+			s := float32(xd[m] * wd[n])
+			prod := float32(float32(dot) * s)
+			binary.LittleEndian.PutUint32(c[o:], math.Float32bits(acc+prod))
+		}
+	}
+}
+
+// bf16Split3 splits x into three bf16 values: v0 = bf16(x),
+// v1 = bf16(x − v0), v2 = bf16(x − v0 − v1) (the subtractions are exact),
+// so v0 + v1 + v2 is x to 24 significant bits. When v0 is not finite the
+// other two are zero.
+func bf16Split3(x float32) (v [amxBF16Parts]uint16) {
+	for i := range v {
+		v[i] = half.F32ToBF16(x)
+		h := half.BF16ToF32(v[i])
+		if math.IsInf(float64(h), 0) || h != h {
+			break
+		}
+		x -= h
+	}
+	return v
+}
+
+// amxPackBF16 writes the packed 16-row panel of W rows [n0, n0+16) (zero
+// past W.Rows) for columns [0, kp) (zero past W.Cols) into dst (kp·32
+// bytes).
+func amxPackBF16(dst []byte, w *Matrix, n0, kp int) {
+	K := w.Cols
+	dst = dst[:kp*32]
+	clear(dst)
+	for j := range 16 {
+		n := n0 + j
+		if n >= w.Rows {
+			break
+		}
+		row := w.U16[n*K : (n+1)*K]
+		for c, v := range row {
+			binary.LittleEndian.PutUint16(dst[(c/2)*amxBF16PanelRow+j*4+(c%2)*2:], v)
+		}
+	}
+}
+
+// amxPackQ8 writes the packed 16-row panel of Q8_0 rows [n0, n0+16) (zero
+// past W.Rows) into dst (nb·amxQ8BlockBytes bytes).
+func amxPackQ8(dst []byte, w *Matrix, n0 int) {
+	nb := w.BlocksPerRow()
+	dst = dst[:nb*amxQ8BlockBytes]
+	clear(dst)
+	for j := range 16 {
+		n := n0 + j
+		if n >= w.Rows {
+			break
+		}
+		for b := range nb {
+			blk := dst[b*amxQ8BlockBytes:]
+			q := w.Q[(n*nb+b)*qBlock : (n*nb+b+1)*qBlock]
+			for c, v := range q {
+				blk[(c/4)*64+j*4+c%4] = v
+			}
+			binary.LittleEndian.PutUint32(blk[512+4*j:], math.Float32bits(F16ToF32(w.Scales[n*nb+b])))
+		}
+	}
+}
+
+// amxPanelGroup is the number of 32-row weight blocks packed together and
+// run against every token block before the next group (their packed
+// panels stay in L2 while the activations stream past once per group).
+const amxPanelGroup = 2
+
+// amxMinT is the smallest number of token rows MatMul sends to the AMX
+// kernels (one full token block); not yet tuned on AMX hardware.
+const amxMinT = amxTM
+
+// amxMatMul computes MatMul through the tile kernels tk for BF16 and Q8_0
+// weights, reporting false (having done nothing) for other formats.
+func (p *Pool) amxMatMul(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix) bool {
+	switch w.DType {
+	case BF16:
+		p.amxBF16(tk, out, x, T, w)
+	case Q8_0:
+		p.amxQ8(tk, k, out, x, T, w)
+	default:
+		return false
+	}
+	return true
+}
+
+func (p *Pool) amxBF16(tk amxTiles, out, x []float32, T int, w *Matrix) {
+	N, K := w.Rows, w.Cols
+	kp := (K + amxBF16Step - 1) / amxBF16Step * amxBF16Step
+	nt := (T + amxTM - 1) / amxTM
+	steps := kp / amxBF16Step
+	ablk := steps * amxBF16AStep
+	// a: per token block, per step of 32 columns, per part, the 32
+	// tokens' rows of 64 bytes.
+	a := make([]byte, nt*ablk)
+	p.For(T, 8, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			blk := a[(t/amxTM)*ablk:][:ablk]
+			row := (t % amxTM) * 64
+			for c, v := range x[t*K : (t+1)*K] {
+				o := (c/amxBF16Step)*amxBF16AStep + row + (c%amxBF16Step)*2
+				for i, pv := range bf16Split3(v) {
+					binary.LittleEndian.PutUint16(blk[o+i*amxTM*64:], pv)
+				}
+			}
+		}
+	})
+	p.amxRun(out, T, N, kp*32,
+		func(dst []byte, n0 int) { amxPackBF16(dst, w, n0, kp) },
+		func(tb int, b0, b1, c []byte) { tk.bf16(a[tb*ablk:(tb+1)*ablk], b0, b1, c, steps) },
+		func(m, n int) int { return (m/16*2+n/16)*1024 + m%16*64 + n%16*4 })
+}
+
+func (p *Pool) amxQ8(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix) {
+	N, K := w.Rows, w.Cols
+	nb := w.BlocksPerRow()
+	nt := (T + amxTM - 1) / amxTM
+	lda := nb * qBlock
+	xq := make([]int8, nt*amxTM*lda)
+	xd := make([]float32, nt*amxTM*nb)
+	xs := make([]float32, nt*amxTM*nb)
+	// xdT: per token block, the activation scales block by block.
+	xdT := make([]float32, nt*amxTM*nb)
+	p.For(T, 8, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			k.quantQ8(xq[t*lda:(t+1)*lda], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], x[t*K:(t+1)*K])
+			tb, m := t/amxTM, t%amxTM
+			for b := range nb {
+				xdT[(tb*nb+b)*amxTM+m] = xd[t*nb+b]
+			}
+		}
+	})
+	a := unsafe.Slice((*byte)(unsafe.Pointer(&xq[0])), len(xq))
+	p.amxRun(out, T, N, nb*amxQ8BlockBytes,
+		func(dst []byte, n0 int) { amxPackQ8(dst, w, n0) },
+		func(tb int, b0, b1, c []byte) {
+			tk.q8(a[tb*amxTM*lda:(tb+1)*amxTM*lda], lda, xdT[tb*nb*amxTM:(tb+1)*nb*amxTM], b0, b1, c, nb)
+		},
+		func(m, n int) int { return 4096 + m*128 + n*4 })
+}
+
+// amxRun runs kernel for every 32-token block tb and 32-row weight block
+// (two packed 16-row panels b0, b1 of panel bytes each, made by pack from
+// the first row n0) with a cleared scratch c, and stores the 32×32 result
+// (element m, n at byte at(m, n) of c) into out. The weight blocks are
+// split among the workers and packed in groups of amxPanelGroup, each
+// group run against every token block before the next is packed.
+func (p *Pool) amxRun(out []float32, T, N, panel int, pack func(dst []byte, n0 int),
+	kernel func(tb int, b0, b1, c []byte), at func(m, n int) int) {
+	nt := (T + amxTM - 1) / amxTM
+	np := (N + amxTN - 1) / amxTN
+	p.For(np, 1, func(lo, hi int) {
+		bp := make([]byte, amxPanelGroup*2*panel)
+		c := make([]byte, amxScratch)
+		for g := lo; g < hi; g += amxPanelGroup {
+			ge := min(hi, g+amxPanelGroup)
+			for j := g; j < ge; j++ {
+				for h := range 2 {
+					pack(bp[((j-g)*2+h)*panel:][:panel], j*amxTN+h*16)
+				}
+			}
+			for tb := range nt {
+				for j := g; j < ge; j++ {
+					clear(c)
+					kernel(tb, bp[(j-g)*2*panel:][:panel], bp[((j-g)*2+1)*panel:][:panel], c)
+					amxStoreOut(out, c, tb*amxTM, j*amxTN, T, N, at)
+				}
+			}
+		}
+	})
+}
+
+// amxStoreOut copies the valid part of a 32×32 f32 result (element (m, n)
+// at byte at(m, n) of c) to out's rows [t0, t0+32) and columns
+// [n0, n0+32).
+func amxStoreOut(out []float32, c []byte, t0, n0, T, N int, at func(m, n int) int) {
+	for m := range min(amxTM, T-t0) {
+		row := out[(t0+m)*N+n0 : (t0+m)*N+min(n0+amxTN, N)]
+		for n := range row {
+			row[n] = math.Float32frombits(binary.LittleEndian.Uint32(c[at(m, n):]))
+		}
+	}
+}
+
+// amxDescListing returns a kernel's AMX instructions in code order, one a
+// line, as GNU objdump prints them.
+func amxDescListing(d amxKernelDesc) string {
+	var b strings.Builder
+	for _, seq := range [][]amxInst{d.prologue, d.body, d.epilogue} {
+		for _, in := range seq {
+			b.WriteString(in.gnu())
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// amxSelfTest runs small MatMuls through the tile kernels tk and checks
+// them against the tile model and against the kernel set ref:
+//
+//   - bf16, exact: activations ±(1 + u·2⁻ᶠ) with f = 19 over 8 columns
+//     (20 significant bits, so all 3 bf16 parts are used) and f = 15 over
+//     40 columns (2 steps), weights in {-1, 0, 1}: every product and
+//     partial sum is a multiple of 2⁻ᶠ below 2K, exact in f32 in any
+//     order, so tk, the model and ref must agree bit for bit;
+//   - bf16, random: within 1e-5·Σ|x·w| of the model (the SDM fixes the
+//     rounding of each step, but hardware need not match the model's
+//     order to the bit) and within 1e-4·Σ|x·w| of ref;
+//   - Q8_0, random: bit for bit with the model (integer dots, then the
+//     same f32 operations in the same order) and within 1e-4·Σ|x·w| of ref.
+//
+// Shapes are odd on purpose: a partial token block, a partial weight
+// block, padded columns.
+func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	seed := uint32(12345)
+	rnd := func() int32 {
+		seed = seed*1664525 + 1013904223
+		return int32(seed>>8) - (1 << 23) // 24 random bits, signed
+	}
+	var p *Pool
+	for _, tc := range []struct {
+		dt      DType
+		T, N, K int
+		frac    int // exact cases: fraction bits of the activations
+	}{
+		{BF16, 37, 45, 8, 19},
+		{BF16, 37, 45, 40, 15},
+		{BF16, 37, 45, 100, 0},
+		{Q8_0, 37, 45, 100, 0},
+	} {
+		exact := tc.frac > 0
+		T, N, K := tc.T, tc.N, tc.K
+		x, wf := make([]float32, T*K), make([]float32, N*K)
+		for i := range x {
+			if exact {
+				r := rnd()
+				x[i] = 1 + float32(r&(1<<tc.frac-1))/float32(int32(1)<<tc.frac)
+				if r < 0 {
+					x[i] = -x[i]
+				}
+			} else {
+				x[i] = float32(rnd()) / (1 << 23)
+			}
+		}
+		for i := range wf {
+			if exact {
+				wf[i] = max(-1, min(1, float32(rnd()>>22))) // -2..1 clamped
+			} else {
+				wf[i] = float32(rnd()) / (1 << 23)
+			}
+		}
+		w := amxTestWeights(ref, tc.dt, N, K, wf)
+		got := make([]float32, T*N)
+		model := make([]float32, T*N)
+		want := make([]float32, T*N)
+		p.amxMatMul(tk, ref, got, x, T, w)
+		p.amxMatMul(amxModelTiles{}, ref, model, x, T, w)
+		p.matVec(ref, want, x, T, w)
+		for t := range T {
+			for n := range N {
+				var mag float32
+				for c := range K {
+					mag += abs32(x[t*K+c] * wf[n*K+c])
+				}
+				i := t*N + n
+				bitExact := exact || tc.dt == Q8_0
+				if bitExact && math.Float32bits(got[i]) != math.Float32bits(model[i]) ||
+					!bitExact && abs32(got[i]-model[i]) > 1e-5*mag {
+					return fmt.Errorf("%v K=%d: out[%d,%d] = %g, tile model %g", tc.dt, K, t, n, got[i], model[i])
+				}
+				if exact && got[i] != want[i] || abs32(got[i]-want[i]) > 1e-4*mag {
+					return fmt.Errorf("%v K=%d: out[%d,%d] = %g, %s kernels %g", tc.dt, K, t, n, got[i], ref.name, want[i])
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// amxTestWeights returns the rows×cols f32 weights wf in dt (BF16 or
+// Q8_0), quantized with k's kernels (not through the package's chosen set,
+// which the self-test helps choose).
+func amxTestWeights(k *kernels, dt DType, rows, cols int, wf []float32) *Matrix {
+	w := &Matrix{DType: dt, Rows: rows, Cols: cols}
+	if dt == BF16 {
+		w.U16 = make([]uint16, rows*cols)
+		for i, v := range wf[:rows*cols] {
+			w.U16[i] = half.F32ToBF16(v)
+		}
+		return w
+	}
+	nb := w.BlocksPerRow()
+	w.Q = make([]byte, rows*nb*qBlock)
+	w.Scales = make([]uint16, rows*nb)
+	buf := make([]float32, nb*qBlock)
+	for r := range rows {
+		clear(buf)
+		copy(buf, wf[r*cols:(r+1)*cols])
+		k.quantW8(w.Q[r*nb*qBlock:(r+1)*nb*qBlock], w.Scales[r*nb:(r+1)*nb], buf)
+	}
+	return w
+}

@@ -1,0 +1,111 @@
+//go:build amd64 && !purego
+
+package compute
+
+import (
+	"fmt"
+	"sync"
+
+	"golang.org/x/sys/cpu"
+)
+
+// AMX on Linux and the Go runtime.
+//
+// Using the tiles takes three things: the CPU's AMX-TILE, AMX-INT8 and
+// AMX-BF16 (CPUID leaf 7 subleaf 0, EDX bits 24, 25, 22, read by
+// golang.org/x/sys/cpu); the OS enabling the tile state in XCR0 (bits 17
+// XTILECFG and 18 XTILEDATA, read with XGETBV); and, since Linux 5.16, the
+// process asking for permission to use the 8 KiB XTILEDATA state with
+// arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA), confirmed with
+// ARCH_GET_XCOMP_PERM. Without the permission the first tile instruction
+// raises SIGILL. Once it is granted, the kernel saves and restores the
+// tile state with the rest of the XSAVE state on every context switch and
+// in every signal frame (it checks at the request that the threads'
+// alternate signal stacks can hold the larger frame; Go's 32 KiB gsignal
+// stacks can).
+//
+// The Go runtime's signals (SIGURG for asynchronous preemption, SIGPROF)
+// therefore leave the tiles intact: the handler runs with the state saved
+// and it is restored on return. Asynchronous preemption never stops an
+// assembly function (they are not async-safe points), so a goroutine
+// cannot move to another thread in the middle of a kernel. And no tile
+// state is kept between calls: each kernel loads its configuration at
+// entry (LDTILECFG) and releases the tiles at exit (TILERELEASE), so
+// nothing depends on which thread runs the next call.
+
+// XCR0 bits of the AMX state components.
+const (
+	xcr0TileCfg  = 1 << 17
+	xcr0TileData = 1 << 18
+)
+
+// amxCPU reports the CPU's AMX features (CPUID) and whether the OS has
+// enabled the tile state (XCR0).
+func amxCPU() (tile, int8, bf16, osEnabled bool) {
+	x := cpu.X86
+	tile, int8, bf16 = x.HasAMXTile, x.HasAMXInt8, x.HasAMXBF16
+	if tile && x.HasOSXSAVE {
+		osEnabled = amxXCR0()&(xcr0TileCfg|xcr0TileData) == xcr0TileCfg|xcr0TileData
+	}
+	return tile, int8, bf16, osEnabled
+}
+
+// amxSet is the amx kernel set (nil when unusable) and, when the CPU has
+// AMX but the set cannot be used, why. It is worked out once, at the
+// first kernel selection: the permission request and the self-test.
+var amxSet = sync.OnceValues(func() (*kernels, string) {
+	tile, i8, bf, osOK := amxCPU()
+	switch {
+	case !tile || !i8 || !bf || !hasAVX512():
+		return nil, ""
+	case !osOK:
+		return nil, "amx: the CPU has AMX but the OS has not enabled the tile state (XCR0 bits 17-18); using avx512"
+	}
+	if err := amxRequestPermission(); err != nil {
+		return nil, fmt.Sprintf("amx: the OS refused the tile state (%v); using avx512", err)
+	}
+	var hw amxHWTiles
+	if err := amxSelfTest(hw, avx512Kernels); err != nil {
+		return nil, fmt.Sprintf("amx: start-up self-test failed (%v); using avx512", err)
+	}
+	k := *avx512Kernels
+	k.name = "amx"
+	k.tileMatMul = func(p *Pool, out, x []float32, T int, w *Matrix) bool {
+		return T >= amxMinT && p.amxMatMul(hw, avx512Kernels, out, x, T, w)
+	}
+	return &k, ""
+})
+
+// archKernelNote says why the amx set is not used on a CPU that has AMX.
+func archKernelNote() string {
+	if !hasAVX512() {
+		return ""
+	}
+	_, note := amxSet()
+	return note
+}
+
+// amxHWTiles runs the asm kernels after checking their operands.
+type amxHWTiles struct{}
+
+func (amxHWTiles) bf16(a, b0, b1, c []byte, n int) {
+	amxCheckBF16(a, b0, b1, c, n)
+	amxBF16Kernel(amxBF16Config, &a[0], &b0[0], &b1[0], &c[0], n)
+}
+
+func (amxHWTiles) q8(a []byte, lda int, xd []float32, b0, b1, c []byte, nb int) {
+	amxCheckQ8(a, lda, xd, b0, b1, c, nb)
+	amxQ8Kernel(amxQ8Config, &a[0], lda, &xd[0], &b0[0], &b1[0], &c[0], nb)
+}
+
+//go:noescape
+func amxBF16Kernel(cfg *amxTileConfig, a, b0, b1, c *byte, n int)
+
+//go:noescape
+func amxQ8Kernel(cfg *amxTileConfig, a *byte, lda int, xd *float32, b0, b1, c *byte, nb int)
+
+//go:noescape
+func amxXCR0() uint64
+
+//go:noescape
+func amxKernelEntries() (bf16, q8 uintptr)

@@ -1,0 +1,187 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+#include "amx_amd64.h"
+
+// The AMX kernels. Their AMX instructions, in code order, are listed in
+// amxBF16Desc and amxQ8Desc (amx.go), whose Go twins run the same sequence
+// on the tile model; the tests check the disassembly of these functions
+// against those lists. Each call loads its tile configuration at entry and
+// releases the tiles at exit: no tile state lives across Go calls.
+
+// func amxBF16Kernel(cfg *amxTileConfig, a, b0, b1, c *byte, n int)
+//
+// Adds to the four f32 accumulator tiles at c (tile after tile, 1 KiB
+// each) the products of n steps of 32 columns: per step, the 3 parts of A
+// (two 1 KiB tiles each, tokens 0–15 and 16–31) against the packed bf16
+// panels b0, b1 (16 column pairs × 64 bytes a step).
+TEXT ·amxBF16Kernel(SB), NOSPLIT, $0-48
+	MOVQ cfg+0(FP), AX
+	MOVQ a+8(FP), SI
+	MOVQ b0+16(FP), R9
+	MOVQ b1+24(FP), R10
+	MOVQ c+32(FP), CX
+	MOVQ $64, R11             // row stride of every tile in memory
+	LDTILECFG(AMX_REG_AX)
+	MOVQ n+40(FP), AX
+	TILELOADD(0, AMX_REG_CX, AMX_REG_R11)
+	TILELOADD_D32(1, 1024, AMX_REG_CX, AMX_REG_R11)
+	TILELOADD_D32(2, 2048, AMX_REG_CX, AMX_REG_R11)
+	TILELOADD_D32(3, 3072, AMX_REG_CX, AMX_REG_R11)
+
+bf16loop:
+	TILELOADD(6, AMX_REG_R9, AMX_REG_R11)
+	TILELOADD(7, AMX_REG_R10, AMX_REG_R11)
+	TILELOADD(4, AMX_REG_SI, AMX_REG_R11)                   // part 0
+	TILELOADD_D32(5, 1024, AMX_REG_SI, AMX_REG_R11)
+	TDPBF16PS(0, 4, 6)
+	TDPBF16PS(1, 4, 7)
+	TDPBF16PS(2, 5, 6)
+	TDPBF16PS(3, 5, 7)
+	TILELOADD_D32(4, 2048, AMX_REG_SI, AMX_REG_R11)         // part 1
+	TILELOADD_D32(5, 3072, AMX_REG_SI, AMX_REG_R11)
+	TDPBF16PS(0, 4, 6)
+	TDPBF16PS(1, 4, 7)
+	TDPBF16PS(2, 5, 6)
+	TDPBF16PS(3, 5, 7)
+	TILELOADD_D32(4, 4096, AMX_REG_SI, AMX_REG_R11)         // part 2
+	TILELOADD_D32(5, 5120, AMX_REG_SI, AMX_REG_R11)
+	TDPBF16PS(0, 4, 6)
+	TDPBF16PS(1, 4, 7)
+	TDPBF16PS(2, 5, 6)
+	TDPBF16PS(3, 5, 7)
+	ADDQ $6144, SI            // 3 parts × 2 tiles × 1 KiB
+	ADDQ $1024, R9            // 16 column pairs × 64 bytes
+	ADDQ $1024, R10
+	DECQ AX
+	JNZ  bf16loop
+
+	TILESTORED(0, AMX_REG_CX, AMX_REG_R11)
+	TILESTORED_D32(1, 1024, AMX_REG_CX, AMX_REG_R11)
+	TILESTORED_D32(2, 2048, AMX_REG_CX, AMX_REG_R11)
+	TILESTORED_D32(3, 3072, AMX_REG_CX, AMX_REG_R11)
+	TILERELEASE
+	RET
+
+// Q8ROW applies the block scales to token row m (0–31): with Z30, Z31 the
+// weight scales of rows 0–15 and 16–31 and the int32 dots in the stored
+// tiles at CX (tile (m/16)·2 + half, row m%16), the f32 accumulator row
+// at CX+4096+128·m gets += float32(dot) · (xd[m]·wd).
+#define Q8ROW(m) \
+	VBROADCASTSS (4*(m))(R12), Z0; \
+	VMULPS       Z30, Z0, Z1; \
+	VMULPS       Z31, Z0, Z2; \
+	VCVTDQ2PS    ((m)/16*2048 + ((m)%16)*64)(CX), Z3; \
+	VCVTDQ2PS    ((m)/16*2048 + ((m)%16)*64 + 1024)(CX), Z4; \
+	VMULPS       Z1, Z3, Z3; \
+	VMULPS       Z2, Z4, Z4; \
+	VADDPS       (4096 + (m)*128)(CX), Z3, Z3; \
+	VADDPS       (4096 + (m)*128 + 64)(CX), Z4, Z4; \
+	VMOVUPS      Z3, (4096 + (m)*128)(CX); \
+	VMOVUPS      Z4, (4096 + (m)*128 + 64)(CX)
+
+// func amxQ8Kernel(cfg *amxTileConfig, a *byte, lda int, xd *float32, b0, b1, c *byte, nb int)
+//
+// For each of nb blocks of 32 columns: the int8 dots of A's tokens 0–15
+// (a) and 16–31 (a+16·lda) with the packed Q8_0 panels b0, b1 into tiles
+// stored at c, then the scales applied into the f32 accumulator at c+4096
+// (xd: 32 activation scales per block; the weight scales follow each
+// panel's 512 bytes of quants).
+TEXT ·amxQ8Kernel(SB), NOSPLIT, $0-64
+	MOVQ cfg+0(FP), AX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), BX
+	MOVQ xd+24(FP), R12
+	MOVQ b0+32(FP), R9
+	MOVQ b1+40(FP), R10
+	MOVQ c+48(FP), CX
+	MOVQ $64, R11
+	MOVQ BX, DI
+	SHLQ $4, DI
+	ADDQ SI, DI               // tokens 16–31
+	LDTILECFG(AMX_REG_AX)
+	MOVQ nb+56(FP), AX
+
+q8loop:
+	TILEZERO(0)
+	TILEZERO(1)
+	TILEZERO(2)
+	TILEZERO(3)
+	TILELOADD(4, AMX_REG_SI, AMX_REG_BX)
+	TILELOADD(5, AMX_REG_DI, AMX_REG_BX)
+	TILELOADD(6, AMX_REG_R9, AMX_REG_R11)
+	TILELOADD(7, AMX_REG_R10, AMX_REG_R11)
+	TDPBSSD(0, 4, 6)
+	TDPBSSD(1, 4, 7)
+	TDPBSSD(2, 5, 6)
+	TDPBSSD(3, 5, 7)
+	TILESTORED(0, AMX_REG_CX, AMX_REG_R11)
+	TILESTORED_D32(1, 1024, AMX_REG_CX, AMX_REG_R11)
+	TILESTORED_D32(2, 2048, AMX_REG_CX, AMX_REG_R11)
+	TILESTORED_D32(3, 3072, AMX_REG_CX, AMX_REG_R11)
+	VMOVUPS 512(R9), Z30
+	VMOVUPS 512(R10), Z31
+	Q8ROW(0)
+	Q8ROW(1)
+	Q8ROW(2)
+	Q8ROW(3)
+	Q8ROW(4)
+	Q8ROW(5)
+	Q8ROW(6)
+	Q8ROW(7)
+	Q8ROW(8)
+	Q8ROW(9)
+	Q8ROW(10)
+	Q8ROW(11)
+	Q8ROW(12)
+	Q8ROW(13)
+	Q8ROW(14)
+	Q8ROW(15)
+	Q8ROW(16)
+	Q8ROW(17)
+	Q8ROW(18)
+	Q8ROW(19)
+	Q8ROW(20)
+	Q8ROW(21)
+	Q8ROW(22)
+	Q8ROW(23)
+	Q8ROW(24)
+	Q8ROW(25)
+	Q8ROW(26)
+	Q8ROW(27)
+	Q8ROW(28)
+	Q8ROW(29)
+	Q8ROW(30)
+	Q8ROW(31)
+	ADDQ $32, SI              // one block of 32 int8
+	ADDQ $32, DI
+	ADDQ $576, R9             // 512 bytes of quants + 64 of scales
+	ADDQ $576, R10
+	ADDQ $128, R12            // 32 activation scales
+	DECQ AX
+	JNZ  q8loop
+
+	TILERELEASE
+	VZEROUPPER
+	RET
+
+// func amxXCR0() uint64
+// XGETBV with ECX=0; the caller checks OSXSAVE first.
+TEXT ·amxXCR0(SB), NOSPLIT, $0-8
+	MOVL $0, CX
+	XGETBV
+	SHLQ $32, DX
+	MOVL AX, AX
+	ORQ  DX, AX
+	MOVQ AX, ret+0(FP)
+	RET
+
+// func amxKernelEntries() (bf16, q8 uintptr)
+// The entry addresses of the kernels' code, for the disassembly test (the
+// test binary has no symbol table).
+TEXT ·amxKernelEntries(SB), NOSPLIT, $0-16
+	LEAQ ·amxBF16Kernel(SB), AX
+	MOVQ AX, bf16+0(FP)
+	LEAQ ·amxQ8Kernel(SB), AX
+	MOVQ AX, q8+8(FP)
+	RET

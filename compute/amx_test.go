@@ -1,0 +1,374 @@
+package compute
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/glmv/glmv/internal/half"
+)
+
+// amxFaultOf runs f and returns the amxFault it panics with ("" if none).
+func amxFaultOf(f func()) (fault string) {
+	defer func() {
+		if r := recover(); r != nil {
+			af, ok := r.(amxFault)
+			if !ok {
+				panic(r)
+			}
+			fault = string(af)
+		}
+	}()
+	f()
+	return ""
+}
+
+func TestAMXModelConfig(t *testing.T) {
+	good := [8]int{16, 16, 16, 16, 16, 16, 16, 16}
+	cb := [8]int{64, 64, 64, 64, 64, 64, 64, 64}
+	for _, tc := range []struct {
+		name  string
+		edit  func(c *amxTileConfig)
+		fault string
+	}{
+		{"valid", func(*amxTileConfig) {}, ""},
+		{"palette 2", func(c *amxTileConfig) { c[0] = 2 }, "#GP"},
+		{"reserved byte", func(c *amxTileConfig) { c[9] = 1 }, "#GP"},
+		{"colsb 68", func(c *amxTileConfig) { c[16] = 68 }, "#GP"},
+		{"rows 17", func(c *amxTileConfig) { c[48] = 17 }, "#GP"},
+		{"rows without colsb", func(c *amxTileConfig) { c[16], c[17] = 0, 0 }, "#GP"},
+		{"tile 8", func(c *amxTileConfig) { c[56] = 1 }, "#GP"},
+	} {
+		c := newAMXTileConfig(good, cb)
+		tc.edit(c)
+		var u amxUnit
+		got := amxFaultOf(func() { u.ldtilecfg(c) })
+		if !strings.HasPrefix(got, tc.fault) || (tc.fault == "") != (got == "") {
+			t.Errorf("%s: fault %q, want %q", tc.name, got, tc.fault)
+		}
+	}
+	// Palette 0 releases; a released unit faults on use.
+	var u amxUnit
+	u.ldtilecfg(newAMXTileConfig(good, cb))
+	u.ldtilecfg(&amxTileConfig{})
+	if f := amxFaultOf(func() { u.tilezero(0) }); !strings.HasPrefix(f, "#UD") {
+		t.Errorf("TILEZERO after palette 0: fault %q, want #UD", f)
+	}
+}
+
+func TestAMXModelLoadStore(t *testing.T) {
+	var u amxUnit
+	u.ldtilecfg(newAMXTileConfig([8]int{3, 16}, [8]int{8, 64}))
+	mem := make([]byte, 64)
+	for i := range mem {
+		mem[i] = byte(i + 1)
+	}
+	u.t[0][5][0] = 99 // stale data the load must clear
+	u.tileloadd(0, amxPtr{mem, 4}, 20)
+	for r := range 16 {
+		for c := range 64 {
+			want := byte(0)
+			if r < 3 && c < 8 {
+				want = mem[4+r*20+c]
+			}
+			if u.t[0][r][c] != want {
+				t.Fatalf("tile[%d][%d] = %d, want %d", r, c, u.t[0][r][c], want)
+			}
+		}
+	}
+	out := make([]byte, 64)
+	u.tilestored(0, amxPtr{out, 1}, 21)
+	for r := range 3 {
+		if !bytes.Equal(out[1+r*21:1+r*21+8], mem[4+r*20:4+r*20+8]) {
+			t.Fatalf("stored row %d = %v", r, out[1+r*21:1+r*21+8])
+		}
+	}
+	if f := amxFaultOf(func() { u.tileloadd(0, amxPtr{mem, 20}, 20) }); !strings.HasPrefix(f, "#PF") {
+		t.Errorf("load past the end: fault %q, want #PF", f)
+	}
+	if f := amxFaultOf(func() { u.tileloadd(2, amxPtr{mem, 0}, 0) }); !strings.HasPrefix(f, "#UD") {
+		t.Errorf("load of an unconfigured tile: fault %q, want #UD", f)
+	}
+}
+
+// fillTile sets tile t's configured bytes from f.
+func fillTile(u *amxUnit, t int, f func() byte) {
+	for r := range u.rows[t] {
+		for c := range u.colsb[t] {
+			u.t[t][r][c] = f()
+		}
+	}
+}
+
+func TestAMXModelTDPBSSD(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var u amxUnit
+	// c 5×(3 dwords), a 5×(4 dwords), b 4×(3 dwords).
+	u.ldtilecfg(newAMXTileConfig([8]int{5, 5, 4}, [8]int{12, 16, 12}))
+	fillTile(&u, 0, func() byte { return byte(rng.Uint32()) })
+	fillTile(&u, 1, func() byte { return byte(rng.Uint32()) })
+	fillTile(&u, 2, func() byte { return byte(rng.Uint32()) })
+	u.t[1][0][0], u.t[2][0][0] = 0x80, 0x80 // -128·-128
+	before := u.t[0]
+	u.tdpbssd(0, 1, 2)
+	for m := range 5 {
+		for n := range 3 {
+			want := int32(binary.LittleEndian.Uint32(before[m][4*n:]))
+			for k := range 16 {
+				want += int32(int8(u.t[1][m][k])) * int32(int8(u.t[2][k/4][4*n+k%4]))
+			}
+			if got := int32(u.dword(0, m, n)); got != want {
+				t.Fatalf("c[%d][%d] = %d, want %d", m, n, got, want)
+			}
+		}
+		for c := 12; c < 64; c++ {
+			if u.t[0][m][c] != 0 {
+				t.Fatalf("byte %d of row %d set past colsb", c, m)
+			}
+		}
+	}
+	if f := amxFaultOf(func() { u.tdpbssd(0, 1, 1) }); !strings.HasPrefix(f, "#UD") {
+		t.Errorf("repeated tiles: fault %q, want #UD", f)
+	}
+	if f := amxFaultOf(func() { u.tdpbssd(0, 2, 1) }); !strings.HasPrefix(f, "#UD") {
+		t.Errorf("mismatched shapes: fault %q, want #UD", f)
+	}
+}
+
+func TestAMXModelTDPBF16PS(t *testing.T) {
+	var u amxUnit
+	// c 1×(1 f32), a 1×(2 pairs), b 2×(1 pair).
+	u.ldtilecfg(newAMXTileConfig([8]int{1, 1, 2}, [8]int{4, 8, 4}))
+	set := func(tile, r, i int, v float32) {
+		binary.LittleEndian.PutUint16(u.t[tile][r][2*i:], half.F32ToBF16(v))
+	}
+	get := func() float32 { return math.Float32frombits(u.dword(0, 0, 0)) }
+	put := func(v float32) { u.setDword(0, 0, 0, math.Float32bits(v)) }
+	// a = [1, 2 | 3, 4], b columns (1, 2) then (3, 4): even lane
+	// 1·1 + 3·3 = 10, odd lane 2·2 + 4·4 = 20.
+	set(1, 0, 0, 1)
+	set(1, 0, 1, 2)
+	set(1, 0, 2, 3)
+	set(1, 0, 3, 4)
+	set(2, 0, 0, 1)
+	set(2, 0, 1, 2)
+	set(2, 1, 0, 3)
+	set(2, 1, 1, 4)
+	put(0.5)
+	u.tdpbf16ps(0, 1, 2)
+	if got := get(); got != 30.5 {
+		t.Fatalf("dot = %v, want 30.5", got)
+	}
+	// The order of the SDM: the even and odd lanes are summed first,
+	// then added to c. With c = 2^24, even lane 1, odd lane 1:
+	// c + (1+1) = 2^24+2 exactly, whereas (c+1)+1 would round to 2^24.
+	clear(u.t[1][0][:])
+	clear(u.t[2][0][:])
+	clear(u.t[2][1][:])
+	set(1, 0, 0, 1)
+	set(1, 0, 1, 1)
+	set(2, 0, 0, 1)
+	set(2, 0, 1, 1)
+	put(1 << 24)
+	u.tdpbf16ps(0, 1, 2)
+	if got := get(); got != 1<<24+2 {
+		t.Fatalf("dot = %v, want 2^24+2", got)
+	}
+	// Denormal inputs read as zero; denormal results flush to zero.
+	clear(u.t[1][0][:])
+	binary.LittleEndian.PutUint16(u.t[1][0][0:], 0x0001) // smallest bf16 denormal
+	set(2, 0, 0, 1<<20)
+	put(0)
+	u.tdpbf16ps(0, 1, 2)
+	if got := get(); got != 0 {
+		t.Fatalf("denormal input: %v, want 0", got)
+	}
+	set(1, 0, 0, 0x1p-70)
+	set(2, 0, 0, 0x1p-70) // product 2^-140: denormal in f32
+	u.tdpbf16ps(0, 1, 2)
+	if got := get(); got != 0 {
+		t.Fatalf("denormal result: %v, want 0", got)
+	}
+}
+
+// TestAMXEncode checks amxInst.encode against bytes GNU as 2.40 produced
+// for the same instructions (kept here so this runs without binutils;
+// amx_amd64_test.go checks every instruction the kernels use against as
+// and objdump when they are installed).
+func TestAMXEncode(t *testing.T) {
+	for _, tc := range []struct {
+		in   amxInst
+		gnu  string
+		want string
+	}{
+		{ldtilecfg(rAX), "ldtilecfg (%rax)", "c4e2784900"},
+		{tilerelease(), "tilerelease", "c4e27849c0"},
+		{tilezero(3), "tilezero %tmm3", "c4e27b49d8"},
+		{tileloadd(4, 0, rAX, rBX), "tileloadd (%rax,%rbx,1),%tmm4", "c4e27b4b2418"},
+		{tilestored(2, 0, rCX, rDX), "tilestored %tmm2,(%rcx,%rdx,1)", "c4e27a4b1411"},
+		{tdpbssd(0, 4, 6), "tdpbssd %tmm6,%tmm4,%tmm0", "c4e24b5ec4"},
+		{tdpbf16ps(3, 5, 7), "tdpbf16ps %tmm7,%tmm5,%tmm3", "c4e2425cdd"},
+		{tileloadd(5, 64, rSI, rBX), "tileloadd 0x40(%rsi,%rbx,1),%tmm5", "c4e27b4b6c1e40"},
+	} {
+		if got := fmt.Sprintf("%x", tc.in.encode()); got != tc.want {
+			t.Errorf("%s: encode %s, want %s", tc.gnu, got, tc.want)
+		}
+		if got := tc.in.gnu(); got != tc.gnu {
+			t.Errorf("gnu() = %q, want %q", got, tc.gnu)
+		}
+	}
+}
+
+// amxTestMatrix returns rows×cols random weights in dt and their f32
+// values.
+func amxTestMatrix(rng *rand.Rand, dt DType, rows, cols int) (*Matrix, []float32) {
+	wf := randF32(rng, rows*cols)
+	w := amxTestWeights(genericKernels, dt, rows, cols, wf)
+	exact := make([]float32, cols)
+	for r := range rows {
+		w.Row(r, exact)
+		copy(wf[r*cols:], exact)
+	}
+	return w, wf
+}
+
+// TestAMXTilesModel runs the AMX MatMul driver with the kernels' Go twins
+// on the tile model over odd shapes (partial token and weight blocks,
+// padded columns) and checks it against the generic kernels: bf16 within
+// the f32 GEMM tolerance, Q8_0 within the rows path's (same 8-bit
+// activations).
+func TestAMXTilesModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	shapes := [][3]int{{1, 1, 1}, {31, 17, 33}, {32, 32, 32}, {33, 45, 100}, {70, 70, 31}, {5, 3, 130}}
+	for _, sh := range shapes {
+		T, N, K := sh[0], sh[1], sh[2]
+		x := randF32(rng, T*K)
+		for _, dt := range []DType{BF16, Q8_0} {
+			w, _ := amxTestMatrix(rng, dt, N, K)
+			want := refMatMul(x, T, w)
+			for _, p := range testPools(t)[:2] {
+				out := make([]float32, T*N+1)
+				out[T*N] = 42
+				if !p.amxMatMul(amxModelTiles{}, genericKernels, out, x, T, w) {
+					t.Fatalf("%v not handled", dt)
+				}
+				if out[T*N] != 42 {
+					t.Fatal("wrote past the end")
+				}
+				for i, g := range out[:T*N] {
+					tol := matMulTol(x, i/N, i%N, w, true)
+					if d := math.Abs(float64(g) - want[i]); !(d <= tol) {
+						t.Fatalf("%v T=%d N=%d K=%d: out[%d,%d] = %v, want %v (tol %g)", dt, T, N, K, i/N, i%N, g, want[i], tol)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestAMXMatMulHook checks MatMul's tile hook: a set with the model as its
+// tile kernels takes BF16 and Q8_0 from 32 tokens up and leaves the rest
+// to the other paths.
+func TestAMXMatMulHook(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	k := *genericKernels
+	calls := 0
+	k.tileMatMul = func(p *Pool, out, x []float32, T int, w *Matrix) bool {
+		if T < amxMinT {
+			return false
+		}
+		ok := p.amxMatMul(amxModelTiles{}, genericKernels, out, x, T, w)
+		if ok {
+			calls++
+		}
+		return ok
+	}
+	for _, dt := range []DType{F32, BF16, Q8_0, Q4_0} {
+		for _, T := range []int{3, 40} {
+			w, _ := amxTestMatrix(rng, BF16, 20, 40)
+			if dt != BF16 {
+				var err error
+				if w, err = convertTo(w, dt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			x := randF32(rng, T*40)
+			want := refMatMul(x, T, w)
+			out := make([]float32, T*20)
+			before := calls
+			var p *Pool
+			p.matMul(&k, out, x, T, w)
+			if wantCall := T >= amxMinT && (dt == BF16 || dt == Q8_0); (calls > before) != wantCall {
+				t.Errorf("%v T=%d: tile path taken %v, want %v", dt, T, calls > before, wantCall)
+			}
+			for i, g := range out {
+				if d := math.Abs(float64(g) - want[i]); !(d <= matMulTol(x, i/20, i%20, w, true)) {
+					t.Fatalf("%v T=%d: out[%d] = %v, want %v", dt, T, i, g, want[i])
+				}
+			}
+		}
+	}
+}
+
+// brokenTiles is the tile model with one deliberate fault, to show the
+// self-test catches it.
+type brokenTiles struct {
+	amxModelTiles
+	fault string
+}
+
+func (b brokenTiles) bf16(a, b0, b1, c []byte, n int) {
+	if b.fault == "bf16 part" {
+		// Drop the last part of A (as if a tile load were missing).
+		a = bytes.Clone(a)
+		for s := range n {
+			clear(a[s*amxBF16AStep+2*2048 : (s+1)*amxBF16AStep])
+		}
+	}
+	b.amxModelTiles.bf16(a, b0, b1, c, n)
+	if b.fault == "bf16 bit" {
+		c[4] ^= 1 // the lowest mantissa bit of out[0, 1]
+	}
+}
+
+func (b brokenTiles) q8(a []byte, lda int, xd []float32, b0, b1, c []byte, nb int) {
+	b.amxModelTiles.q8(a, lda, xd, b0, b1, c, nb)
+	if b.fault == "q8 bit" {
+		c[4096+4] ^= 1
+	}
+}
+
+func TestAMXSelfTest(t *testing.T) {
+	if err := amxSelfTest(amxModelTiles{}, genericKernels); err != nil {
+		t.Fatalf("the tile model fails the self-test: %v", err)
+	}
+	for _, fault := range []string{"bf16 part", "bf16 bit", "q8 bit"} {
+		if err := amxSelfTest(brokenTiles{fault: fault}, genericKernels); err == nil {
+			t.Errorf("self-test missed the fault %q", fault)
+		} else {
+			t.Logf("%s: %v", fault, err)
+		}
+	}
+}
+
+func TestBF16Split3(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for range 10000 {
+		x := float32(rng.NormFloat64() * math.Pow(2, float64(rng.IntN(40)-20)))
+		v := bf16Split3(x)
+		var s float64
+		for _, p := range v {
+			s += float64(half.BF16ToF32(p))
+		}
+		if s != float64(x) && math.Abs(s-float64(x)) > math.Abs(float64(x))*0x1p-24 {
+			t.Fatalf("split(%v) = %v sums to %v", x, v, s)
+		}
+	}
+	if v := bf16Split3(float32(math.Inf(1))); half.BF16ToF32(v[0]) != float32(math.Inf(1)) || v[1] != 0 || v[2] != 0 {
+		t.Errorf("split(+Inf) = %v", v)
+	}
+}
