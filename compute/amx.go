@@ -47,6 +47,7 @@ const (
 	amxBF16Step     = 32                        // k columns per TDPBF16PS
 	amxBF16PanelRow = 64                        // bytes per packed pair of columns (16 rows × 2 bf16)
 	amxQ8BlockBytes = 8*64 + 16*4               // packed bytes per 16-row panel per block of 32
+	amxQ8ABlock     = amxTM * qBlock            // packed A bytes per block of 32
 	amxScratch      = 4*16*64 + amxTM*amxTN*4   // int32 tiles, then the f32 accumulator
 )
 
@@ -211,8 +212,8 @@ var amxBF16Desc = amxKernelDesc{
 	epilogue: append(append([]amxInst{}, amxStoreAcc...), tilerelease()),
 }
 
-// amxQ8Desc: SI, DI = tokens 0–15 and 16–31 of A; BX = its row stride;
-// R9, R10 = the two B panels. After each block's TILESTOREDs the asm
+// amxQ8Desc: SI, DI = tokens 0–15 and 16–31 of the block's packed A
+// (32 bytes a row, BX = 32); R9, R10 = the two B panels. After each block's TILESTOREDs the asm
 // applies the scales with AVX-512 (twin: amxQ8Scale).
 var amxQ8Desc = amxKernelDesc{
 	symbol:   "amxQ8Kernel",
@@ -271,12 +272,11 @@ type amxTiles interface {
 	// step, the 3 parts' tiles (amxBF16AStep bytes); c's first 4 KiB
 	// hold the f32 accumulators, tile after tile.
 	bf16(a, b0, b1, c []byte, n int)
-	// q8 adds the scaled products of nb blocks: a holds 32 rows of int8
-	// (row stride lda bytes),
-	// xd the activation scales block by block (32 a block); c's int32
-	// tiles are scratch and its second 4 KiB the f32 accumulator,
-	// row-major 32×32.
-	q8(a []byte, lda int, xd []float32, b0, b1, c []byte, nb int)
+	// q8 adds the scaled products of nb blocks: a holds, per block, the
+	// 32 tokens' 32 int8 (amxQ8ABlock bytes), xd their scales (32 a
+	// block); c's int32 tiles are scratch and its second 4 KiB the f32
+	// accumulator, row-major 32×32.
+	q8(a []byte, xd []float32, b0, b1, c []byte, nb int)
 }
 
 // checkBF16 and checkQ8 panic unless the kernels' operands cover every
@@ -287,8 +287,8 @@ func amxCheckBF16(a, b0, b1, c []byte, n int) {
 	}
 }
 
-func amxCheckQ8(a []byte, lda int, xd []float32, b0, b1, c []byte, nb int) {
-	if nb < 1 || lda < nb*qBlock || len(a) < 31*lda+nb*qBlock || len(xd) < nb*amxTM ||
+func amxCheckQ8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
+	if nb < 1 || len(a) < nb*amxQ8ABlock || len(xd) < nb*amxTM ||
 		len(b0) < nb*amxQ8BlockBytes || len(b1) < nb*amxQ8BlockBytes || len(c) < amxScratch {
 		panic("compute: amx q8 kernel operands too small")
 	}
@@ -319,24 +319,24 @@ func (amxModelTiles) bf16(a, b0, b1, c []byte, n int) {
 }
 
 // q8 is the twin of amxQ8Kernel.
-func (amxModelTiles) q8(a []byte, lda int, xd []float32, b0, b1, c []byte, nb int) {
-	amxCheckQ8(a, lda, xd, b0, b1, c, nb)
+func (amxModelTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
+	amxCheckQ8(a, xd, b0, b1, c, nb)
 	var u amxUnit
 	var r amxRegs
 	r.p[rAX] = amxPtr{amxQ8Config[:], 0}
 	r.p[rCX] = amxPtr{c, 0}
 	r.v[rR11] = 64
 	r.p[rSI] = amxPtr{a, 0}
-	r.v[rBX] = lda
-	r.p[rDI] = r.p[rSI].add(16 * lda)
+	r.v[rBX] = qBlock
+	r.p[rDI] = r.p[rSI].add(16 * qBlock)
 	r.p[rR9] = amxPtr{b0, 0}
 	r.p[rR10] = amxPtr{b1, 0}
 	u.run(amxQ8Desc.prologue, &r)
 	for b := range nb {
 		u.run(amxQ8Desc.body, &r)
 		amxQ8Scale(c, xd[b*amxTM:(b+1)*amxTM], r.p[rR9], r.p[rR10])
-		r.p[rSI] = r.p[rSI].add(qBlock)
-		r.p[rDI] = r.p[rDI].add(qBlock)
+		r.p[rSI] = r.p[rSI].add(amxQ8ABlock)
+		r.p[rDI] = r.p[rDI].add(amxQ8ABlock)
 		r.p[rR9] = r.p[rR9].add(amxQ8BlockBytes)
 		r.p[rR10] = r.p[rR10].add(amxQ8BlockBytes)
 	}
@@ -481,26 +481,30 @@ func (p *Pool) amxQ8(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix
 	N, K := w.Rows, w.Cols
 	nb := w.BlocksPerRow()
 	nt := (T + amxTM - 1) / amxTM
-	lda := nb * qBlock
-	xq := make([]int8, nt*amxTM*lda)
-	xd := make([]float32, nt*amxTM*nb)
-	xs := make([]float32, nt*amxTM*nb)
-	// xdT: per token block, the activation scales block by block.
-	xdT := make([]float32, nt*amxTM*nb)
+	// a and xdT: per token block, per block of 32 columns, the 32
+	// tokens' quantized values (32 bytes each: one A tile row, so the
+	// tile loads read 1 KiB in one piece rather than 32 rows a row
+	// length apart) and their scales.
+	a := make([]byte, nt*nb*amxQ8ABlock)
+	xdT := make([]float32, nt*nb*amxTM)
 	p.For(T, 8, func(lo, hi int) {
+		xq := make([]int8, nb*qBlock)
+		xd := make([]float32, nb)
+		xs := make([]float32, nb)
 		for t := lo; t < hi; t++ {
-			k.quantQ8(xq[t*lda:(t+1)*lda], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], x[t*K:(t+1)*K])
+			k.quantQ8(xq, xd, xs, x[t*K:(t+1)*K])
 			tb, m := t/amxTM, t%amxTM
 			for b := range nb {
-				xdT[(tb*nb+b)*amxTM+m] = xd[t*nb+b]
+				o := (tb*nb+b)*amxQ8ABlock + m*qBlock
+				copy(a[o:o+qBlock], unsafe.Slice((*byte)(unsafe.Pointer(&xq[b*qBlock])), qBlock))
+				xdT[(tb*nb+b)*amxTM+m] = xd[b]
 			}
 		}
 	})
-	a := unsafe.Slice((*byte)(unsafe.Pointer(&xq[0])), len(xq))
 	p.amxRun(out, T, N, nb*amxQ8BlockBytes,
 		func(dst []byte, n0 int) { amxPackQ8(dst, w, n0) },
 		func(tb int, b0, b1, c []byte) {
-			tk.q8(a[tb*amxTM*lda:(tb+1)*amxTM*lda], lda, xdT[tb*nb*amxTM:(tb+1)*nb*amxTM], b0, b1, c, nb)
+			tk.q8(a[tb*nb*amxQ8ABlock:(tb+1)*nb*amxQ8ABlock], xdT[tb*nb*amxTM:(tb+1)*nb*amxTM], b0, b1, c, nb)
 		},
 		func(m, n int) int { return 4096 + m*128 + n*4 })
 }

@@ -93,16 +93,16 @@ func (amxHWTiles) bf16(a, b0, b1, c []byte, n int) {
 	amxBF16Kernel(amxBF16Config, &a[0], &b0[0], &b1[0], &c[0], n)
 }
 
-func (amxHWTiles) q8(a []byte, lda int, xd []float32, b0, b1, c []byte, nb int) {
-	amxCheckQ8(a, lda, xd, b0, b1, c, nb)
-	amxQ8Kernel(amxQ8Config, &a[0], lda, &xd[0], &b0[0], &b1[0], &c[0], nb)
+func (amxHWTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
+	amxCheckQ8(a, xd, b0, b1, c, nb)
+	amxQ8Kernel(amxQ8Config, &a[0], &xd[0], &b0[0], &b1[0], &c[0], nb)
 }
 
 //go:noescape
 func amxBF16Kernel(cfg *amxTileConfig, a, b0, b1, c *byte, n int)
 
 //go:noescape
-func amxQ8Kernel(cfg *amxTileConfig, a *byte, lda int, xd *float32, b0, b1, c *byte, nb int)
+func amxQ8Kernel(cfg *amxTileConfig, a *byte, xd *float32, b0, b1, c *byte, nb int)
 
 //go:noescape
 func amxXCR0() uint64

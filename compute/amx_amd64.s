@@ -80,27 +80,26 @@ bf16loop:
 	VMOVUPS      Z3, (4096 + (m)*128)(CX); \
 	VMOVUPS      Z4, (4096 + (m)*128 + 64)(CX)
 
-// func amxQ8Kernel(cfg *amxTileConfig, a *byte, lda int, xd *float32, b0, b1, c *byte, nb int)
+// func amxQ8Kernel(cfg *amxTileConfig, a *byte, xd *float32, b0, b1, c *byte, nb int)
 //
-// For each of nb blocks of 32 columns: the int8 dots of A's tokens 0–15
-// (a) and 16–31 (a+16·lda) with the packed Q8_0 panels b0, b1 into tiles
+// For each of nb blocks of 32 columns: the int8 dots of the block's packed
+// A (1 KiB: tokens 0–15, then 16–31, 32 bytes each) with the packed Q8_0
+// panels b0, b1 into tiles
 // stored at c, then the scales applied into the f32 accumulator at c+4096
 // (xd: 32 activation scales per block; the weight scales follow each
 // panel's 512 bytes of quants).
-TEXT ·amxQ8Kernel(SB), NOSPLIT, $0-64
+TEXT ·amxQ8Kernel(SB), NOSPLIT, $0-56
 	MOVQ cfg+0(FP), AX
 	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), BX
-	MOVQ xd+24(FP), R12
-	MOVQ b0+32(FP), R9
-	MOVQ b1+40(FP), R10
-	MOVQ c+48(FP), CX
-	MOVQ $64, R11
-	MOVQ BX, DI
-	SHLQ $4, DI
-	ADDQ SI, DI               // tokens 16–31
+	MOVQ xd+16(FP), R12
+	MOVQ b0+24(FP), R9
+	MOVQ b1+32(FP), R10
+	MOVQ c+40(FP), CX
+	MOVQ $64, R11             // row stride of B tiles and stored dots
+	MOVQ $32, BX              // row stride of A tiles
+	LEAQ 512(SI), DI          // tokens 16–31
 	LDTILECFG(AMX_REG_AX)
-	MOVQ nb+56(FP), AX
+	MOVQ nb+48(FP), AX
 
 q8loop:
 	TILEZERO(0)
@@ -153,8 +152,8 @@ q8loop:
 	Q8ROW(29)
 	Q8ROW(30)
 	Q8ROW(31)
-	ADDQ $32, SI              // one block of 32 int8
-	ADDQ $32, DI
+	ADDQ $1024, SI            // one block: 32 tokens × 32 int8
+	ADDQ $1024, DI
 	ADDQ $576, R9             // 512 bytes of quants + 64 of scales
 	ADDQ $576, R10
 	ADDQ $128, R12            // 32 activation scales

@@ -335,8 +335,8 @@ func (b brokenTiles) bf16(a, b0, b1, c []byte, n int) {
 	}
 }
 
-func (b brokenTiles) q8(a []byte, lda int, xd []float32, b0, b1, c []byte, nb int) {
-	b.amxModelTiles.q8(a, lda, xd, b0, b1, c, nb)
+func (b brokenTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
+	b.amxModelTiles.q8(a, xd, b0, b1, c, nb)
 	if b.fault == "q8 bit" {
 		c[4096+4] ^= 1
 	}
