@@ -206,15 +206,23 @@ func (u *amxUnit) tdpbssd(c, a, b int) {
 // denormals read as zero, output denormals flushed to zero.
 func (u *amxUnit) tdpbf16ps(c, a, b int) {
 	mm, kk, nn := u.dotShape("TDPBF16PS", c, a, b)
-	bf := func(t, r, i int) float32 {
-		return daz(math.Float32frombits(uint32(binary.LittleEndian.Uint16(u.t[t][r][2*i:])) << 16))
+	// The bf16 inputs widened (and denormals zeroed) once.
+	var af, bf [16][32]float32
+	widen := func(dst *[16][32]float32, t, rows, n int) {
+		for r := range rows {
+			for i := range n {
+				dst[r][i] = daz(math.Float32frombits(uint32(binary.LittleEndian.Uint16(u.t[t][r][2*i:])) << 16))
+			}
+		}
 	}
+	widen(&af, a, mm, 2*kk)
+	widen(&bf, b, kk, 2*nn)
 	for m := range mm {
 		var tmp [32]float32
 		for k := range kk {
 			for n := range nn {
-				tmp[2*n] = fmaFTZ(bf(a, m, 2*k), bf(b, k, 2*n), tmp[2*n])
-				tmp[2*n+1] = fmaFTZ(bf(a, m, 2*k+1), bf(b, k, 2*n+1), tmp[2*n+1])
+				tmp[2*n] = fmaFTZ(af[m][2*k], bf[k][2*n], tmp[2*n])
+				tmp[2*n+1] = fmaFTZ(af[m][2*k+1], bf[k][2*n+1], tmp[2*n+1])
 			}
 		}
 		for n := range nn {
