@@ -21,8 +21,9 @@ import (
 //     at a third of the tile unit's bf16 rate. A is packed in tiles: for
 //     each step of 32 columns, for each of the 3 parts, the 32 tokens'
 //     64-byte rows (tokens 0–15, then 16–31).
-//   - amxQ8: Q8_0 weights against activations quantized per 32-column
-//     block (quantQ8, as the row kernels use). One TDPBSSD per block of 32
+//   - amxQ8: Q8_0 (and Q4_0, unpacked to int8 −8..7 when packed) weights
+//     against activations quantized per 32-column block (quantQ8, as the
+//     row kernels use). One TDPBSSD per block of 32
 //     gives the exact integer dot; the per-block scales are then applied
 //     in f32 (AVX-512 in the asm): acc += float32(dot) · (xd·wd).
 //
@@ -405,12 +406,15 @@ func amxPackBF16(dst []byte, w *Matrix, n0, kp int) {
 	}
 }
 
-// amxPackQ8 writes the packed 16-row panel of Q8_0 rows [n0, n0+16) (zero
-// past W.Rows) into dst (nb·amxQ8BlockBytes bytes).
+// amxPackQ8 writes the packed 16-row panel of Q8_0 or Q4_0 rows
+// [n0, n0+16) (zero past W.Rows) into dst (nb·amxQ8BlockBytes bytes),
+// Q4_0's nibbles as int8 values q−8 (low nibbles are columns 0–15 of a
+// block, high ones 16–31).
 func amxPackQ8(dst []byte, w *Matrix, n0 int) {
 	nb := w.BlocksPerRow()
 	dst = dst[:nb*amxQ8BlockBytes]
 	clear(dst)
+	var q [qBlock]byte
 	for j := range 16 {
 		n := n0 + j
 		if n >= w.Rows {
@@ -418,7 +422,13 @@ func amxPackQ8(dst []byte, w *Matrix, n0 int) {
 		}
 		for b := range nb {
 			blk := dst[b*amxQ8BlockBytes:]
-			q := w.Q[(n*nb+b)*qBlock : (n*nb+b+1)*qBlock]
+			if w.DType == Q4_0 {
+				for i, v := range w.Q[(n*nb+b)*qBlock/2 : (n*nb+b+1)*qBlock/2] {
+					q[i], q[i+qBlock/2] = byte(int8(v&15)-8), byte(int8(v>>4)-8)
+				}
+			} else {
+				copy(q[:], w.Q[(n*nb+b)*qBlock:])
+			}
 			for c, v := range q {
 				blk[(c/4)*64+j*4+c%4] = v
 			}
@@ -436,13 +446,13 @@ const amxPanelGroup = 2
 // kernels (one full token block); not yet tuned on AMX hardware.
 const amxMinT = amxTM
 
-// amxMatMul computes MatMul through the tile kernels tk for BF16 and Q8_0
-// weights, reporting false (having done nothing) for other formats.
+// amxMatMul computes MatMul through the tile kernels tk for BF16, Q8_0 and
+// Q4_0 weights, reporting false (having done nothing) for other formats.
 func (p *Pool) amxMatMul(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix) bool {
 	switch w.DType {
 	case BF16:
 		p.amxBF16(tk, out, x, T, w)
-	case Q8_0:
+	case Q8_0, Q4_0:
 		p.amxQ8(tk, k, out, x, T, w)
 	default:
 		return false
@@ -576,8 +586,9 @@ func amxDescListing(d amxKernelDesc) string {
 //   - bf16, random: within 1e-5·Σ|x·w| of the model (the SDM fixes the
 //     rounding of each step, but hardware need not match the model's
 //     order to the bit) and within 1e-4·Σ|x·w| of ref;
-//   - Q8_0, random: bit for bit with the model (integer dots, then the
-//     same f32 operations in the same order) and within 1e-4·Σ|x·w| of ref.
+//   - Q8_0 and Q4_0, random: bit for bit with the model (integer dots,
+//     then the same f32 operations in the same order) and within
+//     1e-4·Σ|x·w| of ref.
 //
 // Shapes are odd on purpose: a partial token block, a partial weight
 // block, padded columns.
@@ -602,6 +613,7 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 		{BF16, 37, 45, 40, 15},
 		{BF16, 37, 45, 100, 0},
 		{Q8_0, 37, 45, 100, 0},
+		{Q4_0, 37, 45, 64, 0},
 	} {
 		exact := tc.frac > 0
 		T, N, K := tc.T, tc.N, tc.K
@@ -638,7 +650,7 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 					mag += abs32(x[t*K+c] * wf[n*K+c])
 				}
 				i := t*N + n
-				bitExact := exact || tc.dt == Q8_0
+				bitExact := exact || tc.dt != BF16
 				if bitExact && math.Float32bits(got[i]) != math.Float32bits(model[i]) ||
 					!bitExact && abs32(got[i]-model[i]) > 1e-5*mag {
 					return fmt.Errorf("%v K=%d: out[%d,%d] = %g, tile model %g", tc.dt, K, t, n, got[i], model[i])
@@ -652,8 +664,8 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 	return nil
 }
 
-// amxTestWeights returns the rows×cols f32 weights wf in dt (BF16 or
-// Q8_0), quantized with k's kernels (not through the package's chosen set,
+// amxTestWeights returns the rows×cols f32 weights wf in dt (BF16, Q8_0 or
+// Q4_0), quantized with k's kernels (not through the package's chosen set,
 // which the self-test helps choose).
 func amxTestWeights(k *kernels, dt DType, rows, cols int, wf []float32) *Matrix {
 	w := &Matrix{DType: dt, Rows: rows, Cols: cols}
@@ -665,13 +677,17 @@ func amxTestWeights(k *kernels, dt DType, rows, cols int, wf []float32) *Matrix 
 		return w
 	}
 	nb := w.BlocksPerRow()
-	w.Q = make([]byte, rows*nb*qBlock)
+	bb, quant := qBlock, k.quantW8
+	if dt == Q4_0 {
+		bb, quant = qBlock/2, k.quantW4
+	}
+	w.Q = make([]byte, rows*nb*bb)
 	w.Scales = make([]uint16, rows*nb)
 	buf := make([]float32, nb*qBlock)
 	for r := range rows {
 		clear(buf)
 		copy(buf, wf[r*cols:(r+1)*cols])
-		k.quantW8(w.Q[r*nb*qBlock:(r+1)*nb*qBlock], w.Scales[r*nb:(r+1)*nb], buf)
+		quant(w.Q[r*nb*bb:(r+1)*nb*bb], w.Scales[r*nb:(r+1)*nb], buf)
 	}
 	return w
 }

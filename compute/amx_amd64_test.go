@@ -178,7 +178,7 @@ func TestAMXHardware(t *testing.T) {
 	for _, sh := range [][3]int{{32, 32, 32}, {100, 77, 4096 + 5}, {129, 300, 333}} {
 		T, N, K := sh[0], sh[1], sh[2]
 		x := randF32(rng, T*K)
-		for _, dt := range []DType{BF16, Q8_0} {
+		for _, dt := range []DType{BF16, Q8_0, Q4_0} {
 			w, wf := amxTestMatrix(rng, dt, N, K)
 			p := NewPool(2)
 			got := make([]float32, T*N)
@@ -191,7 +191,7 @@ func TestAMXHardware(t *testing.T) {
 				for c := range K {
 					mag += abs32(x[i/N*K+c] * wf[i%N*K+c])
 				}
-				if dt == Q8_0 && math.Float32bits(got[i]) != math.Float32bits(model[i]) ||
+				if dt != BF16 && math.Float32bits(got[i]) != math.Float32bits(model[i]) ||
 					abs32(got[i]-model[i]) > 1e-5*mag {
 					t.Fatalf("%v T=%d N=%d K=%d: out[%d,%d] = %v, model %v", dt, T, N, K, i/N, i%N, got[i], model[i])
 				}
@@ -208,7 +208,7 @@ func BenchmarkAMXMatMul(b *testing.B) {
 		b.Skipf("no usable AMX: %s", note)
 	}
 	const rows, cols = 4096, 4096
-	for _, dt := range []DType{BF16, Q8_0} {
+	for _, dt := range []DType{BF16, Q8_0, Q4_0} {
 		w := benchMatrix(b, dt, rows, cols)
 		for _, T := range []int{32, 128, 512} {
 			x := randF32(rand.New(rand.NewPCG(3, 4)), T*cols)

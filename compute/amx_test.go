@@ -247,7 +247,7 @@ func TestAMXTilesModel(t *testing.T) {
 	for _, sh := range shapes {
 		T, N, K := sh[0], sh[1], sh[2]
 		x := randF32(rng, T*K)
-		for _, dt := range []DType{BF16, Q8_0} {
+		for _, dt := range []DType{BF16, Q8_0, Q4_0} {
 			w, _ := amxTestMatrix(rng, dt, N, K)
 			want := refMatMul(x, T, w)
 			for _, p := range testPools(t)[:2] {
@@ -271,8 +271,8 @@ func TestAMXTilesModel(t *testing.T) {
 }
 
 // TestAMXMatMulHook checks MatMul's tile hook: a set with the model as its
-// tile kernels takes BF16 and Q8_0 from 32 tokens up and leaves the rest
-// to the other paths.
+// tile kernels takes BF16, Q8_0 and Q4_0 from 32 tokens up and leaves the
+// rest to the other paths.
 func TestAMXMatMulHook(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	k := *genericKernels
@@ -287,7 +287,7 @@ func TestAMXMatMulHook(t *testing.T) {
 		}
 		return ok
 	}
-	for _, dt := range []DType{F32, BF16, Q8_0, Q4_0} {
+	for _, dt := range []DType{F32, BF16, F16, Q8_0, Q4_0} {
 		for _, T := range []int{3, 40} {
 			w, _ := amxTestMatrix(rng, BF16, 20, 40)
 			if dt != BF16 {
@@ -302,7 +302,7 @@ func TestAMXMatMulHook(t *testing.T) {
 			before := calls
 			var p *Pool
 			p.matMul(&k, out, x, T, w)
-			if wantCall := T >= amxMinT && (dt == BF16 || dt == Q8_0); (calls > before) != wantCall {
+			if wantCall := T >= amxMinT && dt != F32 && dt != F16; (calls > before) != wantCall {
 				t.Errorf("%v T=%d: tile path taken %v, want %v", dt, T, calls > before, wantCall)
 			}
 			for i, g := range out {
