@@ -21,6 +21,10 @@ import (
 //     at a third of the tile unit's bf16 rate. A is packed in tiles: for
 //     each step of 32 columns, for each of the 3 parts, the 32 tokens'
 //     64-byte rows (tokens 0–15, then 16–31).
+//   - amxBF16x2: f16 weights, each split exactly into two bf16 values
+//     w0 + w1 (f16's 11 significant bits fit in two bf16), multiplied as
+//     x0·w0 + x1·w0 + x2·w0 + x0·w1 + x1·w1 (the dropped x2·w1 is below
+//     2⁻²⁴ of the product): 5 tile products a step instead of 3.
 //   - amxQ8: Q8_0 (and Q4_0, unpacked to int8 −8..7 when packed) weights
 //     against activations quantized per 32-column block (quantQ8, as the
 //     row kernels use). One TDPBSSD per block of 32
@@ -201,16 +205,29 @@ var amxStoreAcc = []amxInst{
 var amxBF16Desc = amxKernelDesc{
 	symbol:   "amxBF16Kernel",
 	prologue: append([]amxInst{ldtilecfg(rAX)}, amxAccTiles...),
-	body: []amxInst{
-		tileloadd(6, 0, rR9, rR11), tileloadd(7, 0, rR10, rR11),
-		tileloadd(4, 0, rSI, rR11), tileloadd(5, 1024, rSI, rR11),
-		tdpbf16ps(0, 4, 6), tdpbf16ps(1, 4, 7), tdpbf16ps(2, 5, 6), tdpbf16ps(3, 5, 7),
-		tileloadd(4, 2048, rSI, rR11), tileloadd(5, 3072, rSI, rR11),
-		tdpbf16ps(0, 4, 6), tdpbf16ps(1, 4, 7), tdpbf16ps(2, 5, 6), tdpbf16ps(3, 5, 7),
-		tileloadd(4, 4096, rSI, rR11), tileloadd(5, 5120, rSI, rR11),
-		tdpbf16ps(0, 4, 6), tdpbf16ps(1, 4, 7), tdpbf16ps(2, 5, 6), tdpbf16ps(3, 5, 7),
-	},
+	body:     amxBF16Body(rR9, rR10, 3),
 	epilogue: append(append([]amxInst{}, amxStoreAcc...), tilerelease()),
+}
+
+// amxBF16x2Desc is amxBF16Desc with the second bf16 part of the weights
+// in the panels R8 and DX, multiplied by the first two parts of A.
+var amxBF16x2Desc = amxKernelDesc{
+	symbol:   "amxBF16x2Kernel",
+	prologue: amxBF16Desc.prologue,
+	body:     append(amxBF16Body(rR9, rR10, 3), amxBF16Body(rR8, rDX, 2)...),
+	epilogue: amxBF16Desc.epilogue,
+}
+
+// amxBF16Body loads the B panels at b0 and b1 into tmm6 and tmm7, then for
+// each of the first parts of A (SI + 2 KiB per part) loads its two tiles
+// into tmm4 and tmm5 and adds the four products to tmm0–3.
+func amxBF16Body(b0, b1, parts int) []amxInst {
+	ins := []amxInst{tileloadd(6, 0, b0, rR11), tileloadd(7, 0, b1, rR11)}
+	for p := range parts {
+		ins = append(ins, tileloadd(4, int32(p*2048), rSI, rR11), tileloadd(5, int32(p*2048+1024), rSI, rR11),
+			tdpbf16ps(0, 4, 6), tdpbf16ps(1, 4, 7), tdpbf16ps(2, 5, 6), tdpbf16ps(3, 5, 7))
+	}
+	return ins
 }
 
 // amxQ8Desc: SI, DI = tokens 0–15 and 16–31 of the block's packed A
@@ -271,8 +288,9 @@ func (u *amxUnit) run(seq []amxInst, r *amxRegs) {
 type amxTiles interface {
 	// bf16 adds the products of n steps of 32 columns: a holds, per
 	// step, the 3 parts' tiles (amxBF16AStep bytes); c's first 4 KiB
-	// hold the f32 accumulators, tile after tile.
-	bf16(a, b0, b1, c []byte, n int)
+	// hold the f32 accumulators, tile after tile. With b0lo and b1lo
+	// (the weights' second bf16 parts) it runs amxBF16x2, else amxBF16.
+	bf16(a, b0, b1, b0lo, b1lo, c []byte, n int)
 	// q8 adds the scaled products of nb blocks: a holds, per block, the
 	// 32 tokens' 32 int8 (amxQ8ABlock bytes), xd their scales (32 a
 	// block); c's int32 tiles are scratch and its second 4 KiB the f32
@@ -282,8 +300,9 @@ type amxTiles interface {
 
 // checkBF16 and checkQ8 panic unless the kernels' operands cover every
 // byte they touch, so a driver bug panics in Go rather than in assembly.
-func amxCheckBF16(a, b0, b1, c []byte, n int) {
-	if n < 1 || len(a) < n*amxBF16AStep || len(b0) < n*1024 || len(b1) < n*1024 || len(c) < amxScratch {
+func amxCheckBF16(a, b0, b1, b0lo, b1lo, c []byte, n int) {
+	if n < 1 || len(a) < n*amxBF16AStep || len(b0) < n*1024 || len(b1) < n*1024 || len(c) < amxScratch ||
+		(b0lo != nil || b1lo != nil) && (len(b0lo) < n*1024 || len(b1lo) < n*1024) {
 		panic("compute: amx bf16 kernel operands too small")
 	}
 }
@@ -298,25 +317,32 @@ func amxCheckQ8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
 // amxModelTiles runs the kernels' Go twins on the tile model.
 type amxModelTiles struct{}
 
-// bf16 is the twin of amxBF16Kernel; the comments name the asm registers.
-func (amxModelTiles) bf16(a, b0, b1, c []byte, n int) {
-	amxCheckBF16(a, b0, b1, c, n)
+// bf16 is the twin of amxBF16Kernel and amxBF16x2Kernel.
+func (amxModelTiles) bf16(a, b0, b1, b0lo, b1lo, c []byte, n int) {
+	amxCheckBF16(a, b0, b1, b0lo, b1lo, c, n)
+	d := amxBF16Desc
 	var u amxUnit
 	var r amxRegs
 	r.p[rAX] = amxPtr{amxBF16Config[:], 0}
 	r.p[rSI] = amxPtr{a, 0}
 	r.p[rR9] = amxPtr{b0, 0}
 	r.p[rR10] = amxPtr{b1, 0}
+	if b0lo != nil {
+		d = amxBF16x2Desc
+		r.p[rR8] = amxPtr{b0lo, 0}
+		r.p[rDX] = amxPtr{b1lo, 0}
+	}
 	r.p[rCX] = amxPtr{c, 0}
 	r.v[rR11] = 64
-	u.run(amxBF16Desc.prologue, &r)
+	u.run(d.prologue, &r)
 	for range n {
-		u.run(amxBF16Desc.body, &r)
+		u.run(d.body, &r)
 		r.p[rSI] = r.p[rSI].add(amxBF16AStep)
-		r.p[rR9] = r.p[rR9].add(1024)
-		r.p[rR10] = r.p[rR10].add(1024)
+		for _, g := range []int{rR9, rR10, rR8, rDX} {
+			r.p[g] = r.p[g].add(1024) // unused registers hold nil slices
+		}
 	}
-	u.run(amxBF16Desc.epilogue, &r)
+	u.run(d.epilogue, &r)
 }
 
 // q8 is the twin of amxQ8Kernel.
@@ -376,6 +402,14 @@ func amxQ8Scale(c []byte, xd []float32, b0, b1 amxPtr) {
 // so v0 + v1 + v2 is x to 24 significant bits. When v0 is not finite the
 // other two are zero.
 func bf16Split3(x float32) (v [amxBF16Parts]uint16) {
+	bf16Split(x, v[:])
+	return v
+}
+
+// bf16Split sets v[i] = bf16(x − v[0] − … − v[i−1]), stopping (the rest
+// zero) after a part that is not finite.
+func bf16Split(x float32, v []uint16) {
+	clear(v)
 	for i := range v {
 		v[i] = half.F32ToBF16(x)
 		h := half.BF16ToF32(v[i])
@@ -384,24 +418,36 @@ func bf16Split3(x float32) (v [amxBF16Parts]uint16) {
 		}
 		x -= h
 	}
-	return v
 }
 
-// amxPackBF16 writes the packed 16-row panel of W rows [n0, n0+16) (zero
-// past W.Rows) for columns [0, kp) (zero past W.Cols) into dst (kp·32
-// bytes).
+// amxPackBF16 writes the packed 16-row panel of BF16 or F16 W rows
+// [n0, n0+16) (zero past W.Rows) for columns [0, kp) (zero past W.Cols)
+// into dst: kp·32 bytes for BF16; for F16 the panel of the values' first
+// bf16 parts, then that of their second parts (2·kp·32 bytes).
 func amxPackBF16(dst []byte, w *Matrix, n0, kp int) {
 	K := w.Cols
-	dst = dst[:kp*32]
+	parts := 1
+	if w.DType == F16 {
+		parts = 2
+	}
+	dst = dst[:parts*kp*32]
 	clear(dst)
+	var v [2]uint16
 	for j := range 16 {
 		n := n0 + j
 		if n >= w.Rows {
 			break
 		}
 		row := w.U16[n*K : (n+1)*K]
-		for c, v := range row {
-			binary.LittleEndian.PutUint16(dst[(c/2)*amxBF16PanelRow+j*4+(c%2)*2:], v)
+		for c, h := range row {
+			o := (c/2)*amxBF16PanelRow + j*4 + (c%2)*2
+			if parts == 1 {
+				binary.LittleEndian.PutUint16(dst[o:], h)
+				continue
+			}
+			bf16Split(F16ToF32(h), v[:])
+			binary.LittleEndian.PutUint16(dst[o:], v[0])
+			binary.LittleEndian.PutUint16(dst[kp*32+o:], v[1])
 		}
 	}
 }
@@ -446,11 +492,12 @@ const amxPanelGroup = 2
 // kernels (one full token block); not yet tuned on AMX hardware.
 const amxMinT = amxTM
 
-// amxMatMul computes MatMul through the tile kernels tk for BF16, Q8_0 and
-// Q4_0 weights, reporting false (having done nothing) for other formats.
+// amxMatMul computes MatMul through the tile kernels tk for BF16, F16,
+// Q8_0 and Q4_0 weights, reporting false (having done nothing) for other
+// formats.
 func (p *Pool) amxMatMul(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix) bool {
 	switch w.DType {
-	case BF16:
+	case BF16, F16:
 		p.amxBF16(tk, out, x, T, w)
 	case Q8_0, Q4_0:
 		p.amxQ8(tk, k, out, x, T, w)
@@ -481,9 +528,20 @@ func (p *Pool) amxBF16(tk amxTiles, out, x []float32, T int, w *Matrix) {
 			}
 		}
 	})
-	p.amxRun(out, T, N, kp*32,
+	pb := kp * 32 // bytes of one bf16 part of a packed panel
+	parts := 1
+	if w.DType == F16 {
+		parts = 2
+	}
+	p.amxRun(out, T, N, parts*pb,
 		func(dst []byte, n0 int) { amxPackBF16(dst, w, n0, kp) },
-		func(tb int, b0, b1, c []byte) { tk.bf16(a[tb*ablk:(tb+1)*ablk], b0, b1, c, steps) },
+		func(tb int, b0, b1, c []byte) {
+			var b0lo, b1lo []byte
+			if parts == 2 {
+				b0lo, b1lo = b0[pb:], b1[pb:]
+			}
+			tk.bf16(a[tb*ablk:(tb+1)*ablk], b0[:pb], b1[:pb], b0lo, b1lo, c, steps)
+		},
 		func(m, n int) int { return (m/16*2+n/16)*1024 + m%16*64 + n%16*4 })
 }
 
@@ -582,8 +640,11 @@ func amxDescListing(d amxKernelDesc) string {
 //     (20 significant bits, so all 3 bf16 parts are used) and f = 15 over
 //     40 columns (2 steps), weights in {-1, 0, 1}: every product and
 //     partial sum is a multiple of 2⁻ᶠ below 2K, exact in f32 in any
-//     order, so tk, the model and ref must agree bit for bit;
-//   - bf16, random: within 1e-5·Σ|x·w| of the model (the SDM fixes the
+//     order, so tk, the model and ref must agree bit for bit; the same
+//     for f16 weights in {-1, 0, 1} (their second bf16 part zero), and
+//     for f16 weights ±(1 + v·2⁻¹⁰) (both parts used) against
+//     activations of 9 bits (two parts) over 8 columns;
+//   - bf16 and f16, random: within 1e-5·Σ|x·w| of the model (the SDM fixes the
 //     rounding of each step, but hardware need not match the model's
 //     order to the bit) and within 1e-4·Σ|x·w| of ref;
 //   - Q8_0 and Q4_0, random: bit for bit with the model (integer dots,
@@ -612,6 +673,9 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 		{BF16, 37, 45, 8, 19},
 		{BF16, 37, 45, 40, 15},
 		{BF16, 37, 45, 100, 0},
+		{F16, 37, 45, 8, 19},
+		{F16, 37, 45, 8, 8},
+		{F16, 37, 45, 100, 0},
 		{Q8_0, 37, 45, 100, 0},
 		{Q4_0, 37, 45, 64, 0},
 	} {
@@ -630,9 +694,17 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 			}
 		}
 		for i := range wf {
-			if exact {
+			switch {
+			case exact && tc.frac <= 8:
+				// 11 significant bits: both bf16 parts of an f16.
+				r := rnd()
+				wf[i] = 1 + float32(r&1023)/1024
+				if r < 0 {
+					wf[i] = -wf[i]
+				}
+			case exact:
 				wf[i] = max(-1, min(1, float32(rnd()>>22))) // -2..1 clamped
-			} else {
+			default:
 				wf[i] = float32(rnd()) / (1 << 23)
 			}
 		}
@@ -650,7 +722,7 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 					mag += abs32(x[t*K+c] * wf[n*K+c])
 				}
 				i := t*N + n
-				bitExact := exact || tc.dt != BF16
+				bitExact := exact || tc.dt == Q8_0 || tc.dt == Q4_0
 				if bitExact && math.Float32bits(got[i]) != math.Float32bits(model[i]) ||
 					!bitExact && abs32(got[i]-model[i]) > 1e-5*mag {
 					return fmt.Errorf("%v K=%d: out[%d,%d] = %g, tile model %g", tc.dt, K, t, n, got[i], model[i])
@@ -664,15 +736,20 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 	return nil
 }
 
-// amxTestWeights returns the rows×cols f32 weights wf in dt (BF16, Q8_0 or
-// Q4_0), quantized with k's kernels (not through the package's chosen set,
+// amxTestWeights returns the rows×cols f32 weights wf in dt (BF16, F16,
+// Q8_0 or Q4_0), quantized with k's kernels (not through the package's chosen set,
 // which the self-test helps choose).
 func amxTestWeights(k *kernels, dt DType, rows, cols int, wf []float32) *Matrix {
 	w := &Matrix{DType: dt, Rows: rows, Cols: cols}
-	if dt == BF16 {
+	switch dt {
+	case BF16, F16:
 		w.U16 = make([]uint16, rows*cols)
 		for i, v := range wf[:rows*cols] {
-			w.U16[i] = half.F32ToBF16(v)
+			if dt == BF16 {
+				w.U16[i] = half.F32ToBF16(v)
+			} else {
+				w.U16[i] = half.F32ToF16(v)
+			}
 		}
 		return w
 	}

@@ -88,8 +88,12 @@ func archKernelNote() string {
 // amxHWTiles runs the asm kernels after checking their operands.
 type amxHWTiles struct{}
 
-func (amxHWTiles) bf16(a, b0, b1, c []byte, n int) {
-	amxCheckBF16(a, b0, b1, c, n)
+func (amxHWTiles) bf16(a, b0, b1, b0lo, b1lo, c []byte, n int) {
+	amxCheckBF16(a, b0, b1, b0lo, b1lo, c, n)
+	if b0lo != nil {
+		amxBF16x2Kernel(amxBF16Config, &a[0], &b0[0], &b1[0], &b0lo[0], &b1lo[0], &c[0], n)
+		return
+	}
 	amxBF16Kernel(amxBF16Config, &a[0], &b0[0], &b1[0], &c[0], n)
 }
 
@@ -102,10 +106,13 @@ func (amxHWTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
 func amxBF16Kernel(cfg *amxTileConfig, a, b0, b1, c *byte, n int)
 
 //go:noescape
+func amxBF16x2Kernel(cfg *amxTileConfig, a, b0, b1, b0lo, b1lo, c *byte, n int)
+
+//go:noescape
 func amxQ8Kernel(cfg *amxTileConfig, a *byte, xd *float32, b0, b1, c *byte, nb int)
 
 //go:noescape
 func amxXCR0() uint64
 
 //go:noescape
-func amxKernelEntries() (bf16, q8 uintptr)
+func amxKernelEntries() (bf16, bf16x2, q8 uintptr)

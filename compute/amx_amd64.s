@@ -9,58 +9,108 @@
 // against those lists. Each call loads its tile configuration at entry and
 // releases the tiles at exit: no tile state lives across Go calls.
 
+// BF16PART0 and BF16PART(off) load part 0 (at SI) or the part at SI+off
+// of the packed A step into tmm4 (tokens 0–15) and tmm5 (tokens 16–31)
+// and add their products with the B panels in tmm6 and tmm7 to the
+// accumulators tmm0–3.
+#define BF16PART0 \
+	TILELOADD(4, AMX_REG_SI, AMX_REG_R11); \
+	TILELOADD_D32(5, 1024, AMX_REG_SI, AMX_REG_R11); \
+	BF16DOTS
+
+#define BF16PART(off) \
+	TILELOADD_D32(4, off, AMX_REG_SI, AMX_REG_R11); \
+	TILELOADD_D32(5, off+1024, AMX_REG_SI, AMX_REG_R11); \
+	BF16DOTS
+
+#define BF16DOTS \
+	TDPBF16PS(0, 4, 6); \
+	TDPBF16PS(1, 4, 7); \
+	TDPBF16PS(2, 5, 6); \
+	TDPBF16PS(3, 5, 7)
+
+// BF16ENTRY loads the configuration and the accumulators; AX = n after.
+#define BF16ENTRY \
+	MOVQ $64, R11; \
+	LDTILECFG(AMX_REG_AX); \
+	TILELOADD(0, AMX_REG_CX, AMX_REG_R11); \
+	TILELOADD_D32(1, 1024, AMX_REG_CX, AMX_REG_R11); \
+	TILELOADD_D32(2, 2048, AMX_REG_CX, AMX_REG_R11); \
+	TILELOADD_D32(3, 3072, AMX_REG_CX, AMX_REG_R11)
+
+// BF16EXIT stores the accumulators and releases the tiles.
+#define BF16EXIT \
+	TILESTORED(0, AMX_REG_CX, AMX_REG_R11); \
+	TILESTORED_D32(1, 1024, AMX_REG_CX, AMX_REG_R11); \
+	TILESTORED_D32(2, 2048, AMX_REG_CX, AMX_REG_R11); \
+	TILESTORED_D32(3, 3072, AMX_REG_CX, AMX_REG_R11); \
+	TILERELEASE
+
 // func amxBF16Kernel(cfg *amxTileConfig, a, b0, b1, c *byte, n int)
 //
 // Adds to the four f32 accumulator tiles at c (tile after tile, 1 KiB
 // each) the products of n steps of 32 columns: per step, the 3 parts of A
 // (two 1 KiB tiles each, tokens 0–15 and 16–31) against the packed bf16
-// panels b0, b1 (16 column pairs × 64 bytes a step).
+// panels b0, b1 (16 column pairs × 64 bytes a step). R11 = 64 is the row
+// stride of every tile in memory.
 TEXT ·amxBF16Kernel(SB), NOSPLIT, $0-48
 	MOVQ cfg+0(FP), AX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), R9
 	MOVQ b1+24(FP), R10
 	MOVQ c+32(FP), CX
-	MOVQ $64, R11             // row stride of every tile in memory
-	LDTILECFG(AMX_REG_AX)
+	BF16ENTRY
 	MOVQ n+40(FP), AX
-	TILELOADD(0, AMX_REG_CX, AMX_REG_R11)
-	TILELOADD_D32(1, 1024, AMX_REG_CX, AMX_REG_R11)
-	TILELOADD_D32(2, 2048, AMX_REG_CX, AMX_REG_R11)
-	TILELOADD_D32(3, 3072, AMX_REG_CX, AMX_REG_R11)
 
 bf16loop:
 	TILELOADD(6, AMX_REG_R9, AMX_REG_R11)
 	TILELOADD(7, AMX_REG_R10, AMX_REG_R11)
-	TILELOADD(4, AMX_REG_SI, AMX_REG_R11)                   // part 0
-	TILELOADD_D32(5, 1024, AMX_REG_SI, AMX_REG_R11)
-	TDPBF16PS(0, 4, 6)
-	TDPBF16PS(1, 4, 7)
-	TDPBF16PS(2, 5, 6)
-	TDPBF16PS(3, 5, 7)
-	TILELOADD_D32(4, 2048, AMX_REG_SI, AMX_REG_R11)         // part 1
-	TILELOADD_D32(5, 3072, AMX_REG_SI, AMX_REG_R11)
-	TDPBF16PS(0, 4, 6)
-	TDPBF16PS(1, 4, 7)
-	TDPBF16PS(2, 5, 6)
-	TDPBF16PS(3, 5, 7)
-	TILELOADD_D32(4, 4096, AMX_REG_SI, AMX_REG_R11)         // part 2
-	TILELOADD_D32(5, 5120, AMX_REG_SI, AMX_REG_R11)
-	TDPBF16PS(0, 4, 6)
-	TDPBF16PS(1, 4, 7)
-	TDPBF16PS(2, 5, 6)
-	TDPBF16PS(3, 5, 7)
+	BF16PART0
+	BF16PART(2048)
+	BF16PART(4096)
 	ADDQ $6144, SI            // 3 parts × 2 tiles × 1 KiB
 	ADDQ $1024, R9            // 16 column pairs × 64 bytes
 	ADDQ $1024, R10
 	DECQ AX
 	JNZ  bf16loop
 
-	TILESTORED(0, AMX_REG_CX, AMX_REG_R11)
-	TILESTORED_D32(1, 1024, AMX_REG_CX, AMX_REG_R11)
-	TILESTORED_D32(2, 2048, AMX_REG_CX, AMX_REG_R11)
-	TILESTORED_D32(3, 3072, AMX_REG_CX, AMX_REG_R11)
-	TILERELEASE
+	BF16EXIT
+	RET
+
+// func amxBF16x2Kernel(cfg *amxTileConfig, a, b0, b1, b0lo, b1lo, c *byte, n int)
+//
+// amxBF16Kernel for weights in two bf16 parts: the first (b0, b1) against
+// A's 3 parts, the second (b0lo, b1lo) against its first 2.
+TEXT ·amxBF16x2Kernel(SB), NOSPLIT, $0-64
+	MOVQ cfg+0(FP), AX
+	MOVQ a+8(FP), SI
+	MOVQ b0+16(FP), R9
+	MOVQ b1+24(FP), R10
+	MOVQ b0lo+32(FP), R8
+	MOVQ b1lo+40(FP), DX
+	MOVQ c+48(FP), CX
+	BF16ENTRY
+	MOVQ n+56(FP), AX
+
+bf16x2loop:
+	TILELOADD(6, AMX_REG_R9, AMX_REG_R11)
+	TILELOADD(7, AMX_REG_R10, AMX_REG_R11)
+	BF16PART0
+	BF16PART(2048)
+	BF16PART(4096)
+	TILELOADD(6, AMX_REG_R8, AMX_REG_R11)
+	TILELOADD(7, AMX_REG_DX, AMX_REG_R11)
+	BF16PART0
+	BF16PART(2048)
+	ADDQ $6144, SI
+	ADDQ $1024, R9
+	ADDQ $1024, R10
+	ADDQ $1024, R8
+	ADDQ $1024, DX
+	DECQ AX
+	JNZ  bf16x2loop
+
+	BF16EXIT
 	RET
 
 // Q8ROW applies the block scales to token row m (0–31): with Z30, Z31 the
@@ -175,12 +225,14 @@ TEXT ·amxXCR0(SB), NOSPLIT, $0-8
 	MOVQ AX, ret+0(FP)
 	RET
 
-// func amxKernelEntries() (bf16, q8 uintptr)
+// func amxKernelEntries() (bf16, bf16x2, q8 uintptr)
 // The entry addresses of the kernels' code, for the disassembly test (the
 // test binary has no symbol table).
-TEXT ·amxKernelEntries(SB), NOSPLIT, $0-16
+TEXT ·amxKernelEntries(SB), NOSPLIT, $0-24
 	LEAQ ·amxBF16Kernel(SB), AX
 	MOVQ AX, bf16+0(FP)
+	LEAQ ·amxBF16x2Kernel(SB), AX
+	MOVQ AX, bf16x2+8(FP)
 	LEAQ ·amxQ8Kernel(SB), AX
-	MOVQ AX, q8+8(FP)
+	MOVQ AX, q8+16(FP)
 	RET

@@ -19,7 +19,7 @@ import (
 )
 
 // amxKernelDescs are the asm kernels and their described AMX sequences.
-var amxKernelDescs = []amxKernelDesc{amxBF16Desc, amxQ8Desc}
+var amxKernelDescs = []amxKernelDesc{amxBF16Desc, amxBF16x2Desc, amxQ8Desc}
 
 // amxEncodingSamples is every instruction the kernels use plus every tile
 // number in every opcode and the extended registers as base and index, so
@@ -87,7 +87,8 @@ var objdumpLine = regexp.MustCompile(`^\s*([0-9a-f]+):\t([0-9a-f ]+?)\s*\t(.*)$`
 
 // TestAMXKernelDisassembly disassembles the asm kernels of this very test
 // binary with GNU objdump and checks that their AMX instructions are,
-// byte for byte and in order, the ones amxBF16Desc and amxQ8Desc list
+// byte for byte and in order, the ones amxBF16Desc, amxBF16x2Desc and
+// amxQ8Desc list
 // (which the Go twins run on the tile model), and that nothing in them
 // fails to decode.
 func TestAMXKernelDisassembly(t *testing.T) {
@@ -100,9 +101,9 @@ func TestAMXKernelDisassembly(t *testing.T) {
 	}
 	amxOps := map[string]bool{"ldtilecfg": true, "tilerelease": true, "tilezero": true,
 		"tileloadd": true, "tilestored": true, "tdpbssd": true, "tdpbf16ps": true}
-	bf16Entry, q8Entry := amxKernelEntries()
+	bf16Entry, bf16x2Entry, q8Entry := amxKernelEntries()
 	for _, d := range amxKernelDescs {
-		entry := map[string]uintptr{"amxBF16Kernel": bf16Entry, "amxQ8Kernel": q8Entry}[d.symbol]
+		entry := map[string]uintptr{"amxBF16Kernel": bf16Entry, "amxBF16x2Kernel": bf16x2Entry, "amxQ8Kernel": q8Entry}[d.symbol]
 		f := runtime.FuncForPC(entry)
 		if f == nil || f.Entry() != entry || !strings.HasSuffix(f.Name(), "."+d.symbol) {
 			t.Fatalf("%s: entry %#x is not the function's start", d.symbol, entry)
@@ -178,7 +179,7 @@ func TestAMXHardware(t *testing.T) {
 	for _, sh := range [][3]int{{32, 32, 32}, {100, 77, 4096 + 5}, {129, 300, 333}} {
 		T, N, K := sh[0], sh[1], sh[2]
 		x := randF32(rng, T*K)
-		for _, dt := range []DType{BF16, Q8_0, Q4_0} {
+		for _, dt := range []DType{BF16, F16, Q8_0, Q4_0} {
 			w, wf := amxTestMatrix(rng, dt, N, K)
 			p := NewPool(2)
 			got := make([]float32, T*N)
@@ -191,7 +192,7 @@ func TestAMXHardware(t *testing.T) {
 				for c := range K {
 					mag += abs32(x[i/N*K+c] * wf[i%N*K+c])
 				}
-				if dt != BF16 && math.Float32bits(got[i]) != math.Float32bits(model[i]) ||
+				if (dt == Q8_0 || dt == Q4_0) && math.Float32bits(got[i]) != math.Float32bits(model[i]) ||
 					abs32(got[i]-model[i]) > 1e-5*mag {
 					t.Fatalf("%v T=%d N=%d K=%d: out[%d,%d] = %v, model %v", dt, T, N, K, i/N, i%N, got[i], model[i])
 				}
@@ -208,7 +209,7 @@ func BenchmarkAMXMatMul(b *testing.B) {
 		b.Skipf("no usable AMX: %s", note)
 	}
 	const rows, cols = 4096, 4096
-	for _, dt := range []DType{BF16, Q8_0, Q4_0} {
+	for _, dt := range []DType{BF16, F16, Q8_0, Q4_0} {
 		w := benchMatrix(b, dt, rows, cols)
 		for _, T := range []int{32, 128, 512} {
 			x := randF32(rand.New(rand.NewPCG(3, 4)), T*cols)

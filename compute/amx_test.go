@@ -247,7 +247,7 @@ func TestAMXTilesModel(t *testing.T) {
 	for _, sh := range shapes {
 		T, N, K := sh[0], sh[1], sh[2]
 		x := randF32(rng, T*K)
-		for _, dt := range []DType{BF16, Q8_0, Q4_0} {
+		for _, dt := range []DType{BF16, F16, Q8_0, Q4_0} {
 			w, _ := amxTestMatrix(rng, dt, N, K)
 			want := refMatMul(x, T, w)
 			for _, p := range testPools(t)[:2] {
@@ -271,8 +271,8 @@ func TestAMXTilesModel(t *testing.T) {
 }
 
 // TestAMXMatMulHook checks MatMul's tile hook: a set with the model as its
-// tile kernels takes BF16, Q8_0 and Q4_0 from 32 tokens up and leaves the
-// rest to the other paths.
+// tile kernels takes BF16, F16, Q8_0 and Q4_0 from 32 tokens up and leaves
+// the rest to the other paths.
 func TestAMXMatMulHook(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	k := *genericKernels
@@ -302,7 +302,7 @@ func TestAMXMatMulHook(t *testing.T) {
 			before := calls
 			var p *Pool
 			p.matMul(&k, out, x, T, w)
-			if wantCall := T >= amxMinT && dt != F32 && dt != F16; (calls > before) != wantCall {
+			if wantCall := T >= amxMinT && dt != F32; (calls > before) != wantCall {
 				t.Errorf("%v T=%d: tile path taken %v, want %v", dt, T, calls > before, wantCall)
 			}
 			for i, g := range out {
@@ -321,7 +321,7 @@ type brokenTiles struct {
 	fault string
 }
 
-func (b brokenTiles) bf16(a, b0, b1, c []byte, n int) {
+func (b brokenTiles) bf16(a, b0, b1, b0lo, b1lo, c []byte, n int) {
 	if b.fault == "bf16 part" {
 		// Drop the last part of A (as if a tile load were missing).
 		a = bytes.Clone(a)
@@ -329,7 +329,10 @@ func (b brokenTiles) bf16(a, b0, b1, c []byte, n int) {
 			clear(a[s*amxBF16AStep+2*2048 : (s+1)*amxBF16AStep])
 		}
 	}
-	b.amxModelTiles.bf16(a, b0, b1, c, n)
+	if b.fault == "f16 lo" && b0lo != nil {
+		b0lo, b1lo = make([]byte, len(b0lo)), make([]byte, len(b1lo))
+	}
+	b.amxModelTiles.bf16(a, b0, b1, b0lo, b1lo, c, n)
 	if b.fault == "bf16 bit" {
 		c[4] ^= 1 // the lowest mantissa bit of out[0, 1]
 	}
@@ -346,7 +349,7 @@ func TestAMXSelfTest(t *testing.T) {
 	if err := amxSelfTest(amxModelTiles{}, genericKernels); err != nil {
 		t.Fatalf("the tile model fails the self-test: %v", err)
 	}
-	for _, fault := range []string{"bf16 part", "bf16 bit", "q8 bit"} {
+	for _, fault := range []string{"bf16 part", "bf16 bit", "f16 lo", "q8 bit"} {
 		if err := amxSelfTest(brokenTiles{fault: fault}, genericKernels); err == nil {
 			t.Errorf("self-test missed the fault %q", fault)
 		} else {
