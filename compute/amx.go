@@ -768,3 +768,40 @@ func amxTestWeights(k *kernels, dt DType, rows, cols int, wf []float32) *Matrix 
 	}
 	return w
 }
+
+// amxProbe is what deciding on the amx kernel set takes: whether the CPU
+// has AMX (and what base needs), whether the OS enabled the tile state,
+// how to ask for the permission to use it, the tile kernels, and the set
+// amx extends (and falls back to).
+type amxProbe struct {
+	cpu, osEnabled bool
+	permit         func() error
+	tiles          amxTiles
+	base           *kernels
+}
+
+// newAMXKernels returns the amx set, or nil and (when the CPU has AMX) a
+// note saying why it cannot be used: the OS has not enabled or refused the
+// tile state, or the self-test of the tile kernels failed. The set is
+// base with MatMul's tile hook.
+func newAMXKernels(pr amxProbe) (*kernels, string) {
+	switch {
+	case !pr.cpu:
+		return nil, ""
+	case !pr.osEnabled:
+		return nil, "amx: the CPU has AMX but the OS has not enabled the tile state (XCR0 bits 17-18); using " + pr.base.name
+	}
+	if err := pr.permit(); err != nil {
+		return nil, fmt.Sprintf("amx: the OS refused the tile state (%v); using %s", err, pr.base.name)
+	}
+	if err := amxSelfTest(pr.tiles, pr.base); err != nil {
+		return nil, fmt.Sprintf("amx: start-up self-test failed (%v); using %s", err, pr.base.name)
+	}
+	k := *pr.base
+	k.name = "amx"
+	tiles, base := pr.tiles, pr.base
+	k.tileMatMul = func(p *Pool, out, x []float32, T int, w *Matrix) bool {
+		return T >= amxMinT && p.amxMatMul(tiles, base, out, x, T, w)
+	}
+	return &k, ""
+}

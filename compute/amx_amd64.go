@@ -3,7 +3,6 @@
 package compute
 
 import (
-	"fmt"
 	"sync"
 
 	"golang.org/x/sys/cpu"
@@ -55,25 +54,13 @@ func amxCPU() (tile, int8, bf16, osEnabled bool) {
 // first kernel selection: the permission request and the self-test.
 var amxSet = sync.OnceValues(func() (*kernels, string) {
 	tile, i8, bf, osOK := amxCPU()
-	switch {
-	case !tile || !i8 || !bf || !hasAVX512():
-		return nil, ""
-	case !osOK:
-		return nil, "amx: the CPU has AMX but the OS has not enabled the tile state (XCR0 bits 17-18); using avx512"
-	}
-	if err := amxRequestPermission(); err != nil {
-		return nil, fmt.Sprintf("amx: the OS refused the tile state (%v); using avx512", err)
-	}
-	var hw amxHWTiles
-	if err := amxSelfTest(hw, avx512Kernels); err != nil {
-		return nil, fmt.Sprintf("amx: start-up self-test failed (%v); using avx512", err)
-	}
-	k := *avx512Kernels
-	k.name = "amx"
-	k.tileMatMul = func(p *Pool, out, x []float32, T int, w *Matrix) bool {
-		return T >= amxMinT && p.amxMatMul(hw, avx512Kernels, out, x, T, w)
-	}
-	return &k, ""
+	return newAMXKernels(amxProbe{
+		cpu:       tile && i8 && bf && hasAVX512(),
+		osEnabled: osOK,
+		permit:    amxRequestPermission,
+		tiles:     amxHWTiles{},
+		base:      avx512Kernels,
+	})
 })
 
 // archKernelNote says why the amx set is not used on a CPU that has AMX.

@@ -3,6 +3,7 @@ package compute
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -270,45 +271,94 @@ func TestAMXTilesModel(t *testing.T) {
 	}
 }
 
-// TestAMXMatMulHook checks MatMul's tile hook: a set with the model as its
-// tile kernels takes BF16, F16, Q8_0 and Q4_0 from 32 tokens up and leaves
-// the rest to the other paths.
+// countingTiles is the tile model counting its kernel calls.
+type countingTiles struct {
+	amxModelTiles
+	calls *int
+}
+
+func (c countingTiles) bf16(a, b0, b1, b0lo, b1lo, cc []byte, n int) {
+	*c.calls++
+	c.amxModelTiles.bf16(a, b0, b1, b0lo, b1lo, cc, n)
+}
+
+func (c countingTiles) q8(a []byte, xd []float32, b0, b1, cc []byte, nb int) {
+	*c.calls++
+	c.amxModelTiles.q8(a, xd, b0, b1, cc, nb)
+}
+
+// TestAMXMatMulHook builds the amx set as a machine with AMX would (from
+// the best set here, with the tile model standing in for the hardware)
+// and checks MatMul with it: the tiles take BF16, F16, Q8_0 and Q4_0 from
+// 32 tokens up, the other paths the rest, all within MatMul's tolerances.
 func TestAMXMatMulHook(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	k := *genericKernels
+	sets := availableKernels()
 	calls := 0
-	k.tileMatMul = func(p *Pool, out, x []float32, T int, w *Matrix) bool {
-		if T < amxMinT {
-			return false
-		}
-		ok := p.amxMatMul(amxModelTiles{}, genericKernels, out, x, T, w)
-		if ok {
-			calls++
-		}
-		return ok
+	k, note := newAMXKernels(amxProbe{cpu: true, osEnabled: true, permit: func() error { return nil },
+		tiles: countingTiles{calls: &calls}, base: sets[len(sets)-1]})
+	if k == nil || k.name != "amx" {
+		t.Fatalf("no amx set: %q", note)
 	}
-	for _, dt := range []DType{F32, BF16, F16, Q8_0, Q4_0} {
-		for _, T := range []int{3, 40} {
-			w, _ := amxTestMatrix(rng, BF16, 20, 40)
-			if dt != BF16 {
-				var err error
-				if w, err = convertTo(w, dt); err != nil {
-					t.Fatal(err)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, sh := range [][2]int{{20, 40}, {33, 100}, {70, 31}} {
+		rows, cols := sh[0], sh[1]
+		base := &Matrix{DType: F32, Rows: rows, Cols: cols, F32: randF32(rng, rows*cols)}
+		for _, dt := range []DType{F32, BF16, F16, Q8_0, Q4_0} {
+			w, err := convertTo(base, dt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, T := range []int{3, 31, 32, 40, 100} {
+				x := randF32(rng, T*cols)
+				want := refMatMul(x, T, w)
+				for _, p := range testPools(t)[:2] {
+					out := make([]float32, T*rows)
+					before := calls
+					p.matMul(k, out, x, T, w)
+					if wantCall := T >= amxMinT && dt != F32; (calls > before) != wantCall {
+						t.Errorf("%v T=%d: tile path taken %v, want %v", dt, T, calls > before, wantCall)
+					}
+					for i, g := range out {
+						if d := math.Abs(float64(g) - want[i]); !(d <= matMulTol(x, i/rows, i%rows, w, true)) {
+							t.Fatalf("%v %dx%d T=%d: out[%d] = %v, want %v", dt, rows, cols, T, i, g, want[i])
+						}
+					}
 				}
 			}
-			x := randF32(rng, T*40)
-			want := refMatMul(x, T, w)
-			out := make([]float32, T*20)
-			before := calls
-			var p *Pool
-			p.matMul(&k, out, x, T, w)
-			if wantCall := T >= amxMinT && dt != F32; (calls > before) != wantCall {
-				t.Errorf("%v T=%d: tile path taken %v, want %v", dt, T, calls > before, wantCall)
+		}
+	}
+}
+
+// TestNewAMXKernels checks the decision on the amx set: no set and no
+// note without AMX; no set and a note saying why when the OS has not
+// enabled or refuses the tile state or the self-test fails.
+func TestNewAMXKernels(t *testing.T) {
+	ok := func() error { return nil }
+	for _, tc := range []struct {
+		name string
+		pr   amxProbe
+		note string // "" when the set is made
+	}{
+		{"no AMX", amxProbe{permit: ok, tiles: amxModelTiles{}}, "-"},
+		{"XCR0", amxProbe{cpu: true, permit: ok, tiles: amxModelTiles{}}, "has not enabled"},
+		{"refused", amxProbe{cpu: true, osEnabled: true, permit: func() error { return errors.New("EPERM") }, tiles: amxModelTiles{}}, "refused the tile state (EPERM)"},
+		{"self-test", amxProbe{cpu: true, osEnabled: true, permit: ok, tiles: brokenTiles{fault: "q8 bit"}}, "self-test failed"},
+		{"good", amxProbe{cpu: true, osEnabled: true, permit: ok, tiles: amxModelTiles{}}, ""},
+	} {
+		tc.pr.base = genericKernels
+		k, note := newAMXKernels(tc.pr)
+		switch tc.note {
+		case "":
+			if k == nil || k.name != "amx" || k.tileMatMul == nil || note != "" {
+				t.Errorf("%s: set %v, note %q", tc.name, k != nil, note)
 			}
-			for i, g := range out {
-				if d := math.Abs(float64(g) - want[i]); !(d <= matMulTol(x, i/20, i%20, w, true)) {
-					t.Fatalf("%v T=%d: out[%d] = %v, want %v", dt, T, i, g, want[i])
-				}
+		case "-":
+			if k != nil || note != "" {
+				t.Errorf("%s: set %v, note %q; want neither", tc.name, k != nil, note)
+			}
+		default:
+			if k != nil || !strings.Contains(note, tc.note) || !strings.HasSuffix(note, "using go") {
+				t.Errorf("%s: set %v, note %q; want a note with %q", tc.name, k != nil, note, tc.note)
 			}
 		}
 	}
