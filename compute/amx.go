@@ -27,9 +27,9 @@ import (
 //     2⁻²⁴ of the product): 5 tile products a step instead of 3.
 //   - amxQ8: Q8_0 (and Q4_0, unpacked to int8 −8..7 when packed) weights
 //     against activations quantized per 32-column block (quantQ8, as the
-//     row kernels use). One TDPBSSD per block of 32
-//     gives the exact integer dot; the per-block scales are then applied
-//     in f32 (AVX-512 in the asm): acc += float32(dot) · (xd·wd).
+//     row kernels use). One TDPBSSD per block of 32 gives the exact
+//     integer dot; the per-block scales are then applied in f32 (AVX-512
+//     in the asm): acc += float32(dot) · (xd·wd).
 //
 // Tiles: tmm0–3 hold the 2×2 grid of 16×16 accumulators (tokens 0–15 and
 // 16–31 × weight rows 0–15 and 16–31), tmm4–5 the two 16-token halves of
@@ -421,24 +421,26 @@ func bf16Split(x float32, v []uint16) {
 }
 
 // amxPackBF16 writes the packed 16-row panel of BF16 or F16 W rows
-// [n0, n0+16) (zero past W.Rows) for columns [0, kp) (zero past W.Cols)
-// into dst: kp·32 bytes for BF16; for F16 the panel of the values' first
-// bf16 parts, then that of their second parts (2·kp·32 bytes).
-func amxPackBF16(dst []byte, w *Matrix, n0, kp int) {
+// [n0, n0+16) (zero past W.Rows) for the steps [s0, s1) of 32 columns
+// (zero past W.Cols) into dst: (s1−s0)·1 KiB for BF16; for F16 the panel
+// of the values' first bf16 parts, then that of their second parts.
+func amxPackBF16(dst []byte, w *Matrix, n0, s0, s1 int) {
 	K := w.Cols
 	parts := 1
 	if w.DType == F16 {
 		parts = 2
 	}
-	dst = dst[:parts*kp*32]
+	pb := (s1 - s0) * 1024
+	dst = dst[:parts*pb]
 	clear(dst)
+	c0 := s0 * amxBF16Step
 	var v [2]uint16
 	for j := range 16 {
 		n := n0 + j
 		if n >= w.Rows {
 			break
 		}
-		row := w.U16[n*K : (n+1)*K]
+		row := w.U16[n*K+min(K, c0) : n*K+min(K, s1*amxBF16Step)]
 		for c, h := range row {
 			o := (c/2)*amxBF16PanelRow + j*4 + (c%2)*2
 			if parts == 1 {
@@ -447,18 +449,18 @@ func amxPackBF16(dst []byte, w *Matrix, n0, kp int) {
 			}
 			bf16Split(F16ToF32(h), v[:])
 			binary.LittleEndian.PutUint16(dst[o:], v[0])
-			binary.LittleEndian.PutUint16(dst[kp*32+o:], v[1])
+			binary.LittleEndian.PutUint16(dst[pb+o:], v[1])
 		}
 	}
 }
 
 // amxPackQ8 writes the packed 16-row panel of Q8_0 or Q4_0 rows
-// [n0, n0+16) (zero past W.Rows) into dst (nb·amxQ8BlockBytes bytes),
-// Q4_0's nibbles as int8 values q−8 (low nibbles are columns 0–15 of a
-// block, high ones 16–31).
-func amxPackQ8(dst []byte, w *Matrix, n0 int) {
+// [n0, n0+16) (zero past W.Rows) for the blocks [b0, b1) into dst
+// ((b1−b0)·amxQ8BlockBytes bytes), Q4_0's nibbles as int8 values q−8 (low
+// nibbles are columns 0–15 of a block, high ones 16–31).
+func amxPackQ8(dst []byte, w *Matrix, n0, b0, b1 int) {
 	nb := w.BlocksPerRow()
-	dst = dst[:nb*amxQ8BlockBytes]
+	dst = dst[:(b1-b0)*amxQ8BlockBytes]
 	clear(dst)
 	var q [qBlock]byte
 	for j := range 16 {
@@ -466,8 +468,8 @@ func amxPackQ8(dst []byte, w *Matrix, n0 int) {
 		if n >= w.Rows {
 			break
 		}
-		for b := range nb {
-			blk := dst[b*amxQ8BlockBytes:]
+		for b := b0; b < b1; b++ {
+			blk := dst[(b-b0)*amxQ8BlockBytes:]
 			if w.DType == Q4_0 {
 				for i, v := range w.Q[(n*nb+b)*qBlock/2 : (n*nb+b+1)*qBlock/2] {
 					q[i], q[i+qBlock/2] = byte(int8(v&15)-8), byte(int8(v>>4)-8)
@@ -483,10 +485,16 @@ func amxPackQ8(dst []byte, w *Matrix, n0 int) {
 	}
 }
 
-// amxPanelGroup is the number of 32-row weight blocks packed together and
-// run against every token block before the next group (their packed
-// panels stay in L2 while the activations stream past once per group).
-const amxPanelGroup = 2
+// Cache blocking of the AMX MatMul: a worker packs amxPanelGroup 32-row
+// weight blocks over amxKCUnits steps (bf16: 32 columns) or blocks (Q8_0:
+// 32 columns) at a time — 256 KiB of bf16 panels, 512 KiB of f16 ones,
+// 144 KiB of Q8_0 ones, for L2 — and runs every token block against them,
+// so the activations stream past once per 256 weight rows. Not yet tuned
+// on AMX hardware.
+const (
+	amxPanelGroup = 8
+	amxKCUnits    = 16
+)
 
 // amxMinT is the smallest number of token rows MatMul sends to the AMX
 // kernels (one full token block); not yet tuned on AMX hardware.
@@ -528,19 +536,19 @@ func (p *Pool) amxBF16(tk amxTiles, out, x []float32, T int, w *Matrix) {
 			}
 		}
 	})
-	pb := kp * 32 // bytes of one bf16 part of a packed panel
 	parts := 1
 	if w.DType == F16 {
 		parts = 2
 	}
-	p.amxRun(out, T, N, parts*pb,
-		func(dst []byte, n0 int) { amxPackBF16(dst, w, n0, kp) },
-		func(tb int, b0, b1, c []byte) {
+	p.amxRun(out, T, N, steps, 1024*parts,
+		func(dst []byte, n0, s0, s1 int) { amxPackBF16(dst, w, n0, s0, s1) },
+		func(tb, s0, s1 int, b0, b1, c []byte) {
+			pb := (s1 - s0) * 1024 // bytes of one bf16 part of a panel
 			var b0lo, b1lo []byte
 			if parts == 2 {
 				b0lo, b1lo = b0[pb:], b1[pb:]
 			}
-			tk.bf16(a[tb*ablk:(tb+1)*ablk], b0[:pb], b1[:pb], b0lo, b1lo, c, steps)
+			tk.bf16(a[tb*ablk+s0*amxBF16AStep:tb*ablk+s1*amxBF16AStep], b0[:pb], b1[:pb], b0lo, b1lo, c, s1-s0)
 		},
 		func(m, n int) int { return (m/16*2+n/16)*1024 + m%16*64 + n%16*4 })
 }
@@ -569,53 +577,62 @@ func (p *Pool) amxQ8(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix
 			}
 		}
 	})
-	p.amxRun(out, T, N, nb*amxQ8BlockBytes,
-		func(dst []byte, n0 int) { amxPackQ8(dst, w, n0) },
-		func(tb int, b0, b1, c []byte) {
-			tk.q8(a[tb*nb*amxQ8ABlock:(tb+1)*nb*amxQ8ABlock], xdT[tb*nb*amxTM:(tb+1)*nb*amxTM], b0, b1, c, nb)
+	p.amxRun(out, T, N, nb, amxQ8BlockBytes,
+		func(dst []byte, n0, b0, b1 int) { amxPackQ8(dst, w, n0, b0, b1) },
+		func(tb, b0, b1 int, p0, p1, c []byte) {
+			o := tb*nb + b0
+			tk.q8(a[o*amxQ8ABlock:(o+b1-b0)*amxQ8ABlock], xdT[o*amxTM:(o+b1-b0)*amxTM], p0, p1, c, b1-b0)
 		},
 		func(m, n int) int { return 4096 + m*128 + n*4 })
 }
 
-// amxRun runs kernel for every 32-token block tb and 32-row weight block
-// (two packed 16-row panels b0, b1 of panel bytes each, made by pack from
-// the first row n0) with a cleared scratch c, and stores the 32×32 result
-// (element m, n at byte at(m, n) of c) into out. The weight blocks are
-// split among the workers and packed in groups of amxPanelGroup, each
-// group run against every token block before the next is packed.
-func (p *Pool) amxRun(out []float32, T, N, panel int, pack func(dst []byte, n0 int),
-	kernel func(tb int, b0, b1, c []byte), at func(m, n int) int) {
+// amxRun computes out (T×N) 32×32 block by block. The 32-row weight
+// blocks are split among the workers, which take them amxPanelGroup at a
+// time: for each chunk [u0, u1) of amxKCUnits of the units (steps or
+// blocks of 32 columns), pack writes the two 16-row panels (unitBytes a
+// unit each) of every block of the group, then kernel runs every token
+// block tb against each weight block's panels b0, b1 with a cleared
+// scratch c, whose 32×32 result (element m, n at byte at(m, n)) is added
+// to out.
+func (p *Pool) amxRun(out []float32, T, N, units, unitBytes int, pack func(dst []byte, n0, u0, u1 int),
+	kernel func(tb, u0, u1 int, b0, b1, c []byte), at func(m, n int) int) {
 	nt := (T + amxTM - 1) / amxTM
 	np := (N + amxTN - 1) / amxTN
 	p.For(np, 1, func(lo, hi int) {
-		bp := make([]byte, amxPanelGroup*2*panel)
+		bp := make([]byte, amxPanelGroup*2*min(units, amxKCUnits)*unitBytes)
 		c := make([]byte, amxScratch)
 		for g := lo; g < hi; g += amxPanelGroup {
 			ge := min(hi, g+amxPanelGroup)
-			for j := g; j < ge; j++ {
-				for h := range 2 {
-					pack(bp[((j-g)*2+h)*panel:][:panel], j*amxTN+h*16)
-				}
+			for t := range T {
+				clear(out[t*N+g*amxTN : t*N+min(N, ge*amxTN)])
 			}
-			for tb := range nt {
+			for u0 := 0; u0 < units; u0 += amxKCUnits {
+				u1 := min(units, u0+amxKCUnits)
+				panel := (u1 - u0) * unitBytes
 				for j := g; j < ge; j++ {
-					clear(c)
-					kernel(tb, bp[(j-g)*2*panel:][:panel], bp[((j-g)*2+1)*panel:][:panel], c)
-					amxStoreOut(out, c, tb*amxTM, j*amxTN, T, N, at)
+					for h := range 2 {
+						pack(bp[((j-g)*2+h)*panel:][:panel], j*amxTN+h*16, u0, u1)
+					}
+				}
+				for tb := range nt {
+					for j := g; j < ge; j++ {
+						clear(c)
+						kernel(tb, u0, u1, bp[(j-g)*2*panel:][:panel], bp[((j-g)*2+1)*panel:][:panel], c)
+						amxAddOut(out, c, tb*amxTM, j*amxTN, T, N, at)
+					}
 				}
 			}
 		}
 	})
 }
 
-// amxStoreOut copies the valid part of a 32×32 f32 result (element (m, n)
-// at byte at(m, n) of c) to out's rows [t0, t0+32) and columns
-// [n0, n0+32).
-func amxStoreOut(out []float32, c []byte, t0, n0, T, N int, at func(m, n int) int) {
+// amxAddOut adds the valid part of a 32×32 f32 result (element (m, n) at
+// byte at(m, n) of c) to out's rows [t0, t0+32) and columns [n0, n0+32).
+func amxAddOut(out []float32, c []byte, t0, n0, T, N int, at func(m, n int) int) {
 	for m := range min(amxTM, T-t0) {
 		row := out[(t0+m)*N+n0 : (t0+m)*N+min(n0+amxTN, N)]
 		for n := range row {
-			row[n] = math.Float32frombits(binary.LittleEndian.Uint32(c[at(m, n):]))
+			row[n] += math.Float32frombits(binary.LittleEndian.Uint32(c[at(m, n):]))
 		}
 	}
 }

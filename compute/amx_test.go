@@ -239,12 +239,14 @@ func amxTestMatrix(rng *rand.Rand, dt DType, rows, cols int) (*Matrix, []float32
 
 // TestAMXTilesModel runs the AMX MatMul driver with the kernels' Go twins
 // on the tile model over odd shapes (partial token and weight blocks,
-// padded columns) and checks it against the generic kernels: bf16 within
+// padded columns, several weight groups and column chunks) and checks it against the generic kernels: bf16 within
 // the f32 GEMM tolerance, Q8_0 within the rows path's (same 8-bit
 // activations).
 func TestAMXTilesModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
-	shapes := [][3]int{{1, 1, 1}, {31, 17, 33}, {32, 32, 32}, {33, 45, 100}, {70, 70, 31}, {5, 3, 130}}
+	// The last shape has two groups of weight blocks and two chunks of
+	// columns (amxPanelGroup, amxKCUnits).
+	shapes := [][3]int{{1, 1, 1}, {31, 17, 33}, {32, 32, 32}, {33, 45, 100}, {70, 70, 31}, {5, 3, 130}, {33, 270, 600}}
 	for _, sh := range shapes {
 		T, N, K := sh[0], sh[1], sh[2]
 		x := randF32(rng, T*K)
