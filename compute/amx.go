@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/glmv/glmv/internal/half"
@@ -400,10 +401,21 @@ func amxQ8Scale(c []byte, xd []float32, b0, b1 amxPtr) {
 // bf16Split3 splits x into three bf16 values: v0 = bf16(x),
 // v1 = bf16(x − v0), v2 = bf16(x − v0 − v1) (the subtractions are exact),
 // so v0 + v1 + v2 is x to 24 significant bits. When v0 is not finite the
-// other two are zero.
-func bf16Split3(x float32) (v [amxBF16Parts]uint16) {
-	bf16Split(x, v[:])
-	return v
+// other two are zero. (bf16Split with 3 parts, unrolled.)
+func bf16Split3(x float32) (v0, v1, v2 uint16) {
+	rne := func(u uint32) uint16 { return uint16((u + 0x7fff + (u>>16)&1) >> 16) }
+	u := math.Float32bits(x)
+	if u&0x7f800000 == 0x7f800000 {
+		return half.F32ToBF16(x), 0, 0 // Inf or NaN
+	}
+	v0 = rne(u)
+	if v0&0x7f80 == 0x7f80 {
+		return v0, 0, 0 // rounded up to Inf
+	}
+	r := x - math.Float32frombits(uint32(v0)<<16)
+	v1 = rne(math.Float32bits(r))
+	v2 = rne(math.Float32bits(r - math.Float32frombits(uint32(v1)<<16)))
+	return v0, v1, v2
 }
 
 // bf16Split sets v[i] = bf16(x − v[0] − … − v[i−1]), stopping (the rest
@@ -430,28 +442,56 @@ func amxPackBF16(dst []byte, w *Matrix, n0, s0, s1 int) {
 	if w.DType == F16 {
 		parts = 2
 	}
-	pb := (s1 - s0) * 1024
-	dst = dst[:parts*pb]
-	clear(dst)
-	c0 := s0 * amxBF16Step
-	var v [2]uint16
+	pw := (s1 - s0) * 256 // uint32 words of one part
+	d := amxWords(dst[:parts*pw*4])
+	clear(d)
+	var split *[1 << 16]uint32
+	if parts == 2 {
+		split = f16BF16Parts()
+	}
+	c0 := min(K, s0*amxBF16Step)
 	for j := range 16 {
 		n := n0 + j
 		if n >= w.Rows {
 			break
 		}
-		row := w.U16[n*K+min(K, c0) : n*K+min(K, s1*amxBF16Step)]
-		for c, h := range row {
-			o := (c/2)*amxBF16PanelRow + j*4 + (c%2)*2
+		row := w.U16[n*K+c0 : n*K+min(K, s1*amxBF16Step)]
+		for kk := 0; 2*kk < len(row); kk++ {
+			v0, v1 := row[2*kk], uint16(0)
+			if 2*kk+1 < len(row) {
+				v1 = row[2*kk+1]
+			}
+			o := kk*16 + j
 			if parts == 1 {
-				binary.LittleEndian.PutUint16(dst[o:], h)
+				d[o] = uint32(v0) | uint32(v1)<<16
 				continue
 			}
-			bf16Split(F16ToF32(h), v[:])
-			binary.LittleEndian.PutUint16(dst[o:], v[0])
-			binary.LittleEndian.PutUint16(dst[pb+o:], v[1])
+			p0, p1 := split[v0], split[v1]
+			d[o] = p0&0xffff | p1<<16
+			d[pw+o] = p0>>16 | p1&0xffff0000
 		}
 	}
+}
+
+// f16BF16Parts maps each f16 bit pattern to its two bf16 parts (bf16Split
+// of its value): the first in the low 16 bits, the second in the high.
+var f16BF16Parts = sync.OnceValue(func() *[1 << 16]uint32 {
+	var t [1 << 16]uint32
+	var v [2]uint16
+	for h := range t {
+		bf16Split(F16ToF32(uint16(h)), v[:])
+		t[h] = uint32(v[0]) | uint32(v[1])<<16
+	}
+	return &t
+})
+
+// amxWords views b (4-byte aligned, as the packing buffers are) as uint32
+// words; the kernels read them little-endian, as amd64 stores them.
+func amxWords(b []byte) []uint32 {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*uint32)(unsafe.Pointer(&b[0])), len(b)/4)
 }
 
 // amxPackQ8 writes the packed 16-row panel of Q8_0 or Q4_0 rows
@@ -460,8 +500,9 @@ func amxPackBF16(dst []byte, w *Matrix, n0, s0, s1 int) {
 // nibbles are columns 0–15 of a block, high ones 16–31).
 func amxPackQ8(dst []byte, w *Matrix, n0, b0, b1 int) {
 	nb := w.BlocksPerRow()
-	dst = dst[:(b1-b0)*amxQ8BlockBytes]
-	clear(dst)
+	const bw = amxQ8BlockBytes / 4 // words a block
+	d := amxWords(dst[:(b1-b0)*amxQ8BlockBytes])
+	clear(d)
 	var q [qBlock]byte
 	for j := range 16 {
 		n := n0 + j
@@ -469,7 +510,7 @@ func amxPackQ8(dst []byte, w *Matrix, n0, b0, b1 int) {
 			break
 		}
 		for b := b0; b < b1; b++ {
-			blk := dst[(b-b0)*amxQ8BlockBytes:]
+			blk := d[(b-b0)*bw : (b-b0+1)*bw]
 			if w.DType == Q4_0 {
 				for i, v := range w.Q[(n*nb+b)*qBlock/2 : (n*nb+b+1)*qBlock/2] {
 					q[i], q[i+qBlock/2] = byte(int8(v&15)-8), byte(int8(v>>4)-8)
@@ -477,10 +518,10 @@ func amxPackQ8(dst []byte, w *Matrix, n0, b0, b1 int) {
 			} else {
 				copy(q[:], w.Q[(n*nb+b)*qBlock:])
 			}
-			for c, v := range q {
-				blk[(c/4)*64+j*4+c%4] = v
+			for g := range qBlock / 4 {
+				blk[g*16+j] = binary.LittleEndian.Uint32(q[4*g:])
 			}
-			binary.LittleEndian.PutUint32(blk[512+4*j:], math.Float32bits(F16ToF32(w.Scales[n*nb+b])))
+			blk[128+j] = math.Float32bits(F16ToF32(w.Scales[n*nb+b]))
 		}
 	}
 }
@@ -524,14 +565,17 @@ func (p *Pool) amxBF16(tk amxTiles, out, x []float32, T int, w *Matrix) {
 	// a: per token block, per step of 32 columns, per part, the 32
 	// tokens' rows of 64 bytes.
 	a := make([]byte, nt*ablk)
+	a16 := unsafe.Slice((*uint16)(unsafe.Pointer(&a[0])), len(a)/2)
 	p.For(T, 8, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
-			blk := a[(t/amxTM)*ablk:][:ablk]
-			row := (t % amxTM) * 64
-			for c, v := range x[t*K : (t+1)*K] {
-				o := (c/amxBF16Step)*amxBF16AStep + row + (c%amxBF16Step)*2
-				for i, pv := range bf16Split3(v) {
-					binary.LittleEndian.PutUint16(blk[o+i*amxTM*64:], pv)
+			blk := a16[(t/amxTM)*ablk/2:][:ablk/2]
+			xr := x[t*K : (t+1)*K]
+			for s := 0; s*amxBF16Step < K; s++ {
+				// Part i of column c of this step: row t%32 of the
+				// part's 2 KiB.
+				o := s*amxBF16AStep/2 + (t%amxTM)*32
+				for c, v := range xr[s*amxBF16Step : min(K, (s+1)*amxBF16Step)] {
+					blk[o+c], blk[o+1024+c], blk[o+2048+c] = bf16Split3(v)
 				}
 			}
 		}

@@ -412,18 +412,43 @@ func TestAMXSelfTest(t *testing.T) {
 
 func TestBF16Split3(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	for range 10000 {
-		x := float32(rng.NormFloat64() * math.Pow(2, float64(rng.IntN(40)-20)))
-		v := bf16Split3(x)
-		var s float64
-		for _, p := range v {
-			s += float64(half.BF16ToF32(p))
+	var v [3]uint16
+	for i := range 100000 {
+		x := float32(rng.NormFloat64() * math.Pow(2, float64(rng.IntN(80)-40)))
+		if i < 10 {
+			x = []float32{0, float32(math.Copysign(0, -1)), 1e-40, -3e-39, math.MaxFloat32, -math.MaxFloat32,
+				float32(math.Inf(1)), float32(math.Inf(-1)), 0x1p-126, 65504}[i]
 		}
-		if s != float64(x) && math.Abs(s-float64(x)) > math.Abs(float64(x))*0x1p-24 {
-			t.Fatalf("split(%v) = %v sums to %v", x, v, s)
+		v0, v1, v2 := bf16Split3(x)
+		bf16Split(x, v[:])
+		if [3]uint16{v0, v1, v2} != v {
+			t.Fatalf("split3(%v) = %x %x %x, bf16Split %x", x, v0, v1, v2, v)
+		}
+		if a := math.Abs(float64(x)); a > 3.3e38 || a < 0x1p-100 {
+			continue // Inf, rounded to Inf, or parts below bf16's range
+		}
+		s := float64(half.BF16ToF32(v0)) + float64(half.BF16ToF32(v1)) + float64(half.BF16ToF32(v2))
+		if math.Abs(s-float64(x)) > math.Abs(float64(x))*0x1p-24 {
+			t.Fatalf("split3(%v) = %x %x %x sums to %v", x, v0, v1, v2, s)
 		}
 	}
-	if v := bf16Split3(float32(math.Inf(1))); half.BF16ToF32(v[0]) != float32(math.Inf(1)) || v[1] != 0 || v[2] != 0 {
-		t.Errorf("split(+Inf) = %v", v)
+	if v0, v1, v2 := bf16Split3(float32(math.NaN())); v0&0x7fff <= 0x7f80 || v1 != 0 || v2 != 0 {
+		t.Errorf("split3(NaN) = %x %x %x", v0, v1, v2)
+	}
+}
+
+// TestAMXPackF16Table checks the f16 → two bf16 parts table against
+// bf16Split: every f16 value is the exact sum of its parts.
+func TestAMXPackF16Table(t *testing.T) {
+	tab := f16BF16Parts()
+	for h := range 1 << 16 {
+		f := F16ToF32(uint16(h))
+		p0, p1 := half.BF16ToF32(uint16(tab[h])), half.BF16ToF32(uint16(tab[h]>>16))
+		if f != f {
+			continue
+		}
+		if p0+p1 != f || (math.IsInf(float64(f), 0) && p1 != 0) {
+			t.Fatalf("f16 %#04x = %v: parts %v + %v", h, f, p0, p1)
+		}
 	}
 }
