@@ -526,16 +526,19 @@ func amxPackQ8(dst []byte, w *Matrix, n0, b0, b1 int) {
 	}
 }
 
-// Cache blocking of the AMX MatMul: a worker packs amxPanelGroup 32-row
-// weight blocks over amxKCUnits steps (bf16: 32 columns) or blocks (Q8_0:
-// 32 columns) at a time — 256 KiB of bf16 panels, 512 KiB of f16 ones,
-// 144 KiB of Q8_0 ones, for L2 — and runs every token block against them,
-// so the activations stream past once per 256 weight rows. Not yet tuned
-// on AMX hardware.
-const (
-	amxPanelGroup = 8
-	amxKCUnits    = 16
-)
+// Cache blocking of the AMX MatMul: a worker packs 8 32-row weight blocks
+// over 32 steps (bf16) or 64 blocks (Q8_0) of 32 columns at a
+// time — 512 KiB of bf16 panels, 1 MiB of f16 ones, 576 KiB of Q8_0 ones,
+// for L2 — and runs every token block against them, so the activations
+// stream past once per 256 weight rows, and each kernel call does enough
+// work (32 steps: 384 tile products; 64 blocks: 256) to hide adding its
+// 32×32 result to out. Not yet tuned on AMX hardware.
+var amxDefaultBlocking = amxBlocking{group: 8, bf16KC: 32, q8KC: 64}
+
+// amxBlocking is the cache blocking of the AMX MatMul: weight blocks
+// packed together, and the chunk of steps (bf16) or blocks (Q8_0) of
+// columns packed at a time.
+type amxBlocking struct{ group, bf16KC, q8KC int }
 
 // amxMinT is the smallest number of token rows MatMul sends to the AMX
 // kernels (one full token block); not yet tuned on AMX hardware.
@@ -545,18 +548,23 @@ const amxMinT = amxTM
 // Q8_0 and Q4_0 weights, reporting false (having done nothing) for other
 // formats.
 func (p *Pool) amxMatMul(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix) bool {
+	return p.amxMatMulBlocked(tk, k, out, x, T, w, amxDefaultBlocking)
+}
+
+// amxMatMulBlocked is amxMatMul with the cache blocking bl.
+func (p *Pool) amxMatMulBlocked(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix, bl amxBlocking) bool {
 	switch w.DType {
 	case BF16, F16:
-		p.amxBF16(tk, out, x, T, w)
+		p.amxBF16(tk, out, x, T, w, bl)
 	case Q8_0, Q4_0:
-		p.amxQ8(tk, k, out, x, T, w)
+		p.amxQ8(tk, k, out, x, T, w, bl)
 	default:
 		return false
 	}
 	return true
 }
 
-func (p *Pool) amxBF16(tk amxTiles, out, x []float32, T int, w *Matrix) {
+func (p *Pool) amxBF16(tk amxTiles, out, x []float32, T int, w *Matrix, bl amxBlocking) {
 	N, K := w.Rows, w.Cols
 	kp := (K + amxBF16Step - 1) / amxBF16Step * amxBF16Step
 	nt := (T + amxTM - 1) / amxTM
@@ -584,7 +592,7 @@ func (p *Pool) amxBF16(tk amxTiles, out, x []float32, T int, w *Matrix) {
 	if w.DType == F16 {
 		parts = 2
 	}
-	p.amxRun(out, T, N, steps, 1024*parts,
+	p.amxRun(out, T, N, steps, bl.bf16KC, bl.group, 1024*parts, false,
 		func(dst []byte, n0, s0, s1 int) { amxPackBF16(dst, w, n0, s0, s1) },
 		func(tb, s0, s1 int, b0, b1, c []byte) {
 			pb := (s1 - s0) * 1024 // bytes of one bf16 part of a panel
@@ -594,10 +602,10 @@ func (p *Pool) amxBF16(tk amxTiles, out, x []float32, T int, w *Matrix) {
 			}
 			tk.bf16(a[tb*ablk+s0*amxBF16AStep:tb*ablk+s1*amxBF16AStep], b0[:pb], b1[:pb], b0lo, b1lo, c, s1-s0)
 		},
-		func(m, n int) int { return (m/16*2+n/16)*1024 + m%16*64 + n%16*4 })
+	)
 }
 
-func (p *Pool) amxQ8(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix) {
+func (p *Pool) amxQ8(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix, bl amxBlocking) {
 	N, K := w.Rows, w.Cols
 	nb := w.BlocksPerRow()
 	nt := (T + amxTM - 1) / amxTM
@@ -621,37 +629,40 @@ func (p *Pool) amxQ8(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix
 			}
 		}
 	})
-	p.amxRun(out, T, N, nb, amxQ8BlockBytes,
+	p.amxRun(out, T, N, nb, bl.q8KC, bl.group, amxQ8BlockBytes, true,
 		func(dst []byte, n0, b0, b1 int) { amxPackQ8(dst, w, n0, b0, b1) },
 		func(tb, b0, b1 int, p0, p1, c []byte) {
 			o := tb*nb + b0
 			tk.q8(a[o*amxQ8ABlock:(o+b1-b0)*amxQ8ABlock], xdT[o*amxTM:(o+b1-b0)*amxTM], p0, p1, c, b1-b0)
 		},
-		func(m, n int) int { return 4096 + m*128 + n*4 })
+	)
 }
 
 // amxRun computes out (T×N) 32×32 block by block. The 32-row weight
-// blocks are split among the workers, which take them amxPanelGroup at a
-// time: for each chunk [u0, u1) of amxKCUnits of the units (steps or
-// blocks of 32 columns), pack writes the two 16-row panels (unitBytes a
-// unit each) of every block of the group, then kernel runs every token
-// block tb against each weight block's panels b0, b1 with a cleared
-// scratch c, whose 32×32 result (element m, n at byte at(m, n)) is added
-// to out.
-func (p *Pool) amxRun(out []float32, T, N, units, unitBytes int, pack func(dst []byte, n0, u0, u1 int),
-	kernel func(tb, u0, u1 int, b0, b1, c []byte), at func(m, n int) int) {
+// blocks are split among the workers, which take them group at a time: for each chunk [u0, u1) of kc of the units (steps or blocks of 32
+// columns), pack writes the two 16-row panels (unitBytes a unit each) of
+// every block of the group, then kernel runs every token block tb against
+// each weight block's panels b0, b1 with the scratch c, whose result is
+// added to out: with rowMajor, row-major at byte 4096 (the q8 kernel's
+// accumulator), else tile after tile from byte 0 (the bf16 kernels').
+func (p *Pool) amxRun(out []float32, T, N, units, kc, group, unitBytes int, rowMajor bool,
+	pack func(dst []byte, n0, u0, u1 int), kernel func(tb, u0, u1 int, b0, b1, c []byte)) {
 	nt := (T + amxTM - 1) / amxTM
 	np := (N + amxTN - 1) / amxTN
 	p.For(np, 1, func(lo, hi int) {
-		bp := make([]byte, amxPanelGroup*2*min(units, amxKCUnits)*unitBytes)
+		bp := make([]byte, group*2*min(units, kc)*unitBytes)
 		c := make([]byte, amxScratch)
-		for g := lo; g < hi; g += amxPanelGroup {
-			ge := min(hi, g+amxPanelGroup)
+		acc := amxWords(c[:4096]) // where the result is
+		if rowMajor {
+			acc = amxWords(c[4096:])
+		}
+		for g := lo; g < hi; g += group {
+			ge := min(hi, g+group)
 			for t := range T {
 				clear(out[t*N+g*amxTN : t*N+min(N, ge*amxTN)])
 			}
-			for u0 := 0; u0 < units; u0 += amxKCUnits {
-				u1 := min(units, u0+amxKCUnits)
+			for u0 := 0; u0 < units; u0 += kc {
+				u1 := min(units, u0+kc)
 				panel := (u1 - u0) * unitBytes
 				for j := g; j < ge; j++ {
 					for h := range 2 {
@@ -660,9 +671,9 @@ func (p *Pool) amxRun(out []float32, T, N, units, unitBytes int, pack func(dst [
 				}
 				for tb := range nt {
 					for j := g; j < ge; j++ {
-						clear(c)
+						clear(acc)
 						kernel(tb, u0, u1, bp[(j-g)*2*panel:][:panel], bp[((j-g)*2+1)*panel:][:panel], c)
-						amxAddOut(out, c, tb*amxTM, j*amxTN, T, N, at)
+						amxAddOut(out, acc, rowMajor, tb*amxTM, j*amxTN, T, N)
 					}
 				}
 			}
@@ -670,13 +681,24 @@ func (p *Pool) amxRun(out []float32, T, N, units, unitBytes int, pack func(dst [
 	})
 }
 
-// amxAddOut adds the valid part of a 32×32 f32 result (element (m, n) at
-// byte at(m, n) of c) to out's rows [t0, t0+32) and columns [n0, n0+32).
-func amxAddOut(out []float32, c []byte, t0, n0, T, N int, at func(m, n int) int) {
+// amxAddOut adds the valid part of a 32×32 f32 result acc (as float32
+// bits; row-major, or 4 tiles of 16×16: tokens 0–15 × rows 0–15, × rows
+// 16–31, then tokens 16–31) to out's rows [t0, t0+32) and columns
+// [n0, n0+32).
+func amxAddOut(out []float32, acc []uint32, rowMajor bool, t0, n0, T, N int) {
 	for m := range min(amxTM, T-t0) {
 		row := out[(t0+m)*N+n0 : (t0+m)*N+min(n0+amxTN, N)]
-		for n := range row {
-			row[n] += math.Float32frombits(binary.LittleEndian.Uint32(c[at(m, n):]))
+		for h := 0; h < len(row); h += 16 {
+			var src []uint32
+			if rowMajor {
+				src = acc[m*32+h : m*32+h+16]
+			} else {
+				src = acc[(m/16*2+h/16)*256+m%16*16:][:16]
+			}
+			dst := row[h:min(len(row), h+16)]
+			for i := range dst {
+				dst[i] += math.Float32frombits(src[i])
+			}
 		}
 	}
 }

@@ -244,19 +244,20 @@ func amxTestMatrix(rng *rand.Rand, dt DType, rows, cols int) (*Matrix, []float32
 // activations).
 func TestAMXTilesModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
-	// The last shape has two groups of weight blocks and two chunks of
-	// columns (amxPanelGroup, amxKCUnits).
 	shapes := [][3]int{{1, 1, 1}, {31, 17, 33}, {32, 32, 32}, {33, 45, 100}, {70, 70, 31}, {5, 3, 130}, {33, 270, 600}}
+	// The default blocking, and one small enough for several weight
+	// groups and column chunks (a partial last one of each) here.
+	blockings := []amxBlocking{amxDefaultBlocking, {group: 2, bf16KC: 3, q8KC: 2}}
 	for _, sh := range shapes {
 		T, N, K := sh[0], sh[1], sh[2]
 		x := randF32(rng, T*K)
 		for _, dt := range []DType{BF16, F16, Q8_0, Q4_0} {
 			w, _ := amxTestMatrix(rng, dt, N, K)
 			want := refMatMul(x, T, w)
-			for _, p := range testPools(t)[:2] {
+			for i, p := range testPools(t)[:2] {
 				out := make([]float32, T*N+1)
 				out[T*N] = 42
-				if !p.amxMatMul(amxModelTiles{}, genericKernels, out, x, T, w) {
+				if !p.amxMatMulBlocked(amxModelTiles{}, genericKernels, out, x, T, w, blockings[i]) {
 					t.Fatalf("%v not handled", dt)
 				}
 				if out[T*N] != 42 {
