@@ -418,6 +418,19 @@ func bf16Split3(x float32) (v0, v1, v2 uint16) {
 	return v0, v1, v2
 }
 
+// amxSplitRowGo writes the 3 bf16 parts of the activation row x into the
+// packed A of its token block, dst starting at the token's row: for each
+// step s of 32 columns, part i of column c at dst[s·3072 + i·1024 + c]
+// (3 KiB a part, tokens 32 values apart).
+func amxSplitRowGo(dst []uint16, x []float32) {
+	for s := 0; s*amxBF16Step < len(x); s++ {
+		d := dst[s*amxBF16AStep/2:]
+		for c, v := range x[s*amxBF16Step : min(len(x), (s+1)*amxBF16Step)] {
+			d[c], d[1024+c], d[2048+c] = bf16Split3(v)
+		}
+	}
+}
+
 // bf16Split sets v[i] = bf16(x − v[0] − … − v[i−1]), stopping (the rest
 // zero) after a part that is not finite.
 func bf16Split(x float32, v []uint16) {
@@ -577,15 +590,7 @@ func (p *Pool) amxBF16(tk amxTiles, out, x []float32, T int, w *Matrix, bl amxBl
 	p.For(T, 8, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			blk := a16[(t/amxTM)*ablk/2:][:ablk/2]
-			xr := x[t*K : (t+1)*K]
-			for s := 0; s*amxBF16Step < K; s++ {
-				// Part i of column c of this step: row t%32 of the
-				// part's 2 KiB.
-				o := s*amxBF16AStep/2 + (t%amxTM)*32
-				for c, v := range xr[s*amxBF16Step : min(K, (s+1)*amxBF16Step)] {
-					blk[o+c], blk[o+1024+c], blk[o+2048+c] = bf16Split3(v)
-				}
-			}
+			amxSplitRow(blk[(t%amxTM)*32:], x[t*K:(t+1)*K])
 		}
 	})
 	parts := 1

@@ -103,3 +103,26 @@ func amxXCR0() uint64
 
 //go:noescape
 func amxKernelEntries() (bf16, bf16x2, q8 uintptr)
+
+// amxSplitRow is amxSplitRowGo, with AVX-512 for the whole steps of 32
+// columns where the CPU has it. The assembly reports whether any value or
+// its first part was not finite; the row is then redone in Go, whose
+// results it otherwise matches bit for bit.
+func amxSplitRow(dst []uint16, x []float32) {
+	full := len(x) / amxBF16Step
+	if full == 0 || !hasAVX512() {
+		amxSplitRowGo(dst, x)
+		return
+	}
+	_ = dst[(full-1)*amxBF16AStep/2+2048+amxBF16Step-1]
+	if amxSplitAVX512(&dst[0], &x[0], full) {
+		amxSplitRowGo(dst, x)
+		return
+	}
+	if full*amxBF16Step < len(x) {
+		amxSplitRowGo(dst[full*amxBF16AStep/2:], x[full*amxBF16Step:])
+	}
+}
+
+//go:noescape
+func amxSplitAVX512(dst *uint16, x *float32, steps int) (nonFinite bool)

@@ -236,3 +236,68 @@ TEXT ·amxKernelEntries(SB), NOSPLIT, $0-24
 	LEAQ ·amxQ8Kernel(SB), AX
 	MOVQ AX, q8+16(FP)
 	RET
+
+// RNE16 rounds the 16 floats in zin to bfloat16, nearest even, with
+// integer operations (as half.F32ToBF16 does for finite values): zhi gets
+// the rounded values as floats, ybf the 16 bf16. Z28 = 0x7fff, Z29 = 1,
+// Z30 = 0xffff0000 (in every lane); Z10, Z11 are clobbered.
+#define RNE16(zin, zhi, ybf) \
+	VPSRLD  $16, zin, Z10; \
+	VPANDD  Z29, Z10, Z10; \
+	VPADDD  Z28, zin, Z11; \
+	VPADDD  Z10, Z11, Z11; \
+	VPANDD  Z30, Z11, zhi; \
+	VPSRLD  $16, Z11, Z11; \
+	VPMOVDW Z11, ybf
+
+// SPLIT16(off) splits the 16 floats at off(SI) into 3 bf16 parts stored
+// at off/2(DI), off/2+2048(DI) and off/2+4096(DI), and ors into K7 the
+// lanes whose first part is not finite (exponent all ones; Z31 =
+// 0x7f800000).
+#define SPLIT16(off) \
+	VMOVUPS   off(SI), Z0; \
+	RNE16(Z0, Z1, Y2); \
+	VPANDD    Z31, Z1, Z3; \
+	VPCMPEQD  Z31, Z3, K1; \
+	KORW      K1, K7, K7; \
+	VSUBPS    Z1, Z0, Z0; \
+	RNE16(Z0, Z1, Y4); \
+	VSUBPS    Z1, Z0, Z0; \
+	RNE16(Z0, Z1, Y5); \
+	VMOVDQU   Y2, (off/2)(DI); \
+	VMOVDQU   Y4, (off/2+2048)(DI); \
+	VMOVDQU   Y5, (off/2+4096)(DI)
+
+// func amxSplitAVX512(dst *uint16, x *float32, steps int) (nonFinite bool)
+//
+// amxSplitRowGo for steps whole steps of 32 columns: the parts of x's
+// values v0 = bf16(x), v1 = bf16(x−v0), v2 = bf16(x−v0−v1), step s at
+// dst + s·6144 bytes, part i 2048·i bytes further. Reports whether any v0
+// was not finite (the caller then redoes the row).
+TEXT ·amxSplitAVX512(SB), NOSPLIT, $0-25
+	MOVQ    dst+0(FP), DI
+	MOVQ    x+8(FP), SI
+	MOVQ    steps+16(FP), CX
+	MOVL    $0x7fff, AX
+	VPBROADCASTD AX, Z28
+	MOVL    $1, AX
+	VPBROADCASTD AX, Z29
+	MOVL    $0xffff0000, AX
+	VPBROADCASTD AX, Z30
+	MOVL    $0x7f800000, AX
+	VPBROADCASTD AX, Z31
+	KXORW   K7, K7, K7
+
+splitloop:
+	SPLIT16(0)
+	SPLIT16(64)
+	ADDQ    $128, SI          // 32 floats
+	ADDQ    $6144, DI         // one step of packed A
+	DECQ    CX
+	JNZ     splitloop
+
+	KMOVW   K7, AX
+	TESTW   AX, AX
+	SETNE   nonFinite+24(FP)
+	VZEROUPPER
+	RET

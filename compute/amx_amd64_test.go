@@ -226,3 +226,36 @@ func BenchmarkAMXMatMul(b *testing.B) {
 		}
 	}
 }
+
+// TestAMXSplitAVX512 runs the AVX-512 split directly (not through the
+// fallback of amxSplitRow): bit for bit with amxSplitRowGo on finite
+// values, and reporting the non-finite ones.
+func TestAMXSplitAVX512(t *testing.T) {
+	if !hasAVX512() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(6, 6))
+	const steps = 5
+	x := make([]float32, steps*amxBF16Step)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * math.Pow(2, float64(rng.IntN(250)-125)))
+	}
+	x[3], x[40], x[77] = 1e-40, 0, float32(math.Copysign(0, -1))
+	got := make([]uint16, steps*amxBF16AStep/2)
+	want := make([]uint16, len(got))
+	if amxSplitAVX512(&got[0], &x[0], steps) {
+		t.Fatal("finite row reported as not finite")
+	}
+	amxSplitRowGo(want, x)
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("dst[%d] = %#04x, want %#04x", i, got[i], want[i])
+		}
+	}
+	for _, v := range []float32{float32(math.Inf(-1)), float32(math.NaN()), math.MaxFloat32} {
+		x[100] = v
+		if !amxSplitAVX512(&got[0], &x[0], steps) {
+			t.Errorf("%v not reported", v)
+		}
+	}
+}

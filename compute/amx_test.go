@@ -453,3 +453,39 @@ func TestAMXPackF16Table(t *testing.T) {
 		}
 	}
 }
+
+// TestAMXSplitRow checks amxSplitRow (AVX-512 where the CPU has it)
+// against amxSplitRowGo bit for bit, over row lengths with and without a
+// partial step and with special values.
+func TestAMXSplitRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	specials := []float32{0, float32(math.Copysign(0, -1)), 1e-40, -3e-39, 0x1p-126, math.MaxFloat32,
+		-math.MaxFloat32, 3.3e38, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	for _, K := range []int{1, 31, 32, 33, 64, 100, 4096 + 5} {
+		for trial := range 4 {
+			x := make([]float32, K)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64() * math.Pow(2, float64(rng.IntN(60)-30)))
+			}
+			if trial == 1 {
+				x[rng.IntN(K)] = specials[rng.IntN(len(specials))]
+			}
+			if trial == 2 {
+				for i := range x {
+					if i%3 == 0 {
+						x[i] = specials[rng.IntN(7)] // finite ones
+					}
+				}
+			}
+			n := ((K+amxBF16Step-1)/amxBF16Step)*amxBF16AStep/2 + 100
+			got, want := make([]uint16, n), make([]uint16, n)
+			amxSplitRow(got[7:], x)
+			amxSplitRowGo(want[7:], x)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("K=%d trial %d: dst[%d] = %#04x, want %#04x", K, trial, i-7, got[i], want[i])
+				}
+			}
+		}
+	}
+}
