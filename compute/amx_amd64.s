@@ -4,10 +4,11 @@
 #include "amx_amd64.h"
 
 // The AMX kernels. Their AMX instructions, in code order, are listed in
-// amxBF16Desc and amxQ8Desc (amx.go), whose Go twins run the same sequence
-// on the tile model; the tests check the disassembly of these functions
-// against those lists. Each call loads its tile configuration at entry and
-// releases the tiles at exit: no tile state lives across Go calls.
+// amxBF16Desc, amxBF16x2Desc and amxQ8Desc (amx.go), whose Go twins run
+// the same sequence on the tile model; the tests check the disassembly of
+// these functions against those lists. Each call loads its tile
+// configuration at entry and releases the tiles at exit: no tile state
+// lives across Go calls.
 
 // BF16PART0 and BF16PART(off) load part 0 (at SI) or the part at SI+off
 // of the packed A step into tmm4 (tokens 0–15) and tmm5 (tokens 16–31)
@@ -29,7 +30,8 @@
 	TDPBF16PS(2, 5, 6); \
 	TDPBF16PS(3, 5, 7)
 
-// BF16ENTRY loads the configuration and the accumulators; AX = n after.
+// BF16ENTRY sets R11 = 64 and loads the configuration (at AX) and the
+// accumulators (at CX).
 #define BF16ENTRY \
 	MOVQ $64, R11; \
 	LDTILECFG(AMX_REG_AX); \
@@ -134,8 +136,8 @@ bf16x2loop:
 //
 // For each of nb blocks of 32 columns: the int8 dots of the block's packed
 // A (1 KiB: tokens 0–15, then 16–31, 32 bytes each) with the packed Q8_0
-// panels b0, b1 into tiles
-// stored at c, then the scales applied into the f32 accumulator at c+4096
+// panels b0, b1 into tiles stored at c, then the scales applied into the
+// f32 accumulator at c+4096
 // (xd: 32 activation scales per block; the weight scales follow each
 // panel's 512 bytes of quants).
 TEXT ·amxQ8Kernel(SB), NOSPLIT, $0-56
