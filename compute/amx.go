@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"unsafe"
 
@@ -706,19 +705,6 @@ func amxAddOut(out []float32, acc []uint32, rowMajor bool, t0, n0, T, N int) {
 			}
 		}
 	}
-}
-
-// amxDescListing returns a kernel's AMX instructions in code order, one a
-// line, as GNU objdump prints them.
-func amxDescListing(d amxKernelDesc) string {
-	var b strings.Builder
-	for _, seq := range [][]amxInst{d.prologue, d.body, d.epilogue} {
-		for _, in := range seq {
-			b.WriteString(in.gnu())
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
 }
 
 // amxSelfTest runs small MatMuls through the tile kernels tk and checks

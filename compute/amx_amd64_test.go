@@ -259,3 +259,16 @@ func TestAMXSplitAVX512(t *testing.T) {
 		}
 	}
 }
+
+// amxDescListing returns a kernel's AMX instructions in code order, one a
+// line, as GNU objdump prints them.
+func amxDescListing(d amxKernelDesc) string {
+	var b strings.Builder
+	for _, seq := range [][]amxInst{d.prologue, d.body, d.epilogue} {
+		for _, in := range seq {
+			b.WriteString(in.gnu())
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}

@@ -11,7 +11,7 @@ import (
 // of Intel's SDM for the instructions the amx kernels use. It lets the
 // kernels' tiling logic run, and be tested, on machines without AMX: each
 // asm kernel in amx_amd64.s has a Go twin in amx.go that issues the same
-// instruction sequence to this model (see amxBF16Desc and amxQ8Desc).
+// instruction sequence to this model (see amxKernelDesc).
 //
 // What the hardware would raise (#GP for a bad configuration, #UD for an
 // invalid tile use) the model raises as a panic of type amxFault, and so is
