@@ -538,13 +538,13 @@ func amxPackQ8(dst []byte, w *Matrix, n0, b0, b1 int) {
 	}
 }
 
-// Cache blocking of the AMX MatMul: a worker packs 8 32-row weight blocks
-// over 32 steps (bf16) or 64 blocks (Q8_0) of 32 columns at a
-// time — 512 KiB of bf16 panels, 1 MiB of f16 ones, 576 KiB of Q8_0 ones,
-// for L2 — and runs every token block against them, so the activations
-// stream past once per 256 weight rows, and each kernel call does enough
-// work (32 steps: 384 tile products; 64 blocks: 256) to hide adding its
-// 32×32 result to out. Not yet tuned on AMX hardware.
+// amxDefaultBlocking: a worker packs 8 32-row weight blocks over 32 steps
+// (bf16) or 64 blocks (Q8_0) of 32 columns at a time — 512 KiB of bf16
+// panels, 1 MiB of f16 ones, 576 KiB of Q8_0 ones, for L2 — and runs
+// every token block against them, so the activations stream past once
+// per 256 weight rows, and each kernel call does enough work (32 steps:
+// 384 tile products; 64 blocks: 256) to hide adding its 32×32 result to
+// out. Not yet tuned on AMX hardware.
 var amxDefaultBlocking = amxBlocking{group: 8, bf16KC: 32, q8KC: 64}
 
 // amxBlocking is the cache blocking of the AMX MatMul: weight blocks
@@ -643,7 +643,8 @@ func (p *Pool) amxQ8(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix
 }
 
 // amxRun computes out (T×N) 32×32 block by block. The 32-row weight
-// blocks are split among the workers, which take them group at a time: for each chunk [u0, u1) of kc of the units (steps or blocks of 32
+// blocks are split among the workers, which take them group at a time:
+// for each chunk [u0, u1) of kc of the units (steps or blocks of 32
 // columns), pack writes the two 16-row panels (unitBytes a unit each) of
 // every block of the group, then kernel runs every token block tb against
 // each weight block's panels b0, b1 with the scratch c, whose result is
