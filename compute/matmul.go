@@ -58,9 +58,9 @@ func gemmMinT(k *kernels, dt DType) int {
 // with the VNNI kernels) quantizes x to 8 bits per block of 32 and uses
 // integer dot products, so its result differs from the f32 product of the
 // dequantized weights by the activation rounding: at most Σ_blocks
-// max|x|/254·Σ|w| per output. With the amx kernel set, BF16, Q8_0 and Q4_0
-// weights at 32 tokens or more go through the AMX tiles (amx.go) with the
-// same accuracy.
+// max|x|/254·Σ|w| per output. With the amx kernel set, BF16, F16, Q8_0
+// and Q4_0 weights at 32 tokens or more go through the AMX tiles (amx.go)
+// with the same accuracy.
 func (p *Pool) MatMul(out, x []float32, T int, w *Matrix) {
 	p.matMul(kern, out, x, T, w)
 }
