@@ -42,11 +42,7 @@ func amxEncodingSamples() []amxInst {
 // TestAMXEncodingsGNUAs assembles every sample instruction with GNU as
 // and compares its bytes with amxInst.encode.
 func TestAMXEncodingsGNUAs(t *testing.T) {
-	for _, tool := range []string{"as", "objcopy"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("GNU %s not installed: %v", tool, err)
-		}
-	}
+	requireBinutilsAMX(t, "as", "objcopy")
 	ins := amxEncodingSamples()
 	dir := t.TempDir()
 	var src strings.Builder
@@ -83,6 +79,30 @@ func TestAMXEncodingsGNUAs(t *testing.T) {
 	t.Logf("%d instructions, %d bytes: identical", len(ins), len(want))
 }
 
+// requireBinutilsAMX skips the test unless the GNU tools are installed in
+// a version that knows AMX (binutils 2.36 or later).
+func requireBinutilsAMX(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("GNU %s not installed: %v", tool, err)
+		}
+		out, err := exec.Command(tool, "--version").Output()
+		if err != nil {
+			t.Skipf("%s --version: %v", tool, err)
+		}
+		m := regexp.MustCompile(`GNU .*?(\d+)\.(\d+)`).FindSubmatch(out)
+		if m == nil {
+			t.Skipf("%s is not GNU binutils: %s", tool, bytes.SplitN(out, []byte("\n"), 2)[0])
+		}
+		major, _ := strconv.Atoi(string(m[1]))
+		minor, _ := strconv.Atoi(string(m[2]))
+		if major < 2 || major == 2 && minor < 36 {
+			t.Skipf("%s %d.%d predates AMX support (binutils 2.36)", tool, major, minor)
+		}
+	}
+}
+
 var objdumpLine = regexp.MustCompile(`^\s*([0-9a-f]+):\t([0-9a-f ]+?)\s*\t(.*)$`)
 
 // TestAMXKernelDisassembly disassembles the asm kernels of this very test
@@ -92,9 +112,7 @@ var objdumpLine = regexp.MustCompile(`^\s*([0-9a-f]+):\t([0-9a-f ]+?)\s*\t(.*)$`
 // (which the Go twins run on the tile model), and that nothing in them
 // fails to decode.
 func TestAMXKernelDisassembly(t *testing.T) {
-	if _, err := exec.LookPath("objdump"); err != nil {
-		t.Skipf("GNU objdump not installed: %v", err)
-	}
+	requireBinutilsAMX(t, "objdump")
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
