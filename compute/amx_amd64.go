@@ -20,14 +20,17 @@ import (
 // raises SIGILL. Once it is granted, the kernel saves and restores the
 // tile state with the rest of the XSAVE state on every context switch and
 // in every signal frame (it checks at the request that the threads'
-// alternate signal stacks can hold the larger frame; Go's 32 KiB gsignal
-// stacks can).
+// alternate signal stacks can hold the larger frame, and refuses
+// otherwise).
 //
 // The Go runtime's signals (SIGURG for asynchronous preemption, SIGPROF)
 // therefore leave the tiles intact: the handler runs with the state saved
 // and it is restored on return. Asynchronous preemption never stops an
-// assembly function (they are not async-safe points), so a goroutine
-// cannot move to another thread in the middle of a kernel. And no tile
+// assembly function (runtime.isAsyncSafePoint refuses functions flagged
+// FuncFlagAsm), so a goroutine cannot move to another thread in the
+// middle of a kernel. (Go 1.26's signal stacks are 32 KiB, malg(32 * 1024)
+// in runtime/os_linux.go; a signal frame with the tile data needs about
+// 11 KiB.) And no tile
 // state is kept between calls: each kernel loads its configuration at
 // entry (LDTILECFG) and releases the tiles at exit (TILERELEASE), so
 // nothing depends on which thread runs the next call.
