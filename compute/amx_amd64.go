@@ -30,10 +30,9 @@ import (
 // FuncFlagAsm), so a goroutine cannot move to another thread in the
 // middle of a kernel. (Go 1.26's signal stacks are 32 KiB, malg(32 * 1024)
 // in runtime/os_linux.go; a signal frame with the tile data needs about
-// 11 KiB.) And no tile
-// state is kept between calls: each kernel loads its configuration at
-// entry (LDTILECFG) and releases the tiles at exit (TILERELEASE), so
-// nothing depends on which thread runs the next call.
+// 11 KiB.) And no tile state is kept between calls: each kernel loads its
+// configuration at entry (LDTILECFG) and releases the tiles at exit
+// (TILERELEASE), so nothing depends on which thread runs the next call.
 
 // XCR0 bits of the AMX state components.
 const (
