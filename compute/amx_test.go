@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/glmv/glmv/internal/half"
@@ -274,19 +275,20 @@ func TestAMXTilesModel(t *testing.T) {
 	}
 }
 
-// countingTiles is the tile model counting its kernel calls.
+// countingTiles is the tile model counting its kernel calls (from the
+// pool's workers at once).
 type countingTiles struct {
 	amxModelTiles
-	calls *int
+	calls *atomic.Int64
 }
 
 func (c countingTiles) bf16(a, b0, b1, b0lo, b1lo, cc []byte, n int) {
-	*c.calls++
+	c.calls.Add(1)
 	c.amxModelTiles.bf16(a, b0, b1, b0lo, b1lo, cc, n)
 }
 
 func (c countingTiles) q8(a []byte, xd []float32, b0, b1, cc []byte, nb int) {
-	*c.calls++
+	c.calls.Add(1)
 	c.amxModelTiles.q8(a, xd, b0, b1, cc, nb)
 }
 
@@ -296,7 +298,7 @@ func (c countingTiles) q8(a []byte, xd []float32, b0, b1, cc []byte, nb int) {
 // 32 tokens up, the other paths the rest, all within MatMul's tolerances.
 func TestAMXMatMulHook(t *testing.T) {
 	sets := availableKernels()
-	calls := 0
+	var calls atomic.Int64
 	k, note := newAMXKernels(amxProbe{cpu: true, osEnabled: true, permit: func() error { return nil },
 		tiles: countingTiles{calls: &calls}, base: sets[len(sets)-1]})
 	if k == nil || k.name != "amx" {
@@ -316,10 +318,10 @@ func TestAMXMatMulHook(t *testing.T) {
 				want := refMatMul(x, T, w)
 				for _, p := range testPools(t)[:2] {
 					out := make([]float32, T*rows)
-					before := calls
+					before := calls.Load()
 					p.matMul(k, out, x, T, w)
-					if wantCall := T >= amxMinT && dt != F32; (calls > before) != wantCall {
-						t.Errorf("%v T=%d: tile path taken %v, want %v", dt, T, calls > before, wantCall)
+					if wantCall := T >= amxMinT && dt != F32; (calls.Load() > before) != wantCall {
+						t.Errorf("%v T=%d: tile path taken %v, want %v", dt, T, calls.Load() > before, wantCall)
 					}
 					for i, g := range out {
 						if d := math.Abs(float64(g) - want[i]); !(d <= matMulTol(x, i/rows, i%rows, w, true)) {
