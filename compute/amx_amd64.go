@@ -104,6 +104,9 @@ func amxQ8Kernel(cfg *amxTileConfig, a *byte, xd *float32, b0, b1, c *byte, nb i
 func amxXCR0() uint64
 
 //go:noescape
+func amxQ8ScaleAVX512(c *byte, xd *float32, b0, b1 *byte)
+
+//go:noescape
 func amxKernelEntries() (bf16, bf16x2, q8 uintptr)
 
 // amxSplitRow is amxSplitRowGo, with AVX-512 for the whole steps of 32

@@ -132,6 +132,46 @@ bf16x2loop:
 	VMOVUPS      Z3, (4096 + (m)*128)(CX); \
 	VMOVUPS      Z4, (4096 + (m)*128 + 64)(CX)
 
+// Q8SCALE applies one block's scales (the weight scales after the 512
+// bytes of quants at R9 and R10, the activation scales at R12) to the 32
+// rows: amxQ8Scale in amx.go is its Go twin, and amxQ8ScaleAVX512 runs it
+// alone for the tests.
+#define Q8SCALE \
+	VMOVUPS 512(R9), Z30; \
+	VMOVUPS 512(R10), Z31; \
+	Q8ROW(0); \
+	Q8ROW(1); \
+	Q8ROW(2); \
+	Q8ROW(3); \
+	Q8ROW(4); \
+	Q8ROW(5); \
+	Q8ROW(6); \
+	Q8ROW(7); \
+	Q8ROW(8); \
+	Q8ROW(9); \
+	Q8ROW(10); \
+	Q8ROW(11); \
+	Q8ROW(12); \
+	Q8ROW(13); \
+	Q8ROW(14); \
+	Q8ROW(15); \
+	Q8ROW(16); \
+	Q8ROW(17); \
+	Q8ROW(18); \
+	Q8ROW(19); \
+	Q8ROW(20); \
+	Q8ROW(21); \
+	Q8ROW(22); \
+	Q8ROW(23); \
+	Q8ROW(24); \
+	Q8ROW(25); \
+	Q8ROW(26); \
+	Q8ROW(27); \
+	Q8ROW(28); \
+	Q8ROW(29); \
+	Q8ROW(30); \
+	Q8ROW(31)
+
 // func amxQ8Kernel(cfg *amxTileConfig, a *byte, xd *float32, b0, b1, c *byte, nb int)
 //
 // For each of nb blocks of 32 columns: the int8 dots of the block's packed
@@ -170,40 +210,7 @@ q8loop:
 	TILESTORED_D32(1, 1024, AMX_REG_CX, AMX_REG_R11)
 	TILESTORED_D32(2, 2048, AMX_REG_CX, AMX_REG_R11)
 	TILESTORED_D32(3, 3072, AMX_REG_CX, AMX_REG_R11)
-	VMOVUPS 512(R9), Z30
-	VMOVUPS 512(R10), Z31
-	Q8ROW(0)
-	Q8ROW(1)
-	Q8ROW(2)
-	Q8ROW(3)
-	Q8ROW(4)
-	Q8ROW(5)
-	Q8ROW(6)
-	Q8ROW(7)
-	Q8ROW(8)
-	Q8ROW(9)
-	Q8ROW(10)
-	Q8ROW(11)
-	Q8ROW(12)
-	Q8ROW(13)
-	Q8ROW(14)
-	Q8ROW(15)
-	Q8ROW(16)
-	Q8ROW(17)
-	Q8ROW(18)
-	Q8ROW(19)
-	Q8ROW(20)
-	Q8ROW(21)
-	Q8ROW(22)
-	Q8ROW(23)
-	Q8ROW(24)
-	Q8ROW(25)
-	Q8ROW(26)
-	Q8ROW(27)
-	Q8ROW(28)
-	Q8ROW(29)
-	Q8ROW(30)
-	Q8ROW(31)
+	Q8SCALE
 	ADDQ $1024, SI            // one block: 32 tokens × 32 int8
 	ADDQ $1024, DI
 	ADDQ $576, R9             // 512 bytes of quants + 64 of scales
@@ -301,5 +308,16 @@ splitloop:
 	KMOVW   K7, AX
 	TESTW   AX, AX
 	SETNE   nonFinite+24(FP)
+	VZEROUPPER
+	RET
+
+// func amxQ8ScaleAVX512(c *byte, xd *float32, b0, b1 *byte)
+// Q8SCALE alone: the AVX-512 part of amxQ8Kernel, which runs without AMX.
+TEXT ·amxQ8ScaleAVX512(SB), NOSPLIT, $0-32
+	MOVQ c+0(FP), CX
+	MOVQ xd+8(FP), R12
+	MOVQ b0+16(FP), R9
+	MOVQ b1+24(FP), R10
+	Q8SCALE
 	VZEROUPPER
 	RET

@@ -290,3 +290,44 @@ func amxDescListing(d amxKernelDesc) string {
 	}
 	return b.String()
 }
+
+// TestAMXQ8ScaleAVX512 runs the AVX-512 part of amxQ8Kernel (the Q8SCALE
+// macro, which needs no AMX) and checks it bit for bit against its Go
+// twin amxQ8Scale, which the tile model uses.
+func TestAMXQ8ScaleAVX512(t *testing.T) {
+	if !hasAVX512() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	for range 20 {
+		c := make([]byte, amxScratch)
+		d := amxWords(c)
+		for i := range 1024 { // int32 dots, as TDPBSSD leaves them
+			d[i] = uint32(int32(rng.IntN(2*520000)) - 520000)
+		}
+		for i := 1024; i < 2048; i++ { // the f32 accumulator
+			d[i] = math.Float32bits(float32(rng.NormFloat64()))
+		}
+		b0, b1 := make([]byte, amxQ8BlockBytes), make([]byte, amxQ8BlockBytes)
+		for _, b := range [][]byte{b0, b1} {
+			w := amxWords(b)
+			for i := 128; i < 144; i++ {
+				w[i] = math.Float32bits(float32(rng.ExpFloat64() * 1e-3))
+			}
+		}
+		xd := make([]float32, amxTM)
+		for i := range xd {
+			xd[i] = float32(rng.ExpFloat64() * 1e-2)
+		}
+		want := bytes.Clone(c)
+		amxQ8Scale(want, xd, amxPtr{b0, 0}, amxPtr{b1, 0})
+		amxQ8ScaleAVX512(&c[0], &xd[0], &b0[0], &b1[0])
+		if !bytes.Equal(c, want) {
+			for i := range c {
+				if c[i] != want[i] {
+					t.Fatalf("byte %d: %#x, Go twin %#x", i, c[i], want[i])
+				}
+			}
+		}
+	}
+}
