@@ -186,7 +186,13 @@ func (in amxInst) gnu() string {
 type amxKernelDesc struct {
 	symbol                   string
 	prologue, body, epilogue []amxInst
+	// advance lists the pointer increments after each run of the body,
+	// in code order (the only ADD instructions of the kernel).
+	advance []amxAdvance
 }
+
+// amxAdvance adds bytes to the address in register reg.
+type amxAdvance struct{ reg, bytes int }
 
 // The four accumulator tiles live in the scratch buffer (CX) tile after
 // tile, 1 KiB each, 64 bytes a row (R11 = 64).
@@ -207,6 +213,7 @@ var amxBF16Desc = amxKernelDesc{
 	prologue: append([]amxInst{ldtilecfg(rAX)}, amxAccTiles...),
 	body:     amxBF16Body(rR9, rR10, 3),
 	epilogue: append(append([]amxInst{}, amxStoreAcc...), tilerelease()),
+	advance:  []amxAdvance{{rSI, amxBF16AStep}, {rR9, 1024}, {rR10, 1024}},
 }
 
 // amxBF16x2Desc is amxBF16Desc with the second bf16 part of the weights
@@ -216,6 +223,7 @@ var amxBF16x2Desc = amxKernelDesc{
 	prologue: amxBF16Desc.prologue,
 	body:     append(amxBF16Body(rR9, rR10, 3), amxBF16Body(rR8, rDX, 2)...),
 	epilogue: amxBF16Desc.epilogue,
+	advance:  append(amxBF16Desc.advance[:3:3], amxAdvance{rR8, 1024}, amxAdvance{rDX, 1024}),
 }
 
 // amxBF16Body loads the B panels at b0 and b1 into tmm6 and tmm7, then for
@@ -243,6 +251,8 @@ var amxQ8Desc = amxKernelDesc{
 		tdpbssd(0, 4, 6), tdpbssd(1, 4, 7), tdpbssd(2, 5, 6), tdpbssd(3, 5, 7),
 	}, amxStoreAcc...),
 	epilogue: []amxInst{tilerelease()},
+	advance: []amxAdvance{{rSI, amxQ8ABlock}, {rDI, amxQ8ABlock},
+		{rR9, amxQ8BlockBytes}, {rR10, amxQ8BlockBytes}, {rR12, amxTM * 4}},
 }
 
 // amxRegs is the twin's register file: addresses (p) and integers (v).
@@ -272,6 +282,13 @@ func (u *amxUnit) exec(in amxInst, r *amxRegs) {
 		u.tdpbssd(in.t, in.a, in.b)
 	case amxTdpbf16ps:
 		u.tdpbf16ps(in.t, in.a, in.b)
+	}
+}
+
+// advance applies a kernel's pointer increments.
+func (r *amxRegs) advance(adv []amxAdvance) {
+	for _, a := range adv {
+		r.p[a.reg] = r.p[a.reg].add(a.bytes)
 	}
 }
 
@@ -337,10 +354,7 @@ func (amxModelTiles) bf16(a, b0, b1, b0lo, b1lo, c []byte, n int) {
 	u.run(d.prologue, &r)
 	for range n {
 		u.run(d.body, &r)
-		r.p[rSI] = r.p[rSI].add(amxBF16AStep)
-		for _, g := range []int{rR9, rR10, rR8, rDX} {
-			r.p[g] = r.p[g].add(1024) // unused registers hold nil slices
-		}
+		r.advance(d.advance)
 	}
 	u.run(d.epilogue, &r)
 }
@@ -358,24 +372,23 @@ func (amxModelTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
 	r.p[rDI] = r.p[rSI].add(16 * qBlock)
 	r.p[rR9] = amxPtr{b0, 0}
 	r.p[rR10] = amxPtr{b1, 0}
+	r.p[rR12] = amxPtr{amxWordBytes(xd), 0}
 	u.run(amxQ8Desc.prologue, &r)
-	for b := range nb {
+	for range nb {
 		u.run(amxQ8Desc.body, &r)
-		amxQ8Scale(c, xd[b*amxTM:(b+1)*amxTM], r.p[rR9], r.p[rR10])
-		r.p[rSI] = r.p[rSI].add(amxQ8ABlock)
-		r.p[rDI] = r.p[rDI].add(amxQ8ABlock)
-		r.p[rR9] = r.p[rR9].add(amxQ8BlockBytes)
-		r.p[rR10] = r.p[rR10].add(amxQ8BlockBytes)
+		amxQ8Scale(c, r.p[rR12], r.p[rR9], r.p[rR10])
+		r.advance(amxQ8Desc.advance)
 	}
 	u.run(amxQ8Desc.epilogue, &r)
 }
 
-// amxQ8Scale is the twin of the asm's per-block AVX-512 part: for each
-// token m and weight row n, acc[m][n] += float32(dot[m][n]) · (xd[m]·wd[n]),
-// each operation rounded to f32 in this order (VMULPS, VCVTDQ2PS, VMULPS,
-// VADDPS), where dot is read from the stored int32 tiles and wd from the
-// 64 bytes after each panel's block.
-func amxQ8Scale(c []byte, xd []float32, b0, b1 amxPtr) {
+// amxQ8Scale is the twin of the asm's per-block AVX-512 part (Q8SCALE):
+// for each token m and weight row n,
+// acc[m][n] += float32(dot[m][n]) · (xd[m]·wd[n]), each operation rounded
+// to f32 in this order (VMULPS, VCVTDQ2PS, VMULPS, VADDPS), where dot is
+// read from the stored int32 tiles, xd from the 32 floats at xdp and wd
+// from the 64 bytes after each panel's block.
+func amxQ8Scale(c []byte, xdp, b0, b1 amxPtr) {
 	var wd [amxTN]float32
 	for n := range amxTN {
 		p := b0
@@ -390,7 +403,8 @@ func amxQ8Scale(c []byte, xd []float32, b0, b1 amxPtr) {
 			dot := int32(binary.LittleEndian.Uint32(c[tile*1024+m%16*64+n%16*4:]))
 			o := 4096 + m*128 + n*4
 			acc := math.Float32frombits(binary.LittleEndian.Uint32(c[o:]))
-			s := float32(xd[m] * wd[n])
+			xd := math.Float32frombits(binary.LittleEndian.Uint32(xdp.mem[xdp.off+4*m:]))
+			s := float32(xd * wd[n])
 			prod := float32(float32(dot) * s)
 			binary.LittleEndian.PutUint32(c[o:], math.Float32bits(acc+prod))
 		}
@@ -496,6 +510,14 @@ var f16BF16Parts = sync.OnceValue(func() *[1 << 16]uint32 {
 	}
 	return &t
 })
+
+// amxWordBytes views the words w as bytes.
+func amxWordBytes(w []float32) []byte {
+	if len(w) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), 4*len(w))
+}
 
 // amxWords views b (4-byte aligned, as the packing buffers are) as uint32
 // words; the kernels read them little-endian, as amd64 stores them.

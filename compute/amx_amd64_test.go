@@ -109,8 +109,9 @@ var objdumpLine = regexp.MustCompile(`^\s*([0-9a-f]+):\t([0-9a-f ]+?)\s*\t(.*)$`
 // binary with GNU objdump and checks that their AMX instructions are,
 // byte for byte and in order, the ones amxBF16Desc, amxBF16x2Desc and
 // amxQ8Desc list
-// (which the Go twins run on the tile model), and that nothing in them
-// fails to decode.
+// (which the Go twins run on the tile model), that their only ADDs are the
+// pointer increments the descriptions list (which the twins apply), and
+// that nothing in them fails to decode.
 func TestAMXKernelDisassembly(t *testing.T) {
 	requireBinutilsAMX(t, "objdump")
 	exe, err := os.Executable()
@@ -131,7 +132,7 @@ func TestAMXKernelDisassembly(t *testing.T) {
 		if err != nil {
 			t.Fatalf("objdump: %v\n%s", err, out)
 		}
-		var got []string
+		var got, adds []string
 		var gotBytes, wantBytes []byte
 		n := 0
 		for line := range strings.SplitSeq(string(out), "\n") {
@@ -146,6 +147,9 @@ func TestAMXKernelDisassembly(t *testing.T) {
 			text := strings.Join(strings.Fields(m[3]), " ")
 			if strings.Contains(text, "(bad)") || strings.HasPrefix(text, ".byte") {
 				t.Errorf("%s: undecodable: %s", d.symbol, line)
+			}
+			if strings.Fields(text)[0] == "add" {
+				adds = append(adds, text)
 			}
 			if amxOps[strings.Fields(text)[0]] {
 				got = append(got, text)
@@ -168,6 +172,14 @@ func TestAMXKernelDisassembly(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%s: AMX instructions in the code:\n%s\nwant (the Go twin's):\n%s",
 				d.symbol, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		var wantAdds []string
+		for _, a := range d.advance {
+			wantAdds = append(wantAdds, fmt.Sprintf("add $%#x,%%%s", a.bytes, gpNames[a.reg]))
+		}
+		if strings.Join(adds, "\n") != strings.Join(wantAdds, "\n") {
+			t.Errorf("%s: pointer increments in the code:\n%s\nwant (the Go twin's):\n%s",
+				d.symbol, strings.Join(adds, "\n"), strings.Join(wantAdds, "\n"))
 		}
 		if !bytes.Equal(gotBytes, wantBytes) {
 			t.Errorf("%s: AMX bytes % x, want % x", d.symbol, gotBytes, wantBytes)
@@ -320,7 +332,7 @@ func TestAMXQ8ScaleAVX512(t *testing.T) {
 			xd[i] = float32(rng.ExpFloat64() * 1e-2)
 		}
 		want := bytes.Clone(c)
-		amxQ8Scale(want, xd, amxPtr{b0, 0}, amxPtr{b1, 0})
+		amxQ8Scale(want, amxPtr{amxWordBytes(xd), 0}, amxPtr{b0, 0}, amxPtr{b1, 0})
 		amxQ8ScaleAVX512(&c[0], &xd[0], &b0[0], &b1[0])
 		if !bytes.Equal(c, want) {
 			for i := range c {
