@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -132,7 +133,7 @@ func TestAMXKernelDisassembly(t *testing.T) {
 		if err != nil {
 			t.Fatalf("objdump: %v\n%s", err, out)
 		}
-		var got, adds []string
+		var got, adds, all []string
 		var gotBytes, wantBytes []byte
 		n := 0
 		for line := range strings.SplitSeq(string(out), "\n") {
@@ -148,6 +149,7 @@ func TestAMXKernelDisassembly(t *testing.T) {
 			if strings.Contains(text, "(bad)") || strings.HasPrefix(text, ".byte") {
 				t.Errorf("%s: undecodable: %s", d.symbol, line)
 			}
+			all = append(all, text)
 			if strings.Fields(text)[0] == "add" {
 				adds = append(adds, text)
 			}
@@ -172,6 +174,16 @@ func TestAMXKernelDisassembly(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%s: AMX instructions in the code:\n%s\nwant (the Go twin's):\n%s",
 				d.symbol, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		// The constant registers the twins set up (amxModelTiles).
+		setup := []string{"mov $0x40,%r11", "dec %rax"}
+		if d.symbol == "amxQ8Kernel" {
+			setup = append(setup, "mov $0x20,%rbx", "lea 0x200(%rsi),%rdi")
+		}
+		for _, want := range setup {
+			if !slices.Contains(all, want) {
+				t.Errorf("%s: no %q", d.symbol, want)
+			}
 		}
 		var wantAdds []string
 		for _, a := range d.advance {
