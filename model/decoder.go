@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sort"
 
 	"github.com/glmv/glmv/compute"
 )
@@ -17,6 +16,9 @@ type Text struct {
 	W    *TextWeights
 	Pool *compute.Pool
 	rope *textRope
+
+	moeFree moeFree // work spaces of the MoE block
+	moePath moePath // the MoE path to take (tests); auto when zero
 }
 
 // NewText prepares the decoder; pool may be nil (single-threaded).
@@ -196,56 +198,6 @@ func (m *Text) mlp(out, x []float32, T int, p *MLP) {
 	swiglu(m.Pool, out, x, T, p)
 }
 
-// route picks the experts of one token from its router logits, exactly as
-// the reference does: sigmoid scores, correction bias for selection only,
-// group-limited top-k (other groups masked to 0), weights from the
-// uncorrected scores, normalised and scaled. idx and wts have length k and
-// come back sorted by expert id.
-func route(logits, bias []float32, mc *MoEConfig, idx []int, wts []float32, scores, sel []float32) {
-	E := len(logits)
-	for e, x := range logits {
-		scores[e] = compute.Sigmoid(x)
-		sel[e] = scores[e] + bias[e]
-	}
-	if mc.NGroup > 1 {
-		per := E / mc.NGroup
-		type gs struct {
-			g int
-			s float32
-		}
-		groups := make([]gs, mc.NGroup)
-		for g := range groups {
-			a, b := float32(math.Inf(-1)), float32(math.Inf(-1))
-			for _, v := range sel[g*per : (g+1)*per] {
-				if v > a {
-					a, b = v, a
-				} else if v > b {
-					b = v
-				}
-			}
-			if per == 1 {
-				b = 0
-			}
-			groups[g] = gs{g, a + b}
-		}
-		sort.SliceStable(groups, func(i, j int) bool { return groups[i].s > groups[j].s })
-		for _, g := range groups[mc.TopKGroup:] {
-			for e := g.g * per; e < (g.g+1)*per; e++ {
-				sel[e] = 0
-			}
-		}
-	}
-	// Top-k by selection score; ties go to the lower expert id.
-	order := make([]int, E)
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(i, j int) bool { return sel[order[i]] > sel[order[j]] })
-	copy(idx, order[:len(idx)])
-	sort.Ints(idx)
-	expertWeights(idx, wts, scores, mc)
-}
-
 // expertWeights sets the weights of the chosen experts idx from their
 // uncorrected sigmoid scores: normalised to sum to one when norm_topk_prob
 // is set, then scaled by routed_scaling_factor.
@@ -260,70 +212,5 @@ func expertWeights(idx []int, wts []float32, scores []float32, mc *MoEConfig) {
 			wts[i] /= sum + 1e-20
 		}
 		wts[i] *= mc.RoutedScaling
-	}
-}
-
-// moe computes the routed experts plus the shared experts for T rows of x.
-// Tokens are grouped by expert so each expert runs one matrix product.
-func (m *Text) moe(out, x []float32, T int, p *MoE, tr *Trace) {
-	mc := m.Cfg.MoE
-	H, E, K := m.Cfg.Hidden, mc.Experts, mc.TopK
-	logits := make([]float32, T*E)
-	m.Pool.MatMul(logits, x, T, p.Router)
-	idx := make([]int, T*K)
-	wts := make([]float32, T*K)
-	scores := make([]float32, E)
-	sel := make([]float32, E)
-	var forced []int
-	if tr != nil && len(tr.ForceExperts) > 0 {
-		forced, tr.ForceExperts = tr.ForceExperts[0], tr.ForceExperts[1:]
-	}
-	for t := 0; t < T; t++ {
-		route(logits[t*E:(t+1)*E], p.CorrectionBias, mc, idx[t*K:(t+1)*K], wts[t*K:(t+1)*K], scores, sel)
-		if forced != nil {
-			copy(idx[t*K:(t+1)*K], forced[t*K:(t+1)*K])
-			expertWeights(idx[t*K:(t+1)*K], wts[t*K:(t+1)*K], scores, mc)
-		}
-	}
-	if tr != nil && tr.Record {
-		tr.RouterLogits = append(tr.RouterLogits, logits)
-		tr.RouterIndices = append(tr.RouterIndices, idx)
-		tr.RouterWeights = append(tr.RouterWeights, wts)
-	}
-	// Group (token, weight) pairs by expert.
-	type slot struct {
-		t int
-		w float32
-	}
-	byExpert := make([][]slot, E)
-	for t := 0; t < T; t++ {
-		for k := 0; k < K; k++ {
-			e := idx[t*K+k]
-			byExpert[e] = append(byExpert[e], slot{t, wts[t*K+k]})
-		}
-	}
-	if p.Shared != nil {
-		m.mlp(out, x, T, p.Shared)
-	} else {
-		clear(out[:T*H])
-	}
-	var xs, ys []float32
-	for e, slots := range byExpert {
-		n := len(slots)
-		if n == 0 {
-			continue
-		}
-		xs = append(xs[:0], make([]float32, n*H)...)
-		for i, s := range slots {
-			copy(xs[i*H:(i+1)*H], x[s.t*H:(s.t+1)*H])
-		}
-		ys = append(ys[:0], make([]float32, n*H)...)
-		m.mlp(ys, xs, n, &p.Experts[e])
-		for i, s := range slots {
-			o := out[s.t*H : (s.t+1)*H]
-			for j, v := range ys[i*H : (i+1)*H] {
-				o[j] += s.w * v
-			}
-		}
 	}
 }

@@ -39,6 +39,8 @@ type MoE struct {
 	CorrectionBias []float32       // [experts], selection only
 	Experts        []MLP
 	Shared         *MLP // nil when n_shared_experts is 0
+
+	rows moeRows // row views of the experts, built on first use
 }
 
 // TextLayer holds the weights of one decoder layer.
