@@ -40,11 +40,12 @@ const (
 	// moeSplitRows is the granule of the row chunks of the by-rows path:
 	// the chunks keep the kernels' 4- and 8-row groups whole.
 	moeSplitRows = 16
-	// moeInnerChunks and moeOuterChunks are how many row chunks the
-	// gate/up (inner width) and down (hidden width) projections are cut
-	// into for the by-rows path.
-	moeInnerChunks = 8
-	moeOuterChunks = 16
+	// moeInnerChunks and moeOuterChunks are how many row chunks per
+	// worker the gate/up (inner width) and down (hidden width) projections
+	// are cut into for the by-rows path: few enough that each streams a
+	// long run of rows, enough to keep the workers evenly busy.
+	moeInnerChunks = 2
+	moeOuterChunks = 4
 )
 
 // moeByRows reports whether a pass with the given number of active
@@ -87,8 +88,9 @@ type moeRows struct {
 	mlps         []mlpRows
 }
 
-// splitRows returns the row views of p, building them on first use.
-func (p *MoE) splitRows() *moeRows {
+// splitRows returns the row views of p, building them on first use for
+// a pool of the given number of workers.
+func (p *MoE) splitRows(workers int) *moeRows {
 	r := &p.rows
 	r.once.Do(func() {
 		mlps := slices.Clone(p.Experts)
@@ -99,8 +101,8 @@ func (p *MoE) splitRows() *moeRows {
 			return
 		}
 		I, H := mlps[0].Width(), mlps[0].Down.Rows
-		r.inner = chunkRows(I, moeInnerChunks)
-		r.outer = chunkRows(H, moeOuterChunks)
+		r.inner = chunkRows(I, moeInnerChunks*workers)
+		r.outer = chunkRows(H, moeOuterChunks*workers)
 		r.mlps = make([]mlpRows, len(mlps))
 		for i := range mlps {
 			e := &mlps[i]
@@ -420,7 +422,7 @@ func (m *Text) runMLP(pool *compute.Pool, ws *moeWorker, j *moeJob) {
 // weights: gate and up (with the SwiGLU), then down, each chunk of the
 // hidden width also summed into out.
 func (m *Text) moeByRows(w *moeWork, jobs []moeJob, out, x []float32, T int, p *MoE, shared []float32) {
-	rows := p.splitRows()
+	rows := p.splitRows(m.Pool.Workers())
 	H, TK := m.Cfg.Hidden, T*m.Cfg.MoE.TopK
 	// Activations: the routed experts' rows in slot order, then the
 	// shared expert's (whose width may differ).
