@@ -35,8 +35,9 @@ const (
 	// moeChunkTokens is the most tokens one pass of the block takes at a
 	// time: its work buffers grow with the tokens times the top-k.
 	moeChunkTokens = 1024
-	// moeKeepBytes is the largest work space kept for the next call.
-	moeKeepBytes = 192 << 20
+	// moeKeepBytes is the largest work space kept for the next call (one
+	// of a 512-token pass at the GLM-4.5V shape is about 75 MiB).
+	moeKeepBytes = 96 << 20
 	// moeSplitRows is the granule of the row chunks of the by-rows path:
 	// the chunks keep the kernels' 4- and 8-row groups whole.
 	moeSplitRows = 16
