@@ -66,6 +66,10 @@ type kernels struct {
 	// gemm6x16s is gemm6x16 with b unpacked: row k of b starts at
 	// b[k*bstride].
 	gemm6x16s func(kc int, a, b []float32, bstride int, c []float32, ldc int)
+	// gemmBF16, when set, is the bf16 GEMM micro-kernel (see
+	// gemmBF16Generic); sets without bf16 dot products leave it nil and
+	// MatMul computes in f32 whatever the precision.
+	gemmBF16 func(kp int, a, b []uint32, c []float32, ldc int)
 	// scores3x4 sets s[r*sstride+j] = q[r*qstride:][:d]·k[j*kstride:][:d]
 	// for 3 query rows r and 4 keys j.
 	scores3x4 func(s []float32, sstride int, q []float32, qstride int, k []float32, kstride, d int)

@@ -34,6 +34,7 @@ func newAVX512Kernels() *kernels {
 	useAttn512(&k)
 	useVNNI(&k)
 	useVNNIBlocks(&k)
+	useBF16GEMM(&k)
 	return &k
 }
 

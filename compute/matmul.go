@@ -58,7 +58,8 @@ func gemmMinT(k *kernels, dt DType) int {
 // with the VNNI kernels) quantizes x to 8 bits per block of 32 and uses
 // integer dot products, so its result differs from the f32 product of the
 // dequantized weights by the activation rounding: at most Σ_blocks
-// max|x|/254·Σ|w| per output.
+// max|x|/254·Σ|w| per output. Float weights are multiplied in f32, or in
+// bf16 where the pool's Precision asks for it (see PrecisionBF16).
 func (p *Pool) MatMul(out, x []float32, T int, w *Matrix) {
 	p.matMul(kern, out, x, T, w)
 }
@@ -73,6 +74,10 @@ func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 	}
 	if cols == 0 {
 		clear(out[:T*rows])
+		return
+	}
+	if p.useBF16(k, w.DType, T) {
+		p.gemmBF16(k, out, x, T, w)
 		return
 	}
 	if T >= gemmMinT(k, w.DType) {

@@ -17,6 +17,7 @@ type Pool struct {
 	jobs    chan poolJob
 	wg      sync.WaitGroup
 	once    sync.Once
+	prec    Precision
 }
 
 type poolJob struct {
@@ -44,6 +45,21 @@ func NewPool(n int) *Pool {
 		}()
 	}
 	return p
+}
+
+// SetPrecision sets the arithmetic of MatMul's many-token products on this
+// pool (PrecisionAuto when never set). Call it before the pool is shared
+// with other goroutines; a nil pool always uses PrecisionAuto.
+func (p *Pool) SetPrecision(pr Precision) {
+	p.prec = pr
+}
+
+// Precision reports the pool's MatMul precision.
+func (p *Pool) Precision() Precision {
+	if p == nil {
+		return PrecisionAuto
+	}
+	return p.prec
 }
 
 // Workers reports how many goroutines (including the caller) share the work.

@@ -1,0 +1,303 @@
+package compute
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/glmv/glmv/internal/half"
+)
+
+// Precision chooses the arithmetic of MatMul's many-token products (the
+// GEMM of prefill and of the vision tower). The zero value is
+// PrecisionAuto.
+type Precision uint8
+
+const (
+	// PrecisionAuto runs bf16 and f16 weights through the bf16 GEMM (see
+	// PrecisionBF16) when the kernel set has bf16 dot products and the
+	// product has at least bf16MinT token rows, and everything else in
+	// f32. f32 weights are always multiplied in f32.
+	PrecisionAuto Precision = iota
+	// PrecisionF32 multiplies in f32 everywhere: bf16 and f16 weights are
+	// widened exactly, activations are not rounded.
+	PrecisionF32
+	// PrecisionBF16 is PrecisionAuto for f32 weights too: the activations
+	// and the weights are rounded to bfloat16 (nearest even) and their
+	// products summed in f32, as PyTorch's bf16 matmul and llama.cpp's
+	// BF16 path do. The result differs from the f32 product by the
+	// rounding of both operands: about 2⁻⁸·Σ|x·w| per output at most.
+	PrecisionBF16
+)
+
+// String returns the name ParsePrecision accepts.
+func (p Precision) String() string {
+	switch p {
+	case PrecisionAuto:
+		return "auto"
+	case PrecisionF32:
+		return "f32"
+	case PrecisionBF16:
+		return "bf16"
+	}
+	return fmt.Sprintf("Precision(%d)", uint8(p))
+}
+
+// ParsePrecision parses "auto" (or ""), "f32" or "bf16".
+func ParsePrecision(s string) (Precision, error) {
+	switch strings.ToLower(s) {
+	case "", "auto":
+		return PrecisionAuto, nil
+	case "f32":
+		return PrecisionF32, nil
+	case "bf16":
+		return PrecisionBF16, nil
+	}
+	return 0, fmt.Errorf("precision %q: want auto, f32 or bf16", s)
+}
+
+// HasBF16Dot reports whether the kernel set in use has the bf16 GEMM, so
+// that PrecisionAuto and PrecisionBF16 can take it; without it every
+// precision computes in f32.
+func HasBF16Dot() bool { return kern.gemmBF16 != nil }
+
+// PrecisionNote describes the arithmetic MatMul uses under pr with the
+// kernel set in use, for bench and inspect.
+func PrecisionNote(pr Precision) string {
+	switch {
+	case pr == PrecisionF32:
+		return "f32"
+	case !HasBF16Dot():
+		return fmt.Sprintf("f32 (%s asked; the %s kernels have no bf16 dot products)", pr, kern.name)
+	case pr == PrecisionBF16:
+		return fmt.Sprintf("bf16 GEMM for f32/bf16/f16 weights at ≥ %d tokens, f32 otherwise", bf16MinT)
+	}
+	return fmt.Sprintf("bf16 GEMM for bf16/f16 weights at ≥ %d tokens, f32 otherwise", bf16MinT)
+}
+
+// Register and cache blocking of the bf16 GEMM. The micro-kernel adds to a
+// bfTokens×bfRows tile of out (bfTokens token rows, bfRows weight rows)
+// the products of a packed activation panel (packTokensBF16) and a packed
+// weight panel (PackPanelBF16), both bfKC columns deep.
+//
+// The tile is 14 tokens × 32 weight rows: 28 zmm accumulators (two per
+// token), two zmm of weights and two for the broadcast token pairs use all
+// 32 registers. Each k pair then costs 2 weight loads and 14 broadcast
+// loads for 28 VDPBF16PS, so the loads stay below the dot-product rate;
+// a 16-row tile would need one broadcast per dot product and be bound by
+// loads (measured: see BenchmarkGEMMBF16 and the notes in the README).
+const (
+	bfRows   = 32  // weight rows per micro-tile (two zmm)
+	bfTokens = 14  // token rows per micro-tile
+	bfKC     = 256 // k depth of packed panels (even)
+	bfMC     = 224 // token rows per L2 block; a multiple of bfTokens
+	bfNC     = 256 // weight rows per packed block; a multiple of bfRows
+)
+
+// bf16MinT is the smallest number of token rows for which MatMul takes
+// the bf16 GEMM (when the precision asks for it); below it the
+// weight-streaming row kernels (f32 math) are as fast, measured with
+// BenchmarkMatMulPaths.
+const bf16MinT = 32
+
+// useBF16 reports whether MatMul of T token rows with weights of type dt
+// takes the bf16 GEMM under the pool's precision and kernel set k.
+func (p *Pool) useBF16(k *kernels, dt DType, T int) bool {
+	if k.gemmBF16 == nil || T < bf16MinT {
+		return false
+	}
+	switch p.Precision() {
+	case PrecisionAuto:
+		return dt == BF16 || dt == F16
+	case PrecisionBF16:
+		return dt == BF16 || dt == F16 || dt == F32
+	}
+	return false
+}
+
+// bf16Pair packs two values, each rounded to bfloat16 as half.F32ToBF16
+// does (nearest even, NaN kept), into the 32 bits VDPBF16PS takes: lo in
+// the low half.
+func bf16Pair(lo, hi float32) uint32 {
+	return uint32(half.F32ToBF16(lo)) | uint32(half.F32ToBF16(hi))<<16
+}
+
+// PackPanelBF16 writes the weight panel for rows [n0, n0+width) and
+// columns [k0, k0+kc) of w into dst in the pairwise (VNNI) layout of
+// VDPBF16PS and of AMX's TDPBF16PS B tiles: for each pair of columns
+// k0+2p, k0+2p+1 (p < (kc+1)/2) one line of width 32-bit words, word j
+// holding row n0+j's two values (the first in the low half). With width
+// 16 a line is one 64-byte zmm register or AMX tile row; with width 32 it
+// is two, and an AMX B tile loads every other half-line with a 128-byte
+// stride. Values are rounded to bfloat16 (nearest even): bf16 weights
+// are copied, f16 and f32 ones rounded. Rows past w.Rows and the column
+// past an odd end are zero. w must be F32, BF16 or F16; tmp needs kc+1
+// values (f16 is widened through it); dst needs (kc+1)/2·width words.
+func PackPanelBF16(dst []uint32, tmp []float32, w *Matrix, n0, k0, kc, width int) {
+	packPanelBF16(kern, dst, tmp, w, n0, k0, kc, width)
+}
+
+func packPanelBF16(k *kernels, dst []uint32, tmp []float32, w *Matrix, n0, k0, kc, width int) {
+	K := w.Cols
+	kp := (kc + 1) / 2
+	dst = dst[:kp*width]
+	for j := range width {
+		n := n0 + j
+		if n >= w.Rows {
+			for p := range kp {
+				dst[p*width+j] = 0
+			}
+			continue
+		}
+		switch w.DType {
+		case BF16:
+			src := w.U16[n*K+k0:][:kc]
+			p := 0
+			for ; 2*p+1 < kc; p++ {
+				dst[p*width+j] = uint32(src[2*p]) | uint32(src[2*p+1])<<16
+			}
+			if 2*p < kc {
+				dst[p*width+j] = uint32(src[2*p])
+			}
+		case F16, F32:
+			seg := tmp[:kc]
+			if w.DType == F16 {
+				k.widenF16(seg, w.U16[n*K+k0:][:kc])
+			} else {
+				seg = w.F32[n*K+k0:][:kc]
+			}
+			p := 0
+			for ; 2*p+1 < kc; p++ {
+				dst[p*width+j] = bf16Pair(seg[2*p], seg[2*p+1])
+			}
+			if 2*p < kc {
+				dst[p*width+j] = bf16Pair(seg[2*p], 0)
+			}
+		default:
+			panic("compute: PackPanelBF16: weights are " + w.DType.String() + ", want f32, bf16 or f16")
+		}
+	}
+}
+
+// packTokensBF16 writes the activation panel of token rows [t0, t0+bfTokens)
+// and columns [k0, k0+kc) of x (row stride K, T rows) into dst, k-pair
+// major: dst[p*bfTokens+i] holds x[t0+i, k0+2p] and x[t0+i, k0+2p+1]
+// rounded to bfloat16, so that the micro-kernel broadcasts one token's
+// pair with one 32-bit load. Rows past T and the column past an odd end
+// are zero.
+func packTokensBF16(dst []uint32, x []float32, T, K, t0, k0, kc int) {
+	kp := (kc + 1) / 2
+	dst = dst[:kp*bfTokens]
+	for i := range bfTokens {
+		t := t0 + i
+		if t >= T {
+			for p := range kp {
+				dst[p*bfTokens+i] = 0
+			}
+			continue
+		}
+		src := x[t*K+k0:][:kc]
+		p := 0
+		for ; 2*p+1 < kc; p++ {
+			dst[p*bfTokens+i] = bf16Pair(src[2*p], src[2*p+1])
+		}
+		if 2*p < kc {
+			dst[p*bfTokens+i] = bf16Pair(src[2*p], 0)
+		}
+	}
+}
+
+// gemmBF16Generic is the micro-kernel in Go, the reference of the assembly
+// ones: c[i*ldc+j] += Σ_p a_i,p · b_j,p over kp column pairs, where each
+// pair product is hi·hi then lo·lo added to an f32 accumulator that starts
+// at zero (the products of two bfloat16 are exact in f32), as VDPBF16PS
+// does. a is kp×bfTokens and b kp×bfRows words, packed as above.
+func gemmBF16Generic(kp int, a, b []uint32, c []float32, ldc int) {
+	var acc [bfTokens][bfRows]float32
+	a, b = a[:kp*bfTokens], b[:kp*bfRows]
+	for p := range kp {
+		bp := (*[bfRows]uint32)(b[p*bfRows:])
+		for i := range bfTokens {
+			av := a[p*bfTokens+i]
+			alo, ahi := half.BF16ToF32(uint16(av)), half.BF16ToF32(uint16(av>>16))
+			row := &acc[i]
+			for j, bv := range bp {
+				s := row[j] + ahi*half.BF16ToF32(uint16(bv>>16))
+				row[j] = s + alo*half.BF16ToF32(uint16(bv))
+			}
+		}
+	}
+	for i := range bfTokens {
+		cr := c[i*ldc : i*ldc+bfRows]
+		for j := range cr {
+			cr[j] += acc[i][j]
+		}
+	}
+}
+
+// gemmBF16 is the packed, cache-blocked product of MatMul in bf16 (see
+// PrecisionBF16): the activations are rounded and packed once, the weights
+// one panel at a time by the worker that uses it, and the products of each
+// bfKC-deep block are summed in f32 registers and then added to out.
+func (p *Pool) gemmBF16(k *kernels, out, x []float32, T int, w *Matrix) {
+	N, K := w.Rows, w.Cols
+	mp := (T + bfTokens - 1) / bfTokens // token panels
+	np := (N + bfRows - 1) / bfRows     // weight panels
+	KP := (K + 1) / 2                   // column pairs
+
+	// Packed x: the block of columns starting at k0 (pair k0/2) holds mp
+	// panels of kpl×bfTokens words from word k0/2·mp·bfTokens.
+	ap := make([]uint32, mp*bfTokens*KP)
+	p.For(mp, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for k0 := 0; k0 < K; k0 += bfKC {
+				kcl := min(bfKC, K-k0)
+				kpl := (kcl + 1) / 2
+				packTokensBF16(ap[k0/2*mp*bfTokens+i*bfTokens*kpl:], x, T, K, i*bfTokens, k0, kcl)
+			}
+		}
+	})
+
+	const ncp, mcp = bfNC / bfRows, bfMC / bfTokens
+	p.For(np, 1, func(lo, hi int) {
+		bp := make([]uint32, bfNC*bfKC/2)
+		tmp := make([]float32, bfKC+1)
+		var ctmp [bfTokens * bfRows]float32
+		for jc := lo; jc < hi; jc += ncp {
+			jce := min(hi, jc+ncp)
+			for t := range T {
+				clear(out[t*N+jc*bfRows : t*N+min(jce*bfRows, N)])
+			}
+			for k0 := 0; k0 < K; k0 += bfKC {
+				kcl := min(bfKC, K-k0)
+				kpl := (kcl + 1) / 2
+				for jr := jc; jr < jce; jr++ {
+					packPanelBF16(k, bp[(jr-jc)*kpl*bfRows:], tmp, w, jr*bfRows, k0, kcl, bfRows)
+				}
+				apk := ap[k0/2*mp*bfTokens:]
+				for ic := 0; ic < mp; ic += mcp {
+					ice := min(mp, ic+mcp)
+					for jr := jc; jr < jce; jr++ {
+						bpan := bp[(jr-jc)*kpl*bfRows:][:kpl*bfRows]
+						n0 := jr * bfRows
+						for ir := ic; ir < ice; ir++ {
+							apan := apk[ir*bfTokens*kpl:][:kpl*bfTokens]
+							m0 := ir * bfTokens
+							if m0+bfTokens <= T && n0+bfRows <= N {
+								k.gemmBF16(kpl, apan, bpan, out[m0*N+n0:], N)
+								continue
+							}
+							clear(ctmp[:])
+							k.gemmBF16(kpl, apan, bpan, ctmp[:], bfRows)
+							for i := range min(bfTokens, T-m0) {
+								orow := out[(m0+i)*N+n0 : (m0+i)*N+min(n0+bfRows, N)]
+								for j := range orow {
+									orow[j] += ctmp[i*bfRows+j]
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}

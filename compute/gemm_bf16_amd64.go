@@ -1,0 +1,23 @@
+//go:build amd64 && !purego
+
+package compute
+
+import "golang.org/x/sys/cpu"
+
+// useBF16GEMM gives the avx512 set k the bf16 GEMM micro-kernel of
+// gemm_bf16_amd64.s when the CPU has AVX512_BF16 (VDPBF16PS).
+func useBF16GEMM(k *kernels) {
+	if !cpu.X86.HasAVX512BF16 {
+		return
+	}
+	k.gemmBF16 = func(kp int, a, b []uint32, c []float32, ldc int) {
+		if kp <= 0 {
+			return
+		}
+		_, _, _ = a[kp*bfTokens-1], b[kp*bfRows-1], c[(bfTokens-1)*ldc+bfRows-1]
+		gemmBF16AVX512(kp, &a[0], &b[0], &c[0], ldc)
+	}
+}
+
+//go:noescape
+func gemmBF16AVX512(kp int, a, b *uint32, c *float32, ldc int)

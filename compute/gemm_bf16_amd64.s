@@ -1,0 +1,139 @@
+//go:build amd64 && !purego
+
+// bf16 GEMM micro-kernel (AVX512_BF16). The Go assembler has no mnemonic
+// for VDPBF16PS, so the macros below emit its EVEX encoding as bytes:
+// EVEX.512.F3.0F38.W0 52 /r (VDPBF16PS zmm1, zmm2, zmm3/m512/m32bcst),
+// zmm1.f32[i] += zmm2.bf16[2i+1]·zmm3.bf16[2i+1] + zmm2.bf16[2i]·zmm3.bf16[2i].
+// The register numbers must be constants 0–31; the fields are:
+//   P0 = R X B R' 0 0 1 0   (R/R' extend the destination, X/B the
+//                            register in ModRM.rm; all stored inverted;
+//                            mm = 10 selects the 0F38 map)
+//   P1 = W vvvv 1 pp        (W = 0, vvvv = the second source inverted,
+//                            pp = 10 for the F3 prefix)
+//   P2 = z L'L b V' aaa     (L'L = 10 for 512 bits, b = broadcast,
+//                            V' = the second source's bit 4 inverted)
+
+#include "textflag.h"
+
+// VDPBF16PS Z(RM), Z(V), Z(D): Z(D) += pairwise bf16 dot of Z(V) and Z(RM).
+#define DPR(D, V, RM) \
+	BYTE $0x62; \
+	BYTE $(((1-((D>>3)&1))<<7) | ((1-((RM>>4)&1))<<6) | ((1-((RM>>3)&1))<<5) | ((1-((D>>4)&1))<<4) | 0x02); \
+	BYTE $(((15-(V&15))<<3) | 0x06); \
+	BYTE $(0x40 | ((1-((V>>4)&1))<<3)); \
+	BYTE $0x52; \
+	BYTE $(0xC0 | ((D&7)<<3) | (RM&7))
+
+// BTOK multiplies token pair AOFF(SI), broadcast into register ZS (number
+// S), with the weight rows in Z28 (rows 0–15) and Z29 (rows 16–31), adding
+// to the token's accumulators Z(D0) and Z(D1).
+#define BTOK(AOFF, D0, D1, ZS, S) \
+	VPBROADCASTD AOFF(SI), ZS; \
+	DPR(D0, 28, S); \
+	DPR(D1, 29, S)
+
+// BSTEP is one column pair: the 32 weight rows from BOFF(DI), the 14
+// token pairs from AOFF(SI). Z30 and Z31 take turns holding a broadcast.
+#define BSTEP(AOFF, BOFF) \
+	VMOVDQU32 BOFF(DI), Z28; \
+	VMOVDQU32 BOFF+64(DI), Z29; \
+	BTOK(AOFF+0, 0, 1, Z30, 30); \
+	BTOK(AOFF+4, 2, 3, Z31, 31); \
+	BTOK(AOFF+8, 4, 5, Z30, 30); \
+	BTOK(AOFF+12, 6, 7, Z31, 31); \
+	BTOK(AOFF+16, 8, 9, Z30, 30); \
+	BTOK(AOFF+20, 10, 11, Z31, 31); \
+	BTOK(AOFF+24, 12, 13, Z30, 30); \
+	BTOK(AOFF+28, 14, 15, Z31, 31); \
+	BTOK(AOFF+32, 16, 17, Z30, 30); \
+	BTOK(AOFF+36, 18, 19, Z31, 31); \
+	BTOK(AOFF+40, 20, 21, Z30, 30); \
+	BTOK(AOFF+44, 22, 23, Z31, 31); \
+	BTOK(AOFF+48, 24, 25, Z30, 30); \
+	BTOK(AOFF+52, 26, 27, Z31, 31)
+
+// BSTORE adds accumulators ZD0, ZD1 to the 32 floats at (DX) and
+// stores them, then moves DX to the next row of c.
+#define BSTORE(ZD0, ZD1) \
+	VADDPS (DX), ZD0, ZD0; \
+	VMOVUPS ZD0, (DX); \
+	VADDPS 64(DX), ZD1, ZD1; \
+	VMOVUPS ZD1, 64(DX); \
+	ADDQ BX, DX
+
+// func gemmBF16AVX512(kp int, a, b *uint32, c *float32, ldc int)
+//
+// c[i*ldc+j] += Σ_p dot(a[p*14+i], b[p*32+j]) for i < 14 tokens, j < 32
+// weight rows and p < kp column pairs, where each word holds two bfloat16
+// and dot is the pairwise product VDPBF16PS forms. Token i accumulates in
+// Z(2i) (rows 0–15) and Z(2i+1) (rows 16–31), so each column pair costs
+// 2 + 14 loads for 28 dot products.
+TEXT ·gemmBF16AVX512(SB), NOSPLIT, $0-40
+	MOVQ kp+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), BX
+	SHLQ $2, BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+
+bf16loop2:
+	CMPQ CX, $2
+	JL   bf16loop1
+	PREFETCHT0 448(SI)
+	BSTEP(0, 0)
+	BSTEP(56, 128)
+	ADDQ $112, SI
+	ADDQ $256, DI
+	SUBQ $2, CX
+	JMP  bf16loop2
+
+bf16loop1:
+	TESTQ CX, CX
+	JE    bf16store
+	BSTEP(0, 0)
+
+bf16store:
+	BSTORE(Z0, Z1)
+	BSTORE(Z2, Z3)
+	BSTORE(Z4, Z5)
+	BSTORE(Z6, Z7)
+	BSTORE(Z8, Z9)
+	BSTORE(Z10, Z11)
+	BSTORE(Z12, Z13)
+	BSTORE(Z14, Z15)
+	BSTORE(Z16, Z17)
+	BSTORE(Z18, Z19)
+	BSTORE(Z20, Z21)
+	BSTORE(Z22, Z23)
+	BSTORE(Z24, Z25)
+	BSTORE(Z26, Z27)
+	VZEROUPPER
+	RET

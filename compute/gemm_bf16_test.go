@@ -1,0 +1,255 @@
+package compute
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/glmv/glmv/internal/half"
+)
+
+// bf16Sets returns, for every kernel set the machine has, the set as it
+// is when it has the bf16 GEMM, or a copy with the Go micro-kernel
+// otherwise, so the packing and blocking are tested on every machine.
+func bf16Sets() []*kernels {
+	var out []*kernels
+	for _, k := range kernelSets() {
+		if k.gemmBF16 == nil {
+			c := *k
+			c.name += "+gobf16"
+			c.gemmBF16 = gemmBF16Generic
+			k = &c
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// roundedRow is row r of w as the bf16 GEMM sees it: each value rounded
+// to bfloat16 (bf16 weights exactly as stored).
+func roundedRow(w *Matrix, r int) []float64 {
+	row := make([]float32, w.Cols)
+	w.Row(r, row)
+	out := make([]float64, w.Cols)
+	for c, v := range row {
+		out[c] = float64(half.BF16ToF32(half.F32ToBF16(v)))
+	}
+	return out
+}
+
+// refBF16MatMul is Σ_c bf16(x[t,c])·bf16(W[r,c]) in float64, with the sum
+// of |products| for the tolerance.
+func refBF16MatMul(x []float32, T int, w *Matrix) (out, mag []float64) {
+	out, mag = make([]float64, T*w.Rows), make([]float64, T*w.Rows)
+	for r := range w.Rows {
+		row := roundedRow(w, r)
+		for t := range T {
+			var s, m float64
+			for c, v := range row {
+				p := float64(half.BF16ToF32(half.F32ToBF16(x[t*w.Cols+c]))) * v
+				s += p
+				m += math.Abs(p)
+			}
+			out[t*w.Rows+r], mag[t*w.Rows+r] = s, m
+		}
+	}
+	return out, mag
+}
+
+// bf16MatMulTol is the error allowed for out[t, r] of a bf16 product
+// against the exact f32 one: the rounding of x and w to bfloat16 (each at
+// most 2⁻⁹ relative, so 2⁻⁸ on a product) and f32 summation.
+func bf16MatMulTol(x []float32, t, r int, w *Matrix) float64 {
+	row := make([]float32, w.Cols)
+	w.Row(r, row)
+	var mag float64
+	for c, v := range row {
+		mag += math.Abs(float64(x[t*w.Cols+c]) * float64(v))
+	}
+	return mag*(1.01/256+2e-6) + 1e-6
+}
+
+// The micro-kernels of every set against the Go one and against the exact
+// sum, for short and odd depths, on a tile inside a wider c.
+func TestGEMMBF16Tile(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 3))
+	const ldc = bfRows + 9
+	for _, kp := range []int{1, 2, 3, 7, 128, 129} {
+		a, b := make([]uint32, kp*bfTokens), make([]uint32, kp*bfRows)
+		for i := range a {
+			a[i] = bf16Pair(rng.Float32()*2-1, rng.Float32()*2-1)
+		}
+		for i := range b {
+			b[i] = bf16Pair(rng.Float32()*2-1, rng.Float32()*2-1)
+		}
+		c0 := randF32(rng, (bfTokens-1)*ldc+bfRows)
+		for _, k := range bf16Sets() {
+			c := append([]float32(nil), c0...)
+			k.gemmBF16(kp, a, b, c, ldc)
+			for i := range bfTokens {
+				for j := range bfRows {
+					want, mag := float64(c0[i*ldc+j]), math.Abs(float64(c0[i*ldc+j]))
+					for p := range kp {
+						av, bv := a[p*bfTokens+i], b[p*bfRows+j]
+						for h := 0; h < 32; h += 16 {
+							pr := float64(half.BF16ToF32(uint16(av>>h))) * float64(half.BF16ToF32(uint16(bv>>h)))
+							want += pr
+							mag += math.Abs(pr)
+						}
+					}
+					if d := math.Abs(float64(c[i*ldc+j]) - want); d > 2e-6*mag+1e-7 {
+						t.Fatalf("%s kp=%d c[%d,%d]=%v want %v (mag %g)", k.name, kp, i, j, c[i*ldc+j], want, mag)
+					}
+				}
+			}
+			// Only the tile is written.
+			for i := range bfTokens {
+				for j := bfRows; j < ldc && i*ldc+j < len(c); j++ {
+					if c[i*ldc+j] != c0[i*ldc+j] {
+						t.Fatalf("%s kp=%d wrote c[%d,%d] outside the tile", k.name, kp, i, j)
+					}
+				}
+			}
+		}
+	}
+}
+
+// PackPanelBF16 lays out rows and column pairs as documented, rounding
+// f32 and f16 to nearest even and zero-filling past the ends.
+func TestPackPanelBF16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 8))
+	base := &Matrix{DType: F32, Rows: 19, Cols: 37, F32: randF32(rng, 19*37)}
+	base.F32[5] = 1 + 1.0/256 // a tie: rounds to even (1)
+	base.F32[6] = 1 + 3.0/256 // a tie: rounds up
+	for _, dt := range []DType{F32, BF16, F16} {
+		w, err := Quantize(base, dt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ n0, k0, kc, width int }{{0, 0, 37, 16}, {16, 0, 36, 16}, {3, 5, 31, 32}, {0, 36, 1, 32}} {
+			kp := (c.kc + 1) / 2
+			dst := make([]uint32, kp*c.width)
+			for i := range dst {
+				dst[i] = 0xdeadbeef
+			}
+			PackPanelBF16(dst, make([]float32, c.kc+1), w, c.n0, c.k0, c.kc, c.width)
+			for j := range c.width {
+				var row []float64
+				if c.n0+j < w.Rows {
+					row = roundedRow(w, c.n0+j)
+				}
+				for p := range kp {
+					for h := range 2 {
+						col := c.k0 + 2*p + h
+						want := 0.0
+						if row != nil && 2*p+h < c.kc {
+							want = row[col]
+						}
+						got := float64(half.BF16ToF32(uint16(dst[p*c.width+j] >> (16 * h))))
+						if got != want {
+							t.Fatalf("%v %+v: row %d col %d = %v want %v", dt, c, j, col, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	if got := half.BF16ToF32(half.F32ToBF16(base.F32[5])); got != 1 {
+		t.Fatalf("tie rounded to %v, want 1", got)
+	}
+}
+
+// The bf16 GEMM (every set, serial and pooled) against the exact product
+// of the rounded operands, for odd shapes and every float weight type; and
+// MatMul takes it exactly where the precision says.
+func TestMatMulBF16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	shapes := [][2]int{{1, 1}, {7, 31}, {33, 33}, {45, 257}, {64, 300}, {3, 513}}
+	for _, sh := range shapes {
+		rows, cols := sh[0], sh[1]
+		base := &Matrix{DType: F32, Rows: rows, Cols: cols, F32: randF32(rng, rows*cols)}
+		for _, dt := range []DType{F32, BF16, F16} {
+			w, err := Quantize(base, dt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, T := range []int{1, 13, 14, 15, 33, 230} {
+				x := randF32(rng, T*cols)
+				want, mag := refBF16MatMul(x, T, w)
+				for _, k := range bf16Sets() {
+					for pi, p := range testPools(t) {
+						out := make([]float32, T*rows+1)
+						out[T*rows] = 42
+						p.gemmBF16(k, out, x, T, w)
+						if out[T*rows] != 42 {
+							t.Fatalf("wrote past the end")
+						}
+						for i, g := range out[:T*rows] {
+							if d := math.Abs(float64(g) - want[i]); !(d <= 4e-6*mag[i]+1e-6) {
+								t.Fatalf("%s %v [%dx%d] T=%d pool#%d: out[%d,%d]=%v want %v", k.name, dt, rows, cols, T, pi, i/rows, i%rows, g, want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// Which path MatMul takes under each precision: the result equals the
+// bf16 GEMM's bit for bit, or the f32 path's.
+func TestMatMulPrecision(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 1))
+	const rows, cols = 40, 70
+	base := &Matrix{DType: F32, Rows: rows, Cols: cols, F32: randF32(rng, rows*cols)}
+	p := NewPool(2)
+	defer p.Close()
+	for _, k := range bf16Sets() {
+		for _, dt := range []DType{F32, BF16, F16, Q8_0} {
+			w, err := Quantize(base, dt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, T := range []int{bf16MinT - 1, bf16MinT, 100} {
+				x := randF32(rng, T*cols)
+				bf := make([]float32, T*rows)
+				if dt != Q8_0 {
+					p.gemmBF16(k, bf, x, T, w)
+				}
+				for _, pr := range []Precision{PrecisionAuto, PrecisionF32, PrecisionBF16} {
+					p.SetPrecision(pr)
+					wantBF16 := T >= bf16MinT && (pr == PrecisionAuto && (dt == BF16 || dt == F16) || pr == PrecisionBF16 && dt != Q8_0)
+					if got := p.useBF16(k, dt, T); got != wantBF16 {
+						t.Fatalf("%s %v T=%d %v: useBF16 = %v", k.name, dt, T, pr, got)
+					}
+					out := make([]float32, T*rows)
+					p.matMul(k, out, x, T, w)
+					same := true
+					for i := range out {
+						same = same && out[i] == bf[i]
+					}
+					if same != wantBF16 {
+						t.Fatalf("%s %v T=%d %v: result equals the bf16 GEMM's: %v, want %v", k.name, dt, T, pr, same, wantBF16)
+					}
+				}
+			}
+		}
+	}
+	p.SetPrecision(PrecisionAuto)
+}
+
+func TestParsePrecision(t *testing.T) {
+	for _, s := range []string{"", "auto", "F32", "bf16"} {
+		pr, err := ParsePrecision(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s != "" && pr.String() != map[string]string{"auto": "auto", "F32": "f32", "bf16": "bf16"}[s] {
+			t.Fatalf("%q -> %v", s, pr)
+		}
+	}
+	if _, err := ParsePrecision("fp8"); err == nil {
+		t.Fatal("fp8 accepted")
+	}
+	t.Logf("auto: %s", PrecisionNote(PrecisionAuto))
+}
