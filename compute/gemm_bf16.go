@@ -96,8 +96,10 @@ const (
 // bf16MinT is the smallest number of token rows for which MatMul takes
 // the bf16 GEMM (when the precision asks for it); below it the
 // weight-streaming row kernels (f32 math) are as fast, measured with
-// BenchmarkMatMulPaths.
-const bf16MinT = 32
+// BenchmarkGEMMBF16 (bf16 weights, 4096×4096, 2 threads on a Zen 5: at
+// T=32 the row kernels ran at 88 GFLOP/s and the bf16 GEMM at 62, at
+// T=64 they ran at 103 and 114).
+const bf16MinT = 64
 
 // useBF16 reports whether MatMul of T token rows with weights of type dt
 // takes the bf16 GEMM under the pool's precision and kernel set k.
@@ -178,14 +180,22 @@ func packPanelBF16(k *kernels, dst []uint32, tmp []float32, w *Matrix, n0, k0, k
 	}
 }
 
+// roundBF16Generic sets dst[i] to src[i] rounded to bfloat16 (nearest
+// even, NaN kept) for i < len(src).
+func roundBF16Generic(dst []uint16, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = half.F32ToBF16(v)
+	}
+}
+
 // packTokensBF16 writes the activation panel of token rows [t0, t0+bfTokens)
-// and columns [k0, k0+kc) of x (row stride K, T rows) into dst, k-pair
-// major: dst[p*bfTokens+i] holds x[t0+i, k0+2p] and x[t0+i, k0+2p+1]
-// rounded to bfloat16, so that the micro-kernel broadcasts one token's
-// pair with one 32-bit load. Rows past T and the column past an odd end
-// are zero.
-func packTokensBF16(dst []uint32, x []float32, T, K, t0, k0, kc int) {
-	kp := (kc + 1) / 2
+// and column pairs [p0, p0+kp) into dst, pair major: dst[p*bfTokens+i]
+// holds row t0+i's pair p0+p, so that the micro-kernel broadcasts one
+// token's pair with one 32-bit load. xb holds the T rows already rounded
+// to bfloat16, rs values apart (rs even, zero past the last column); rows
+// past T are zero.
+func packTokensBF16(dst []uint32, xb []uint16, T, rs, t0, p0, kp int) {
 	dst = dst[:kp*bfTokens]
 	for i := range bfTokens {
 		t := t0 + i
@@ -195,13 +205,9 @@ func packTokensBF16(dst []uint32, x []float32, T, K, t0, k0, kc int) {
 			}
 			continue
 		}
-		src := x[t*K+k0:][:kc]
-		p := 0
-		for ; 2*p+1 < kc; p++ {
-			dst[p*bfTokens+i] = bf16Pair(src[2*p], src[2*p+1])
-		}
-		if 2*p < kc {
-			dst[p*bfTokens+i] = bf16Pair(src[2*p], 0)
+		src := xb[t*rs+2*p0:][:2*kp]
+		for p := range kp {
+			dst[p*bfTokens+i] = uint32(src[2*p]) | uint32(src[2*p+1])<<16
 		}
 	}
 }
@@ -244,15 +250,23 @@ func (p *Pool) gemmBF16(k *kernels, out, x []float32, T int, w *Matrix) {
 	np := (N + bfRows - 1) / bfRows     // weight panels
 	KP := (K + 1) / 2                   // column pairs
 
-	// Packed x: the block of columns starting at k0 (pair k0/2) holds mp
-	// panels of kpl×bfTokens words from word k0/2·mp·bfTokens.
+	// x rounded to bfloat16, rows of 2·KP values (a zero past an odd
+	// end), then packed: the block of columns starting at k0 (pair k0/2)
+	// holds mp panels of kpl×bfTokens words from word k0/2·mp·bfTokens.
+	round := k.roundBF16
+	if round == nil {
+		round = roundBF16Generic
+	}
+	xb := make([]uint16, T*2*KP)
 	ap := make([]uint32, mp*bfTokens*KP)
 	p.For(mp, 1, func(lo, hi int) {
+		for t := lo * bfTokens; t < min(T, hi*bfTokens); t++ {
+			round(xb[t*2*KP:], x[t*K:(t+1)*K])
+		}
 		for i := lo; i < hi; i++ {
 			for k0 := 0; k0 < K; k0 += bfKC {
-				kcl := min(bfKC, K-k0)
-				kpl := (kcl + 1) / 2
-				packTokensBF16(ap[k0/2*mp*bfTokens+i*bfTokens*kpl:], x, T, K, i*bfTokens, k0, kcl)
+				kpl := (min(bfKC, K-k0) + 1) / 2
+				packTokensBF16(ap[k0/2*mp*bfTokens+i*bfTokens*kpl:], xb, T, 2*KP, i*bfTokens, k0/2, kpl)
 			}
 		}
 	})

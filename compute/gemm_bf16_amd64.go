@@ -17,7 +17,19 @@ func useBF16GEMM(k *kernels) {
 		_, _, _ = a[kp*bfTokens-1], b[kp*bfRows-1], c[(bfTokens-1)*ldc+bfRows-1]
 		gemmBF16AVX512(kp, &a[0], &b[0], &c[0], ldc)
 	}
+	k.roundBF16 = func(dst []uint16, src []float32) {
+		n := len(src)
+		n16 := n &^ 15
+		if n16 > 0 {
+			_ = dst[n16-1]
+			roundBF16AVX512(&dst[0], &src[0], n16)
+		}
+		roundBF16Generic(dst[n16:n], src[n16:])
+	}
 }
 
 //go:noescape
 func gemmBF16AVX512(kp int, a, b *uint32, c *float32, ldc int)
+
+//go:noescape
+func roundBF16AVX512(dst *uint16, src *float32, n int)

@@ -137,3 +137,47 @@ bf16store:
 	BSTORE(Z26, Z27)
 	VZEROUPPER
 	RET
+
+// func roundBF16AVX512(dst *uint16, src *float32, n int)
+//
+// dst[i] = src[i] rounded to bfloat16 for i < n (a multiple of 16), exactly
+// as half.F32ToBF16: u + 0x7fff + (u>>16 & 1), then the high half; NaN
+// keeps its high half with the quiet bit (0x40) set. Denormals are
+// rounded like any other value (VCVTNEPS2BF16 would flush them).
+TEXT ·roundBF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVL $1, AX
+	VPBROADCASTD AX, Z4
+	MOVL $0x7fff, AX
+	VPBROADCASTD AX, Z5
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z6
+	MOVL $0x7f800000, AX
+	VPBROADCASTD AX, Z7
+	MOVL $0x40, AX
+	VPBROADCASTD AX, Z8
+
+rbf16loop:
+	TESTQ CX, CX
+	JE    rbf16done
+	VMOVDQU32 (SI), Z0
+	VPSRLD    $16, Z0, Z1
+	VPANDD    Z4, Z1, Z2
+	VPADDD    Z5, Z2, Z2
+	VPADDD    Z0, Z2, Z2
+	VPSRLD    $16, Z2, Z2
+	VPANDD    Z6, Z0, Z3
+	VPCMPUD   $6, Z7, Z3, K1
+	VPORD     Z8, Z1, Z1
+	VMOVDQU32 Z1, K1, Z2
+	VPMOVDW   Z2, (DI)
+	ADDQ      $64, SI
+	ADDQ      $32, DI
+	SUBQ      $16, CX
+	JMP       rbf16loop
+
+rbf16done:
+	VZEROUPPER
+	RET

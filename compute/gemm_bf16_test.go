@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -252,4 +253,99 @@ func TestParsePrecision(t *testing.T) {
 		t.Fatal("fp8 accepted")
 	}
 	t.Logf("auto: %s", PrecisionNote(PrecisionAuto))
+}
+
+// BenchmarkGEMMBF16Micro runs the bf16 micro-kernel on one core over
+// packed panels that stay in L1/L2, as BenchmarkGEMMMicroKernel does for
+// the f32 one: the compute ceiling of the bf16 GEMM.
+func BenchmarkGEMMBF16Micro(b *testing.B) {
+	if kern.gemmBF16 == nil {
+		b.Skip("no bf16 GEMM in the " + kern.name + " kernels")
+	}
+	const kp, panels = bfKC / 2, 16
+	a := make([]uint32, kp*bfTokens)
+	bp := make([]uint32, panels*kp*bfRows)
+	for i := range a {
+		a[i] = 0x3f803f80
+	}
+	for i := range bp {
+		bp[i] = 0x3f003f00
+	}
+	c := make([]float32, bfTokens*bfRows)
+	for b.Loop() {
+		for i := range panels {
+			kern.gemmBF16(kp, a, bp[i*kp*bfRows:(i+1)*kp*bfRows], c, bfRows)
+		}
+	}
+	b.ReportMetric(2*bfTokens*bfRows*2*kp*panels*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkGEMMBF16 compares the f32 GEMM (bf16 weights widened per panel)
+// with the bf16 one at the 9B prefill shape and the vision tower's (3996
+// patches of a 1024×768 image: QKV, the MLP's gate/up and its down), on
+// GLMV_BENCH_THREADS workers (default: every core).
+func BenchmarkGEMMBF16(b *testing.B) {
+	if kern.gemmBF16 == nil {
+		b.Skip("no bf16 GEMM in the " + kern.name + " kernels")
+	}
+	for _, sh := range [][3]int{{512, 4096, 4096}, {3996, 4608, 1536}, {3996, 4096, 1536}, {3996, 1536, 4096}, {64, 4096, 4096}, {32, 4096, 4096}} {
+		T, rows, cols := sh[0], sh[1], sh[2]
+		w := benchMatrix(b, BF16, rows, cols)
+		rng := rand.New(rand.NewPCG(3, 4))
+		x := randF32(rng, T*cols)
+		out := make([]float32, T*rows)
+		for _, path := range []string{"f32", "bf16", "rows"} {
+			if path == "rows" && T > 64 {
+				continue
+			}
+			b.Run(fmt.Sprintf("%dx%dx%d_%s", T, rows, cols, path), func(b *testing.B) {
+				p := benchPool(b)
+				for b.Loop() {
+					switch path {
+					case "f32":
+						p.gemm(kern, out, x, T, w)
+					case "bf16":
+						p.gemmBF16(kern, out, x, T, w)
+					default:
+						p.matVec(kern, out, x, T, w)
+					}
+				}
+				b.ReportMetric(2*float64(T*rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+// Every set's rounding to bfloat16 matches half.F32ToBF16 bit for bit,
+// including ties, denormals, infinities and NaN, at every length.
+func TestRoundBF16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	special := []uint32{0, 0x80000000, 1, 0x8000ffff, 0x00008000, 0x00018000, 0x3f808000, 0x3f818000,
+		0x7f7fffff, 0xff7f8000, 0x7f800000, 0xff800000, 0x7f800001, 0xffc00000, 0x7fffffff, 0x007fffff}
+	for _, n := range []int{0, 1, 15, 16, 17, 33, 100, 1000} {
+		src := make([]float32, n)
+		for i := range src {
+			if i < len(special) && n >= 16 {
+				src[i] = math.Float32frombits(special[i])
+			} else {
+				src[i] = math.Float32frombits(rng.Uint32())
+			}
+		}
+		for _, k := range bf16Sets() {
+			if k.roundBF16 == nil {
+				continue
+			}
+			dst := make([]uint16, n+1)
+			dst[n] = 0xabcd
+			k.roundBF16(dst[:n], src)
+			if dst[n] != 0xabcd {
+				t.Fatalf("%s wrote past the end", k.name)
+			}
+			for i, v := range src {
+				if want := half.F32ToBF16(v); dst[i] != want {
+					t.Fatalf("%s n=%d: %#08x -> %#04x want %#04x", k.name, n, math.Float32bits(v), dst[i], want)
+				}
+			}
+		}
+	}
 }

@@ -70,6 +70,9 @@ type kernels struct {
 	// gemmBF16Generic); sets without bf16 dot products leave it nil and
 	// MatMul computes in f32 whatever the precision.
 	gemmBF16 func(kp int, a, b []uint32, c []float32, ldc int)
+	// roundBF16, when set, is roundBF16Generic in SIMD (the bf16 GEMM
+	// falls back to the Go one).
+	roundBF16 func(dst []uint16, src []float32)
 	// scores3x4 sets s[r*sstride+j] = q[r*qstride:][:d]·k[j*kstride:][:d]
 	// for 3 query rows r and 4 keys j.
 	scores3x4 func(s []float32, sstride int, q []float32, qstride int, k []float32, kstride, d int)
