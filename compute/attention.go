@@ -429,6 +429,15 @@ func gqaBlock(kn *kernels, s AttnShape, q, kh, vh, sc, pp, m, l, acc []float32, 
 // zero past valid, and is written into pan with stride mr (the packed
 // left operand of the P·V micro-kernel).
 func (kn *kernels) softmaxPackRow(row []float32, valid int, m, l *float32, acc, pan []float32) {
+	kn.softmaxRow(row, valid, m, l, acc)
+	for j, x := range row {
+		pan[j*mr] = x
+	}
+}
+
+// softmaxRow is softmaxPackRow without the packing: row becomes
+// e^(score - max), zero past valid.
+func (kn *kernels) softmaxRow(row []float32, valid int, m, l *float32, acc []float32) {
 	if valid > 0 {
 		mx := *m
 		for _, x := range row[:valid] {
@@ -447,9 +456,6 @@ func (kn *kernels) softmaxPackRow(row []float32, valid int, m, l *float32, acc, 
 		*l += kn.expSum(row[:valid], mx)
 	}
 	clear(row[valid:])
-	for j, x := range row {
-		pan[j*mr] = x
-	}
 }
 
 // normalizeRow writes the finished output of one query, acc/l, into o; a

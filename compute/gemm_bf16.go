@@ -142,7 +142,24 @@ func packPanelBF16(k *kernels, dst []uint32, tmp []float32, w *Matrix, n0, k0, k
 	K := w.Cols
 	kp := (kc + 1) / 2
 	dst = dst[:kp*width]
-	for j := range width {
+	j0 := 0
+	if k.packPairs16 != nil && (w.DType == BF16 || w.DType == F16) {
+		// Whole groups of 16 rows in SIMD, the column past an odd end in
+		// Go.
+		for ; j0+16 <= width && n0+j0+16 <= w.Rows; j0 += 16 {
+			k.packPairs16(dst[j0:], w.U16[(n0+j0)*K+k0:], K, kc/2, width, w.DType == F16)
+			if kc%2 == 1 {
+				for j := j0; j < j0+16; j++ {
+					v := w.U16[(n0+j)*K+k0+kc-1]
+					if w.DType == F16 {
+						v = half.F32ToBF16(F16ToF32(v))
+					}
+					dst[(kp-1)*width+j] = uint32(v)
+				}
+			}
+		}
+	}
+	for j := j0; j < width; j++ {
 		n := n0 + j
 		if n >= w.Rows {
 			for p := range kp {

@@ -26,6 +26,17 @@ func useBF16GEMM(k *kernels) {
 		}
 		roundBF16Generic(dst[n16:n], src[n16:])
 	}
+	k.packPairs16 = func(dst []uint32, src []uint16, stride, kp, width int, f16 bool) {
+		if kp <= 0 {
+			return
+		}
+		_, _ = dst[(kp-1)*width+15], src[15*stride+2*kp-1]
+		if f16 {
+			packPairsF16AVX512(&dst[0], &src[0], 2*stride, kp, 4*width)
+		} else {
+			packPairsBF16AVX512(&dst[0], &src[0], 2*stride, kp, 4*width)
+		}
+	}
 }
 
 //go:noescape
@@ -33,3 +44,9 @@ func gemmBF16AVX512(kp int, a, b *uint32, c *float32, ldc int)
 
 //go:noescape
 func roundBF16AVX512(dst *uint16, src *float32, n int)
+
+//go:noescape
+func packPairsBF16AVX512(dst *uint32, src *uint16, stride, kp, dstride int)
+
+//go:noescape
+func packPairsF16AVX512(dst *uint32, src *uint16, stride, kp, dstride int)

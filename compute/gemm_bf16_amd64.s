@@ -138,40 +138,49 @@ bf16store:
 	VZEROUPPER
 	RET
 
+// RBF16CONSTS loads the constants RBF16 uses into Z4–Z8 (clobbers AX).
+#define RBF16CONSTS \
+	MOVL $1, AX; \
+	VPBROADCASTD AX, Z4; \
+	MOVL $0x7fff, AX; \
+	VPBROADCASTD AX, Z5; \
+	MOVL $0x7fffffff, AX; \
+	VPBROADCASTD AX, Z6; \
+	MOVL $0x7f800000, AX; \
+	VPBROADCASTD AX, Z7; \
+	MOVL $0x40, AX; \
+	VPBROADCASTD AX, Z8
+
+// RBF16 sets each dword of OUT to the bfloat16 rounding of the float in
+// IN (in its low half), as half.F32ToBF16 does: u + 0x7fff + (u>>16 & 1),
+// then the high half; a NaN keeps its high half with the quiet bit 0x40
+// set. Uses Z1, Z3 and K1, and the constants of RBF16CONSTS. Denormals
+// are rounded like any other value (VCVTNEPS2BF16 would flush them).
+#define RBF16(IN, OUT) \
+	VPSRLD    $16, IN, Z1; \
+	VPANDD    Z4, Z1, OUT; \
+	VPADDD    Z5, OUT, OUT; \
+	VPADDD    IN, OUT, OUT; \
+	VPSRLD    $16, OUT, OUT; \
+	VPANDD    Z6, IN, Z3; \
+	VPCMPUD   $6, Z7, Z3, K1; \
+	VPORD     Z8, Z1, Z1; \
+	VMOVDQU32 Z1, K1, OUT
+
 // func roundBF16AVX512(dst *uint16, src *float32, n int)
 //
-// dst[i] = src[i] rounded to bfloat16 for i < n (a multiple of 16), exactly
-// as half.F32ToBF16: u + 0x7fff + (u>>16 & 1), then the high half; NaN
-// keeps its high half with the quiet bit (0x40) set. Denormals are
-// rounded like any other value (VCVTNEPS2BF16 would flush them).
+// dst[i] = src[i] rounded to bfloat16 (RBF16) for i < n, a multiple of 16.
 TEXT ·roundBF16AVX512(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), CX
-	MOVL $1, AX
-	VPBROADCASTD AX, Z4
-	MOVL $0x7fff, AX
-	VPBROADCASTD AX, Z5
-	MOVL $0x7fffffff, AX
-	VPBROADCASTD AX, Z6
-	MOVL $0x7f800000, AX
-	VPBROADCASTD AX, Z7
-	MOVL $0x40, AX
-	VPBROADCASTD AX, Z8
+	RBF16CONSTS
 
 rbf16loop:
 	TESTQ CX, CX
 	JE    rbf16done
 	VMOVDQU32 (SI), Z0
-	VPSRLD    $16, Z0, Z1
-	VPANDD    Z4, Z1, Z2
-	VPADDD    Z5, Z2, Z2
-	VPADDD    Z0, Z2, Z2
-	VPSRLD    $16, Z2, Z2
-	VPANDD    Z6, Z0, Z3
-	VPCMPUD   $6, Z7, Z3, K1
-	VPORD     Z8, Z1, Z1
-	VMOVDQU32 Z1, K1, Z2
+	RBF16(Z0, Z2)
 	VPMOVDW   Z2, (DI)
 	ADDQ      $64, SI
 	ADDQ      $32, DI
@@ -179,5 +188,87 @@ rbf16loop:
 	JMP       rbf16loop
 
 rbf16done:
+	VZEROUPPER
+	RET
+
+// GATHERINDEX sets the dwords of Z9 to 0, AX, 2·AX, …, 15·AX (the row
+// offsets of a gather; AX must fit in 31 bits divided by 15).
+#define GATHERINDEX \
+	VPBROADCASTD AX, Z9; \
+	MOVQ         $0x0706050403020100, BX; \
+	MOVQ         BX, X11; \
+	MOVQ         $0x0f0e0d0c0b0a0908, BX; \
+	PINSRQ       $1, BX, X11; \
+	VPMOVZXBD    X11, Z11; \
+	VPMULLD      Z11, Z9, Z9
+
+// PAIRGATHER loads into Z0 the kp-th column pair of the 16 rows whose
+// offsets from SI are in Z9: one dword per row. K2 is all ones.
+#define PAIRGATHER \
+	KMOVW       K2, K3; \
+	VPGATHERDD  (SI)(Z9*1), K3, Z0
+
+// func packPairsBF16AVX512(dst *uint32, src *uint16, stride, kp, dstride int)
+//
+// The bf16 case of PackPanelBF16 for 16 rows: line p (at dst + p·dstride
+// bytes) gets, for each row j < 16 (at src + j·stride bytes), the dword of
+// its columns 2p, 2p+1, for p < kp. One gather per line.
+TEXT ·packPairsBF16AVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ stride+16(FP), AX
+	MOVQ kp+24(FP), CX
+	MOVQ dstride+32(FP), DX
+	GATHERINDEX
+	MOVW   $0xffff, BX
+	KMOVW  BX, K2
+
+ppbloop:
+	TESTQ CX, CX
+	JE    ppbdone
+	PAIRGATHER
+	VMOVDQU32 Z0, (DI)
+	ADDQ $4, SI
+	ADDQ DX, DI
+	DECQ CX
+	JMP  ppbloop
+
+ppbdone:
+	VZEROUPPER
+	RET
+
+// func packPairsF16AVX512(dst *uint32, src *uint16, stride, kp, dstride int)
+//
+// packPairsBF16AVX512 for f16 rows: each gathered line of 32 halves is
+// widened to f32 (exact) and rounded to bfloat16 (RBF16) in place, so the
+// pairs keep their order.
+TEXT ·packPairsF16AVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ stride+16(FP), AX
+	MOVQ kp+24(FP), CX
+	MOVQ dstride+32(FP), DX
+	GATHERINDEX
+	MOVW   $0xffff, BX
+	KMOVW  BX, K2
+	RBF16CONSTS
+
+ppfloop:
+	TESTQ CX, CX
+	JE    ppfdone
+	PAIRGATHER
+	VCVTPH2PS     Y0, Z10
+	VEXTRACTI64X4 $1, Z0, Y11
+	VCVTPH2PS     Y11, Z11
+	RBF16(Z10, Z12)
+	RBF16(Z11, Z13)
+	VPMOVDW       Z12, (DI)
+	VPMOVDW       Z13, 32(DI)
+	ADDQ $4, SI
+	ADDQ DX, DI
+	DECQ CX
+	JMP  ppfloop
+
+ppfdone:
 	VZEROUPPER
 	RET

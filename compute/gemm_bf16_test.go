@@ -349,3 +349,81 @@ func TestRoundBF16(t *testing.T) {
 		}
 	}
 }
+
+// refAttentionBF16 is attention in float64 on q·scale, k and v rounded to
+// bfloat16, as attentionTiledBF16 sees them (its probabilities are also
+// rounded, which the tolerance allows for).
+func refAttentionBF16(q, k, v []float32, T, nKeys int, s AttnShape, causal bool, past int) []float64 {
+	r := func(x float32) float64 { return float64(half.BF16ToF32(half.F32ToBF16(x))) }
+	D, group := s.HeadDim, s.Heads/s.KVHeads
+	out := make([]float64, T*s.Heads*D)
+	sc := make([]float64, nKeys)
+	for t := range T {
+		for h := range s.Heads {
+			kvh := h / group
+			n := nKeys
+			if causal {
+				n = min(nKeys, past+t+1)
+			}
+			mx := math.Inf(-1)
+			for j := range n {
+				var d float64
+				for i := range D {
+					d += r(q[(t*s.Heads+h)*D+i]*s.Scale) * r(k[(j*s.KVHeads+kvh)*D+i])
+				}
+				sc[j] = d
+				mx = max(mx, d)
+			}
+			var l float64
+			for j := range n {
+				sc[j] = math.Exp(sc[j] - mx)
+				l += sc[j]
+			}
+			for j := range n {
+				for i := range D {
+					out[(t*s.Heads+h)*D+i] += sc[j] / l * r(v[(j*s.KVHeads+kvh)*D+i])
+				}
+			}
+		}
+	}
+	return out
+}
+
+// AttentionBF16 against the rounded-input reference (the probabilities'
+// rounding, 2⁻⁹ relative, bounds the difference by about 2⁻⁹·max|v|), on
+// every set, with grouped heads, causal masks and partial key blocks; and
+// it falls back to the f32 Attention where it does not apply.
+func TestAttentionBF16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 5))
+	for _, s := range []AttnShape{{4, 2, 32, 0.2}, {2, 1, 128, 0.09}, {3, 3, 64, 0.125}, {2, 2, 40, 0.15}} {
+		for _, c := range []struct {
+			T, nKeys, past int
+			causal         bool
+		}{{150, 150, 0, false}, {99, 301, 202, true}, {130, 131, 0, true}, {5, 40, 0, false}} {
+			q := randF32(rng, c.T*s.Heads*s.HeadDim)
+			k := randF32(rng, c.nKeys*s.KVHeads*s.HeadDim)
+			v := randF32(rng, c.nKeys*s.KVHeads*s.HeadDim)
+			for i := range q {
+				q[i] *= 4
+			}
+			want := refAttentionBF16(q, k, v, c.T, c.nKeys, s, c.causal, c.past)
+			exact := refAttention(q, k, v, c.T, c.nKeys, s, c.causal, c.past)
+			for _, kn := range bf16Sets() {
+				for pi, p := range testPools(t) {
+					out := make([]float32, len(q))
+					p.attentionBF16(kn, out, q, k, v, c.T, c.nKeys, s, c.causal, c.past)
+					viaBF16 := s.HeadDim%bfRows == 0 && c.T > tiledTokens(s)
+					for i, g := range out {
+						ref, tol := want[i], 4e-3
+						if !viaBF16 {
+							ref, tol = exact[i], 2e-6
+						}
+						if d := math.Abs(float64(g) - ref); !(d <= tol) {
+							t.Fatalf("%s %+v %+v pool#%d (bf16 %v): out[%d]=%v want %v", kn.name, s, c, pi, viaBF16, i, g, ref)
+						}
+					}
+				}
+			}
+		}
+	}
+}

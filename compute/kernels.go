@@ -73,6 +73,10 @@ type kernels struct {
 	// roundBF16, when set, is roundBF16Generic in SIMD (the bf16 GEMM
 	// falls back to the Go one).
 	roundBF16 func(dst []uint16, src []float32)
+	// packPairs16, when set, packs 16 whole rows of bf16 (or, with f16,
+	// half) weights, stride values apart from src, for kp whole column
+	// pairs into dst as PackPanelBF16 does (lines width words apart).
+	packPairs16 func(dst []uint32, src []uint16, stride, kp, width int, f16 bool)
 	// scores3x4 sets s[r*sstride+j] = q[r*qstride:][:d]·k[j*kstride:][:d]
 	// for 3 query rows r and 4 keys j.
 	scores3x4 func(s []float32, sstride int, q []float32, qstride int, k []float32, kstride, d int)
