@@ -69,9 +69,9 @@ func PrecisionNote(pr Precision) string {
 	case !HasBF16Dot():
 		return fmt.Sprintf("f32 (%s asked; the %s kernels have no bf16 dot products)", pr, kern.name)
 	case pr == PrecisionBF16:
-		return fmt.Sprintf("bf16 GEMM for f32/bf16/f16 weights at ≥ %d tokens, f32 otherwise", bf16MinT)
+		return fmt.Sprintf("bf16 GEMM (and vision attention) for f32/bf16/f16 weights at ≥ %d tokens, f32 otherwise", bf16MinT)
 	}
-	return fmt.Sprintf("bf16 GEMM for bf16/f16 weights at ≥ %d tokens, f32 otherwise", bf16MinT)
+	return fmt.Sprintf("bf16 GEMM (and vision attention) for bf16/f16 weights at ≥ %d tokens, f32 otherwise", bf16MinT)
 }
 
 // Register and cache blocking of the bf16 GEMM. The micro-kernel adds to a
