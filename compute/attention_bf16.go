@@ -34,13 +34,14 @@ func (p *Pool) attentionBF16(kn *kernels, out, q, k, v []float32, T, nKeys int, 
 const bfAttnRows = 7 * bfTokens
 
 // attentionTiledBF16 is attentionTiled on the bf16 micro-kernel (see
-// AttnShape.BF16). Per KV head and block of tileKeys keys, the keys are
+// AttentionBF16). Per KV head and block of tileKeys keys, the keys are
 // packed as bfRows-key panels of HeadDim/2 column pairs (the weight
 // panels of the score product) and the values as bfRows-dim panels of
 // key pairs (those of P·V). A task takes one KV head and up to
-// bfAttnRows query rows: it packs q·scale as bfTokens-row panels, then per
-// key block forms the scores, updates each row's online softmax (in f32)
-// and packs the probabilities as key pairs for P·V. HeadDim must be a
+// bfAttnRows query rows: it rounds q·scale to rows of bf16 pairs, then
+// per key block forms the scores, updates each row's online softmax (in
+// f32) and rounds the probabilities to rows of key pairs for P·V; the
+// micro-kernel reads both kinds of rows in place. HeadDim must be a
 // multiple of bfRows.
 func (p *Pool) attentionTiledBF16(kn *kernels, out, q []float32, k, v *Matrix, T, nKeys int, s AttnShape, causal bool, past int) {
 	D := s.HeadDim
@@ -66,8 +67,8 @@ func (p *Pool) attentionTiledBF16(kn *kernels, out, q []float32, k, v *Matrix, T
 	vpAll := make([]uint32, s.KVHeads*nkb*blk)
 	p.For(s.KVHeads*nkb, 1, func(lo, hi int) {
 		src := make([]float32, D)
-		kr := make([]uint16, D)
-		vr := make([]uint16, 2*D) // two keys' values, rounded
+		kr := make([]uint32, DP)
+		vr := make([]uint32, 2*DP) // two keys' values, rounded
 		for u := lo; u < hi; u++ {
 			kvh, jb := u/nkb, u%nkb
 			j0 := jb * tileKeys
@@ -83,38 +84,38 @@ func (p *Pool) attentionTiledBF16(kn *kernels, out, q []float32, k, v *Matrix, T
 				pan := kp[c*DP*bfRows : (c+1)*DP*bfRows]
 				kn.seg(k, j0+j, kvh*D, src)
 				round(kr, src)
-				for pi := range DP {
-					pan[pi*bfRows+jj] = uint32(kr[2*pi]) | uint32(kr[2*pi+1])<<16
+				for pi, w := range kr {
+					pan[pi*bfRows+jj] = w
 				}
 			}
 			// Values: panel c holds dims c·bfRows…; line p the pairs of
 			// keys 2p, 2p+1 (zero past kb).
 			for pk := range (kb + 1) / 2 {
 				kn.seg(v, j0+2*pk, kvh*D, src)
-				round(vr[:D], src)
+				round(vr[:DP], src)
 				if 2*pk+1 < kb {
 					kn.seg(v, j0+2*pk+1, kvh*D, src)
-					round(vr[D:], src)
+					round(vr[DP:], src)
 				} else {
-					clear(vr[D:])
+					clear(vr[DP:])
 				}
 				for d := range D {
 					c, dd := d/bfRows, d%bfRows
-					vp[c*kbp*bfRows+pk*bfRows+dd] = uint32(vr[d]) | uint32(vr[D+d])<<16
+					sh := 16 * (d % 2)
+					lo, hi := vr[d/2]>>sh&0xffff, vr[DP+d/2]>>sh&0xffff
+					vp[c*kbp*bfRows+pk*bfRows+dd] = lo | hi<<16
 				}
 			}
 		}
 	})
 	p.For(s.KVHeads*nqb, 1, func(lo, hi int) {
-		qa := make([]uint32, rp*bfTokens*DP)        // packed q·scale: rp panels of DP×bfTokens
-		pa := make([]uint32, rp*bfTokens*kbp)       // packed probabilities: panels of kbp×bfTokens
+		qa := make([]uint32, rp*bfTokens*DP)        // q·scale rounded: rows of DP pairs
+		pa := make([]uint32, rp*bfTokens*kbp)       // probabilities rounded: rows of kbp pairs
 		sc := make([]float32, rp*bfTokens*tileKeys) // scores, row stride tileKeys
 		acc := make([]float32, rp*bfTokens*D)       // output accumulator, row stride D
 		m := make([]float32, rp*bfTokens)
 		l := make([]float32, rp*bfTokens)
 		qs := make([]float32, D)
-		qr := make([]uint16, D)
-		pr := make([]uint16, tileKeys)
 		for u := lo; u < hi; u++ {
 			kvh, t0 := u%s.KVHeads, (u/s.KVHeads)*tq
 			t1 := min(T, t0+tq)
@@ -123,19 +124,16 @@ func (p *Pool) attentionTiledBF16(kn *kernels, out, q []float32, k, v *Matrix, T
 			if causal {
 				nMax = min(nKeys, past+t1)
 			}
-			// Row r is token t0+r/group, head kvh·group+r%group.
-			clear(qa)
+			// Row r is token t0+r/group, head kvh·group+r%group; rows past
+			// the task's are zero.
 			for r := range rows {
-				pan := qa[(r/bfTokens)*bfTokens*DP:]
 				t, h := t0+r/group, kvh*group+r%group
 				for d, x := range q[t*qStride+h*D : t*qStride+(h+1)*D] {
 					qs[d] = x * s.Scale
 				}
-				round(qr, qs)
-				for pi := range DP {
-					pan[pi*bfTokens+r%bfTokens] = uint32(qr[2*pi]) | uint32(qr[2*pi+1])<<16
-				}
+				round(qa[r*DP:(r+1)*DP], qs)
 			}
+			clear(qa[rows*DP:])
 			clear(acc)
 			clear(l)
 			for i := range m {
@@ -151,7 +149,7 @@ func (p *Pool) attentionTiledBF16(kn *kernels, out, q []float32, k, v *Matrix, T
 				clear(sc)
 				for i := range rp {
 					for c := range kpn {
-						kn.gemmBF16(DP, qa[i*bfTokens*DP:(i+1)*bfTokens*DP], kp[c*DP*bfRows:(c+1)*DP*bfRows], sc[i*bfTokens*tileKeys+c*bfRows:], tileKeys)
+						kn.gemmBF16(DP, qa[i*bfTokens*DP:], DP, 1, kp[c*DP*bfRows:(c+1)*DP*bfRows], sc[i*bfTokens*tileKeys+c*bfRows:], tileKeys)
 					}
 				}
 				for r := range rp * bfTokens {
@@ -162,21 +160,14 @@ func (p *Pool) attentionTiledBF16(kn *kernels, out, q []float32, k, v *Matrix, T
 							valid = max(0, min(kb, past+t0+r/group+1-j0))
 						}
 					}
-					row := sc[r*tileKeys : r*tileKeys+2*kbpl]
-					kn.softmaxRow(row[:kb], valid, &m[r], &l[r], acc[r*D:(r+1)*D])
-					if kb%2 == 1 {
-						row[kb] = 0
-					}
-					round(pr[:2*kbpl], row)
-					pan := pa[(r/bfTokens)*bfTokens*kbpl:]
-					for pk := range kbpl {
-						pan[pk*bfTokens+r%bfTokens] = uint32(pr[2*pk]) | uint32(pr[2*pk+1])<<16
-					}
+					row := sc[r*tileKeys : r*tileKeys+kb]
+					kn.softmaxRow(row, valid, &m[r], &l[r], acc[r*D:(r+1)*D])
+					round(pa[r*kbp:], row)
 				}
 				// acc += P·V over the block's key pairs.
 				for i := range rp {
 					for c := range D / bfRows {
-						kn.gemmBF16(kbpl, pa[i*bfTokens*kbpl:(i+1)*bfTokens*kbpl], vp[c*kbp*bfRows:c*kbp*bfRows+kbpl*bfRows], acc[i*bfTokens*D+c*bfRows:], D)
+						kn.gemmBF16(kbpl, pa[i*bfTokens*kbp:], kbp, 1, vp[c*kbp*bfRows:c*kbp*bfRows+kbpl*bfRows], acc[i*bfTokens*D+c*bfRows:], D)
 					}
 				}
 			}

@@ -76,8 +76,8 @@ func PrecisionNote(pr Precision) string {
 
 // Register and cache blocking of the bf16 GEMM. The micro-kernel adds to a
 // bfTokens×bfRows tile of out (bfTokens token rows, bfRows weight rows)
-// the products of a packed activation panel (packTokensBF16) and a packed
-// weight panel (PackPanelBF16), both bfKC columns deep.
+// the products of bfTokens activation rows (rounded to bf16 pairs, read
+// in place) and a packed weight panel (PackPanelBF16), bfKC columns deep.
 //
 // The tile is 14 tokens × 32 weight rows: 28 zmm accumulators (two per
 // token), two zmm of weights and two for the broadcast token pairs use all
@@ -197,50 +197,40 @@ func packPanelBF16(k *kernels, dst []uint32, tmp []float32, w *Matrix, n0, k0, k
 	}
 }
 
-// roundBF16Generic sets dst[i] to src[i] rounded to bfloat16 (nearest
-// even, NaN kept) for i < len(src).
-func roundBF16Generic(dst []uint16, src []float32) {
-	dst = dst[:len(src)]
-	for i, v := range src {
-		dst[i] = half.F32ToBF16(v)
+// roundBF16Generic sets dst[p] to the pair src[2p], src[2p+1], each
+// rounded to bfloat16 as bf16Pair does, for 2p < len(src); after an odd
+// length the last word's high half is zero.
+func roundBF16Generic(dst []uint32, src []float32) {
+	n := len(src)
+	dst = dst[:(n+1)/2]
+	p := 0
+	for ; 2*p+1 < n; p++ {
+		dst[p] = bf16Pair(src[2*p], src[2*p+1])
 	}
-}
-
-// packTokensBF16 writes the activation panel of token rows [t0, t0+bfTokens)
-// and column pairs [p0, p0+kp) into dst, pair major: dst[p*bfTokens+i]
-// holds row t0+i's pair p0+p, so that the micro-kernel broadcasts one
-// token's pair with one 32-bit load. xb holds the T rows already rounded
-// to bfloat16, rs values apart (rs even, zero past the last column); rows
-// past T are zero.
-func packTokensBF16(dst []uint32, xb []uint16, T, rs, t0, p0, kp int) {
-	dst = dst[:kp*bfTokens]
-	for i := range bfTokens {
-		t := t0 + i
-		if t >= T {
-			for p := range kp {
-				dst[p*bfTokens+i] = 0
-			}
-			continue
-		}
-		src := xb[t*rs+2*p0:][:2*kp]
-		for p := range kp {
-			dst[p*bfTokens+i] = uint32(src[2*p]) | uint32(src[2*p+1])<<16
-		}
+	if 2*p < n {
+		dst[p] = bf16Pair(src[2*p], 0)
 	}
 }
 
 // gemmBF16Generic is the micro-kernel in Go, the reference of the assembly
-// ones: c[i*ldc+j] += Σ_p a_i,p · b_j,p over kp column pairs, where each
-// pair product is hi·hi then lo·lo added to an f32 accumulator that starts
-// at zero (the products of two bfloat16 are exact in f32), as VDPBF16PS
-// does. a is kp×bfTokens and b kp×bfRows words, packed as above.
-func gemmBF16Generic(kp int, a, b []uint32, c []float32, ldc int) {
+// ones: c[i*ldc+j] += Σ_p a[i*rs+p*ps] · b[p*bfRows+j] for i < bfTokens
+// token rows, j < bfRows weight rows and p < kp column pairs, where each
+// word holds two bfloat16 (the first column in the low half) and the
+// product of two words is hi·hi then lo·lo added to an f32 accumulator that
+// starts at zero (the products of two bfloat16 are exact in f32), as
+// VDPBF16PS does. b is a weight panel of PackPanelBF16 (width bfRows); a
+// is rows of pairs (ps = 1, rs the row stride) or a packed panel (rs = 1,
+// ps = bfTokens), both in words.
+func gemmBF16Generic(kp int, a []uint32, rs, ps int, b []uint32, c []float32, ldc int) {
+	if kp <= 0 {
+		return
+	}
 	var acc [bfTokens][bfRows]float32
-	a, b = a[:kp*bfTokens], b[:kp*bfRows]
+	a, b = a[:(bfTokens-1)*rs+(kp-1)*ps+1], b[:kp*bfRows]
 	for p := range kp {
 		bp := (*[bfRows]uint32)(b[p*bfRows:])
 		for i := range bfTokens {
-			av := a[p*bfTokens+i]
+			av := a[i*rs+p*ps]
 			alo, ahi := half.BF16ToF32(uint16(av)), half.BF16ToF32(uint16(av>>16))
 			row := &acc[i]
 			for j, bv := range bp {
@@ -257,34 +247,32 @@ func gemmBF16Generic(kp int, a, b []uint32, c []float32, ldc int) {
 	}
 }
 
-// gemmBF16 is the packed, cache-blocked product of MatMul in bf16 (see
-// PrecisionBF16): the activations are rounded and packed once, the weights
-// one panel at a time by the worker that uses it, and the products of each
+// gemmBF16 is the cache-blocked product of MatMul in bf16 (see
+// PrecisionBF16): the activations are rounded once, the weights packed one
+// panel at a time by the worker that uses it, and the products of each
 // bfKC-deep block are summed in f32 registers and then added to out.
 func (p *Pool) gemmBF16(k *kernels, out, x []float32, T int, w *Matrix) {
 	N, K := w.Rows, w.Cols
-	mp := (T + bfTokens - 1) / bfTokens // token panels
+	mp := (T + bfTokens - 1) / bfTokens // token panels (tiles)
 	np := (N + bfRows - 1) / bfRows     // weight panels
 	KP := (K + 1) / 2                   // column pairs
 
-	// x rounded to bfloat16, rows of 2·KP values (a zero past an odd
-	// end), then packed: the block of columns starting at k0 (pair k0/2)
-	// holds mp panels of kpl×bfTokens words from word k0/2·mp·bfTokens.
+	// x rounded to bfloat16 as rows of KP pairs, xs words apart (padded so
+	// that the 14 rows a micro-kernel reads do not share L1 sets), with
+	// zero rows up to a whole number of token panels: the micro-kernel
+	// reads its token rows in place.
 	round := k.roundBF16
 	if round == nil {
 		round = roundBF16Generic
 	}
-	xb := make([]uint16, T*2*KP)
-	ap := make([]uint32, mp*bfTokens*KP)
-	p.For(mp, 1, func(lo, hi int) {
-		for t := lo * bfTokens; t < min(T, hi*bfTokens); t++ {
-			round(xb[t*2*KP:], x[t*K:(t+1)*K])
-		}
-		for i := lo; i < hi; i++ {
-			for k0 := 0; k0 < K; k0 += bfKC {
-				kpl := (min(bfKC, K-k0) + 1) / 2
-				packTokensBF16(ap[k0/2*mp*bfTokens+i*bfTokens*kpl:], xb, T, 2*KP, i*bfTokens, k0/2, kpl)
-			}
+	xs := KP
+	if xs >= 256 {
+		xs += 16
+	}
+	xb := make([]uint32, mp*bfTokens*xs)
+	p.For(T, 16, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			round(xb[t*xs:], x[t*K:(t+1)*K])
 		}
 	})
 
@@ -304,21 +292,20 @@ func (p *Pool) gemmBF16(k *kernels, out, x []float32, T int, w *Matrix) {
 				for jr := jc; jr < jce; jr++ {
 					packPanelBF16(k, bp[(jr-jc)*kpl*bfRows:], tmp, w, jr*bfRows, k0, kcl, bfRows)
 				}
-				apk := ap[k0/2*mp*bfTokens:]
 				for ic := 0; ic < mp; ic += mcp {
 					ice := min(mp, ic+mcp)
 					for jr := jc; jr < jce; jr++ {
 						bpan := bp[(jr-jc)*kpl*bfRows:][:kpl*bfRows]
 						n0 := jr * bfRows
 						for ir := ic; ir < ice; ir++ {
-							apan := apk[ir*bfTokens*kpl:][:kpl*bfTokens]
 							m0 := ir * bfTokens
+							apan := xb[m0*xs+k0/2:]
 							if m0+bfTokens <= T && n0+bfRows <= N {
-								k.gemmBF16(kpl, apan, bpan, out[m0*N+n0:], N)
+								k.gemmBF16(kpl, apan, xs, 1, bpan, out[m0*N+n0:], N)
 								continue
 							}
 							clear(ctmp[:])
-							k.gemmBF16(kpl, apan, bpan, ctmp[:], bfRows)
+							k.gemmBF16(kpl, apan, xs, 1, bpan, ctmp[:], bfRows)
 							for i := range min(bfTokens, T-m0) {
 								orow := out[(m0+i)*N+n0 : (m0+i)*N+min(n0+bfRows, N)]
 								for j := range orow {

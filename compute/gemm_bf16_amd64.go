@@ -10,21 +10,21 @@ func useBF16GEMM(k *kernels) {
 	if !cpu.X86.HasAVX512BF16 {
 		return
 	}
-	k.gemmBF16 = func(kp int, a, b []uint32, c []float32, ldc int) {
+	k.gemmBF16 = func(kp int, a []uint32, rs, ps int, b []uint32, c []float32, ldc int) {
 		if kp <= 0 {
 			return
 		}
-		_, _, _ = a[kp*bfTokens-1], b[kp*bfRows-1], c[(bfTokens-1)*ldc+bfRows-1]
-		gemmBF16AVX512(kp, &a[0], &b[0], &c[0], ldc)
+		_, _, _ = a[(bfTokens-1)*rs+(kp-1)*ps], b[kp*bfRows-1], c[(bfTokens-1)*ldc+bfRows-1]
+		gemmBF16AVX512(kp, &a[0], 4*rs, 4*ps, &b[0], &c[0], ldc)
 	}
-	k.roundBF16 = func(dst []uint16, src []float32) {
+	k.roundBF16 = func(dst []uint32, src []float32) {
 		n := len(src)
 		n16 := n &^ 15
 		if n16 > 0 {
-			_ = dst[n16-1]
+			_ = dst[n16/2-1]
 			roundBF16AVX512(&dst[0], &src[0], n16)
 		}
-		roundBF16Generic(dst[n16:n], src[n16:])
+		roundBF16Generic(dst[n16/2:], src[n16:])
 	}
 	k.packPairs16 = func(dst []uint32, src []uint16, stride, kp, width int, f16 bool) {
 		if kp <= 0 {
@@ -40,10 +40,10 @@ func useBF16GEMM(k *kernels) {
 }
 
 //go:noescape
-func gemmBF16AVX512(kp int, a, b *uint32, c *float32, ldc int)
+func gemmBF16AVX512(kp int, a *uint32, rs, ps int, b *uint32, c *float32, ldc int)
 
 //go:noescape
-func roundBF16AVX512(dst *uint16, src *float32, n int)
+func roundBF16AVX512(dst *uint32, src *float32, n int)
 
 //go:noescape
 func packPairsBF16AVX512(dst *uint32, src *uint16, stride, kp, dstride int)

@@ -24,33 +24,41 @@
 	BYTE $0x52; \
 	BYTE $(0xC0 | ((D&7)<<3) | (RM&7))
 
-// BTOK multiplies token pair AOFF(SI), broadcast into register ZS (number
-// S), with the weight rows in Z28 (rows 0–15) and Z29 (rows 16–31), adding
-// to the token's accumulators Z(D0) and Z(D1).
-#define BTOK(AOFF, D0, D1, ZS, S) \
-	VPBROADCASTD AOFF(SI), ZS; \
+// BTOK multiplies the token pair at ADDR, broadcast into register ZS
+// (number S), with the weight rows in Z28 (rows 0–15) and Z29 (rows
+// 16–31), adding to the token's accumulators Z(D0) and Z(D1).
+#define BTOK(ADDR, D0, D1, ZS, S) \
+	VPBROADCASTD ADDR, ZS; \
 	DPR(D0, 28, S); \
 	DPR(D1, 29, S)
 
-// BSTEP is one column pair: the 32 weight rows from BOFF(DI), the 14
-// token pairs from AOFF(SI). Z30 and Z31 take turns holding a broadcast.
-#define BSTEP(AOFF, BOFF) \
+// BSTEP is one column pair: the 32 weight rows from BOFF(DI) and the 14
+// tokens' pairs. Token i's pair is at i·R8 bytes from SI: the five base
+// registers SI, R10, R11, R12, R13 point at tokens 0, 3, 6, 9, 12, and
+// scaled R8 indexes reach the others. Z30 and Z31 take turns holding a
+// broadcast. The bases then move on by R9 bytes to the next pair.
+#define BSTEP(BOFF) \
 	VMOVDQU32 BOFF(DI), Z28; \
 	VMOVDQU32 BOFF+64(DI), Z29; \
-	BTOK(AOFF+0, 0, 1, Z30, 30); \
-	BTOK(AOFF+4, 2, 3, Z31, 31); \
-	BTOK(AOFF+8, 4, 5, Z30, 30); \
-	BTOK(AOFF+12, 6, 7, Z31, 31); \
-	BTOK(AOFF+16, 8, 9, Z30, 30); \
-	BTOK(AOFF+20, 10, 11, Z31, 31); \
-	BTOK(AOFF+24, 12, 13, Z30, 30); \
-	BTOK(AOFF+28, 14, 15, Z31, 31); \
-	BTOK(AOFF+32, 16, 17, Z30, 30); \
-	BTOK(AOFF+36, 18, 19, Z31, 31); \
-	BTOK(AOFF+40, 20, 21, Z30, 30); \
-	BTOK(AOFF+44, 22, 23, Z31, 31); \
-	BTOK(AOFF+48, 24, 25, Z30, 30); \
-	BTOK(AOFF+52, 26, 27, Z31, 31)
+	BTOK((SI), 0, 1, Z30, 30); \
+	BTOK((SI)(R8*1), 2, 3, Z31, 31); \
+	BTOK((SI)(R8*2), 4, 5, Z30, 30); \
+	BTOK((R10), 6, 7, Z31, 31); \
+	BTOK((SI)(R8*4), 8, 9, Z30, 30); \
+	BTOK((R10)(R8*2), 10, 11, Z31, 31); \
+	BTOK((R11), 12, 13, Z30, 30); \
+	BTOK((R10)(R8*4), 14, 15, Z31, 31); \
+	BTOK((SI)(R8*8), 16, 17, Z30, 30); \
+	BTOK((R12), 18, 19, Z31, 31); \
+	BTOK((R11)(R8*4), 20, 21, Z30, 30); \
+	BTOK((R10)(R8*8), 22, 23, Z31, 31); \
+	BTOK((R13), 24, 25, Z30, 30); \
+	BTOK((R12)(R8*4), 26, 27, Z31, 31); \
+	ADDQ R9, SI; \
+	ADDQ R9, R10; \
+	ADDQ R9, R11; \
+	ADDQ R9, R12; \
+	ADDQ R9, R13
 
 // BSTORE adds accumulators ZD0, ZD1 to the 32 floats at (DX) and
 // stores them, then moves DX to the next row of c.
@@ -61,20 +69,54 @@
 	VMOVUPS ZD1, 64(DX); \
 	ADDQ BX, DX
 
-// func gemmBF16AVX512(kp int, a, b *uint32, c *float32, ldc int)
+// PREFETCHC prefetches the row of c at AX (128 bytes) and moves AX on by
+// one row (BX bytes).
+#define PREFETCHC \
+	PREFETCHT0 (AX); \
+	PREFETCHT0 64(AX); \
+	ADDQ       BX, AX
+
+// func gemmBF16AVX512(kp int, a *uint32, rs, ps int, b *uint32, c *float32, ldc int)
 //
-// c[i*ldc+j] += Σ_p dot(a[p*14+i], b[p*32+j]) for i < 14 tokens, j < 32
-// weight rows and p < kp column pairs, where each word holds two bfloat16
-// and dot is the pairwise product VDPBF16PS forms. Token i accumulates in
-// Z(2i) (rows 0–15) and Z(2i+1) (rows 16–31), so each column pair costs
-// 2 + 14 loads for 28 dot products.
-TEXT ·gemmBF16AVX512(SB), NOSPLIT, $0-40
+// c[i*ldc+j] += Σ_p dot(a[i*rs+p*ps], b[p*32+j]) for i < 14 tokens, j < 32
+// weight rows and p < kp column pairs (rs and ps in bytes here, words in
+// the Go wrapper), where each word holds two bfloat16 and dot is the
+// pairwise product VDPBF16PS forms. Token i accumulates in Z(2i) (rows
+// 0–15) and Z(2i+1) (rows 16–31), so each column pair costs 2 + 14 loads
+// for 28 dot products.
+TEXT ·gemmBF16AVX512(SB), NOSPLIT, $0-56
 	MOVQ kp+0(FP), CX
 	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), BX
+	MOVQ rs+16(FP), R8
+	MOVQ ps+24(FP), R9
+	MOVQ b+32(FP), DI
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), BX
 	SHLQ $2, BX
+	// Ask for the tile of c now, so that it has arrived by the end.
+	MOVQ DX, AX
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	LEAQ (SI)(R8*2), R10
+	ADDQ R8, R10
+	LEAQ (R10)(R8*2), R11
+	ADDQ R8, R11
+	LEAQ (R11)(R8*2), R12
+	ADDQ R8, R12
+	LEAQ (R12)(R8*2), R13
+	ADDQ R8, R13
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -107,10 +149,8 @@ TEXT ·gemmBF16AVX512(SB), NOSPLIT, $0-40
 bf16loop2:
 	CMPQ CX, $2
 	JL   bf16loop1
-	PREFETCHT0 448(SI)
-	BSTEP(0, 0)
-	BSTEP(56, 128)
-	ADDQ $112, SI
+	BSTEP(0)
+	BSTEP(128)
 	ADDQ $256, DI
 	SUBQ $2, CX
 	JMP  bf16loop2
@@ -118,7 +158,7 @@ bf16loop2:
 bf16loop1:
 	TESTQ CX, CX
 	JE    bf16store
-	BSTEP(0, 0)
+	BSTEP(0)
 
 bf16store:
 	BSTORE(Z0, Z1)
@@ -167,9 +207,10 @@ bf16store:
 	VPORD     Z8, Z1, Z1; \
 	VMOVDQU32 Z1, K1, OUT
 
-// func roundBF16AVX512(dst *uint16, src *float32, n int)
+// func roundBF16AVX512(dst *uint32, src *float32, n int)
 //
-// dst[i] = src[i] rounded to bfloat16 (RBF16) for i < n, a multiple of 16.
+// The n/2 words of dst get the pairs of src[i] rounded to bfloat16 (RBF16)
+// for i < n, a multiple of 16: word p = src[2p] | src[2p+1]<<16.
 TEXT ·roundBF16AVX512(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI

@@ -70,44 +70,48 @@ func bf16MatMulTol(x []float32, t, r int, w *Matrix) float64 {
 	return mag*(1.01/256+2e-6) + 1e-6
 }
 
-// The micro-kernels of every set against the Go one and against the exact
-// sum, for short and odd depths, on a tile inside a wider c.
+// The micro-kernels of every set against the exact sum, for short and odd
+// depths, with the tokens' pairs packed (rs 1, ps bfTokens) or in rows
+// (ps 1), on a tile inside a wider c.
 func TestGEMMBF16Tile(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 3))
 	const ldc = bfRows + 9
 	for _, kp := range []int{1, 2, 3, 7, 128, 129} {
-		a, b := make([]uint32, kp*bfTokens), make([]uint32, kp*bfRows)
-		for i := range a {
-			a[i] = bf16Pair(rng.Float32()*2-1, rng.Float32()*2-1)
-		}
-		for i := range b {
-			b[i] = bf16Pair(rng.Float32()*2-1, rng.Float32()*2-1)
-		}
-		c0 := randF32(rng, (bfTokens-1)*ldc+bfRows)
-		for _, k := range bf16Sets() {
-			c := append([]float32(nil), c0...)
-			k.gemmBF16(kp, a, b, c, ldc)
-			for i := range bfTokens {
-				for j := range bfRows {
-					want, mag := float64(c0[i*ldc+j]), math.Abs(float64(c0[i*ldc+j]))
-					for p := range kp {
-						av, bv := a[p*bfTokens+i], b[p*bfRows+j]
-						for h := 0; h < 32; h += 16 {
-							pr := float64(half.BF16ToF32(uint16(av>>h))) * float64(half.BF16ToF32(uint16(bv>>h)))
-							want += pr
-							mag += math.Abs(pr)
+		for _, lay := range [][2]int{{1, bfTokens}, {kp + 3, 1}, {kp, 1}} {
+			rs, ps := lay[0], lay[1]
+			a, b := make([]uint32, (bfTokens-1)*rs+(kp-1)*ps+1), make([]uint32, kp*bfRows)
+			for i := range a {
+				a[i] = bf16Pair(rng.Float32()*2-1, rng.Float32()*2-1)
+			}
+			for i := range b {
+				b[i] = bf16Pair(rng.Float32()*2-1, rng.Float32()*2-1)
+			}
+			c0 := randF32(rng, (bfTokens-1)*ldc+bfRows)
+			for _, k := range bf16Sets() {
+				c := append([]float32(nil), c0...)
+				k.gemmBF16(kp, a, rs, ps, b, c, ldc)
+				for i := range bfTokens {
+					for j := range bfRows {
+						want, mag := float64(c0[i*ldc+j]), math.Abs(float64(c0[i*ldc+j]))
+						for p := range kp {
+							av, bv := a[i*rs+p*ps], b[p*bfRows+j]
+							for h := 0; h < 32; h += 16 {
+								pr := float64(half.BF16ToF32(uint16(av>>h))) * float64(half.BF16ToF32(uint16(bv>>h)))
+								want += pr
+								mag += math.Abs(pr)
+							}
+						}
+						if d := math.Abs(float64(c[i*ldc+j]) - want); d > 2e-6*mag+1e-7 {
+							t.Fatalf("%s kp=%d rs=%d ps=%d c[%d,%d]=%v want %v (mag %g)", k.name, kp, rs, ps, i, j, c[i*ldc+j], want, mag)
 						}
 					}
-					if d := math.Abs(float64(c[i*ldc+j]) - want); d > 2e-6*mag+1e-7 {
-						t.Fatalf("%s kp=%d c[%d,%d]=%v want %v (mag %g)", k.name, kp, i, j, c[i*ldc+j], want, mag)
-					}
 				}
-			}
-			// Only the tile is written.
-			for i := range bfTokens {
-				for j := bfRows; j < ldc && i*ldc+j < len(c); j++ {
-					if c[i*ldc+j] != c0[i*ldc+j] {
-						t.Fatalf("%s kp=%d wrote c[%d,%d] outside the tile", k.name, kp, i, j)
+				// Only the tile is written.
+				for i := range bfTokens {
+					for j := bfRows; j < ldc && i*ldc+j < len(c); j++ {
+						if c[i*ldc+j] != c0[i*ldc+j] {
+							t.Fatalf("%s kp=%d wrote c[%d,%d] outside the tile", k.name, kp, i, j)
+						}
 					}
 				}
 			}
@@ -274,7 +278,7 @@ func BenchmarkGEMMBF16Micro(b *testing.B) {
 	c := make([]float32, bfTokens*bfRows)
 	for b.Loop() {
 		for i := range panels {
-			kern.gemmBF16(kp, a, bp[i*kp*bfRows:(i+1)*kp*bfRows], c, bfRows)
+			kern.gemmBF16(kp, a, 1, bfTokens, bp[i*kp*bfRows:(i+1)*kp*bfRows], c, bfRows)
 		}
 	}
 	b.ReportMetric(2*bfTokens*bfRows*2*kp*panels*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
@@ -333,17 +337,24 @@ func TestRoundBF16(t *testing.T) {
 		}
 		for _, k := range bf16Sets() {
 			if k.roundBF16 == nil {
-				continue
+				k = &kernels{name: k.name + "+goround", roundBF16: roundBF16Generic}
 			}
-			dst := make([]uint16, n+1)
-			dst[n] = 0xabcd
-			k.roundBF16(dst[:n], src)
-			if dst[n] != 0xabcd {
+			np := (n + 1) / 2
+			dst := make([]uint32, np+1)
+			for i := range dst {
+				dst[i] = 0xabcdabcd
+			}
+			k.roundBF16(dst[:np], src)
+			if dst[np] != 0xabcdabcd {
 				t.Fatalf("%s wrote past the end", k.name)
 			}
-			for i, v := range src {
-				if want := half.F32ToBF16(v); dst[i] != want {
-					t.Fatalf("%s n=%d: %#08x -> %#04x want %#04x", k.name, n, math.Float32bits(v), dst[i], want)
+			for i := range 2 * np {
+				want := uint16(0) // the odd end's high half
+				if i < n {
+					want = half.F32ToBF16(src[i])
+				}
+				if got := uint16(dst[i/2] >> (16 * (i % 2))); got != want {
+					t.Fatalf("%s n=%d: value %d -> %#04x want %#04x", k.name, n, i, got, want)
 				}
 			}
 		}
