@@ -440,9 +440,13 @@ func (kn *kernels) softmaxPackRow(row []float32, valid int, m, l *float32, acc, 
 func (kn *kernels) softmaxRow(row []float32, valid int, m, l *float32, acc []float32) {
 	if valid > 0 {
 		mx := *m
-		for _, x := range row[:valid] {
-			if x > mx {
-				mx = x
+		if kn.rowMax != nil {
+			mx = kn.rowMax(row[:valid], mx)
+		} else {
+			for _, x := range row[:valid] {
+				if x > mx {
+					mx = x
+				}
 			}
 		}
 		if mx > *m {

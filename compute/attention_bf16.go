@@ -146,10 +146,9 @@ func (p *Pool) attentionTiledBF16(kn *kernels, out, q []float32, k, v *Matrix, T
 				ub := kvh*nkb + j0/tileKeys
 				kp := kpAll[ub*blk : (ub+1)*blk]
 				vp := vpAll[ub*blk : (ub+1)*blk]
-				clear(sc)
 				for i := range rp {
 					for c := range kpn {
-						kn.gemmBF16(DP, qa[i*bfTokens*DP:], DP, 1, kp[c*DP*bfRows:(c+1)*DP*bfRows], sc[i*bfTokens*tileKeys+c*bfRows:], tileKeys)
+						kn.gemmBF16(DP, qa[i*bfTokens*DP:], DP, 1, kp[c*DP*bfRows:(c+1)*DP*bfRows], sc[i*bfTokens*tileKeys+c*bfRows:], tileKeys, false)
 					}
 				}
 				for r := range rp * bfTokens {
@@ -167,7 +166,7 @@ func (p *Pool) attentionTiledBF16(kn *kernels, out, q []float32, k, v *Matrix, T
 				// acc += P·V over the block's key pairs.
 				for i := range rp {
 					for c := range D / bfRows {
-						kn.gemmBF16(kbpl, pa[i*bfTokens*kbp:], kbp, 1, vp[c*kbp*bfRows:c*kbp*bfRows+kbpl*bfRows], acc[i*bfTokens*D+c*bfRows:], D)
+						kn.gemmBF16(kbpl, pa[i*bfTokens*kbp:], kbp, 1, vp[c*kbp*bfRows:c*kbp*bfRows+kbpl*bfRows], acc[i*bfTokens*D+c*bfRows:], D, true)
 					}
 				}
 			}

@@ -220,13 +220,14 @@ func roundBF16Generic(dst []uint32, src []float32) {
 // starts at zero (the products of two bfloat16 are exact in f32), as
 // VDPBF16PS does. b is a weight panel of PackPanelBF16 (width bfRows); a
 // is rows of pairs (ps = 1, rs the row stride) or a packed panel (rs = 1,
-// ps = bfTokens), both in words.
-func gemmBF16Generic(kp int, a []uint32, rs, ps int, b []uint32, c []float32, ldc int) {
-	if kp <= 0 {
-		return
-	}
+// ps = bfTokens), both in words. Without add the sums replace the tile.
+func gemmBF16Generic(kp int, a []uint32, rs, ps int, b []uint32, c []float32, ldc int, add bool) {
 	var acc [bfTokens][bfRows]float32
-	a, b = a[:(bfTokens-1)*rs+(kp-1)*ps+1], b[:kp*bfRows]
+	if kp <= 0 {
+		kp = 0
+	} else {
+		a, b = a[:(bfTokens-1)*rs+(kp-1)*ps+1], b[:kp*bfRows]
+	}
 	for p := range kp {
 		bp := (*[bfRows]uint32)(b[p*bfRows:])
 		for i := range bfTokens {
@@ -241,6 +242,10 @@ func gemmBF16Generic(kp int, a []uint32, rs, ps int, b []uint32, c []float32, ld
 	}
 	for i := range bfTokens {
 		cr := c[i*ldc : i*ldc+bfRows]
+		if !add {
+			copy(cr, acc[i][:])
+			continue
+		}
 		for j := range cr {
 			cr[j] += acc[i][j]
 		}
@@ -283,9 +288,6 @@ func (p *Pool) gemmBF16(k *kernels, out, x []float32, T int, w *Matrix) {
 		var ctmp [bfTokens * bfRows]float32
 		for jc := lo; jc < hi; jc += ncp {
 			jce := min(hi, jc+ncp)
-			for t := range T {
-				clear(out[t*N+jc*bfRows : t*N+min(jce*bfRows, N)])
-			}
 			for k0 := 0; k0 < K; k0 += bfKC {
 				kcl := min(bfKC, K-k0)
 				kpl := (kcl + 1) / 2
@@ -300,14 +302,19 @@ func (p *Pool) gemmBF16(k *kernels, out, x []float32, T int, w *Matrix) {
 						for ir := ic; ir < ice; ir++ {
 							m0 := ir * bfTokens
 							apan := xb[m0*xs+k0/2:]
+							// The first block of columns sets out, the
+							// others add to it.
 							if m0+bfTokens <= T && n0+bfRows <= N {
-								k.gemmBF16(kpl, apan, xs, 1, bpan, out[m0*N+n0:], N)
+								k.gemmBF16(kpl, apan, xs, 1, bpan, out[m0*N+n0:], N, k0 > 0)
 								continue
 							}
-							clear(ctmp[:])
-							k.gemmBF16(kpl, apan, xs, 1, bpan, ctmp[:], bfRows)
+							k.gemmBF16(kpl, apan, xs, 1, bpan, ctmp[:], bfRows, false)
 							for i := range min(bfTokens, T-m0) {
 								orow := out[(m0+i)*N+n0 : (m0+i)*N+min(n0+bfRows, N)]
+								if k0 == 0 {
+									copy(orow, ctmp[i*bfRows:])
+									continue
+								}
 								for j := range orow {
 									orow[j] += ctmp[i*bfRows+j]
 								}

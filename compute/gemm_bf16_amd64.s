@@ -76,15 +76,22 @@
 	PREFETCHT0 64(AX); \
 	ADDQ       BX, AX
 
-// func gemmBF16AVX512(kp int, a *uint32, rs, ps int, b *uint32, c *float32, ldc int)
+// BSET stores accumulators ZD0, ZD1 into the 32 floats at (DX), then
+// moves DX to the next row of c.
+#define BSET(ZD0, ZD1) \
+	VMOVUPS ZD0, (DX); \
+	VMOVUPS ZD1, 64(DX); \
+	ADDQ BX, DX
+
+// func gemmBF16AVX512(kp int, a *uint32, rs, ps int, b *uint32, c *float32, ldc int, add bool)
 //
-// c[i*ldc+j] += Σ_p dot(a[i*rs+p*ps], b[p*32+j]) for i < 14 tokens, j < 32
+// c[i*ldc+j] (+)= Σ_p dot(a[i*rs+p*ps], b[p*32+j]) for i < 14 tokens, j < 32
 // weight rows and p < kp column pairs (rs and ps in bytes here, words in
 // the Go wrapper), where each word holds two bfloat16 and dot is the
 // pairwise product VDPBF16PS forms. Token i accumulates in Z(2i) (rows
 // 0–15) and Z(2i+1) (rows 16–31), so each column pair costs 2 + 14 loads
-// for 28 dot products.
-TEXT ·gemmBF16AVX512(SB), NOSPLIT, $0-56
+// for 28 dot products. Without add the sums replace c.
+TEXT ·gemmBF16AVX512(SB), NOSPLIT, $0-57
 	MOVQ kp+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ rs+16(FP), R8
@@ -161,6 +168,9 @@ bf16loop1:
 	BSTEP(0)
 
 bf16store:
+	MOVBQZX add+56(FP), AX
+	TESTQ   AX, AX
+	JE      bf16set
 	BSTORE(Z0, Z1)
 	BSTORE(Z2, Z3)
 	BSTORE(Z4, Z5)
@@ -175,6 +185,24 @@ bf16store:
 	BSTORE(Z22, Z23)
 	BSTORE(Z24, Z25)
 	BSTORE(Z26, Z27)
+	VZEROUPPER
+	RET
+
+bf16set:
+	BSET(Z0, Z1)
+	BSET(Z2, Z3)
+	BSET(Z4, Z5)
+	BSET(Z6, Z7)
+	BSET(Z8, Z9)
+	BSET(Z10, Z11)
+	BSET(Z12, Z13)
+	BSET(Z14, Z15)
+	BSET(Z16, Z17)
+	BSET(Z18, Z19)
+	BSET(Z20, Z21)
+	BSET(Z22, Z23)
+	BSET(Z24, Z25)
+	BSET(Z26, Z27)
 	VZEROUPPER
 	RET
 
@@ -312,4 +340,36 @@ ppfloop:
 
 ppfdone:
 	VZEROUPPER
+	RET
+
+// func maxAVX512(x *float32, n int) float32
+//
+// The largest of x[i] for i < n, a positive multiple of 16 (VMAXPS: a NaN
+// in x may or may not win; scores are never NaN).
+TEXT ·maxAVX512(SB), NOSPLIT, $0-20
+	MOVQ      x+0(FP), SI
+	MOVQ      n+8(FP), CX
+	VMOVUPS   (SI), Z0
+	ADDQ      $64, SI
+	SUBQ      $16, CX
+
+maxloop:
+	TESTQ     CX, CX
+	JE        maxdone
+	VMAXPS    (SI), Z0, Z0
+	ADDQ      $64, SI
+	SUBQ      $16, CX
+	JMP       maxloop
+
+maxdone:
+	VEXTRACTF32X8 $1, Z0, Y1
+	VMAXPS    Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS    X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS    X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS    X1, X0, X0
+	VZEROUPPER
+	MOVSS     X0, ret+16(FP)
 	RET

@@ -76,7 +76,7 @@ func bf16MatMulTol(x []float32, t, r int, w *Matrix) float64 {
 func TestGEMMBF16Tile(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 3))
 	const ldc = bfRows + 9
-	for _, kp := range []int{1, 2, 3, 7, 128, 129} {
+	for _, kp := range []int{1, 2, 3, 7, 8, 128, 129} {
 		for _, lay := range [][2]int{{1, bfTokens}, {kp + 3, 1}, {kp, 1}} {
 			rs, ps := lay[0], lay[1]
 			a, b := make([]uint32, (bfTokens-1)*rs+(kp-1)*ps+1), make([]uint32, kp*bfRows)
@@ -88,11 +88,15 @@ func TestGEMMBF16Tile(t *testing.T) {
 			}
 			c0 := randF32(rng, (bfTokens-1)*ldc+bfRows)
 			for _, k := range bf16Sets() {
+				add := kp%2 == 1 // odd depths add to c, even ones set it
 				c := append([]float32(nil), c0...)
-				k.gemmBF16(kp, a, rs, ps, b, c, ldc)
+				k.gemmBF16(kp, a, rs, ps, b, c, ldc, add)
 				for i := range bfTokens {
 					for j := range bfRows {
-						want, mag := float64(c0[i*ldc+j]), math.Abs(float64(c0[i*ldc+j]))
+						want, mag := 0.0, 0.0
+						if add {
+							want, mag = float64(c0[i*ldc+j]), math.Abs(float64(c0[i*ldc+j]))
+						}
 						for p := range kp {
 							av, bv := a[i*rs+p*ps], b[p*bfRows+j]
 							for h := 0; h < 32; h += 16 {
@@ -184,6 +188,9 @@ func TestMatMulBF16(t *testing.T) {
 				for _, k := range bf16Sets() {
 					for pi, p := range testPools(t) {
 						out := make([]float32, T*rows+1)
+						for i := range out {
+							out[i] = float32(math.NaN()) // every output is set
+						}
 						out[T*rows] = 42
 						p.gemmBF16(k, out, x, T, w)
 						if out[T*rows] != 42 {
@@ -278,7 +285,7 @@ func BenchmarkGEMMBF16Micro(b *testing.B) {
 	c := make([]float32, bfTokens*bfRows)
 	for b.Loop() {
 		for i := range panels {
-			kern.gemmBF16(kp, a, 1, bfTokens, bp[i*kp*bfRows:(i+1)*kp*bfRows], c, bfRows)
+			kern.gemmBF16(kp, a, 1, bfTokens, bp[i*kp*bfRows:(i+1)*kp*bfRows], c, bfRows, true)
 		}
 	}
 	b.ReportMetric(2*bfTokens*bfRows*2*kp*panels*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
@@ -433,6 +440,28 @@ func TestAttentionBF16(t *testing.T) {
 							t.Fatalf("%s %+v %+v pool#%d (bf16 %v): out[%d]=%v want %v", kn.name, s, c, pi, viaBF16, i, g, ref)
 						}
 					}
+				}
+			}
+		}
+	}
+}
+
+// rowMax, where a set has it, is the plain maximum.
+func TestRowMax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	for _, k := range kernelSets() {
+		if k.rowMax == nil {
+			continue
+		}
+		for n := range 70 {
+			x := randF32(rng, n)
+			for _, m0 := range []float32{float32(math.Inf(-1)), 0.5} {
+				want := m0
+				for _, v := range x {
+					want = max(want, v)
+				}
+				if got := k.rowMax(x, m0); got != want {
+					t.Fatalf("%s n=%d m=%v: %v want %v", k.name, n, m0, got, want)
 				}
 			}
 		}

@@ -69,10 +69,13 @@ type kernels struct {
 	// gemmBF16, when set, is the bf16 GEMM micro-kernel (see
 	// gemmBF16Generic); sets without bf16 dot products leave it nil and
 	// MatMul computes in f32 whatever the precision.
-	gemmBF16 func(kp int, a []uint32, rs, ps int, b []uint32, c []float32, ldc int)
+	gemmBF16 func(kp int, a []uint32, rs, ps int, b []uint32, c []float32, ldc int, add bool)
 	// roundBF16, when set, is roundBF16Generic in SIMD (the bf16 GEMM
 	// falls back to the Go one).
 	roundBF16 func(dst []uint32, src []float32)
+	// rowMax, when set, returns the largest of m and x[i] (scores, never
+	// NaN); softmaxRow loops in Go without it.
+	rowMax func(x []float32, m float32) float32
 	// packPairs16, when set, packs 16 whole rows of bf16 (or, with f16,
 	// half) weights, stride values apart from src, for kp whole column
 	// pairs into dst as PackPanelBF16 does (lines width words apart).

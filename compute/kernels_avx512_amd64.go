@@ -35,6 +35,7 @@ func newAVX512Kernels() *kernels {
 	useVNNI(&k)
 	useVNNIBlocks(&k)
 	useBF16GEMM(&k)
+	k.rowMax = rowMaxAVX512
 	return &k
 }
 
