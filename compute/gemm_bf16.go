@@ -95,10 +95,11 @@ const (
 
 // bf16MinT is the smallest number of token rows for which MatMul takes
 // the bf16 GEMM (when the precision asks for it); below it the
-// weight-streaming row kernels (f32 math) are as fast, measured with
-// BenchmarkGEMMBF16 (bf16 weights, 4096×4096, 2 threads on a Zen 5: at
-// T=32 the row kernels ran at 88 GFLOP/s and the bf16 GEMM at 62, at
-// T=64 they ran at 103 and 114).
+// weight-streaming row kernels (f32 math) are as fast. Measured with
+// BenchmarkGEMMBF16 by CPU time on a Zen 5 (bf16 weights, 4096×4096, one
+// thread): at 16 rows the row kernels took 8 ms and the bf16 GEMM 11, at
+// 32 rows 11–12 ms and 8–12 (a tie within the noise of a shared machine),
+// at 64 rows 19 and 15; so the bf16 GEMM starts where it clearly wins.
 const bf16MinT = 64
 
 // useBF16 reports whether MatMul of T token rows with weights of type dt

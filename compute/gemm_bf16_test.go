@@ -299,7 +299,7 @@ func BenchmarkGEMMBF16(b *testing.B) {
 	if kern.gemmBF16 == nil {
 		b.Skip("no bf16 GEMM in the " + kern.name + " kernels")
 	}
-	for _, sh := range [][3]int{{512, 4096, 4096}, {3996, 4608, 1536}, {3996, 4096, 1536}, {3996, 1536, 4096}, {64, 4096, 4096}, {32, 4096, 4096}} {
+	for _, sh := range [][3]int{{512, 4096, 4096}, {3996, 4608, 1536}, {3996, 4096, 1536}, {3996, 1536, 4096}, {64, 4096, 4096}, {32, 4096, 4096}, {16, 4096, 4096}} {
 		T, rows, cols := sh[0], sh[1], sh[2]
 		w := benchMatrix(b, BF16, rows, cols)
 		rng := rand.New(rand.NewPCG(3, 4))
