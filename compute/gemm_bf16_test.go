@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/glmv/glmv/internal/half"
@@ -477,4 +478,30 @@ func TestRowMax(t *testing.T) {
 			}
 		}
 	}
+}
+
+// ParsePrecision accepts exactly the three names (any case) and ""; every
+// accepted value prints as a name it accepts again.
+func FuzzParsePrecision(f *testing.F) {
+	for _, s := range []string{"", "auto", "f32", "BF16", "fp16", "bf16 ", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		pr, err := ParsePrecision(s)
+		if err != nil {
+			if pr != 0 {
+				t.Fatalf("%q: error %v with precision %v", s, err, pr)
+			}
+			return
+		}
+		again, err := ParsePrecision(pr.String())
+		if err != nil || again != pr {
+			t.Fatalf("%q -> %v -> %v, %v", s, pr, again, err)
+		}
+		switch strings.ToLower(s) {
+		case "", "auto", "f32", "bf16":
+		default:
+			t.Fatalf("%q accepted as %v", s, pr)
+		}
+	})
 }
