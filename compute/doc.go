@@ -70,6 +70,20 @@
 // QuantizeBlocks produce these formats (not Q2_K and Q3_K) with llama.cpp's
 // reference quantizers, byte for byte.
 //
+// # bf16 precision
+//
+// A Pool's Precision (SetPrecision; PrecisionAuto by default) decides the
+// arithmetic of MatMul's many-token products where the kernel set has
+// bf16 dot products (AVX512_BF16): PrecisionAuto multiplies bf16 and f16
+// weights, PrecisionBF16 also f32 ones, with activations rounded to
+// bfloat16 (nearest even) and f32 sums on VDPBF16PS, a 14-token × 32-row
+// register tile over weight panels in the pairwise layout of
+// PackPanelBF16 (also AMX's B-tile layout); PrecisionF32 and every set
+// without bf16 dot products compute in f32. AttentionBF16 does the same
+// for Q·Kᵀ and P·V (the vision tower takes it when its products are
+// bf16). The error against f32 is the rounding of both operands, about
+// 2⁻⁸·Σ|x·w| per output at most.
+//
 // # FP8
 //
 // FP8E4M3ToF32 decodes OCP E4M3 and FP8Weight applies an FP8 checkpoint's

@@ -133,14 +133,19 @@ func bf16Pair(lo, hi float32) uint32 {
 // is two, and an AMX B tile loads every other half-line with a 128-byte
 // stride. Values are rounded to bfloat16 (nearest even): bf16 weights
 // are copied, f16 and f32 ones rounded. Rows past w.Rows and the column
-// past an odd end are zero. w must be F32, BF16 or F16; tmp needs kc+1
-// values (f16 is widened through it); dst needs (kc+1)/2·width words.
-func PackPanelBF16(dst []uint32, tmp []float32, w *Matrix, n0, k0, kc, width int) {
-	packPanelBF16(kern, dst, tmp, w, n0, k0, kc, width)
+// past an odd end are zero. w must be F32, BF16 or F16; dst needs
+// (kc+1)/2·width words.
+func PackPanelBF16(dst []uint32, w *Matrix, n0, k0, kc, width int) {
+	packPanelBF16(kern, dst, make([]float32, kc), make([]uint32, (kc+1)/2), w, n0, k0, kc, width)
 }
 
-func packPanelBF16(k *kernels, dst []uint32, tmp []float32, w *Matrix, n0, k0, kc, width int) {
+func packPanelBF16(k *kernels, dst []uint32, tmp []float32, tmpw []uint32, w *Matrix, n0, k0, kc, width int) {
 	K := w.Cols
+	round := k.roundBF16
+	if round == nil {
+		round = roundBF16Generic
+	}
+
 	kp := (kc + 1) / 2
 	dst = dst[:kp*width]
 	j0 := 0
@@ -185,12 +190,10 @@ func packPanelBF16(k *kernels, dst []uint32, tmp []float32, w *Matrix, n0, k0, k
 			} else {
 				seg = w.F32[n*K+k0:][:kc]
 			}
-			p := 0
-			for ; 2*p+1 < kc; p++ {
-				dst[p*width+j] = bf16Pair(seg[2*p], seg[2*p+1])
-			}
-			if 2*p < kc {
-				dst[p*width+j] = bf16Pair(seg[2*p], 0)
+			pairs := tmpw[:kp]
+			round(pairs, seg)
+			for p, v := range pairs {
+				dst[p*width+j] = v
 			}
 		default:
 			panic("compute: PackPanelBF16: weights are " + w.DType.String() + ", want f32, bf16 or f16")
@@ -285,7 +288,8 @@ func (p *Pool) gemmBF16(k *kernels, out, x []float32, T int, w *Matrix) {
 	const ncp, mcp = bfNC / bfRows, bfMC / bfTokens
 	p.For(np, 1, func(lo, hi int) {
 		bp := make([]uint32, bfNC*bfKC/2)
-		tmp := make([]float32, bfKC+1)
+		tmp := make([]float32, bfKC)
+		tmpw := make([]uint32, bfKC/2)
 		var ctmp [bfTokens * bfRows]float32
 		for jc := lo; jc < hi; jc += ncp {
 			jce := min(hi, jc+ncp)
@@ -293,7 +297,7 @@ func (p *Pool) gemmBF16(k *kernels, out, x []float32, T int, w *Matrix) {
 				kcl := min(bfKC, K-k0)
 				kpl := (kcl + 1) / 2
 				for jr := jc; jr < jce; jr++ {
-					packPanelBF16(k, bp[(jr-jc)*kpl*bfRows:], tmp, w, jr*bfRows, k0, kcl, bfRows)
+					packPanelBF16(k, bp[(jr-jc)*kpl*bfRows:], tmp, tmpw, w, jr*bfRows, k0, kcl, bfRows)
 				}
 				for ic := 0; ic < mp; ic += mcp {
 					ice := min(mp, ic+mcp)

@@ -142,7 +142,7 @@ func TestPackPanelBF16(t *testing.T) {
 			for i := range dst {
 				dst[i] = 0xdeadbeef
 			}
-			PackPanelBF16(dst, make([]float32, c.kc+1), w, c.n0, c.k0, c.kc, c.width)
+			PackPanelBF16(dst, w, c.n0, c.k0, c.kc, c.width)
 			for j := range c.width {
 				var row []float64
 				if c.n0+j < w.Rows {

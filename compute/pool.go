@@ -49,8 +49,12 @@ func NewPool(n int) *Pool {
 
 // SetPrecision sets the arithmetic of MatMul's many-token products on this
 // pool (PrecisionAuto when never set). Call it before the pool is shared
-// with other goroutines; a nil pool always uses PrecisionAuto.
+// with other goroutines. A nil pool always uses PrecisionAuto and cannot
+// be set.
 func (p *Pool) SetPrecision(pr Precision) {
+	if p == nil {
+		panic("compute: SetPrecision on a nil Pool")
+	}
 	p.prec = pr
 }
 
