@@ -9,7 +9,9 @@ import (
 
 // Precision chooses the arithmetic of MatMul's many-token products (the
 // GEMM of prefill and of the vision tower). The zero value is
-// PrecisionAuto.
+// PrecisionAuto. The amx set's tile products keep f32 accuracy and take
+// the formats they handle (bf16, f16, Q8_0, Q4_0 at 32+ tokens) first,
+// whatever the precision.
 type Precision uint8
 
 const (
@@ -69,9 +71,18 @@ func PrecisionNote(pr Precision) string {
 	case !HasBF16Dot():
 		return fmt.Sprintf("f32 (%s asked; the %s kernels have no bf16 dot products)", pr, kern.name)
 	case pr == PrecisionBF16:
-		return fmt.Sprintf("bf16 GEMM (and vision attention) for f32/bf16/f16 weights at ≥ %d tokens, f32 otherwise", bf16MinT)
+		return fmt.Sprintf("bf16 GEMM (and vision attention) for f32/bf16/f16 weights at ≥ %d tokens, f32 otherwise", bf16MinT) + amxFirst()
 	}
-	return fmt.Sprintf("bf16 GEMM (and vision attention) for bf16/f16 weights at ≥ %d tokens, f32 otherwise", bf16MinT)
+	return fmt.Sprintf("bf16 GEMM (and vision attention) for bf16/f16 weights at ≥ %d tokens, f32 otherwise", bf16MinT) + amxFirst()
+}
+
+// amxFirst notes, for PrecisionNote, that the amx set's f32-accurate tiles
+// take the weight formats they handle before the bf16 GEMM.
+func amxFirst() string {
+	if kern.tileMatMul == nil {
+		return ""
+	}
+	return "; the AMX tiles (f32-accurate) take bf16, f16, Q8_0 and Q4_0 weights first"
 }
 
 // Register and cache blocking of the bf16 GEMM. The micro-kernel sets or
