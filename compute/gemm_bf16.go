@@ -97,8 +97,11 @@ func amxFirst() string {
 // broadcast loads for 28 VDPBF16PS, about one load per two dot products;
 // a 16-row tile (one weight register) would need a broadcast per dot
 // product. Measured (BenchmarkGEMMBF16Micro, one Zen 5 core, from L1):
-// 494–520 GFLOP/s, 2.8× the f32 6×16 kernel; other tile shapes were not
-// tried. bfKC 512 measured the same as 256 at the vision shapes.
+// 494–520 GFLOP/s, 2.8× the f32 6×16 kernel. A 12-token × 32-row tile
+// measured the same from L1 (485–496) and within the noise of this shared
+// machine in the GEMM (cpu-GFLOP/s, one thread, vision QKV shape: 391–419
+// against 348–396; down shape: 348–405 against 366–379), so the larger
+// tile stays. bfKC 512 measured the same as 256 at the vision shapes.
 const (
 	bfRows   = 32  // weight rows per micro-tile (two zmm)
 	bfTokens = 14  // token rows per micro-tile
