@@ -25,6 +25,14 @@ import (
 //     w0 + w1 (f16's 11 significant bits fit in two bf16), multiplied as
 //     x0·w0 + x1·w0 + x2·w0 + x0·w1 + x1·w1 (the dropped x2·w1 is below
 //     2⁻²⁴ of the product): 5 tile products a step instead of 3.
+//   - amxBF16x1: the pool's Precision asks for bf16 arithmetic (see
+//     useBF16): activations and weights are rounded to bf16 once, as the
+//     bf16 GEMM (gemm_bf16.go) rounds them, and each step is one tile
+//     product, at the tile unit's full bf16 rate (3× amxBF16's). A is
+//     not packed: the tiles are loaded from the rounded activation rows
+//     (roundRowsBF16, shared with the bf16 GEMM) with their row stride,
+//     and the weights are packed by PackPanelBF16 (width 16), whose
+//     layout is the B tile's.
 //   - amxQ8: Q8_0 (and Q4_0, unpacked to int8 −8..7 when packed) weights
 //     against activations quantized per 32-column block (quantQ8, as the
 //     row kernels use). One TDPBSSD per block of 32 gives the exact
@@ -226,6 +234,19 @@ var amxBF16x2Desc = amxKernelDesc{
 	advance:  append(amxBF16Desc.advance[:3:3], amxAdvance{rR8, 1024}, amxAdvance{rDX, 1024}),
 }
 
+// amxBF16x1Desc: SI, DI = tokens 0–15 and 16–31 of the rounded
+// activation rows at step 0 (row stride BX), R9, R10 = the two B panels.
+var amxBF16x1Desc = amxKernelDesc{
+	symbol:   "amxBF16x1Kernel",
+	prologue: amxBF16Desc.prologue,
+	body: []amxInst{tileloadd(6, 0, rR9, rR11), tileloadd(7, 0, rR10, rR11),
+		tileloadd(4, 0, rSI, rBX), tileloadd(5, 0, rDI, rBX),
+		tdpbf16ps(0, 4, 6), tdpbf16ps(1, 4, 7), tdpbf16ps(2, 5, 6), tdpbf16ps(3, 5, 7)},
+	epilogue: amxBF16Desc.epilogue,
+	advance: []amxAdvance{{rSI, 2 * amxBF16Step}, {rDI, 2 * amxBF16Step},
+		{rR9, 1024}, {rR10, 1024}},
+}
+
 // amxBF16Body loads the B panels at b0 and b1 into tmm6 and tmm7, then for
 // each of the first parts of A (SI + 2 KiB per part) loads its two tiles
 // into tmm4 and tmm5 and adds the four products to tmm0–3.
@@ -298,6 +319,16 @@ func (u *amxUnit) run(seq []amxInst, r *amxRegs) {
 	}
 }
 
+// runKernel runs the kernel d with n runs of its loop body.
+func (u *amxUnit) runKernel(d amxKernelDesc, r *amxRegs, n int) {
+	u.run(d.prologue, r)
+	for range n {
+		u.run(d.body, r)
+		r.advance(d.advance)
+	}
+	u.run(d.epilogue, r)
+}
+
 // amxTiles runs the two tile kernels: on the hardware (amx_amd64.go) or on
 // the model (amxModelTiles). Each takes a 32-token block of A, two packed
 // 16-row weight panels b0 and b1, and the scratch c (amxScratch bytes)
@@ -308,6 +339,10 @@ type amxTiles interface {
 	// hold the f32 accumulators, tile after tile. With b0lo and b1lo
 	// (the weights' second bf16 parts) it runs amxBF16x2, else amxBF16.
 	bf16(a, b0, b1, b0lo, b1lo, c []byte, n int)
+	// bf16x1 is amxBF16x1: like bf16, with a the 32 bf16-rounded
+	// activation rows (lda bytes apart) from the first step's column on,
+	// one part, and the weights' one part in b0 and b1.
+	bf16x1(a []byte, lda int, b0, b1, c []byte, n int)
 	// q8 adds the scaled products of nb blocks: a holds, per block, the
 	// 32 tokens' 32 int8 (amxQ8ABlock bytes), xd their scales (32 a
 	// block); c's int32 tiles are scratch and its second 4 KiB the f32
@@ -321,6 +356,13 @@ func amxCheckBF16(a, b0, b1, b0lo, b1lo, c []byte, n int) {
 	if n < 1 || len(a) < n*amxBF16AStep || len(b0) < n*1024 || len(b1) < n*1024 || len(c) < amxScratch ||
 		(b0lo != nil || b1lo != nil) && (len(b0lo) < n*1024 || len(b1lo) < n*1024) {
 		panic("compute: amx bf16 kernel operands too small")
+	}
+}
+
+func amxCheckBF16x1(a []byte, lda int, b0, b1, c []byte, n int) {
+	if n < 1 || lda < n*2*amxBF16Step || len(a) < (amxTM-1)*lda+n*2*amxBF16Step ||
+		len(b0) < n*1024 || len(b1) < n*1024 || len(c) < amxScratch {
+		panic("compute: amx bf16x1 kernel operands too small")
 	}
 }
 
@@ -351,12 +393,23 @@ func (amxModelTiles) bf16(a, b0, b1, b0lo, b1lo, c []byte, n int) {
 	}
 	r.p[rCX] = amxPtr{c, 0}
 	r.v[rR11] = 64
-	u.run(d.prologue, &r)
-	for range n {
-		u.run(d.body, &r)
-		r.advance(d.advance)
-	}
-	u.run(d.epilogue, &r)
+	u.runKernel(d, &r, n)
+}
+
+// bf16x1 is the twin of amxBF16x1Kernel.
+func (amxModelTiles) bf16x1(a []byte, lda int, b0, b1, c []byte, n int) {
+	amxCheckBF16x1(a, lda, b0, b1, c, n)
+	var u amxUnit
+	var r amxRegs
+	r.p[rAX] = amxPtr{amxBF16Config[:], 0}
+	r.p[rSI] = amxPtr{a, 0}
+	r.v[rBX] = lda
+	r.p[rDI] = r.p[rSI].add(16 * lda)
+	r.p[rR9] = amxPtr{b0, 0}
+	r.p[rR10] = amxPtr{b1, 0}
+	r.p[rCX] = amxPtr{c, 0}
+	r.v[rR11] = 64
+	u.runKernel(amxBF16x1Desc, &r, n)
 }
 
 // q8 is the twin of amxQ8Kernel.
@@ -460,21 +513,19 @@ func bf16Split(x float32, v []uint16) {
 
 // amxPackBF16 writes the packed 16-row panel of BF16 or F16 W rows
 // [n0, n0+16) (zero past W.Rows) for the steps [s0, s1) of 32 columns
-// (zero past W.Cols) into dst: (s1−s0)·1 KiB for BF16; for F16 the panel
-// of the values' first bf16 parts, then that of their second parts.
-func amxPackBF16(dst []byte, w *Matrix, n0, s0, s1 int) {
+// (zero past W.Cols) into dst for the f32-accurate kernels: for BF16 the
+// weights as they are ((s1−s0)·1 KiB, amxPackPanel); for F16 the panel of
+// the values' first bf16 parts, then that of their second parts.
+func amxPackBF16(k *kernels, dst []byte, w *Matrix, n0, s0, s1 int) {
+	if w.DType != F16 {
+		amxPackPanel(k, dst, w, n0, s0, s1)
+		return
+	}
 	K := w.Cols
-	parts := 1
-	if w.DType == F16 {
-		parts = 2
-	}
 	pw := (s1 - s0) * 256 // uint32 words of one part
-	d := amxWords(dst[:parts*pw*4])
+	d := amxWords(dst[:2*pw*4])
 	clear(d)
-	var split *[1 << 16]uint32
-	if parts == 2 {
-		split = f16BF16Parts()
-	}
+	split := f16BF16Parts()
 	c0 := min(K, s0*amxBF16Step)
 	for j := range 16 {
 		n := n0 + j
@@ -488,15 +539,29 @@ func amxPackBF16(dst []byte, w *Matrix, n0, s0, s1 int) {
 				v1 = row[2*kk+1]
 			}
 			o := kk*16 + j
-			if parts == 1 {
-				d[o] = uint32(v0) | uint32(v1)<<16
-				continue
-			}
 			p0, p1 := split[v0], split[v1]
 			d[o] = p0&0xffff | p1<<16
 			d[pw+o] = p0>>16 | p1&0xffff0000
 		}
 	}
+}
+
+// amxPackPanel writes the packed 16-row panel of W rows [n0, n0+16) for
+// the steps [s0, s1) of 32 columns into dst ((s1−s0)·1 KiB): the B tiles
+// of TDPBF16PS, which are PackPanelBF16's layout with width 16 (its
+// rounding too: bf16 weights copied, f16 and f32 ones rounded to nearest
+// even, as the bf16 GEMM packs them), zero past W.Cols.
+func amxPackPanel(k *kernels, dst []byte, w *Matrix, n0, s0, s1 int) {
+	d := amxWords(dst[:(s1-s0)*1024])
+	k0 := s0 * amxBF16Step
+	kc := min(w.Cols, s1*amxBF16Step) - k0
+	var tmp []float32
+	var tmpw []uint32
+	if w.DType != BF16 {
+		tmp, tmpw = make([]float32, kc), make([]uint32, (kc+1)/2)
+	}
+	packPanelBF16(k, d, tmp, tmpw, w, n0, k0, kc, 16)
+	clear(d[(kc+1)/2*16:])
 }
 
 // f16BF16Parts maps each f16 bit pattern to its two bf16 parts (bf16Split
@@ -512,7 +577,7 @@ var f16BF16Parts = sync.OnceValue(func() *[1 << 16]uint32 {
 })
 
 // amxWordBytes views the words w as bytes.
-func amxWordBytes(w []float32) []byte {
+func amxWordBytes[E float32 | uint32](w []E) []byte {
 	if len(w) == 0 {
 		return nil
 	}
@@ -578,19 +643,24 @@ type amxBlocking struct{ group, bf16KC, q8KC int }
 // kernels (one full token block); not yet tuned on AMX hardware.
 const amxMinT = amxTM
 
-// amxMatMul computes MatMul through the tile kernels tk for BF16, F16,
-// Q8_0 and Q4_0 weights, reporting false (having done nothing) for other
-// formats.
-func (p *Pool) amxMatMul(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix) bool {
-	return p.amxMatMulBlocked(tk, k, out, x, T, w, amxDefaultBlocking)
+// amxMatMul computes MatMul through the tile kernels tk, reporting false
+// (having done nothing) for the formats they do not take. With bf16 (the
+// pool's precision asks for bf16 arithmetic: useBF16) F32, BF16 and F16
+// weights take the one-part kernel, rounded as the bf16 GEMM rounds them;
+// otherwise BF16 and F16 weights take the f32-accurate multi-part kernels,
+// and in both cases Q8_0 and Q4_0 the integer one.
+func (p *Pool) amxMatMul(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix, bf16 bool) bool {
+	return p.amxMatMulBlocked(tk, k, out, x, T, w, bf16, amxDefaultBlocking)
 }
 
 // amxMatMulBlocked is amxMatMul with the cache blocking bl.
-func (p *Pool) amxMatMulBlocked(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix, bl amxBlocking) bool {
-	switch w.DType {
-	case BF16, F16:
-		p.amxBF16(tk, out, x, T, w, bl)
-	case Q8_0, Q4_0:
+func (p *Pool) amxMatMulBlocked(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix, bf16 bool, bl amxBlocking) bool {
+	switch {
+	case bf16 && (w.DType == F32 || w.DType == BF16 || w.DType == F16):
+		p.amxBF16x1(tk, k, out, x, T, w, bl)
+	case w.DType == BF16 || w.DType == F16:
+		p.amxBF16(tk, k, out, x, T, w, bl)
+	case w.DType == Q8_0 || w.DType == Q4_0:
 		p.amxQ8(tk, k, out, x, T, w, bl)
 	default:
 		return false
@@ -598,7 +668,24 @@ func (p *Pool) amxMatMulBlocked(tk amxTiles, k *kernels, out, x []float32, T int
 	return true
 }
 
-func (p *Pool) amxBF16(tk amxTiles, out, x []float32, T int, w *Matrix, bl amxBlocking) {
+// amxBF16x1 is MatMul in bf16 through the one-part kernel: the same
+// rounded operands as gemmBF16, summed in f32 in the tile unit's order.
+func (p *Pool) amxBF16x1(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix, bl amxBlocking) {
+	N, K := w.Rows, w.Cols
+	steps := (K + amxBF16Step - 1) / amxBF16Step
+	nt := (T + amxTM - 1) / amxTM
+	xb, xs := p.roundRowsBF16(k, x, T, K, nt*amxTM, steps*amxBF16Step/2)
+	a, lda := amxWordBytes(xb), 4*xs
+	p.amxRun(out, T, N, steps, bl.bf16KC, bl.group, 1024, false,
+		func(dst []byte, n0, s0, s1 int) { amxPackPanel(k, dst, w, n0, s0, s1) },
+		func(tb, s0, s1 int, b0, b1, c []byte) {
+			o := tb*amxTM*lda + s0*2*amxBF16Step
+			tk.bf16x1(a[o:o+(amxTM-1)*lda+(s1-s0)*2*amxBF16Step], lda, b0, b1, c, s1-s0)
+		},
+	)
+}
+
+func (p *Pool) amxBF16(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix, bl amxBlocking) {
 	N, K := w.Rows, w.Cols
 	kp := (K + amxBF16Step - 1) / amxBF16Step * amxBF16Step
 	nt := (T + amxTM - 1) / amxTM
@@ -619,7 +706,7 @@ func (p *Pool) amxBF16(tk amxTiles, out, x []float32, T int, w *Matrix, bl amxBl
 		parts = 2
 	}
 	p.amxRun(out, T, N, steps, bl.bf16KC, bl.group, 1024*parts, false,
-		func(dst []byte, n0, s0, s1 int) { amxPackBF16(dst, w, n0, s0, s1) },
+		func(dst []byte, n0, s0, s1 int) { amxPackBF16(k, dst, w, n0, s0, s1) },
 		func(tb, s0, s1 int, b0, b1, c []byte) {
 			pb := (s1 - s0) * 1024 // bytes of one bf16 part of a panel
 			var b0lo, b1lo []byte
@@ -746,7 +833,13 @@ func amxAddOut(out []float32, acc []uint32, rowMajor bool, t0, n0, T, N int) {
 //     order to the bit) and within 1e-4·Σ|x·w| of ref;
 //   - Q8_0 and Q4_0, random: bit for bit with the model (integer dots,
 //     then the same f32 operations in the same order) and within
-//     1e-4·Σ|x·w| of ref.
+//     1e-4·Σ|x·w| of ref;
+//   - the one-part bf16 kernel (bf16 precision) with bf16 and f32
+//     weights in {-1, 0, 1} and activations ±(1 + u·2⁻⁷) (exact in
+//     bf16) over 40 columns: bit for bit with the model and with ref's
+//     bf16 GEMM (Go's where ref has none); with random bf16, f16 and f32
+//     weights within 1e-5·Σ|x·w| of both (the same rounded operands,
+//     summed in another order).
 //
 // Shapes are odd on purpose: a partial token block, a partial weight
 // block, padded columns.
@@ -765,16 +858,22 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 	for _, tc := range []struct {
 		dt      DType
 		T, N, K int
-		frac    int // exact cases: fraction bits of the activations
+		frac    int  // exact cases: fraction bits of the activations
+		bf16    bool // the one-part kernel
 	}{
-		{BF16, 37, 45, 8, 19},
-		{BF16, 37, 45, 40, 15},
-		{BF16, 37, 45, 100, 0},
-		{F16, 37, 45, 8, 19},
-		{F16, 37, 45, 8, 8},
-		{F16, 37, 45, 100, 0},
-		{Q8_0, 37, 45, 100, 0},
-		{Q4_0, 37, 45, 64, 0},
+		{BF16, 37, 45, 8, 19, false},
+		{BF16, 37, 45, 40, 15, false},
+		{BF16, 37, 45, 100, 0, false},
+		{F16, 37, 45, 8, 19, false},
+		{F16, 37, 45, 8, 8, false},
+		{F16, 37, 45, 100, 0, false},
+		{Q8_0, 37, 45, 100, 0, false},
+		{Q4_0, 37, 45, 64, 0, false},
+		{BF16, 37, 45, 40, 7, true},
+		{F32, 37, 45, 40, 7, true},
+		{BF16, 37, 45, 100, 0, true},
+		{F16, 37, 45, 100, 0, true},
+		{F32, 37, 45, 100, 0, true},
 	} {
 		exact := tc.frac > 0
 		T, N, K := tc.T, tc.N, tc.K
@@ -792,7 +891,7 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 		}
 		for i := range wf {
 			switch {
-			case exact && tc.frac <= 8:
+			case exact && tc.frac <= 8 && !tc.bf16:
 				// 11 significant bits: both bf16 parts of an f16.
 				r := rnd()
 				wf[i] = 1 + float32(r&1023)/1024
@@ -809,9 +908,19 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 		got := make([]float32, T*N)
 		model := make([]float32, T*N)
 		want := make([]float32, T*N)
-		p.amxMatMul(tk, ref, got, x, T, w)
-		p.amxMatMul(amxModelTiles{}, ref, model, x, T, w)
-		p.matVec(ref, want, x, T, w)
+		p.amxMatMul(tk, ref, got, x, T, w, tc.bf16)
+		p.amxMatMul(amxModelTiles{}, ref, model, x, T, w, tc.bf16)
+		if tc.bf16 {
+			rk := ref
+			if rk.gemmBF16 == nil {
+				c := *ref
+				c.gemmBF16 = gemmBF16Generic
+				rk = &c
+			}
+			p.gemmBF16(rk, want, x, T, w)
+		} else {
+			p.matVec(ref, want, x, T, w)
+		}
 		for t := range T {
 			for n := range N {
 				var mag float32
@@ -822,10 +931,14 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 				bitExact := exact || tc.dt == Q8_0 || tc.dt == Q4_0
 				if bitExact && math.Float32bits(got[i]) != math.Float32bits(model[i]) ||
 					!bitExact && abs32(got[i]-model[i]) > 1e-5*mag {
-					return fmt.Errorf("%v K=%d: out[%d,%d] = %g, tile model %g", tc.dt, K, t, n, got[i], model[i])
+					return fmt.Errorf("%v K=%d bf16 %v: out[%d,%d] = %g, tile model %g", tc.dt, K, tc.bf16, t, n, got[i], model[i])
 				}
-				if exact && got[i] != want[i] || abs32(got[i]-want[i]) > 1e-4*mag {
-					return fmt.Errorf("%v K=%d: out[%d,%d] = %g, %s kernels %g", tc.dt, K, t, n, got[i], ref.name, want[i])
+				tol := float32(1e-4)
+				if tc.bf16 {
+					tol = 1e-5
+				}
+				if exact && got[i] != want[i] || abs32(got[i]-want[i]) > tol*mag {
+					return fmt.Errorf("%v K=%d bf16 %v: out[%d,%d] = %g, %s kernels %g", tc.dt, K, tc.bf16, t, n, got[i], ref.name, want[i])
 				}
 			}
 		}
@@ -833,12 +946,15 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 	return nil
 }
 
-// amxTestWeights returns the rows×cols f32 weights wf in dt (BF16, F16,
-// Q8_0 or Q4_0), quantized with k's kernels (not through the package's chosen set,
+// amxTestWeights returns the rows×cols f32 weights wf in dt (F32, BF16,
+// F16, Q8_0 or Q4_0), quantized with k's kernels (not through the package's chosen set,
 // which the self-test helps choose).
 func amxTestWeights(k *kernels, dt DType, rows, cols int, wf []float32) *Matrix {
 	w := &Matrix{DType: dt, Rows: rows, Cols: cols}
 	switch dt {
+	case F32:
+		w.F32 = append([]float32(nil), wf[:rows*cols]...)
+		return w
 	case BF16, F16:
 		w.U16 = make([]uint16, rows*cols)
 		for i, v := range wf[:rows*cols] {
@@ -897,8 +1013,11 @@ func newAMXKernels(pr amxProbe) (*kernels, string) {
 	k := *pr.base
 	k.name = "amx"
 	tiles, base := pr.tiles, pr.base
+	// The tiles follow the pool's precision exactly as the bf16 GEMM
+	// would be chosen (useBF16, with base's bf16 dot products): bf16
+	// arithmetic in one part where it would, f32 accuracy elsewhere.
 	k.tileMatMul = func(p *Pool, out, x []float32, T int, w *Matrix) bool {
-		return T >= amxMinT && p.amxMatMul(tiles, base, out, x, T, w)
+		return T >= amxMinT && p.amxMatMul(tiles, base, out, x, T, w, p.useBF16(base, w.DType, T))
 	}
 	return &k, ""
 }

@@ -86,6 +86,11 @@ func (amxHWTiles) bf16(a, b0, b1, b0lo, b1lo, c []byte, n int) {
 	amxBF16Kernel(amxBF16Config, &a[0], &b0[0], &b1[0], &c[0], n)
 }
 
+func (amxHWTiles) bf16x1(a []byte, lda int, b0, b1, c []byte, n int) {
+	amxCheckBF16x1(a, lda, b0, b1, c, n)
+	amxBF16x1Kernel(amxBF16Config, &a[0], lda, &b0[0], &b1[0], &c[0], n)
+}
+
 func (amxHWTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
 	amxCheckQ8(a, xd, b0, b1, c, nb)
 	amxQ8Kernel(amxQ8Config, &a[0], &xd[0], &b0[0], &b1[0], &c[0], nb)
@@ -98,6 +103,9 @@ func amxBF16Kernel(cfg *amxTileConfig, a, b0, b1, c *byte, n int)
 func amxBF16x2Kernel(cfg *amxTileConfig, a, b0, b1, b0lo, b1lo, c *byte, n int)
 
 //go:noescape
+func amxBF16x1Kernel(cfg *amxTileConfig, a *byte, lda int, b0, b1, c *byte, n int)
+
+//go:noescape
 func amxQ8Kernel(cfg *amxTileConfig, a *byte, xd *float32, b0, b1, c *byte, nb int)
 
 //go:noescape
@@ -107,7 +115,7 @@ func amxXCR0() uint64
 func amxQ8ScaleAVX512(c *byte, xd *float32, b0, b1 *byte)
 
 //go:noescape
-func amxKernelEntries() (bf16, bf16x2, q8 uintptr)
+func amxKernelEntries() (bf16, bf16x2, bf16x1, q8 uintptr)
 
 // amxSplitRow is amxSplitRowGo, with AVX-512 for the whole steps of 32
 // columns where the CPU has it. The assembly reports whether any value or

@@ -115,6 +115,42 @@ bf16x2loop:
 	BF16EXIT
 	RET
 
+// func amxBF16x1Kernel(cfg *amxTileConfig, a *byte, lda int, b0, b1, c *byte, n int)
+//
+// The one-part bf16 kernel (PrecisionAuto/PrecisionBF16): adds to the
+// four f32 accumulator tiles at c the products of n steps of 32 columns of
+// the bf16-rounded activations (32 token rows lda bytes apart, each step's
+// 64 bytes of a row read in place: tokens 0–15 from a, 16–31 from
+// a+16·lda) with the packed bf16 panels b0, b1 (PackPanelBF16, width 16).
+TEXT ·amxBF16x1Kernel(SB), NOSPLIT, $0-56
+	MOVQ cfg+0(FP), AX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), BX
+	MOVQ b0+24(FP), R9
+	MOVQ b1+32(FP), R10
+	MOVQ c+40(FP), CX
+	MOVQ BX, DI
+	SHLQ $4, DI
+	LEAQ (SI)(DI*1), DI       // tokens 16–31
+	BF16ENTRY
+	MOVQ n+48(FP), AX
+
+bf16x1loop:
+	TILELOADD(6, AMX_REG_R9, AMX_REG_R11)
+	TILELOADD(7, AMX_REG_R10, AMX_REG_R11)
+	TILELOADD(4, AMX_REG_SI, AMX_REG_BX)
+	TILELOADD(5, AMX_REG_DI, AMX_REG_BX)
+	BF16DOTS
+	ADDQ $64, SI              // 32 columns of bf16
+	ADDQ $64, DI
+	ADDQ $1024, R9            // 16 column pairs × 64 bytes
+	ADDQ $1024, R10
+	DECQ AX
+	JNZ  bf16x1loop
+
+	BF16EXIT
+	RET
+
 // Q8ROW applies the block scales to token row m (0–31): with Z30, Z31 the
 // weight scales of rows 0–15 and 16–31 and the int32 dots in the stored
 // tiles at CX (tile (m/16)·2 + half, row m%16), the f32 accumulator row
@@ -234,16 +270,18 @@ TEXT ·amxXCR0(SB), NOSPLIT, $0-8
 	MOVQ AX, ret+0(FP)
 	RET
 
-// func amxKernelEntries() (bf16, bf16x2, q8 uintptr)
+// func amxKernelEntries() (bf16, bf16x2, bf16x1, q8 uintptr)
 // The entry addresses of the kernels' code, for the disassembly test (the
 // test binary has no symbol table).
-TEXT ·amxKernelEntries(SB), NOSPLIT, $0-24
+TEXT ·amxKernelEntries(SB), NOSPLIT, $0-32
 	LEAQ ·amxBF16Kernel(SB), AX
 	MOVQ AX, bf16+0(FP)
 	LEAQ ·amxBF16x2Kernel(SB), AX
 	MOVQ AX, bf16x2+8(FP)
+	LEAQ ·amxBF16x1Kernel(SB), AX
+	MOVQ AX, bf16x1+16(FP)
 	LEAQ ·amxQ8Kernel(SB), AX
-	MOVQ AX, q8+16(FP)
+	MOVQ AX, q8+24(FP)
 	RET
 
 // RNE16 rounds the 16 floats in zin to bfloat16, nearest even, with

@@ -273,6 +273,30 @@ func gemmBF16Generic(kp int, a []uint32, rs, ps int, b []uint32, c []float32, ld
 	}
 }
 
+// roundRowsBF16 returns the T rows of x (K columns each) rounded to
+// bfloat16 pairs as bf16Pair does (k's SIMD rounding where it has one),
+// as rows xs words apart: at least minWords words (zero past (K+1)/2) and
+// padded so that the rows a kernel reads together do not share L1 sets,
+// with zero rows up to rows. The bf16 GEMM and the AMX one-part kernel
+// (which loads its A tiles from these rows) share it, so they round alike.
+func (p *Pool) roundRowsBF16(k *kernels, x []float32, T, K, rows, minWords int) (xb []uint32, xs int) {
+	round := k.roundBF16
+	if round == nil {
+		round = roundBF16Generic
+	}
+	xs = max(minWords, (K+1)/2)
+	if xs >= 256 {
+		xs += 16
+	}
+	xb = make([]uint32, rows*xs)
+	p.For(T, 16, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			round(xb[t*xs:], x[t*K:(t+1)*K])
+		}
+	})
+	return xb, xs
+}
+
 // gemmBF16 is the cache-blocked product of MatMul in bf16 (see
 // PrecisionBF16): the activations are rounded once, the weights packed one
 // panel at a time by the worker that uses it, and the products of each
@@ -283,24 +307,8 @@ func (p *Pool) gemmBF16(k *kernels, out, x []float32, T int, w *Matrix) {
 	np := (N + bfRows - 1) / bfRows     // weight panels
 	KP := (K + 1) / 2                   // column pairs
 
-	// x rounded to bfloat16 as rows of KP pairs, xs words apart (padded so
-	// that the 14 rows a micro-kernel reads do not share L1 sets), with
-	// zero rows up to a whole number of token panels: the micro-kernel
-	// reads its token rows in place.
-	round := k.roundBF16
-	if round == nil {
-		round = roundBF16Generic
-	}
-	xs := KP
-	if xs >= 256 {
-		xs += 16
-	}
-	xb := make([]uint32, mp*bfTokens*xs)
-	p.For(T, 16, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			round(xb[t*xs:], x[t*K:(t+1)*K])
-		}
-	})
+	// The micro-kernel reads its token rows in place.
+	xb, xs := p.roundRowsBF16(k, x, T, K, mp*bfTokens, KP)
 
 	const ncp, mcp = bfNC / bfRows, bfMC / bfTokens
 	p.For(np, 1, func(lo, hi int) {
