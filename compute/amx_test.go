@@ -573,3 +573,47 @@ func TestAMXSplitRow(t *testing.T) {
 		}
 	}
 }
+
+// TestAMXPrecisionNote checks what bench and inspect report as the
+// precision in effect (PrecisionNote, precisionNote of the set in use)
+// with the amx set as a machine with AMX builds it, the tile model
+// standing in for the hardware: the bf16 products on the tiles in one
+// part, the f32-accurate tiles for the rest (what TestAMXMatMulHook
+// checks MatMul does); and without AMX no mention of it.
+func TestAMXPrecisionNote(t *testing.T) {
+	ok := func() error { return nil }
+	sets := bf16Sets()
+	base := sets[len(sets)-1]
+	amx, note := newAMXKernels(amxProbe{cpu: true, osEnabled: true, permit: ok, tiles: amxModelTiles{}, base: base})
+	if amx == nil {
+		t.Fatal(note)
+	}
+	noBF16, note := newAMXKernels(amxProbe{cpu: true, osEnabled: true, permit: ok, tiles: amxModelTiles{}, base: genericKernels})
+	if noBF16 == nil {
+		t.Fatal(note)
+	}
+	const f32Tiles = "; the AMX tiles (f32-accurate) take bf16, f16, Q8_0 and Q4_0 weights from 32 tokens"
+	const restTiles = "; the AMX tiles (f32-accurate) take bf16 and f16 below 64 tokens, Q8_0 and Q4_0 weights from 32 tokens"
+	for _, tc := range []struct {
+		k    *kernels
+		pr   Precision
+		want string
+	}{
+		{amx, PrecisionAuto, "bf16 GEMM on the AMX tiles (one bf16 part) (and vision attention) for bf16/f16 weights at ≥ 64 tokens, f32 otherwise" + restTiles},
+		{amx, PrecisionBF16, "bf16 GEMM on the AMX tiles (one bf16 part) (and vision attention) for f32/bf16/f16 weights at ≥ 64 tokens, f32 otherwise" + restTiles},
+		{amx, PrecisionF32, "f32" + f32Tiles},
+		{noBF16, PrecisionAuto, "f32 (auto asked; the amx kernels have no bf16 dot products)" + f32Tiles},
+		{base, PrecisionAuto, "bf16 GEMM (and vision attention) for bf16/f16 weights at ≥ 64 tokens, f32 otherwise"},
+		{base, PrecisionF32, "f32"},
+		{genericKernels, PrecisionBF16, "f32 (bf16 asked; the go kernels have no bf16 dot products)"},
+	} {
+		if got := precisionNote(tc.k, tc.pr); got != tc.want {
+			t.Errorf("%s %v:\n got %q\nwant %q", tc.k.name, tc.pr, got, tc.want)
+		}
+	}
+	for _, pr := range []Precision{PrecisionAuto, PrecisionF32, PrecisionBF16} {
+		if PrecisionNote(pr) != precisionNote(kern, pr) {
+			t.Errorf("PrecisionNote(%v) is not that of the set in use", pr)
+		}
+	}
+}

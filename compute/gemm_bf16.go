@@ -9,9 +9,10 @@ import (
 
 // Precision chooses the arithmetic of MatMul's many-token products (the
 // GEMM of prefill and of the vision tower). The zero value is
-// PrecisionAuto. The amx set's tile products keep f32 accuracy and take
-// the formats they handle (bf16, f16, Q8_0, Q4_0 at 32+ tokens) first,
-// whatever the precision.
+// PrecisionAuto. The amx set follows it alike: where the bf16 GEMM would
+// be taken it runs the same bf16 arithmetic on the AMX tiles (one bf16
+// part per value, rounded as here); elsewhere its tiles keep f32 accuracy
+// for the formats they handle (bf16, f16, Q8_0, Q4_0 at 32+ tokens).
 type Precision uint8
 
 const (
@@ -64,25 +65,37 @@ func HasBF16Dot() bool { return kern.gemmBF16 != nil }
 
 // PrecisionNote describes the arithmetic MatMul uses under pr with the
 // kernel set in use, for bench and inspect.
-func PrecisionNote(pr Precision) string {
+func PrecisionNote(pr Precision) string { return precisionNote(kern, pr) }
+
+// precisionNote is PrecisionNote for the kernel set k.
+func precisionNote(k *kernels, pr Precision) string {
+	gemm := "bf16 GEMM"
+	if k.tileMatMul != nil {
+		gemm = "bf16 GEMM on the AMX tiles (one bf16 part)"
+	}
+	// The formats the f32-accurate AMX tiles take outside the bf16 GEMM.
+	rest := fmt.Sprintf("bf16 and f16 below %d tokens, Q8_0 and Q4_0", bf16MinT)
 	switch {
 	case pr == PrecisionF32:
-		return "f32"
-	case !HasBF16Dot():
-		return fmt.Sprintf("f32 (%s asked; the %s kernels have no bf16 dot products)", pr, kern.name)
+		return "f32" + amxF32Note(k, "bf16, f16, Q8_0 and Q4_0")
+	case k.gemmBF16 == nil:
+		return fmt.Sprintf("f32 (%s asked; the %s kernels have no bf16 dot products)", pr, k.name) +
+			amxF32Note(k, "bf16, f16, Q8_0 and Q4_0")
 	case pr == PrecisionBF16:
-		return fmt.Sprintf("bf16 GEMM (and vision attention) for f32/bf16/f16 weights at ≥ %d tokens, f32 otherwise", bf16MinT) + amxFirst()
+		return fmt.Sprintf("%s (and vision attention) for f32/bf16/f16 weights at ≥ %d tokens, f32 otherwise", gemm, bf16MinT) +
+			amxF32Note(k, rest)
 	}
-	return fmt.Sprintf("bf16 GEMM (and vision attention) for bf16/f16 weights at ≥ %d tokens, f32 otherwise", bf16MinT) + amxFirst()
+	return fmt.Sprintf("%s (and vision attention) for bf16/f16 weights at ≥ %d tokens, f32 otherwise", gemm, bf16MinT) +
+		amxF32Note(k, rest)
 }
 
-// amxFirst notes, for PrecisionNote, that the amx set's f32-accurate tiles
-// take the weight formats they handle before the bf16 GEMM.
-func amxFirst() string {
-	if kern.tileMatMul == nil {
+// amxF32Note notes, for precisionNote, the weight formats the amx set's
+// f32-accurate tiles take.
+func amxF32Note(k *kernels, formats string) string {
+	if k.tileMatMul == nil {
 		return ""
 	}
-	return "; the AMX tiles (f32-accurate) take bf16, f16, Q8_0 and Q4_0 weights first"
+	return fmt.Sprintf("; the AMX tiles (f32-accurate) take %s weights from %d tokens", formats, amxMinT)
 }
 
 // Register and cache blocking of the bf16 GEMM. The micro-kernel sets or
