@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -614,6 +615,36 @@ func TestAMXPrecisionNote(t *testing.T) {
 	for _, pr := range []Precision{PrecisionAuto, PrecisionF32, PrecisionBF16} {
 		if PrecisionNote(pr) != precisionNote(kern, pr) {
 			t.Errorf("PrecisionNote(%v) is not that of the set in use", pr)
+		}
+	}
+}
+
+// TestAMXPackPanel checks the one-part B panels against PackPanelBF16
+// (width 16, so the bf16 GEMM and the tiles round the weights alike) over
+// partial steps and rows past the end, and that every padding word is
+// zero whatever the buffer held (stale non-finite weights times the zero
+// activations of the padding would make NaNs).
+func TestAMXPackPanel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, dt := range []DType{F32, BF16, F16} {
+		for _, sh := range [][4]int{{20, 100, 0, 4}, {20, 100, 2, 4}, {16, 31, 0, 1}, {40, 64, 1, 2}} {
+			rows, cols, s0, s1 := sh[0], sh[1], sh[2], sh[3]
+			w, _ := amxTestMatrix(rng, dt, rows, cols)
+			for _, n0 := range []int{0, 16, rows - 3} {
+				for _, k := range bf16Sets() {
+					dst := make([]byte, (s1-s0)*1024)
+					for i := range dst {
+						dst[i] = 0xff
+					}
+					amxPackPanel(k, dst, w, n0, s0, s1)
+					kc := min(cols, s1*amxBF16Step) - s0*amxBF16Step
+					want := make([]uint32, (s1-s0)*256)
+					PackPanelBF16(want, w, n0, s0*amxBF16Step, kc, 16)
+					if got := amxWords(dst); !slices.Equal(got, want) {
+						t.Fatalf("%s %v %v n0=%d: panel differs from PackPanelBF16's", k.name, dt, sh, n0)
+					}
+				}
+			}
 		}
 	}
 }
