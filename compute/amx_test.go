@@ -257,7 +257,7 @@ var amxPrecisionCases = []struct {
 // operands, summed in another order).
 func TestAMXTilesModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
-	shapes := [][3]int{{1, 1, 1}, {31, 17, 33}, {32, 32, 32}, {33, 45, 100}, {70, 70, 31}, {5, 3, 130}, {33, 270, 600}}
+	shapes := [][3]int{{1, 1, 1}, {31, 17, 33}, {32, 32, 32}, {33, 45, 100}, {70, 70, 31}, {5, 3, 130}, {33, 270, 600}, {33, 40, 4096 + 5}}
 	// The default blocking, and one small enough for several weight
 	// groups and column chunks (a partial last one of each) here.
 	blockings := []amxBlocking{amxDefaultBlocking, {group: 2, bf16KC: 3, q8KC: 2}, amxDefaultBlocking}
