@@ -626,18 +626,20 @@ func amxPackQ8(dst []byte, w *Matrix, n0, b0, b1 int) {
 }
 
 // amxDefaultBlocking: a worker packs 8 32-row weight blocks over 32 steps
-// (bf16) or 64 blocks (Q8_0) of 32 columns at a time — 512 KiB of bf16
-// panels, 1 MiB of f16 ones, 576 KiB of Q8_0 ones, for L2 — and runs
-// every token block against them, so the activations stream past once
-// per 256 weight rows, and each kernel call does enough work (32 steps:
-// 384 tile products; 64 blocks: 256) to hide adding its 32×32 result to
-// out. Not yet tuned on AMX hardware.
-var amxDefaultBlocking = amxBlocking{group: 8, bf16KC: 32, q8KC: 64}
+// (bf16, f32-accurate), 64 steps (bf16, one part) or 64 blocks (Q8_0) of
+// 32 columns at a time — 512 KiB of bf16 panels, 1 MiB of f16 ones or of
+// one-part ones, 576 KiB of Q8_0 ones, for L2 — and runs every token
+// block against them, so the activations stream past once per 256 weight
+// rows, and each kernel call does enough work (384 tile products for the
+// f32-accurate bf16 kernel, 256 for the one-part and the Q8_0 ones) to
+// hide adding its 32×32 result to out (amxAddOut, about 30 ns with
+// AVX-512 on a Zen 5 from L1). Not yet tuned on AMX hardware.
+var amxDefaultBlocking = amxBlocking{group: 8, bf16KC: 32, bf16x1KC: 64, q8KC: 64}
 
 // amxBlocking is the cache blocking of the AMX MatMul: weight blocks
-// packed together, and the chunk of steps (bf16) or blocks (Q8_0) of
-// columns packed at a time.
-type amxBlocking struct{ group, bf16KC, q8KC int }
+// packed together, and the chunk of steps (bf16: f32-accurate, one part)
+// or blocks (Q8_0) of columns packed at a time.
+type amxBlocking struct{ group, bf16KC, bf16x1KC, q8KC int }
 
 // amxMinT is the smallest number of token rows MatMul sends to the AMX
 // kernels (one full token block); not yet tuned on AMX hardware.
@@ -676,7 +678,7 @@ func (p *Pool) amxBF16x1(tk amxTiles, k *kernels, out, x []float32, T int, w *Ma
 	nt := (T + amxTM - 1) / amxTM
 	xb, xs := p.roundRowsBF16(k, x, T, K, nt*amxTM, steps*amxBF16Step/2)
 	a, lda := amxWordBytes(xb), 4*xs
-	p.amxRun(out, T, N, steps, bl.bf16KC, bl.group, 1024, false,
+	p.amxRun(out, T, N, steps, bl.bf16x1KC, bl.group, 1024, false,
 		func(dst []byte, n0, s0, s1 int) { amxPackPanel(k, dst, w, n0, s0, s1) },
 		func(tb, s0, s1 int, b0, b1, c []byte) {
 			o := tb*amxTM*lda + s0*2*amxBF16Step
@@ -800,6 +802,14 @@ func (p *Pool) amxRun(out []float32, T, N, units, kc, group, unitBytes int, rowM
 // 16–31, then tokens 16–31) to out's rows [t0, t0+32) and columns
 // [n0, n0+32).
 func amxAddOut(out []float32, acc []uint32, rowMajor bool, t0, n0, T, N int) {
+	if amxAddBlock(out, acc, rowMajor, t0, n0, T, N) {
+		return
+	}
+	amxAddOutGo(out, acc, rowMajor, t0, n0, T, N)
+}
+
+// amxAddOutGo is amxAddOut in Go.
+func amxAddOutGo(out []float32, acc []uint32, rowMajor bool, t0, n0, T, N int) {
 	for m := range min(amxTM, T-t0) {
 		row := out[(t0+m)*N+n0 : (t0+m)*N+min(n0+amxTN, N)]
 		for h := 0; h < len(row); h += 16 {

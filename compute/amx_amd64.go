@@ -137,5 +137,25 @@ func amxSplitRow(dst []uint16, x []float32) {
 	}
 }
 
+// amxAddBlock is amxAddOut for a whole 32×32 block (rows t0..t0+31 and
+// columns n0..n0+31 of out inside T×N) with AVX-512, reporting false
+// (having done nothing) otherwise or without AVX-512. The sums are the
+// same as amxAddOut's, element by element.
+func amxAddBlock(out []float32, acc []uint32, rowMajor bool, t0, n0, T, N int) bool {
+	if t0+amxTM > T || n0+amxTN > N || !hasAVX512() {
+		return false
+	}
+	rs, half := 64, 1024
+	if rowMajor {
+		rs, half = 128, 64
+	}
+	_, _ = out[(t0+amxTM-1)*N+n0+amxTN-1], acc[1023]
+	amxAddBlockAVX512(&out[t0*N+n0], N, &amxWordBytes(acc)[0], rs, half)
+	return true
+}
+
+//go:noescape
+func amxAddBlockAVX512(out *float32, ldo int, acc *byte, rs, half int)
+
 //go:noescape
 func amxSplitAVX512(dst *uint16, x *float32, steps int) (nonFinite bool)

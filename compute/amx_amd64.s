@@ -359,3 +359,38 @@ TEXT ·amxQ8ScaleAVX512(SB), NOSPLIT, $0-32
 	Q8SCALE
 	VZEROUPPER
 	RET
+
+// func amxAddBlockAVX512(out *float32, ldo int, acc *byte, rs, half int)
+//
+// amxAddOut for a whole 32×32 block: out's 32 rows (ldo floats apart)
+// get += the 32 result rows, row m's 16+16 floats at
+// acc + (m/16)·2048 + (m%16)·rs and half bytes further (rs 64, half 1024:
+// the bf16 kernels' tiles; rs 128, half 64: row-major).
+TEXT ·amxAddBlockAVX512(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), DI
+	MOVQ ldo+8(FP), DX
+	SHLQ $2, DX               // bytes a row of out
+	MOVQ acc+16(FP), SI
+	MOVQ rs+24(FP), BX
+	MOVQ half+32(FP), R8
+	MOVQ SI, R9               // the result row
+	MOVQ $32, CX
+
+addblockloop:
+	VMOVUPS (R9), Z0
+	VMOVUPS (R9)(R8*1), Z1
+	VADDPS  (DI), Z0, Z0
+	VADDPS  64(DI), Z1, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    DX, DI
+	ADDQ    BX, R9
+	DECQ    CX
+	CMPQ    CX, $16
+	JNE     addblocknext
+	LEAQ    2048(SI), R9      // tokens 16–31
+addblocknext:
+	TESTQ   CX, CX
+	JNZ     addblockloop
+	VZEROUPPER
+	RET

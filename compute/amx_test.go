@@ -260,7 +260,7 @@ func TestAMXTilesModel(t *testing.T) {
 	shapes := [][3]int{{1, 1, 1}, {31, 17, 33}, {32, 32, 32}, {33, 45, 100}, {70, 70, 31}, {5, 3, 130}, {33, 270, 600}, {33, 40, 4096 + 5}}
 	// The default blocking, and one small enough for several weight
 	// groups and column chunks (a partial last one of each) here.
-	blockings := []amxBlocking{amxDefaultBlocking, {group: 2, bf16KC: 3, q8KC: 2}, amxDefaultBlocking}
+	blockings := []amxBlocking{amxDefaultBlocking, {group: 2, bf16KC: 3, bf16x1KC: 2, q8KC: 2}, amxDefaultBlocking}
 	for _, sh := range shapes {
 		T, N, K := sh[0], sh[1], sh[2]
 		x := randF32(rng, T*K)
@@ -644,6 +644,34 @@ func TestAMXPackPanel(t *testing.T) {
 						t.Fatalf("%s %v %v n0=%d: panel differs from PackPanelBF16's", k.name, dt, sh, n0)
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestAMXAddOut checks amxAddOut (AVX-512 for whole blocks where the CPU
+// has it) against amxAddOutGo bit for bit: both result layouts, whole and
+// partial blocks.
+func TestAMXAddOut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	acc := make([]uint32, 1024)
+	for i := range acc {
+		acc[i] = math.Float32bits(float32(rng.NormFloat64()))
+	}
+	for _, rowMajor := range []bool{false, true} {
+		for _, sh := range [][4]int{{0, 0, 32, 32}, {32, 64, 70, 100}, {32, 64, 63, 100}, {0, 32, 32, 63}, {5, 7, 40, 41}} {
+			t0, n0, T, N := sh[0], sh[1], sh[2], sh[3]
+			base := randF32(rng, T*N+1)
+			got, want := slices.Clone(base), slices.Clone(base)
+			amxAddOut(got[:T*N], acc, rowMajor, t0, n0, T, N)
+			amxAddOutGo(want[:T*N], acc, rowMajor, t0, n0, T, N)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("rowMajor %v %v: out[%d] = %v, want %v", rowMajor, sh, i, got[i], want[i])
+				}
+			}
+			if slices.Equal(got, base) {
+				t.Fatalf("rowMajor %v %v: nothing added", rowMajor, sh)
 			}
 		}
 	}
