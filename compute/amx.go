@@ -329,7 +329,7 @@ func (u *amxUnit) runKernel(d amxKernelDesc, r *amxRegs, n int) {
 	u.run(d.epilogue, r)
 }
 
-// amxTiles runs the two tile kernels: on the hardware (amx_amd64.go) or on
+// amxTiles runs the tile kernels: on the hardware (amx_amd64.go) or on
 // the model (amxModelTiles). Each takes a 32-token block of A, two packed
 // 16-row weight panels b0 and b1, and the scratch c (amxScratch bytes)
 // whose accumulator it adds to.

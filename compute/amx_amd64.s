@@ -4,9 +4,9 @@
 #include "amx_amd64.h"
 
 // The AMX kernels. Their AMX instructions, in code order, are listed in
-// amxBF16Desc, amxBF16x2Desc and amxQ8Desc (amx.go), whose Go twins run
-// the same sequence on the tile model; the tests check the disassembly of
-// these functions against those lists. Each call loads its tile
+// amxBF16Desc, amxBF16x2Desc, amxBF16x1Desc and amxQ8Desc (amx.go), whose
+// Go twins run the same sequence on the tile model; the tests check the
+// disassembly of these functions against those lists. Each call loads its tile
 // configuration at entry and releases the tiles at exit: no tile state
 // lives across Go calls.
 
