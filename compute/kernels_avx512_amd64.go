@@ -34,6 +34,7 @@ func newAVX512Kernels() *kernels {
 	useAttn512(&k)
 	useVNNI(&k)
 	useVNNIBlocks(&k)
+	useInt8GEMM(&k)
 	return &k
 }
 

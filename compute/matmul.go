@@ -75,6 +75,10 @@ func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 		clear(out[:T*rows])
 		return
 	}
+	if k.q8Tile != nil && (w.DType == Q8_0 || w.DType == Q4_0) && T >= k.q8TileMinT {
+		p.gemmQ(k, out, x, T, w)
+		return
+	}
 	if T >= gemmMinT(k, w.DType) {
 		p.gemm(k, out, x, T, w)
 		return

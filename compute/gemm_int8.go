@@ -1,0 +1,261 @@
+package compute
+
+import (
+	"encoding/binary"
+	"math"
+	"unsafe"
+)
+
+// The integer GEMM for Q8_0 and Q4_0 weights (kernels.q8Tile): activations
+// quantized to 8 bits per 32-column block as on the row path, weights
+// unpacked to signed int8, and a register-tiled micro-kernel that multiplies
+// a tile of qtRows weight rows by qtTokens tokens with 4-byte integer dot
+// products (VPDPBUSD) instead of dot products with horizontal sums.
+//
+// Packed weights (packQPanel): a panel is qtRows consecutive weight rows
+// over a range of blocks. Per block, 8 groups of 4 columns; per group the 4
+// int8 values of each of 16 rows side by side make one 64-byte line, and a
+// group holds qtRows/16 such lines (rows 0-15, then 16-31):
+//
+//	line(b, g, h) = panel[b*qtRows*qBlock + g*qtRows*4 + h*64 :][:64]
+//	line[4*l+e]   = W[row 16h+l, column 32b+4g+e]
+//
+// One line is also a row of an AMX B tile (16 columns × 4 bytes), so the
+// 16 lines of rows 16h..16h+15 of one block form a 16×64-byte B tile read
+// with a stride of qtRows*4 bytes. Per (block, row) the panel keeps the
+// weight scale (f32) and -128·Σw over the block's 32 values: the
+// activations are stored unsigned (x+128) because VPDPBUSD multiplies
+// unsigned by signed bytes, and starting each block's int32 sum at
+// -128·Σw removes the offset exactly.
+//
+// Packed activations (packActPanel): a panel is qtTokens tokens over all
+// blocks; per block and group of 4 columns, the 4 bytes x+128 of each token
+// side by side (qtTokens*4 bytes), and per block the tokens' scales.
+//
+// Both integer sums of a block are exact, so the result equals the row
+// path's (dotQ8x4, dotQ4x4) up to the order of the float additions.
+const (
+	qtRows   = 32 // weight rows per tile and panel
+	qtTokens = 6  // tokens per tile and activation panel
+	qtGroups = qBlock / 4
+
+	qtKcBlocks = 16 // blocks of 32 columns per packed weight chunk
+	qtNcPanels = 8  // weight panels packed together per worker
+	qtMcPanels = 16 // token panels run against a packed chunk at a time
+)
+
+// The tile 32 rows × 6 tokens fills the register file: 12 f32 and 12 int32
+// accumulators (zmm), 2 weight lines, 2 broadcast activations, 2 weight
+// scale vectors and a temporary; per group of 4 columns it does 12
+// VPDPBUSD for 2 line loads and 6 broadcast loads. A packed weight chunk of
+// one panel (32 rows × 16 blocks = 16 KiB) stays in L1 while the token
+// panels of a 96-token block (48 KiB) stream from L2.
+
+// packQPanel packs weight rows [n0, n0+qtRows) and blocks [b0, b0+nbk) of
+// the Q8_0 or Q4_0 matrix w: dst gets nbk*qtRows*qBlock bytes of lines,
+// off and ws nbk*qtRows values (index b*qtRows+j). Rows past w.Rows are
+// zero.
+func packQPanel(w *Matrix, n0, b0, nbk int, dst []byte, off []int32, ws []float32) {
+	nb := w.BlocksPerRow()
+	dst = dst[:nbk*qtRows*qBlock]
+	off, ws = off[:nbk*qtRows], ws[:nbk*qtRows]
+	var blk [qBlock]byte
+	for j := range qtRows {
+		n := n0 + j
+		base := (j/16)*64 + (j%16)*4
+		for b := range nbk {
+			line := dst[b*qtRows*qBlock+base:]
+			if n >= w.Rows {
+				for g := range qtGroups {
+					binary.LittleEndian.PutUint32(line[g*qtRows*4:], 0)
+				}
+				off[b*qtRows+j], ws[b*qtRows+j] = 0, 0
+				continue
+			}
+			bi := n*nb + b0 + b
+			var src []byte
+			if w.DType == Q4_0 {
+				unpackQ4(&blk, w.Q[bi*qBlock/2:(bi+1)*qBlock/2])
+				src = blk[:]
+			} else {
+				src = w.Q[bi*qBlock : (bi+1)*qBlock]
+			}
+			for g := range qtGroups {
+				v := binary.LittleEndian.Uint32(src[4*g:])
+				binary.LittleEndian.PutUint32(line[g*qtRows*4:], v)
+			}
+			off[b*qtRows+j] = -128 * sumInt8(src)
+			ws[b*qtRows+j] = F16ToF32(w.Scales[bi])
+		}
+	}
+}
+
+// unpackQ4 writes the 32 signed values (nibble - 8) of the Q4_0 block q
+// (byte i: value i in the low nibble, value i+16 in the high one) into dst.
+func unpackQ4(dst *[qBlock]byte, q []byte) {
+	for i := 0; i < qBlock/2; i += 4 {
+		u := binary.LittleEndian.Uint32(q[i:])
+		binary.LittleEndian.PutUint32(dst[i:], nibblesToInt8(u&0x0f0f0f0f))
+		binary.LittleEndian.PutUint32(dst[i+qBlock/2:], nibblesToInt8(u>>4&0x0f0f0f0f))
+	}
+}
+
+// nibblesToInt8 maps four bytes v (each 0..15) to the int8 bytes v-8:
+// v^8 is v-8 as a 4-bit two's complement number, widened by setting the
+// top bits where its sign bit (8) is set.
+func nibblesToInt8(v uint32) uint32 {
+	t := v ^ 0x08080808
+	return t | (t&0x08080808)*0x1e
+}
+
+// sumInt8 returns the sum of the 32 bytes of b as int8 values: the
+// unsigned sum of b XOR 0x80 (8 bytes at a time, in 16-bit lanes) minus
+// 128 per byte.
+func sumInt8(b []byte) int32 {
+	const lo = 0x00ff00ff00ff00ff
+	var s uint64
+	for i := 0; i < qBlock; i += 8 {
+		u := binary.LittleEndian.Uint64(b[i:]) ^ 0x8080808080808080
+		s += u&lo + u>>8&lo
+	}
+	return int32(s*0x0001000100010001>>48) - 128*qBlock
+}
+
+// packActPanel packs the quantized activations of qtTokens tokens (xq:
+// token i's nb blocks at xq[i*nb*qBlock:], scales xd[i*nb:]) into dst
+// (nb*qtTokens*qBlock bytes) and dd (nb*qtTokens scales) in the layout of
+// q8Tile. Tokens i >= n are padding: zero activations with scale 0.
+func packActPanel(dst []byte, dd []float32, xq []int8, xd []float32, nb, n int) {
+	dst, dd = dst[:nb*qtTokens*qBlock], dd[:nb*qtTokens]
+	for i := range qtTokens {
+		if i >= n {
+			for b := range nb {
+				for g := range qtGroups {
+					binary.LittleEndian.PutUint32(dst[(b*qtGroups+g)*qtTokens*4+4*i:], 0x80808080)
+				}
+				dd[b*qtTokens+i] = 0
+			}
+			continue
+		}
+		src := i8bytes(xq[i*nb*qBlock : (i+1)*nb*qBlock])
+		for b := range nb {
+			for g := range qtGroups {
+				v := binary.LittleEndian.Uint32(src[b*qBlock+4*g:]) ^ 0x80808080
+				binary.LittleEndian.PutUint32(dst[(b*qtGroups+g)*qtTokens*4+4*i:], v)
+			}
+			dd[b*qtTokens+i] = xd[i*nb+b]
+		}
+	}
+}
+
+// q8TileGeneric is the portable q8Tile: c[i*ldc+j] += Σ_b f32(isum)·(ws·ad)
+// with isum = off + Σ_k a·w over block b, the f32 accumulation fused as in
+// the assembly (so the two agree exactly).
+func q8TileGeneric(nb int, a []byte, ad []float32, w []byte, off []int32, ws []float32, c []float32, ldc int) {
+	var acc [qtTokens][qtRows]float32
+	for b := range nb {
+		ab := a[b*qtTokens*qBlock : (b+1)*qtTokens*qBlock]
+		wb := w[b*qtRows*qBlock : (b+1)*qtRows*qBlock]
+		for i := range qtTokens {
+			s := ad[b*qtTokens+i]
+			for j := range qtRows {
+				isum := off[b*qtRows+j]
+				wl := wb[(j/16)*64+(j%16)*4:]
+				for g := range qtGroups {
+					x := ab[g*qtTokens*4+4*i:][:4]
+					wg := wl[g*qtRows*4:][:4]
+					for e := range 4 {
+						isum += int32(x[e]) * int32(int8(wg[e]))
+					}
+				}
+				acc[i][j] = float32(math.FMA(float64(float32(isum)), float64(ws[b*qtRows+j]*s), float64(acc[i][j])))
+			}
+		}
+	}
+	for i := range qtTokens {
+		cr := c[i*ldc : i*ldc+qtRows]
+		for j := range cr {
+			cr[j] += acc[i][j]
+		}
+	}
+}
+
+// gemmQ is MatMul for Q8_0 and Q4_0 weights through k.q8Tile: quantize
+// and pack the activations once, then each worker packs chunks of its
+// weight panels (qtNcPanels panels × qtKcBlocks blocks) and runs every
+// token panel against them.
+func (p *Pool) gemmQ(k *kernels, out, x []float32, T int, w *Matrix) {
+	N, K := w.Rows, w.Cols
+	nb := w.BlocksPerRow()
+	mp := (T + qtTokens - 1) / qtTokens
+	np := (N + qtRows - 1) / qtRows
+	const apb = qtTokens * qBlock // packed activation bytes per block
+	ap := make([]byte, mp*nb*apb)
+	ad := make([]float32, mp*nb*qtTokens)
+	p.For(mp, 1, func(lo, hi int) {
+		xq := make([]int8, qtTokens*nb*qBlock)
+		xd, xs := make([]float32, qtTokens*nb), make([]float32, qtTokens*nb)
+		for i := lo; i < hi; i++ {
+			n := min(qtTokens, T-i*qtTokens)
+			for t := range n {
+				tt := i*qtTokens + t
+				k.quantQ8(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], x[tt*K:(tt+1)*K])
+			}
+			packActPanel(ap[i*nb*apb:(i+1)*nb*apb], ad[i*nb*qtTokens:(i+1)*nb*qtTokens], xq, xd, nb, n)
+		}
+	})
+
+	const wpb = qtRows * qBlock // packed weight bytes per block
+	p.For(np, 1, func(lo, hi int) {
+		bw := make([]byte, qtNcPanels*qtKcBlocks*wpb)
+		bo := make([]int32, qtNcPanels*qtKcBlocks*qtRows)
+		bs := make([]float32, qtNcPanels*qtKcBlocks*qtRows)
+		var ctmp [qtTokens * qtRows]float32
+		for jc := lo; jc < hi; jc += qtNcPanels {
+			jce := min(hi, jc+qtNcPanels)
+			for t := range T {
+				clear(out[t*N+jc*qtRows : t*N+min(jce*qtRows, N)])
+			}
+			for b0 := 0; b0 < nb; b0 += qtKcBlocks {
+				nbk := min(qtKcBlocks, nb-b0)
+				for jr := jc; jr < jce; jr++ {
+					o := (jr - jc) * nbk
+					packQPanel(w, jr*qtRows, b0, nbk, bw[o*wpb:], bo[o*qtRows:], bs[o*qtRows:])
+				}
+				for ic := 0; ic < mp; ic += qtMcPanels {
+					ice := min(mp, ic+qtMcPanels)
+					for jr := jc; jr < jce; jr++ {
+						o := (jr - jc) * nbk
+						pw, po, ps := bw[o*wpb:(o+nbk)*wpb], bo[o*qtRows:(o+nbk)*qtRows], bs[o*qtRows:(o+nbk)*qtRows]
+						n0 := jr * qtRows
+						for ir := ic; ir < ice; ir++ {
+							a := ap[(ir*nb+b0)*apb : (ir*nb+b0+nbk)*apb]
+							as := ad[(ir*nb+b0)*qtTokens : (ir*nb+b0+nbk)*qtTokens]
+							m0 := ir * qtTokens
+							if m0+qtTokens <= T && n0+qtRows <= N {
+								k.q8Tile(nbk, a, as, pw, po, ps, out[m0*N+n0:], N)
+								continue
+							}
+							clear(ctmp[:])
+							k.q8Tile(nbk, a, as, pw, po, ps, ctmp[:], qtRows)
+							for i := range min(qtTokens, T-m0) {
+								orow := out[(m0+i)*N+n0 : (m0+i)*N+min(n0+qtRows, N)]
+								for j := range orow {
+									orow[j] += ctmp[i*qtRows+j]
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// i8bytes views s as bytes (the same bits).
+func i8bytes(s []int8) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s))
+}

@@ -1,0 +1,36 @@
+//go:build amd64 && !purego
+
+package compute
+
+import "golang.org/x/sys/cpu"
+
+//go:generate go run gen_gemm_int8.go
+
+// useInt8GEMM installs the AVX-512 VNNI micro-kernel of the integer GEMM
+// (gemm_int8_amd64.s) into k when the CPU has AVX512_VNNI.
+func useInt8GEMM(k *kernels) {
+	if !cpu.X86.HasAVX512VNNI {
+		return
+	}
+	k.q8Tile = q8TileVNNI
+	k.q8TileMinT = q8TileMinTVNNI
+}
+
+// q8TileMinTVNNI is the number of tokens from which MatMul takes the
+// integer GEMM over the VNNI row kernels (dotQ8x4r2, dotQ4x4); see
+// BenchmarkQ8GEMM.
+const q8TileMinTVNNI = 16
+
+// q8TileVNNI checks the lengths q8Tile32x6VNNI reads and writes.
+func q8TileVNNI(nb int, a []byte, ad []float32, w []byte, off []int32, ws []float32, c []float32, ldc int) {
+	if nb <= 0 {
+		return
+	}
+	_, _, _ = a[nb*qtTokens*qBlock-1], ad[nb*qtTokens-1], w[nb*qtRows*qBlock-1]
+	_, _ = off[nb*qtRows-1], ws[nb*qtRows-1]
+	_ = c[(qtTokens-1)*ldc+qtRows-1]
+	q8Tile32x6VNNI(nb, &a[0], &ad[0], &w[0], &off[0], &ws[0], &c[0], ldc)
+}
+
+//go:noescape
+func q8Tile32x6VNNI(nb int, a *byte, ad *float32, w *byte, wo *int32, ws *float32, c *float32, ldc int)
