@@ -52,13 +52,38 @@ const (
 // panels of a 96-token block (48 KiB) stream from L2.
 
 // packQPanel packs weight rows [n0, n0+qtRows) and blocks [b0, b0+nbk) of
-// the Q8_0 or Q4_0 matrix w: dst gets nbk*qtRows*qBlock bytes of lines,
+// the Q8_0 or Q4_0 matrix w (with k.q8PackLines where set and the panel
+// is whole, staging the rows in stage, len >= qtRows*qtKcBlocks*qBlock):
+// dst gets nbk*qtRows*qBlock bytes of lines,
 // off and ws nbk*qtRows values (index b*qtRows+j). Rows past w.Rows are
 // zero.
-func packQPanel(w *Matrix, n0, b0, nbk int, dst []byte, off []int32, ws []float32) {
+func packQPanel(k *kernels, w *Matrix, n0, b0, nbk int, dst []byte, off []int32, ws []float32, stage []byte) {
 	nb := w.BlocksPerRow()
 	dst = dst[:nbk*qtRows*qBlock]
 	off, ws = off[:nbk*qtRows], ws[:nbk*qtRows]
+	bb := qBlock
+	if w.DType == Q4_0 {
+		bb = qBlock / 2
+	}
+	if k.q8PackLines != nil && n0+qtRows <= w.Rows && nbk <= qtKcBlocks {
+		// The rows are first copied next to each other: read in place,
+		// rows whose length is a multiple of 2 KiB fall into the same L1
+		// set, and each 64-byte line is fetched again for its second
+		// block.
+		stage = stage[:qtRows*nbk*bb]
+		for j := range qtRows {
+			copy(stage[j*nbk*bb:(j+1)*nbk*bb], w.Q[((n0+j)*nb+b0)*bb:])
+		}
+		k.q8PackLines(w.DType, stage, nbk*bb, nbk, dst, off)
+		var sc [qtKcBlocks]float32
+		for j := range qtRows {
+			k.widenF16(sc[:nbk], w.Scales[(n0+j)*nb+b0:][:nbk])
+			for b, v := range sc[:nbk] {
+				ws[b*qtRows+j] = v
+			}
+		}
+		return
+	}
 	var blk [qBlock]byte
 	for j := range qtRows {
 		n := n0 + j
@@ -210,6 +235,7 @@ func (p *Pool) gemmQ(k *kernels, out, x []float32, T int, w *Matrix) {
 		bw := make([]byte, qtNcPanels*qtKcBlocks*wpb)
 		bo := make([]int32, qtNcPanels*qtKcBlocks*qtRows)
 		bs := make([]float32, qtNcPanels*qtKcBlocks*qtRows)
+		stage := make([]byte, qtKcBlocks*wpb)
 		var ctmp [qtTokens * qtRows]float32
 		for jc := lo; jc < hi; jc += qtNcPanels {
 			jce := min(hi, jc+qtNcPanels)
@@ -220,7 +246,7 @@ func (p *Pool) gemmQ(k *kernels, out, x []float32, T int, w *Matrix) {
 				nbk := min(qtKcBlocks, nb-b0)
 				for jr := jc; jr < jce; jr++ {
 					o := (jr - jc) * nbk
-					packQPanel(w, jr*qtRows, b0, nbk, bw[o*wpb:], bo[o*qtRows:], bs[o*qtRows:])
+					packQPanel(k, w, jr*qtRows, b0, nbk, bw[o*wpb:], bo[o*qtRows:], bs[o*qtRows:], stage)
 				}
 				for ic := 0; ic < mp; ic += qtMcPanels {
 					ice := min(mp, ic+qtMcPanels)

@@ -58,6 +58,45 @@ func TestQ8TileKernels(t *testing.T) {
 	}
 }
 
+// Every set's q8PackLines packs whole panels exactly as the Go code does.
+func TestPackQPanel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, dt := range []DType{Q8_0, Q4_0} {
+		for _, cols := range []int{32, 100, 1000} {
+			const rows = 70
+			w, err := Quantize(&Matrix{DType: F32, Rows: rows, Cols: cols, F32: randF32(rng, rows*cols)}, dt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nb := w.BlocksPerRow()
+			for _, k := range kernelSets() {
+				if k.q8PackLines == nil {
+					continue
+				}
+				for n0 := 0; n0 < rows; n0 += 19 {
+					for b0 := 0; b0 < nb; b0 += 5 {
+						nbk := min(qtKcBlocks, nb-b0)
+						want, wo, wsc := make([]byte, nbk*qtRows*qBlock), make([]int32, nbk*qtRows), make([]float32, nbk*qtRows)
+						packQPanel(genericKernels, w, n0, b0, nbk, want, wo, wsc, nil)
+						got, o, sc := make([]byte, len(want)), make([]int32, len(wo)), make([]float32, len(wsc))
+						packQPanel(k, w, n0, b0, nbk, got, o, sc, make([]byte, qtKcBlocks*qtRows*qBlock))
+						for i := range want {
+							if got[i] != want[i] {
+								t.Fatalf("%s %v cols=%d n0=%d b0=%d: byte %d = %d want %d", k.name, dt, cols, n0, b0, i, got[i], want[i])
+							}
+						}
+						for i := range wo {
+							if o[i] != wo[i] || sc[i] != wsc[i] {
+								t.Fatalf("%s %v cols=%d n0=%d b0=%d: offset/scale %d = %d/%v want %d/%v", k.name, dt, cols, n0, b0, i, o[i], sc[i], wo[i], wsc[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // unpackQ4 gives the values dequantQ4Generic scales (nibble - 8), and
 // sumInt8 their sum.
 func TestUnpackQ4(t *testing.T) {
@@ -188,6 +227,44 @@ func BenchmarkQ8GEMM(b *testing.B) {
 					})
 				}
 			}
+		}
+	}
+}
+
+// BenchmarkQ8TileMicroKernel runs the kernel set's q8Tile on one core
+// over panels that stay in L1: the compute ceiling of the integer GEMM.
+func BenchmarkQ8TileMicroKernel(b *testing.B) {
+	if kern.q8Tile == nil {
+		b.Skip("no integer GEMM in this kernel set")
+	}
+	const nb = qtKcBlocks
+	a, w := make([]byte, nb*qtTokens*qBlock), make([]byte, nb*qtRows*qBlock)
+	ad, off, ws := make([]float32, nb*qtTokens), make([]int32, nb*qtRows), make([]float32, nb*qtRows)
+	c := make([]float32, qtTokens*qtRows)
+	for b.Loop() {
+		for range 100 {
+			kern.q8Tile(nb, a, ad, w, off, ws, c, qtRows)
+		}
+	}
+	b.ReportMetric(100*qtTokens*qtRows*nb*qBlock*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+}
+
+// BenchmarkPackQPanel packs one chunk of 32 weight rows with the kernel set
+// in use, from rows of cols columns (short rows stay in cache).
+func BenchmarkPackQPanel(b *testing.B) {
+	for _, cols := range []int{512, 4096} {
+		for _, dt := range []DType{Q8_0, Q4_0} {
+			w := benchMatrix(b, dt, 64, cols)
+			dst, off, ws := make([]byte, qtKcBlocks*qtRows*qBlock), make([]int32, qtKcBlocks*qtRows), make([]float32, qtKcBlocks*qtRows)
+			stage := make([]byte, len(dst))
+			b.Run(fmt.Sprintf("%v_cols%d", dt, cols), func(b *testing.B) {
+				for b.Loop() {
+					for b0 := 0; b0 < cols/qBlock; b0 += qtKcBlocks {
+						packQPanel(kern, w, 0, b0, qtKcBlocks, dst, off, ws, stage)
+					}
+				}
+				b.ReportMetric(float64(32*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gweights/s")
+			})
 		}
 	}
 }

@@ -65,6 +65,10 @@ type kernels struct {
 	// without it (q8TileGeneric is the reference), the row kernels.
 	q8Tile     func(nb int, a []byte, ad []float32, w []byte, off []int32, ws []float32, c []float32, ldc int)
 	q8TileMinT int
+	// q8PackLines, when set, packs the lines and offsets of a whole panel
+	// as packQPanel does: 32 rows stride bytes apart of nbk blocks of
+	// Q8_0 or Q4_0 (dt) from src into dst and off.
+	q8PackLines func(dt DType, src []byte, stride, nbk int, dst []byte, off []int32)
 	// quantQ8 quantizes an activation row to 8-bit blocks; see
 	// quantizeRowQ8.
 	quantQ8 func(xq []int8, xd, xs, x []float32)
