@@ -216,6 +216,7 @@ func BenchmarkQ8GEMM(b *testing.B) {
 				for _, path := range []string{"rows", "gemmq"} {
 					b.Run(fmt.Sprintf("%v_%dx%d_T%d_%s", dt, sh[0], sh[1], T, path), func(b *testing.B) {
 						p := benchPool(b)
+						c0 := processCPU()
 						for b.Loop() {
 							if path == "gemmq" {
 								p.gemmQ(kern, out, x, T, w)
@@ -223,7 +224,9 @@ func BenchmarkQ8GEMM(b *testing.B) {
 								p.matVec(kern, out, x, T, w)
 							}
 						}
-						b.ReportMetric(float64(T*sh[0]*sh[1])*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+						cpu := (processCPU() - c0).Seconds()
+						b.ReportMetric(cpu*1e3/float64(b.N), "cpu-ms/op")
+						b.ReportMetric(float64(T*sh[0]*sh[1])*float64(b.N)/cpu/1e9, "GMAC/cpu-s")
 					})
 				}
 			}
