@@ -6,7 +6,7 @@ import (
 	"unsafe"
 )
 
-// The integer GEMM for Q8_0 and Q4_0 weights (kernels.q8Tile): activations
+// The integer GEMM for Q8_0 and Q4_0 weights (kernels.q8): activations
 // quantized to 8 bits per 32-column block as on the row path, weights
 // unpacked to signed int8, and a register-tiled micro-kernel that multiplies
 // a tile of qtRows weight rows by qtTokens tokens with 4-byte integer dot
@@ -44,6 +44,26 @@ const (
 	qtMcPanels = 16 // token panels run against a packed chunk at a time
 )
 
+// intGEMM is a kernel set's integer GEMM: its micro-kernel, the number of
+// tokens from which MatMul uses it, and optional fast packing routines.
+type intGEMM struct {
+	// tile adds to the qtTokens × qtRows tile c (row stride ldc) the
+	// product over nb blocks of an activation panel (a, ad; packActPanel)
+	// and a weight panel (w, off, ws; packQPanel). q8TileGeneric is the
+	// reference.
+	tile func(nb int, a []byte, ad []float32, w []byte, off []int32, ws []float32, c []float32, ldc int)
+	// minT is the smallest number of tokens for which MatMul takes the
+	// integer GEMM rather than the row kernels.
+	minT int
+	// packLines, when set, packs the lines and offsets of a whole panel as
+	// packQPanel does: qtRows rows stride bytes apart of nbk blocks of
+	// Q8_0 or Q4_0 (dt) from src into dst and off.
+	packLines func(dt DType, src []byte, stride, nbk int, dst []byte, off []int32)
+	// packAct, when set, packs the bytes of a whole activation panel as
+	// packActPanel does: qtTokens rows stride bytes apart of nb blocks.
+	packAct func(xq []int8, stride, nb int, dst []byte)
+}
+
 // The tile 32 rows × 6 tokens fills the register file: 12 f32 and 12 int32
 // accumulators (zmm), 2 weight lines, 2 broadcast activations, 2 weight
 // scale vectors and a temporary; per group of 4 columns it does 12
@@ -52,7 +72,7 @@ const (
 // panels of a 96-token block (48 KiB) stream from L2.
 
 // packQPanel packs weight rows [n0, n0+qtRows) and blocks [b0, b0+nbk) of
-// the Q8_0 or Q4_0 matrix w (with k.q8PackLines where set and the panel
+// the Q8_0 or Q4_0 matrix w (with k.q8.packLines where set and the panel
 // is whole, staging the rows in stage, len >= qtRows*qtKcBlocks*qBlock):
 // dst gets nbk*qtRows*qBlock bytes of lines,
 // off and ws nbk*qtRows values (index b*qtRows+j). Rows past w.Rows are
@@ -65,7 +85,7 @@ func packQPanel(k *kernels, w *Matrix, n0, b0, nbk int, dst []byte, off []int32,
 	if w.DType == Q4_0 {
 		bb = qBlock / 2
 	}
-	if k.q8PackLines != nil && n0+qtRows <= w.Rows && nbk <= qtKcBlocks {
+	if k.q8 != nil && k.q8.packLines != nil && n0+qtRows <= w.Rows && nbk <= qtKcBlocks {
 		// The rows are first copied next to each other: read in place,
 		// rows whose length is a multiple of 2 KiB fall into the same L1
 		// set, and each 64-byte line is fetched again for its second
@@ -74,7 +94,7 @@ func packQPanel(k *kernels, w *Matrix, n0, b0, nbk int, dst []byte, off []int32,
 		for j := range qtRows {
 			copy(stage[j*nbk*bb:(j+1)*nbk*bb], w.Q[((n0+j)*nb+b0)*bb:])
 		}
-		k.q8PackLines(w.DType, stage, nbk*bb, nbk, dst, off)
+		k.q8.packLines(w.DType, stage, nbk*bb, nbk, dst, off)
 		var sc [qtKcBlocks]float32
 		for j := range qtRows {
 			k.widenF16(sc[:nbk], w.Scales[(n0+j)*nb+b0:][:nbk])
@@ -149,7 +169,7 @@ func sumInt8(b []byte) int32 {
 // packActPanel packs the quantized activations of qtTokens tokens (xq:
 // token i's nb blocks at xq[i*nb*qBlock:], scales xd[i*nb:]) into dst
 // (nb*qtTokens*qBlock bytes) and dd (nb*qtTokens scales) in the layout of
-// q8Tile. Tokens i >= n are padding: zero activations with scale 0.
+// intGEMM.tile. Tokens i >= n are padding: zero activations with scale 0.
 func packActPanel(dst []byte, dd []float32, xq []int8, xd []float32, nb, n int) {
 	dst, dd = dst[:nb*qtTokens*qBlock], dd[:nb*qtTokens]
 	for i := range qtTokens {
@@ -173,7 +193,7 @@ func packActPanel(dst []byte, dd []float32, xq []int8, xd []float32, nb, n int) 
 	}
 }
 
-// q8TileGeneric is the portable q8Tile: c[i*ldc+j] += Σ_b f32(isum)·(ws·ad)
+// q8TileGeneric is the portable intGEMM.tile: c[i*ldc+j] += Σ_b f32(isum)·(ws·ad)
 // with isum = off + Σ_k a·w over block b, the f32 accumulation fused as in
 // the assembly (so the two agree exactly).
 func q8TileGeneric(nb int, a []byte, ad []float32, w []byte, off []int32, ws []float32, c []float32, ldc int) {
@@ -205,7 +225,7 @@ func q8TileGeneric(nb int, a []byte, ad []float32, w []byte, off []int32, ws []f
 	}
 }
 
-// gemmQ is MatMul for Q8_0 and Q4_0 weights through k.q8Tile: quantize
+// gemmQ is MatMul for Q8_0 and Q4_0 weights through k.q8.tile: quantize
 // and pack the activations once, then each worker packs chunks of its
 // weight panels (qtNcPanels panels × qtKcBlocks blocks) and runs every
 // token panel against them.
@@ -226,7 +246,17 @@ func (p *Pool) gemmQ(k *kernels, out, x []float32, T int, w *Matrix) {
 				tt := i*qtTokens + t
 				k.quantQ8(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], x[tt*K:(tt+1)*K])
 			}
-			packActPanel(ap[i*nb*apb:(i+1)*nb*apb], ad[i*nb*qtTokens:(i+1)*nb*qtTokens], xq, xd, nb, n)
+			dst, dd := ap[i*nb*apb:(i+1)*nb*apb], ad[i*nb*qtTokens:(i+1)*nb*qtTokens]
+			if n < qtTokens || k.q8.packAct == nil {
+				packActPanel(dst, dd, xq, xd, nb, n)
+				continue
+			}
+			k.q8.packAct(xq, nb*qBlock, nb, dst)
+			for t := range qtTokens {
+				for b, v := range xd[t*nb : (t+1)*nb] {
+					dd[b*qtTokens+t] = v
+				}
+			}
 		}
 	})
 
@@ -259,11 +289,11 @@ func (p *Pool) gemmQ(k *kernels, out, x []float32, T int, w *Matrix) {
 							as := ad[(ir*nb+b0)*qtTokens : (ir*nb+b0+nbk)*qtTokens]
 							m0 := ir * qtTokens
 							if m0+qtTokens <= T && n0+qtRows <= N {
-								k.q8Tile(nbk, a, as, pw, po, ps, out[m0*N+n0:], N)
+								k.q8.tile(nbk, a, as, pw, po, ps, out[m0*N+n0:], N)
 								continue
 							}
 							clear(ctmp[:])
-							k.q8Tile(nbk, a, as, pw, po, ps, ctmp[:], qtRows)
+							k.q8.tile(nbk, a, as, pw, po, ps, ctmp[:], qtRows)
 							for i := range min(qtTokens, T-m0) {
 								orow := out[(m0+i)*N+n0 : (m0+i)*N+min(n0+qtRows, N)]
 								for j := range orow {

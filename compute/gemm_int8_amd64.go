@@ -12,10 +12,24 @@ func useInt8GEMM(k *kernels) {
 	if !cpu.X86.HasAVX512VNNI {
 		return
 	}
-	k.q8Tile = q8TileVNNI
-	k.q8TileMinT = q8TileMinTVNNI
-	k.q8PackLines = packLinesVNNI
+	k.q8 = &intGEMM{tile: q8TileVNNI, minT: q8TileMinTVNNI, packLines: packLinesVNNI, packAct: packActVNNIGo}
 }
+
+// packActVNNIGo checks the lengths packActVNNI reads and writes.
+func packActVNNIGo(xq []int8, stride, nb int, dst []byte) {
+	if nb <= 0 {
+		return
+	}
+	_, _ = xq[(qtTokens-1)*stride+nb*qBlock-1], dst[nb*qtTokens*qBlock-1]
+	if (qtTokens-1)*stride+nb*qBlock > 1<<31-1 {
+		packActPanel(dst, make([]float32, nb*qtTokens), xq[:qtTokens*stride], make([]float32, qtTokens*nb), nb, qtTokens)
+		return
+	}
+	packActVNNI(&xq[0], stride, nb, &dst[0])
+}
+
+//go:noescape
+func packActVNNI(xq *int8, stride, nb int, dst *byte)
 
 // packLinesVNNI checks the lengths the packing routines read and write.
 // (The gathers index rows with int32 offsets; packQPanel passes staged

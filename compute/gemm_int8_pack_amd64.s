@@ -144,3 +144,147 @@ q4block:
 	JNZ q4block
 	VZEROUPPER
 	RET
+
+// Lane k of the 48 dwords of a packed activation block holds token k%6's
+// group k/6: actTok = k%6 and actGrp = 4·(k/6), 16 lanes per zmm.
+DATA actTok<>+0(SB)/4, $0
+DATA actTok<>+4(SB)/4, $1
+DATA actTok<>+8(SB)/4, $2
+DATA actTok<>+12(SB)/4, $3
+DATA actTok<>+16(SB)/4, $4
+DATA actTok<>+20(SB)/4, $5
+DATA actTok<>+24(SB)/4, $0
+DATA actTok<>+28(SB)/4, $1
+DATA actTok<>+32(SB)/4, $2
+DATA actTok<>+36(SB)/4, $3
+DATA actTok<>+40(SB)/4, $4
+DATA actTok<>+44(SB)/4, $5
+DATA actTok<>+48(SB)/4, $0
+DATA actTok<>+52(SB)/4, $1
+DATA actTok<>+56(SB)/4, $2
+DATA actTok<>+60(SB)/4, $3
+DATA actTok<>+64(SB)/4, $4
+DATA actTok<>+68(SB)/4, $5
+DATA actTok<>+72(SB)/4, $0
+DATA actTok<>+76(SB)/4, $1
+DATA actTok<>+80(SB)/4, $2
+DATA actTok<>+84(SB)/4, $3
+DATA actTok<>+88(SB)/4, $4
+DATA actTok<>+92(SB)/4, $5
+DATA actTok<>+96(SB)/4, $0
+DATA actTok<>+100(SB)/4, $1
+DATA actTok<>+104(SB)/4, $2
+DATA actTok<>+108(SB)/4, $3
+DATA actTok<>+112(SB)/4, $4
+DATA actTok<>+116(SB)/4, $5
+DATA actTok<>+120(SB)/4, $0
+DATA actTok<>+124(SB)/4, $1
+DATA actTok<>+128(SB)/4, $2
+DATA actTok<>+132(SB)/4, $3
+DATA actTok<>+136(SB)/4, $4
+DATA actTok<>+140(SB)/4, $5
+DATA actTok<>+144(SB)/4, $0
+DATA actTok<>+148(SB)/4, $1
+DATA actTok<>+152(SB)/4, $2
+DATA actTok<>+156(SB)/4, $3
+DATA actTok<>+160(SB)/4, $4
+DATA actTok<>+164(SB)/4, $5
+DATA actTok<>+168(SB)/4, $0
+DATA actTok<>+172(SB)/4, $1
+DATA actTok<>+176(SB)/4, $2
+DATA actTok<>+180(SB)/4, $3
+DATA actTok<>+184(SB)/4, $4
+DATA actTok<>+188(SB)/4, $5
+GLOBL actTok<>(SB), RODATA, $192
+
+// func packActVNNI(xq *int8, stride, nb int, dst *byte)
+//
+// Packs nb blocks of 6 tokens' quantized activations (token i's first
+// block at xq+i·stride, stride < 2³¹/6) into the layout of packActPanel:
+// per block, 8 groups × 6 tokens × 4 bytes, each byte x+128.
+TEXT ·packActVNNI(SB), NOSPLIT, $0-32
+	MOVQ xq+0(FP), SI
+	MOVQ stride+8(FP), AX
+	MOVQ nb+16(FP), CX
+	MOVQ dst+24(FP), DI
+	VPBROADCASTD AX, Z3
+	VPMULLD actTok<>+0(SB), Z3, Z0
+	VPMULLD actTok<>+64(SB), Z3, Z1
+	VPMULLD actTok<>+128(SB), Z3, Z2
+	// Add 4·(k/6): lanes 0-15 hold groups 0-2, 16-31 groups 2-5, 32-47
+	// groups 5-7; packGrp holds 4·(k/6) for the 48 lanes.
+	VPADDD packGrp<>+0(SB), Z0, Z0
+	VPADDD packGrp<>+64(SB), Z1, Z1
+	VPADDD packGrp<>+128(SB), Z2, Z2
+	MOVL $0x80808080, AX
+	VPBROADCASTD AX, Z30
+	MOVL $0xffff, R11
+actblock:
+	KMOVW R11, K1
+	VPGATHERDD (SI)(Z0*1), K1, Z4
+	KMOVW R11, K2
+	VPGATHERDD (SI)(Z1*1), K2, Z5
+	KMOVW R11, K3
+	VPGATHERDD (SI)(Z2*1), K3, Z6
+	VPXORD Z30, Z4, Z4
+	VPXORD Z30, Z5, Z5
+	VPXORD Z30, Z6, Z6
+	VMOVDQU32 Z4, (DI)
+	VMOVDQU32 Z5, 64(DI)
+	VMOVDQU32 Z6, 128(DI)
+	ADDQ $32, SI
+	ADDQ $192, DI
+	DECQ CX
+	JNZ actblock
+	VZEROUPPER
+	RET
+
+DATA packGrp<>+0(SB)/4, $0
+DATA packGrp<>+4(SB)/4, $0
+DATA packGrp<>+8(SB)/4, $0
+DATA packGrp<>+12(SB)/4, $0
+DATA packGrp<>+16(SB)/4, $0
+DATA packGrp<>+20(SB)/4, $0
+DATA packGrp<>+24(SB)/4, $4
+DATA packGrp<>+28(SB)/4, $4
+DATA packGrp<>+32(SB)/4, $4
+DATA packGrp<>+36(SB)/4, $4
+DATA packGrp<>+40(SB)/4, $4
+DATA packGrp<>+44(SB)/4, $4
+DATA packGrp<>+48(SB)/4, $8
+DATA packGrp<>+52(SB)/4, $8
+DATA packGrp<>+56(SB)/4, $8
+DATA packGrp<>+60(SB)/4, $8
+DATA packGrp<>+64(SB)/4, $8
+DATA packGrp<>+68(SB)/4, $8
+DATA packGrp<>+72(SB)/4, $12
+DATA packGrp<>+76(SB)/4, $12
+DATA packGrp<>+80(SB)/4, $12
+DATA packGrp<>+84(SB)/4, $12
+DATA packGrp<>+88(SB)/4, $12
+DATA packGrp<>+92(SB)/4, $12
+DATA packGrp<>+96(SB)/4, $16
+DATA packGrp<>+100(SB)/4, $16
+DATA packGrp<>+104(SB)/4, $16
+DATA packGrp<>+108(SB)/4, $16
+DATA packGrp<>+112(SB)/4, $16
+DATA packGrp<>+116(SB)/4, $16
+DATA packGrp<>+120(SB)/4, $20
+DATA packGrp<>+124(SB)/4, $20
+DATA packGrp<>+128(SB)/4, $20
+DATA packGrp<>+132(SB)/4, $20
+DATA packGrp<>+136(SB)/4, $20
+DATA packGrp<>+140(SB)/4, $20
+DATA packGrp<>+144(SB)/4, $24
+DATA packGrp<>+148(SB)/4, $24
+DATA packGrp<>+152(SB)/4, $24
+DATA packGrp<>+156(SB)/4, $24
+DATA packGrp<>+160(SB)/4, $24
+DATA packGrp<>+164(SB)/4, $24
+DATA packGrp<>+168(SB)/4, $28
+DATA packGrp<>+172(SB)/4, $28
+DATA packGrp<>+176(SB)/4, $28
+DATA packGrp<>+180(SB)/4, $28
+DATA packGrp<>+184(SB)/4, $28
+DATA packGrp<>+188(SB)/4, $28
+GLOBL packGrp<>(SB), RODATA, $192

@@ -8,15 +8,15 @@ import (
 )
 
 // q8TileSets lists the kernel sets to run the integer GEMM with: every set
-// of this machine that has a q8Tile, and the generic set with the portable
+// of this machine that has an intGEMM, and the generic set with the portable
 // tile (which MatMul never picks, but which is the reference).
 func q8TileSets() []*kernels {
 	g := *genericKernels
 	g.name = "go+tile"
-	g.q8Tile, g.q8TileMinT = q8TileGeneric, 1
+	g.q8 = &intGEMM{tile: q8TileGeneric, minT: 1}
 	sets := []*kernels{&g}
 	for _, k := range kernelSets() {
-		if k.q8Tile != nil {
+		if k.q8 != nil {
 			sets = append(sets, k)
 		}
 	}
@@ -48,7 +48,7 @@ func TestQ8TileKernels(t *testing.T) {
 		q8TileGeneric(nb, a, ad, w, off, ws, want, ldc)
 		for _, k := range q8TileSets() {
 			got := append([]float32(nil), c0...)
-			k.q8Tile(nb, a, ad, w, off, ws, got, ldc)
+			k.q8.tile(nb, a, ad, w, off, ws, got, ldc)
 			for i := range got {
 				if got[i] != want[i] {
 					t.Fatalf("%s nb=%d: c[%d,%d] = %v want %v", k.name, nb, i/ldc, i%ldc, got[i], want[i])
@@ -58,7 +58,7 @@ func TestQ8TileKernels(t *testing.T) {
 	}
 }
 
-// Every set's q8PackLines packs whole panels exactly as the Go code does.
+// Every set's packLines packs whole panels exactly as the Go code does.
 func TestPackQPanel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, dt := range []DType{Q8_0, Q4_0} {
@@ -70,7 +70,7 @@ func TestPackQPanel(t *testing.T) {
 			}
 			nb := w.BlocksPerRow()
 			for _, k := range kernelSets() {
-				if k.q8PackLines == nil {
+				if k.q8 == nil || k.q8.packLines == nil {
 					continue
 				}
 				for n0 := 0; n0 < rows; n0 += 19 {
@@ -91,6 +91,32 @@ func TestPackQPanel(t *testing.T) {
 							}
 						}
 					}
+				}
+			}
+		}
+	}
+}
+
+// Every set's packAct packs whole activation panels exactly as
+// packActPanel does.
+func TestPackAct(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, nb := range []int{1, 3, 17, 128} {
+		xq := make([]int8, qtTokens*nb*qBlock)
+		for i := range xq {
+			xq[i] = int8(rng.IntN(255) - 127)
+		}
+		want := make([]byte, nb*qtTokens*qBlock)
+		packActPanel(want, make([]float32, nb*qtTokens), xq, make([]float32, qtTokens*nb), nb, qtTokens)
+		for _, k := range kernelSets() {
+			if k.q8 == nil || k.q8.packAct == nil {
+				continue
+			}
+			got := make([]byte, len(want))
+			k.q8.packAct(xq, nb*qBlock, nb, got)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%s nb=%d: byte %d = %d want %d", k.name, nb, i, got[i], want[i])
 				}
 			}
 		}
@@ -181,8 +207,8 @@ func TestGEMMQ(t *testing.T) {
 								}
 							}
 						}
-						// MatMul takes this path from q8TileMinT tokens on.
-						if k.q8TileMinT <= T && pi == 0 {
+						// MatMul takes this path from q8.minT tokens on.
+						if k.q8.minT <= T && pi == 0 {
 							mm := make([]float32, T*rows)
 							p.matMul(k, mm, x, T, w)
 							for i := range mm {
@@ -203,10 +229,10 @@ func TestGEMMQ(t *testing.T) {
 // the integer GEMM for Q8_0 and Q4_0 weights of the 9B model's shapes.
 // Compare by CPU time on a shared machine.
 func BenchmarkQ8GEMM(b *testing.B) {
-	if kern.q8Tile == nil {
+	if kern.q8 == nil {
 		b.Skip("no integer GEMM in this kernel set")
 	}
-	for _, sh := range [][2]int{{4096, 4096}, {13696, 4096}} {
+	for _, sh := range [][2]int{{4096, 4096}, {13696, 4096}, {4096, 13696}} {
 		for _, dt := range []DType{Q8_0, Q4_0} {
 			w := benchMatrix(b, dt, sh[0], sh[1])
 			for _, T := range []int{8, 16, 32, 64, 512} {
@@ -234,10 +260,10 @@ func BenchmarkQ8GEMM(b *testing.B) {
 	}
 }
 
-// BenchmarkQ8TileMicroKernel runs the kernel set's q8Tile on one core
+// BenchmarkQ8TileMicroKernel runs the kernel set's q8.tile on one core
 // over panels that stay in L1: the compute ceiling of the integer GEMM.
 func BenchmarkQ8TileMicroKernel(b *testing.B) {
-	if kern.q8Tile == nil {
+	if kern.q8 == nil {
 		b.Skip("no integer GEMM in this kernel set")
 	}
 	const nb = qtKcBlocks
@@ -247,7 +273,7 @@ func BenchmarkQ8TileMicroKernel(b *testing.B) {
 	c0 := processCPU()
 	for b.Loop() {
 		for range 100 {
-			kern.q8Tile(nb, a, ad, w, off, ws, c, qtRows)
+			kern.q8.tile(nb, a, ad, w, off, ws, c, qtRows)
 		}
 	}
 	b.ReportMetric(100*qtTokens*qtRows*nb*qBlock*float64(b.N)/(processCPU()-c0).Seconds()/1e9, "GMAC/cpu-s")

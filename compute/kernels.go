@@ -57,18 +57,10 @@ type kernels struct {
 	// weights at any number of tokens, as it does for Q4_0: set where they
 	// beat the f32 GEMM on dequantized panels (the VNNI kernels).
 	q8RowsOnly bool
-	// q8Tile, when set, is the micro-kernel of the integer GEMM for Q8_0
-	// and Q4_0 weights (gemm_int8.go): it adds to the 6-token × 32-row
-	// tile c (row stride ldc) the product over nb blocks of an activation
-	// panel (a, ad; packActPanel) and a weight panel (w, off, ws;
-	// packQPanel). MatMul takes that path from q8TileMinT tokens on;
-	// without it (q8TileGeneric is the reference), the row kernels.
-	q8Tile     func(nb int, a []byte, ad []float32, w []byte, off []int32, ws []float32, c []float32, ldc int)
-	q8TileMinT int
-	// q8PackLines, when set, packs the lines and offsets of a whole panel
-	// as packQPanel does: 32 rows stride bytes apart of nbk blocks of
-	// Q8_0 or Q4_0 (dt) from src into dst and off.
-	q8PackLines func(dt DType, src []byte, stride, nbk int, dst []byte, off []int32)
+	// q8, when set, is the integer GEMM for Q8_0 and Q4_0 weights
+	// (gemm_int8.go) that MatMul takes from q8.minT tokens on; without it,
+	// the row kernels.
+	q8 *intGEMM
 	// quantQ8 quantizes an activation row to 8-bit blocks; see
 	// quantizeRowQ8.
 	quantQ8 func(xq []int8, xd, xs, x []float32)
