@@ -6,9 +6,10 @@ import (
 	"unsafe"
 )
 
-// The integer GEMM for Q8_0 and Q4_0 weights (kernels.q8): activations
-// quantized to 8 bits per 32-column block as on the row path, weights
-// unpacked to signed int8, and a register-tiled micro-kernel that multiplies
+// The integer GEMM for Q8_0 and Q4_0 weights (kernels.q8; split or ggml
+// layout): activations quantized to 8 bits per 32-column block as on the
+// row path, weights unpacked to signed int8, and a register-tiled
+// micro-kernel that multiplies
 // a tile of qtRows weight rows by qtTokens tokens with 4-byte integer dot
 // products (VPDPBUSD) instead of dot products with horizontal sums.
 //
@@ -71,37 +72,73 @@ type intGEMM struct {
 // one panel (32 rows × 16 blocks = 16 KiB) stays in L1 while the token
 // panels of a 96-token block (48 KiB) stream from L2.
 
+// intGEMMFormat reports whether the integer GEMM takes weights in dt:
+// the split Q8_0 and Q4_0 layouts and ggml's interleaved ones (GGMLQ8_0,
+// GGMLQ4_0), whose values and scales are the same.
+func intGEMMFormat(dt DType) bool {
+	return dt == Q8_0 || dt == Q4_0 || dt == GGMLQ8_0 || dt == GGMLQ4_0
+}
+
+// qBlockAt returns the quantized bytes (32 for Q8_0, 16 nibble pairs for
+// Q4_0) and the f16 scale of block bi (counting row by row) of w, in any
+// intGEMMFormat, and whether they are 4-bit.
+func qBlockAt(w *Matrix, bi int) (q []byte, d uint16, q4 bool) {
+	switch w.DType {
+	case Q8_0:
+		return w.Q[bi*qBlock : (bi+1)*qBlock], w.Scales[bi], false
+	case Q4_0:
+		return w.Q[bi*qBlock/2 : (bi+1)*qBlock/2], w.Scales[bi], true
+	case GGMLQ8_0:
+		b := w.Q[bi*(2+qBlock) : (bi+1)*(2+qBlock)]
+		return b[2:], binary.LittleEndian.Uint16(b), false
+	case GGMLQ4_0:
+		b := w.Q[bi*(2+qBlock/2) : (bi+1)*(2+qBlock/2)]
+		return b[2:], binary.LittleEndian.Uint16(b), true
+	}
+	panic("compute: integer GEMM: unsupported dtype " + w.DType.String())
+}
+
 // packQPanel packs weight rows [n0, n0+qtRows) and blocks [b0, b0+nbk) of
-// the Q8_0 or Q4_0 matrix w (with k.q8.packLines where set and the panel
-// is whole, staging the rows in stage, len >= qtRows*qtKcBlocks*qBlock):
-// dst gets nbk*qtRows*qBlock bytes of lines,
-// off and ws nbk*qtRows values (index b*qtRows+j). Rows past w.Rows are
-// zero.
+// w (an intGEMMFormat; with k.q8.packLines where set and the panel is
+// whole, staging the rows in stage, len >= qtRows*qtKcBlocks*qBlock): dst
+// gets nbk*qtRows*qBlock bytes of lines, off and ws nbk*qtRows values
+// (index b*qtRows+j). Rows past w.Rows are zero.
 func packQPanel(k *kernels, w *Matrix, n0, b0, nbk int, dst []byte, off []int32, ws []float32, stage []byte) {
 	nb := w.BlocksPerRow()
 	dst = dst[:nbk*qtRows*qBlock]
 	off, ws = off[:nbk*qtRows], ws[:nbk*qtRows]
-	bb := qBlock
-	if w.DType == Q4_0 {
-		bb = qBlock / 2
-	}
 	if k.q8 != nil && k.q8.packLines != nil && n0+qtRows <= w.Rows && nbk <= qtKcBlocks {
-		// The rows are first copied next to each other: read in place,
-		// rows whose length is a multiple of 2 KiB fall into the same L1
-		// set, and each 64-byte line is fetched again for its second
-		// block.
-		stage = stage[:qtRows*nbk*bb]
-		for j := range qtRows {
-			copy(stage[j*nbk*bb:(j+1)*nbk*bb], w.Q[((n0+j)*nb+b0)*bb:])
+		// The rows' quantized bytes are first copied next to each other:
+		// read in place, rows whose length is a multiple of 2 KiB fall
+		// into the same L1 set, and each 64-byte line is fetched again
+		// for its second block.
+		_, _, q4 := qBlockAt(w, 0)
+		bb, lineDT := qBlock, Q8_0
+		if q4 {
+			bb, lineDT = qBlock/2, Q4_0
 		}
-		k.q8.packLines(w.DType, stage, nbk*bb, nbk, dst, off)
+		stage = stage[:qtRows*nbk*bb]
+		var d [qtKcBlocks]uint16
 		var sc [qtKcBlocks]float32
 		for j := range qtRows {
-			k.widenF16(sc[:nbk], w.Scales[(n0+j)*nb+b0:][:nbk])
+			bi := (n0+j)*nb + b0
+			row := stage[j*nbk*bb : (j+1)*nbk*bb]
+			if w.DType == Q8_0 || w.DType == Q4_0 {
+				copy(row, w.Q[bi*bb:])
+				copy(d[:nbk], w.Scales[bi:])
+			} else {
+				for b := range nbk {
+					q, db, _ := qBlockAt(w, bi+b)
+					copy(row[b*bb:(b+1)*bb], q)
+					d[b] = db
+				}
+			}
+			k.widenF16(sc[:nbk], d[:nbk])
 			for b, v := range sc[:nbk] {
 				ws[b*qtRows+j] = v
 			}
 		}
+		k.q8.packLines(lineDT, stage, nbk*bb, nbk, dst, off)
 		return
 	}
 	var blk [qBlock]byte
@@ -117,20 +154,17 @@ func packQPanel(k *kernels, w *Matrix, n0, b0, nbk int, dst []byte, off []int32,
 				off[b*qtRows+j], ws[b*qtRows+j] = 0, 0
 				continue
 			}
-			bi := n*nb + b0 + b
-			var src []byte
-			if w.DType == Q4_0 {
-				unpackQ4(&blk, w.Q[bi*qBlock/2:(bi+1)*qBlock/2])
+			src, d, q4 := qBlockAt(w, n*nb+b0+b)
+			if q4 {
+				unpackQ4(&blk, src)
 				src = blk[:]
-			} else {
-				src = w.Q[bi*qBlock : (bi+1)*qBlock]
 			}
 			for g := range qtGroups {
 				v := binary.LittleEndian.Uint32(src[4*g:])
 				binary.LittleEndian.PutUint32(line[g*qtRows*4:], v)
 			}
 			off[b*qtRows+j] = -128 * sumInt8(src)
-			ws[b*qtRows+j] = F16ToF32(w.Scales[bi])
+			ws[b*qtRows+j] = F16ToF32(d)
 		}
 	}
 }
@@ -225,7 +259,7 @@ func q8TileGeneric(nb int, a []byte, ad []float32, w []byte, off []int32, ws []f
 	}
 }
 
-// gemmQ is MatMul for Q8_0 and Q4_0 weights through k.q8.tile: quantize
+// gemmQ is MatMul for weights in an intGEMMFormat through k.q8.tile: quantize
 // and pack the activations once, then each worker packs chunks of its
 // weight panels (qtNcPanels panels × qtKcBlocks blocks) and runs every
 // token panel against them.

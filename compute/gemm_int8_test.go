@@ -61,8 +61,8 @@ func TestQ8TileKernels(t *testing.T) {
 // Every set's packLines packs whole panels exactly as the Go code does.
 func TestPackQPanel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	for _, dt := range []DType{Q8_0, Q4_0} {
-		for _, cols := range []int{32, 100, 1000} {
+	for _, dt := range []DType{Q8_0, Q4_0, GGMLQ8_0, GGMLQ4_0} {
+		for _, cols := range []int{32, 96, 1024} {
 			const rows = 70
 			w, err := Quantize(&Matrix{DType: F32, Rows: rows, Cols: cols, F32: randF32(rng, rows*cols)}, dt)
 			if err != nil {
@@ -223,6 +223,38 @@ func TestGEMMQ(t *testing.T) {
 		}
 	}
 	t.Logf("largest |gemmQ - rows| / Σ|x·w|: %.3g", worst)
+}
+
+// ggml's Q8_0 and Q4_0 blocks hold the same values and scales as the split
+// layouts: the integer GEMM gives exactly the same result on both.
+func TestGEMMQGGML(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, sh := range [][2]int{{33, 64}, {70, 544}} {
+		rows, cols := sh[0], sh[1]
+		base := &Matrix{DType: F32, Rows: rows, Cols: cols, F32: randF32(rng, rows*cols)}
+		for _, dt := range []DType{GGMLQ8_0, GGMLQ4_0} {
+			w, err := Quantize(base, dt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			split, err := SplitGGML(w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const T = 13
+			x := randF32(rng, T*cols)
+			for _, k := range q8TileSets() {
+				want, got := make([]float32, T*rows), make([]float32, T*rows)
+				(*Pool)(nil).gemmQ(k, want, x, T, split)
+				(*Pool)(nil).gemmQ(k, got, x, T, w)
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("%s %v [%dx%d]: out[%d] = %v, split layout %v", k.name, dt, rows, cols, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
 }
 
 // BenchmarkQ8GEMM compares, on the kernel set in use, the row path and

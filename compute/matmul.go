@@ -75,7 +75,7 @@ func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 		clear(out[:T*rows])
 		return
 	}
-	if k.q8 != nil && (w.DType == Q8_0 || w.DType == Q4_0) && T >= k.q8.minT {
+	if k.q8 != nil && intGEMMFormat(w.DType) && T >= k.q8.minT {
 		p.gemmQ(k, out, x, T, w)
 		return
 	}
