@@ -331,34 +331,36 @@ func BenchmarkPackQPanel(b *testing.B) {
 	}
 }
 
-// BenchmarkQ8GEMMGGML compares, for ggml's Q8_0 and Q4_0 layouts at
-// T=512, the paths MatMul had before the integer GEMM (the f32 GEMM on
-// dequantized panels, the row kernels) with it, by CPU time.
+// BenchmarkQ8GEMMGGML compares, for ggml's Q8_0 and Q4_0 layouts, the
+// paths MatMul had before the integer GEMM (the f32 GEMM on dequantized
+// panels, the row kernels) with it, by CPU time.
 func BenchmarkQ8GEMMGGML(b *testing.B) {
 	if kern.q8 == nil {
 		b.Skip("no integer GEMM in this kernel set")
 	}
-	const rows, cols, T = 4096, 4096, 512
+	const rows, cols = 4096, 4096
 	for _, dt := range []DType{GGMLQ8_0, GGMLQ4_0} {
 		w := benchMatrix(b, dt, rows, cols)
-		x := randF32(rand.New(rand.NewPCG(3, 4)), T*cols)
-		out := make([]float32, T*rows)
-		for _, path := range []string{"f32gemm", "rows", "gemmq"} {
-			b.Run(fmt.Sprintf("%v_%s", dt, path), func(b *testing.B) {
-				p := benchPool(b)
-				c0 := processCPU()
-				for b.Loop() {
-					switch path {
-					case "f32gemm":
-						p.gemm(kern, out, x, T, w)
-					case "rows":
-						p.matVecBlocks(kern, out, x, T, w)
-					default:
-						p.gemmQ(kern, out, x, T, w)
+		for _, T := range []int{32, 48, 64, 512} {
+			x := randF32(rand.New(rand.NewPCG(3, 4)), T*cols)
+			out := make([]float32, T*rows)
+			for _, path := range []string{"f32gemm", "rows", "gemmq"} {
+				b.Run(fmt.Sprintf("%v_T%d_%s", dt, T, path), func(b *testing.B) {
+					p := benchPool(b)
+					c0 := processCPU()
+					for b.Loop() {
+						switch path {
+						case "f32gemm":
+							p.gemm(kern, out, x, T, w)
+						case "rows":
+							p.matVecBlocks(kern, out, x, T, w)
+						default:
+							p.gemmQ(kern, out, x, T, w)
+						}
 					}
-				}
-				b.ReportMetric((processCPU()-c0).Seconds()*1e3/float64(b.N), "cpu-ms/op")
-			})
+					b.ReportMetric((processCPU()-c0).Seconds()*1e3/float64(b.N), "cpu-ms/op")
+				})
+			}
 		}
 	}
 }
