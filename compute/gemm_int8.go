@@ -57,9 +57,10 @@ type intGEMM struct {
 	// integer GEMM rather than the row kernels.
 	minT int
 	// packLines, when set, packs the lines and offsets of a whole panel as
-	// packQPanel does: qtRows rows stride bytes apart of nbk blocks of
-	// Q8_0 or Q4_0 (dt) from src into dst and off.
-	packLines func(dt DType, src []byte, stride, nbk int, dst []byte, off []int32)
+	// packQPanel does, from qtRows rows stride bytes apart of nbk blocks
+	// step bytes apart, each 32 int8 values or (q4) 16 bytes of Q4_0
+	// nibbles, into dst and off.
+	packLines func(q4 bool, src []byte, stride, step, nbk int, dst []byte, off []int32)
 	// packAct, when set, packs the bytes of a whole activation panel as
 	// packActPanel does: qtTokens rows stride bytes apart of nb blocks.
 	packAct func(xq []int8, stride, nb int, dst []byte)
@@ -100,7 +101,7 @@ func qBlockAt(w *Matrix, bi int) (q []byte, d uint16, q4 bool) {
 
 // packQPanel packs weight rows [n0, n0+qtRows) and blocks [b0, b0+nbk) of
 // w (an intGEMMFormat; with k.q8.packLines where set and the panel is
-// whole, staging the rows in stage, len >= qtRows*qtKcBlocks*qBlock): dst
+// whole, staging the rows in stage, len >= qtRows*qtKcBlocks*(2+qBlock)): dst
 // gets nbk*qtRows*qBlock bytes of lines, off and ws nbk*qtRows values
 // (index b*qtRows+j). Rows past w.Rows are zero.
 func packQPanel(k *kernels, w *Matrix, n0, b0, nbk int, dst []byte, off []int32, ws []float32, stage []byte) {
@@ -108,29 +109,32 @@ func packQPanel(k *kernels, w *Matrix, n0, b0, nbk int, dst []byte, off []int32,
 	dst = dst[:nbk*qtRows*qBlock]
 	off, ws = off[:nbk*qtRows], ws[:nbk*qtRows]
 	if k.q8 != nil && k.q8.packLines != nil && n0+qtRows <= w.Rows && nbk <= qtKcBlocks {
-		// The rows' quantized bytes are first copied next to each other:
-		// read in place, rows whose length is a multiple of 2 KiB fall
-		// into the same L1 set, and each 64-byte line is fetched again
-		// for its second block.
+		// The rows' blocks are first copied next to each other: read in
+		// place, rows whose length is a multiple of 2 KiB fall into the
+		// same L1 set, and each 64-byte line is fetched again for its
+		// second block.
 		_, _, q4 := qBlockAt(w, 0)
-		bb, lineDT := qBlock, Q8_0
-		if q4 {
-			bb, lineDT = qBlock/2, Q4_0
+		ts, hdr := qBlock, 0 // bytes per block, and before its values
+		switch w.DType {
+		case Q4_0:
+			ts = qBlock / 2
+		case GGMLQ8_0:
+			ts, hdr = 2+qBlock, 2
+		case GGMLQ4_0:
+			ts, hdr = 2+qBlock/2, 2
 		}
-		stage = stage[:qtRows*nbk*bb]
+		stage = stage[:qtRows*nbk*ts]
 		var d [qtKcBlocks]uint16
 		var sc [qtKcBlocks]float32
 		for j := range qtRows {
 			bi := (n0+j)*nb + b0
-			row := stage[j*nbk*bb : (j+1)*nbk*bb]
-			if w.DType == Q8_0 || w.DType == Q4_0 {
-				copy(row, w.Q[bi*bb:])
+			row := stage[j*nbk*ts : (j+1)*nbk*ts]
+			copy(row, w.Q[bi*ts:])
+			if hdr == 0 {
 				copy(d[:nbk], w.Scales[bi:])
 			} else {
 				for b := range nbk {
-					q, db, _ := qBlockAt(w, bi+b)
-					copy(row[b*bb:(b+1)*bb], q)
-					d[b] = db
+					d[b] = binary.LittleEndian.Uint16(row[b*ts:])
 				}
 			}
 			k.widenF16(sc[:nbk], d[:nbk])
@@ -138,7 +142,7 @@ func packQPanel(k *kernels, w *Matrix, n0, b0, nbk int, dst []byte, off []int32,
 				ws[b*qtRows+j] = v
 			}
 		}
-		k.q8.packLines(lineDT, stage, nbk*bb, nbk, dst, off)
+		k.q8.packLines(q4, stage[hdr:], nbk*ts, ts, nbk, dst, off)
 		return
 	}
 	var blk [qBlock]byte
@@ -299,7 +303,7 @@ func (p *Pool) gemmQ(k *kernels, out, x []float32, T int, w *Matrix) {
 		bw := make([]byte, qtNcPanels*qtKcBlocks*wpb)
 		bo := make([]int32, qtNcPanels*qtKcBlocks*qtRows)
 		bs := make([]float32, qtNcPanels*qtKcBlocks*qtRows)
-		stage := make([]byte, qtKcBlocks*wpb)
+		stage := make([]byte, qtRows*qtKcBlocks*(2+qBlock))
 		var ctmp [qtTokens * qtRows]float32
 		for jc := lo; jc < hi; jc += qtNcPanels {
 			jce := min(hi, jc+qtNcPanels)

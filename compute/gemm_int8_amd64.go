@@ -34,23 +34,23 @@ func packActVNNI(xq *int8, stride, nb int, dst *byte)
 // packLinesVNNI checks the lengths the packing routines read and write.
 // (The gathers index rows with int32 offsets; packQPanel passes staged
 // rows of at most qtKcBlocks blocks.)
-func packLinesVNNI(dt DType, src []byte, stride, nbk int, dst []byte, off []int32) {
+func packLinesVNNI(q4 bool, src []byte, stride, step, nbk int, dst []byte, off []int32) {
 	if nbk <= 0 {
 		return
 	}
 	f, bb := packQ8LinesVNNI, qBlock
-	if dt == Q4_0 {
+	if q4 {
 		f, bb = packQ4LinesVNNI, qBlock/2
 	}
-	_, _, _ = src[(qtRows-1)*stride+nbk*bb-1], dst[nbk*qtRows*qBlock-1], off[nbk*qtRows-1]
-	f(&src[0], stride, nbk, &dst[0], &off[0])
+	_, _, _ = src[(qtRows-1)*stride+(nbk-1)*step+bb-1], dst[nbk*qtRows*qBlock-1], off[nbk*qtRows-1]
+	f(&src[0], stride, step, nbk, &dst[0], &off[0])
 }
 
 //go:noescape
-func packQ8LinesVNNI(src *byte, stride, nbk int, dst *byte, off *int32)
+func packQ8LinesVNNI(src *byte, stride, step, nbk int, dst *byte, off *int32)
 
 //go:noescape
-func packQ4LinesVNNI(src *byte, stride, nbk int, dst *byte, off *int32)
+func packQ4LinesVNNI(src *byte, stride, step, nbk int, dst *byte, off *int32)
 
 // q8TileMinTVNNI is the number of tokens from which MatMul takes the
 // integer GEMM over the VNNI row kernels (dotQ8x4r2, dotQ4x4). Measured

@@ -26,15 +26,16 @@ DATA packIota<>+56(SB)/4, $14
 DATA packIota<>+60(SB)/4, $15
 GLOBL packIota<>(SB), RODATA, $64
 
-// PACKSETUP loads the arguments (SI src, CX nbk, DI dst, R9 off), the row
+// PACKSETUP loads the arguments (SI src, CX nbk, DI dst, R9 off, R12 step), the row
 // index vectors Z0 (rows 0-15) and Z1 (rows 16-31), Z30 = bytes of 1 and
 // R11 = 0xffff for the gather masks.
 #define PACKSETUP \
 	MOVQ src+0(FP), SI; \
 	MOVQ stride+8(FP), AX; \
-	MOVQ nbk+16(FP), CX; \
-	MOVQ dst+24(FP), DI; \
-	MOVQ off+32(FP), R9; \
+	MOVQ step+16(FP), R12; \
+	MOVQ nbk+24(FP), CX; \
+	MOVQ dst+32(FP), DI; \
+	MOVQ off+40(FP), R9; \
 	VPBROADCASTD AX, Z2; \
 	VPMULLD packIota<>(SB), Z2, Z0; \
 	SHLQ $4, AX; \
@@ -73,11 +74,12 @@ GLOBL packIota<>(SB), RODATA, $64
 	PUT(ZA, 128*G, Z20); \
 	PUT(ZB, 128*G+64, Z21)
 
-// func packQ8LinesVNNI(src *byte, stride, nbk int, dst *byte, off *int32)
+// func packQ8LinesVNNI(src *byte, stride, step, nbk int, dst *byte, off *int32)
 //
-// Packs nbk Q8_0 blocks of 32 rows (row r's first block at src+r·stride)
-// into nbk·1024 bytes of lines at dst and nbk·32 offsets at off.
-TEXT ·packQ8LinesVNNI(SB), NOSPLIT, $0-40
+// Packs nbk Q8_0 blocks of 32 rows (row r's first block at src+r·stride,
+// the next ones step bytes apart) into nbk·1024 bytes of lines at dst and
+// nbk·32 offsets at off.
+TEXT ·packQ8LinesVNNI(SB), NOSPLIT, $0-48
 	PACKSETUP
 	VPXORD Z20, Z20, Z20
 	VPXORD Z21, Z21, Z21
@@ -91,7 +93,7 @@ q8block:
 	Q8G(6, Z16, Z17)
 	Q8G(7, Z18, Z19)
 	OFFSETS
-	ADDQ $32, SI
+	ADDQ R12, SI
 	ADDQ $1024, DI
 	ADDQ $128, R9
 	DECQ CX
@@ -120,10 +122,10 @@ q8block:
 	PUT(ZC, 128*G+512, Z20); \
 	PUT(ZD, 128*G+576, Z21)
 
-// func packQ4LinesVNNI(src *byte, stride, nbk int, dst *byte, off *int32)
+// func packQ4LinesVNNI(src *byte, stride, step, nbk int, dst *byte, off *int32)
 //
-// packQ8LinesVNNI for Q4_0 blocks (16 bytes each).
-TEXT ·packQ4LinesVNNI(SB), NOSPLIT, $0-40
+// packQ8LinesVNNI for Q4_0 blocks (16 bytes of nibbles each).
+TEXT ·packQ4LinesVNNI(SB), NOSPLIT, $0-48
 	PACKSETUP
 	MOVL $0x0f0f0f0f, AX
 	VPBROADCASTD AX, Z29
@@ -137,7 +139,7 @@ q4block:
 	Q4G(2, Z12, Z13, Z14, Z15)
 	Q4G(3, Z16, Z17, Z18, Z19)
 	OFFSETS
-	ADDQ $16, SI
+	ADDQ R12, SI
 	ADDQ $1024, DI
 	ADDQ $128, R9
 	DECQ CX

@@ -55,10 +55,11 @@ func gemmMinT(k *kernels, dt DType) int {
 // PyTorch Linear product x·Wᵀ without bias. x is [T, W.Cols] and out is
 // [T, W.Rows], both row-major. W may be in any DType. For Q8_0 and Q4_0 the
 // row-kernel path (always for Q4_0; for Q8_0 below 256 rows, or always
-// with the VNNI kernels) quantizes x to 8 bits per block of 32 and uses
-// integer dot products, so its result differs from the f32 product of the
-// dequantized weights by the activation rounding: at most Σ_blocks
-// max|x|/254·Σ|w| per output.
+// with the VNNI kernels) and the integer GEMM (kernel sets with one, from
+// their minimum T; also for GGMLQ8_0 and GGMLQ4_0) quantize x to 8 bits
+// per block of 32 and use integer dot products, so their result differs
+// from the f32 product of the dequantized weights by the activation
+// rounding: at most Σ_blocks max|x|/254·Σ|w| per output.
 func (p *Pool) MatMul(out, x []float32, T int, w *Matrix) {
 	p.matMul(kern, out, x, T, w)
 }
