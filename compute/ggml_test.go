@@ -214,8 +214,8 @@ func TestGGMLBlockDots(t *testing.T) {
 }
 
 // TestGGMLMatMul runs MatMul on block weights through the row kernels
-// (T below the format's GEMM crossover) and the dequantizing GEMM, for
-// every kernel set, against float64 products of the dequantized weights.
+// (T below the set's GEMM switch point for the format) and the
+// dequantizing GEMM, for every kernel set, against float64 products of the dequantized weights.
 func TestGGMLMatMul(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, p := range testPools(t) {
@@ -226,9 +226,9 @@ func TestGGMLMatMul(t *testing.T) {
 			for r := range rows {
 				w.Row(r, wf[r*cols:(r+1)*cols])
 			}
-			for _, T := range []int{1, 5, blockFormats[dt].gemmMinT + 3} {
-				x := randF32(rng, T*cols)
-				for _, k := range kernelSets() {
+			for _, k := range kernelSets() {
+				for _, T := range []int{1, 5, gemmMinT(k, dt) + 3} {
+					x := randF32(rng, T*cols)
 					out := make([]float32, T*rows)
 					p.matMul(k, out, x, T, w)
 					for ti := range T {
@@ -243,7 +243,7 @@ func TestGGMLMatMul(t *testing.T) {
 							// (the row kernels and the integer GEMM); the f32
 							// GEMM path is f32 throughout.
 							tol := 1e-5 * mag
-							if T < blockFormats[dt].gemmMinT || (k.q8 != nil && intGEMMFormat(dt) && T >= k.q8.minT) {
+							if T < gemmMinT(k, dt) || (k.q8 != nil && intGEMMFormat(dt) && T >= k.q8.minT) {
 								tol = mag / 100
 							}
 							if got := float64(out[ti*rows+r]); math.Abs(got-want) > tol+1e-9 {

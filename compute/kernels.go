@@ -91,6 +91,13 @@ type kernels struct {
 	blockDot [numDTypes]blockDot
 	// dequantBlk[dt] expands whole raw blocks of format dt into dst.
 	dequantBlk [numDTypes]func(dst []float32, w []byte)
+	// blockDotX4[dt], where set, is blockDot[dt] for 4 activation rows
+	// against one weight row: out[i] = blockDot[dt](&a[i], w).
+	blockDotX4 [numDTypes]blockDotX4
+	// blockGemmMinT[dt], where not zero, is this set's GEMM switch point
+	// for block format dt in place of blockFormats[dt].gemmMinT (see
+	// gemmMinT).
+	blockGemmMinT [numDTypes]int
 }
 
 // genericKernels is the portable reference implementation.

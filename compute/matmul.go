@@ -30,7 +30,8 @@ const quadRows = 8
 // crossovers were measured with BenchmarkMatMulPaths on the target machine
 // (AMD Zen, 2 cores, AVX2). With the VNNI kernels (q8RowsOnly) the Q8_0
 // row kernels beat the GEMM at every T (measured on a Zen 5 at T=512:
-// 1.3x).
+// 1.3x). A kernel set may give its own points for the ggml block formats
+// (kernels.blockGemmMinT; the avx512 set's VNNI block dots move them up).
 func gemmMinT(k *kernels, dt DType) int {
 	switch dt {
 	case F32:
@@ -46,6 +47,9 @@ func gemmMinT(k *kernels, dt DType) int {
 		return 1 << 30
 	}
 	if dt.IsBlock() {
+		if t := k.blockGemmMinT[dt]; t > 0 {
+			return t
+		}
 		return blockFormats[dt].gemmMinT
 	}
 	return 32
