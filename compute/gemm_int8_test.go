@@ -341,7 +341,7 @@ func BenchmarkQ8GEMMGGML(b *testing.B) {
 	const rows, cols = 4096, 4096
 	for _, dt := range []DType{GGMLQ8_0, GGMLQ4_0} {
 		w := benchMatrix(b, dt, rows, cols)
-		for _, T := range []int{32, 48, 64, 512} {
+		for _, T := range []int{32, 64, 128, 512} {
 			x := randF32(rand.New(rand.NewPCG(3, 4)), T*cols)
 			out := make([]float32, T*rows)
 			for _, path := range []string{"f32gemm", "rows", "gemmq"} {
