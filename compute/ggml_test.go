@@ -309,7 +309,8 @@ func TestGGMLLayouts(t *testing.T) {
 }
 
 // BenchmarkMatVecGGML measures one-token MatMul on random ggml block
-// weights (SetBytes is the weight size, so MB/s is the weight stream).
+// weights (SetBytes is the weight size, so MB/s is the weight stream; with
+// one worker, -cpu 1, also per CPU second).
 func BenchmarkMatVecGGML(b *testing.B) {
 	for _, dt := range blockTypes() {
 		for _, sh := range [][2]int{{4096, 13824}, {13824, 4096}} {
@@ -320,8 +321,12 @@ func BenchmarkMatVecGGML(b *testing.B) {
 				x := randF32(rng, sh[1])
 				out := make([]float32, sh[0])
 				b.SetBytes(int64(len(w.Q)))
+				c0 := cpuTime()
 				for b.Loop() {
 					p.MatMul(out, x, 1, w)
+				}
+				if c := cpuTime() - c0; c > 0 && p.workers == 1 {
+					b.ReportMetric(float64(len(w.Q))*float64(b.N)/c.Seconds()/1e9, "cpu-GB/s")
 				}
 			})
 		}

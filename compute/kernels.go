@@ -86,6 +86,11 @@ type kernels struct {
 	// add sets dst[i] += src[i].
 	add func(dst, src []float32)
 
+	// tileMatMul, when set, computes MatMul for the weight formats and
+	// token counts its tile kernels (AMX) handle and reports whether it
+	// did.
+	tileMatMul func(p *Pool, out, x []float32, T int, w *Matrix) bool
+
 	// blockDot[dt] is the dot product of a quantized activation row with
 	// one row of raw ggml blocks of format dt (nil for other formats).
 	blockDot [numDTypes]blockDot
@@ -221,8 +226,17 @@ func selectKernels(request string) (*kernels, string) {
 func KernelName() string { return kern.name }
 
 // KernelNote explains, when GLMV_KERNELS asked for a set that could not be
-// used, which one runs instead; it is empty otherwise.
-func KernelNote() string { return kernNote }
+// used or the CPU has AMX that cannot be used (refused by the OS, or the
+// start-up self-test failed), which set runs instead; it is empty
+// otherwise.
+func KernelNote() string {
+	if n := archKernelNote(); n != "" && kernNote != "" {
+		return kernNote + "; " + n
+	} else if n != "" {
+		return n
+	}
+	return kernNote
+}
 
 // KernelSets lists the names of the kernel sets this CPU and build can run,
 // slowest first.
