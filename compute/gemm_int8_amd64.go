@@ -54,10 +54,12 @@ func packQ4LinesVNNI(src *byte, stride, step, nbk int, dst *byte, off *int32)
 
 // q8TileMinTVNNI is the number of tokens from which MatMul takes the
 // integer GEMM over the VNNI row kernels (dotQ8x4r2, dotQ4x4). Measured
-// with BenchmarkQ8GEMM (4096×4096, CPU time, Zen 5, 2 threads): the GEMM
-// costs a fixed ~2-3 ms of packing per call and wins from about 40 tokens
-// for Q8_0 (T=32: 4.7 vs 3.9 ms, T=64: 5.9 vs 7.7 ms) and 30 for Q4_0.
-const q8TileMinTVNNI = 40
+// with BenchmarkQ8GEMM (4096×4096, CPU time per call, Zen 5): the GEMM
+// costs a fixed ~1.5-2.5 ms of weight packing per call; with 1 thread it
+// wins from about 40 tokens (T=32: 4.2 vs 3.9 ms for Q8_0, T=64: 5.5 vs
+// 7.7), with 2 threads from about 48-64 (T=32: 5.5 vs 3.9, T=64: 7.5 vs
+// 7.8; Q4_0 alike).
+const q8TileMinTVNNI = 48
 
 // q8TileVNNI checks the lengths q8Tile32x6VNNI reads and writes.
 func q8TileVNNI(nb int, a []byte, ad []float32, w []byte, off []int32, ws []float32, c []float32, ldc int) {

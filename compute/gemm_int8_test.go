@@ -76,10 +76,13 @@ func TestPackQPanel(t *testing.T) {
 				for n0 := 0; n0 < rows; n0 += 19 {
 					for b0 := 0; b0 < nb; b0 += 5 {
 						nbk := min(qtKcBlocks, nb-b0)
+						if b0 == 0 {
+							nbk = nb // as gemmQ packs: all blocks at once
+						}
 						want, wo, wsc := make([]byte, nbk*qtRows*qBlock), make([]int32, nbk*qtRows), make([]float32, nbk*qtRows)
 						packQPanel(genericKernels, w, n0, b0, nbk, want, wo, wsc, nil)
 						got, o, sc := make([]byte, len(want)), make([]int32, len(wo)), make([]float32, len(wsc))
-						packQPanel(k, w, n0, b0, nbk, got, o, sc, make([]byte, qtKcBlocks*qtRows*(2+qBlock)))
+						packQPanel(k, w, n0, b0, nbk, got, o, sc, make([]byte, packStageLen(w, nbk)))
 						for i := range want {
 							if got[i] != want[i] {
 								t.Fatalf("%s %v cols=%d n0=%d b0=%d: byte %d = %d want %d", k.name, dt, cols, n0, b0, i, got[i], want[i])
@@ -318,7 +321,7 @@ func BenchmarkPackQPanel(b *testing.B) {
 		for _, dt := range []DType{Q8_0, Q4_0} {
 			w := benchMatrix(b, dt, 64, cols)
 			dst, off, ws := make([]byte, qtKcBlocks*qtRows*qBlock), make([]int32, qtKcBlocks*qtRows), make([]float32, qtKcBlocks*qtRows)
-			stage := make([]byte, qtKcBlocks*qtRows*(2+qBlock))
+			stage := make([]byte, packStageLen(w, qtKcBlocks))
 			b.Run(fmt.Sprintf("%v_cols%d", dt, cols), func(b *testing.B) {
 				for b.Loop() {
 					for b0 := 0; b0 < cols/qBlock; b0 += qtKcBlocks {
