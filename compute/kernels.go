@@ -57,6 +57,10 @@ type kernels struct {
 	// weights at any number of tokens, as it does for Q4_0: set where they
 	// beat the f32 GEMM on dequantized panels (the VNNI kernels).
 	q8RowsOnly bool
+	// q8, when set, is the integer GEMM for Q8_0 and Q4_0 weights
+	// (gemm_int8.go) that MatMul takes from q8.minT tokens on; without it,
+	// the row kernels.
+	q8 *intGEMM
 	// quantQ8 quantizes an activation row to 8-bit blocks; see
 	// quantizeRowQ8.
 	quantQ8 func(xq []int8, xd, xs, x []float32)

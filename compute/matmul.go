@@ -59,13 +59,15 @@ func gemmMinT(k *kernels, dt DType) int {
 // PyTorch Linear product x·Wᵀ without bias. x is [T, W.Cols] and out is
 // [T, W.Rows], both row-major. W may be in any DType. For Q8_0 and Q4_0 the
 // row-kernel path (always for Q4_0; for Q8_0 below 256 rows, or always
-// with the VNNI kernels) quantizes x to 8 bits per block of 32 and uses
-// integer dot products, so its result differs from the f32 product of the
-// dequantized weights by the activation rounding: at most Σ_blocks
-// max|x|/254·Σ|w| per output. With the amx kernel set, BF16, F16, Q8_0
-// and Q4_0 weights at 32 tokens or more go through the AMX tiles (amx.go)
-// with the same accuracy. Other float weights are multiplied in f32, or in
-// bf16 where the pool's Precision asks for it (see PrecisionBF16).
+// with the VNNI kernels) and the integer GEMM (kernel sets with one, from
+// their minimum T; also for GGMLQ8_0 and GGMLQ4_0) quantize x to 8 bits
+// per block of 32 and use integer dot products, so their result differs
+// from the f32 product of the dequantized weights by the activation
+// rounding: at most Σ_blocks max|x|/254·Σ|w| per output. With the amx
+// kernel set, BF16, F16, Q8_0 and Q4_0 weights at 32 tokens or more go
+// through the AMX tiles (amx.go) with the same accuracy. Other float
+// weights are multiplied in f32, or in bf16 where the pool's Precision
+// asks for it (see PrecisionBF16).
 func (p *Pool) MatMul(out, x []float32, T int, w *Matrix) {
 	p.matMul(kern, out, x, T, w)
 }
@@ -89,6 +91,10 @@ func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 	}
 	if p.useBF16(k, w.DType, T) {
 		p.gemmBF16(k, out, x, T, w)
+		return
+	}
+	if k.q8 != nil && intGEMMFormat(w.DType) && T >= k.q8.minT {
+		p.gemmQ(k, out, x, T, w)
 		return
 	}
 	if T >= gemmMinT(k, w.DType) {
