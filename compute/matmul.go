@@ -164,6 +164,16 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 				dot, bb = k.dotQ4, qBlock/2
 			}
 			r := lo
+			if rowsDot := k.rowsQ8; t1-t0 == 1 && rowsDot != nil {
+				// One token: the row-range kernel streams [lo, hi) in
+				// one call, prefetching ahead across the rows.
+				if w.DType == Q4_0 {
+					rowsDot = k.rowsQ4
+				}
+				rowsDot(xq[t0*nb*qBlock:(t0+1)*nb*qBlock], xd[t0*nb:(t0+1)*nb], xs[t0*nb:(t0+1)*nb], nb,
+					w.Q[lo*nb*bb:hi*nb*bb], w.Scales[lo*nb:hi*nb], out[t0*rows+lo:t0*rows+hi])
+				r = hi
+			}
 			if t1-t0 < 4 && cols > longRow {
 				// Few tokens and long rows: 4 weight rows at a time share
 				// the activation loads, which no longer stay in L1 next
