@@ -209,7 +209,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	start = time.Now()
 	for i := 0; i < *decode; i++ {
 		t0 := time.Now()
-		if last, err = text.Step(ctx, model.Argmax(last), 0, cache); err != nil {
+		if err = text.StepInto(ctx, last, model.Argmax(last), 0, cache); err != nil {
 			return err
 		}
 		steps = append(steps, time.Since(t0).Seconds())
