@@ -2,26 +2,19 @@ package compute
 
 import "unsafe"
 
-// hugePages advises transparent huge pages for m's data (see adviseHuge):
-// before the matrix is filled, and with collapse after.
-func (m *Matrix) hugePages(collapse bool) {
-	if len(m.F32) > 0 {
-		adviseHuge(unsafe.Pointer(&m.F32[0]), 4*len(m.F32), collapse)
-	}
-	if len(m.U16) > 0 {
-		adviseHuge(unsafe.Pointer(&m.U16[0]), 2*len(m.U16), collapse)
-	}
-	if len(m.Q) > 0 {
-		adviseHuge(unsafe.Pointer(&m.Q[0]), len(m.Q), collapse)
-	}
-	if len(m.Scales) > 0 {
-		adviseHuge(unsafe.Pointer(&m.Scales[0]), 2*len(m.Scales), collapse)
-	}
+// hugePages advises transparent huge pages for the data of m, a matrix
+// just made and not yet filled (see adviseHuge).
+func (m *Matrix) hugePages() {
+	hugeSlice(m.F32)
+	hugeSlice(m.U16)
+	hugeSlice(m.Q)
+	hugeSlice(m.Scales)
 }
 
-// hugeSlice advises transparent huge pages for s (see adviseHuge).
-func hugeSlice[T any](s []T, collapse bool) {
+// hugeSlice advises transparent huge pages for s, just made and not yet
+// written (see adviseHuge).
+func hugeSlice[T any](s []T) {
 	if len(s) > 0 {
-		adviseHuge(unsafe.Pointer(&s[0]), len(s)*int(unsafe.Sizeof(s[0])), collapse)
+		adviseHuge(unsafe.Pointer(&s[0]), len(s)*int(unsafe.Sizeof(s[0])))
 	}
 }

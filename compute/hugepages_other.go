@@ -5,4 +5,4 @@ package compute
 import "unsafe"
 
 // adviseHuge does nothing where transparent huge pages are not known.
-func adviseHuge(p unsafe.Pointer, n int, collapse bool) {}
+func adviseHuge(p unsafe.Pointer, n int) {}

@@ -44,8 +44,7 @@ func (p *Pool) Quantize(m *Matrix, dt DType) (*Matrix, error) {
 		return nil, fmt.Errorf("compute: quantize: %w", err)
 	}
 	// Converted weights are streamed once per decoded token: on huge pages.
-	out.hugePages(false)
-	defer out.hugePages(true)
+	out.hugePages()
 	cols := m.Cols
 	p.For(m.Rows, 16, func(lo, hi int) {
 		buf := make([]float32, out.rowBuf())

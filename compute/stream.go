@@ -71,13 +71,12 @@ func (p *Pool) streamRead(sl *streamLoops, size int64, reps int) float64 {
 		return 0
 	}
 	buf := make([]uint64, n)
-	hugeSlice(buf, false)
+	hugeSlice(buf)
 	p.For(n, streamGrain/8, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			buf[i] = uint64(i)
 		}
 	})
-	hugeSlice(buf, true)
 	sums := make([]uint64, p.Workers()*forChunksPerWorker+1)
 	return float64(n*8) / bestPass(reps, func() {
 		p.For(n, streamGrain/8, func(lo, hi int) {
@@ -103,16 +102,13 @@ func (p *Pool) streamTriad(sl *streamLoops, size int64, reps int) float64 {
 	}
 	a, b, c := make([]float32, n), make([]float32, n), make([]float32, n)
 	for _, s := range [][]float32{a, b, c} {
-		hugeSlice(s, false)
+		hugeSlice(s)
 	}
 	p.For(n, streamGrain/4, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			a[i], b[i], c[i] = 0, 1, 2
 		}
 	})
-	for _, s := range [][]float32{a, b, c} {
-		hugeSlice(s, true)
-	}
 	return float64(n*12) / bestPass(reps, func() {
 		p.For(n, streamGrain/4, func(lo, hi int) {
 			sl.triad(a[lo:hi], b[lo:hi], c[lo:hi], 3)
