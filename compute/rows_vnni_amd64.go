@@ -3,11 +3,12 @@
 package compute
 
 // rowsPrefetch is how far ahead (bytes) the VNNI one-row kernels prefetch
-// the weights. Measured on a Zen 5 (decode-shaped Q8_0 and Q4_0 matrices,
-// 1 and 2 threads, against the read-sum probe in the same run): without
-// prefetch 0.74-0.84 of the probe, 1024 bytes ahead 0.84-0.88, 4096 and
-// 8192 0.90-1.09, the two alike within the noise.
-const rowsPrefetch = 4096
+// the weights. Measured on a Zen 5 with BenchmarkDecodeVsStream (one
+// thread, by CPU time, 4 rounds each, fraction of the read-sum probe):
+// without prefetch (the per-row kernels before) Q8_0 0.64-0.66, Q4_0
+// 0.58-0.61; 2048 bytes 0.91 / 0.83-0.91; 4096 0.94-1.00 / 0.87-0.96;
+// 8192 0.96-0.99 / 0.95-1.02; 16384 0.91-0.93 / 0.93-0.95.
+const rowsPrefetch = 8192
 
 // rowsVNNI sets out[r] to the dot product of one quantized activation row
 // (xq, xd, xs; for Q4_0 in the permQ4VNNI layout over whole groups of 4
