@@ -432,11 +432,24 @@ func gqaBlock(kn *kernels, s AttnShape, q, kh, vh, sc, pp, m, l, acc []float32, 
 // zero past valid, and is written into pan with stride mr (the packed
 // left operand of the P·V micro-kernel).
 func (kn *kernels) softmaxPackRow(row []float32, valid int, m, l *float32, acc, pan []float32) {
+	kn.softmaxRow(row, valid, m, l, acc)
+	for j, x := range row {
+		pan[j*mr] = x
+	}
+}
+
+// softmaxRow is softmaxPackRow without the packing: row becomes
+// e^(score - max), zero past valid.
+func (kn *kernels) softmaxRow(row []float32, valid int, m, l *float32, acc []float32) {
 	if valid > 0 {
 		mx := *m
-		for _, x := range row[:valid] {
-			if x > mx {
-				mx = x
+		if kn.rowMax != nil {
+			mx = kn.rowMax(row[:valid], mx)
+		} else {
+			for _, x := range row[:valid] {
+				if x > mx {
+					mx = x
+				}
 			}
 		}
 		if mx > *m {
@@ -450,9 +463,6 @@ func (kn *kernels) softmaxPackRow(row []float32, valid int, m, l *float32, acc, 
 		*l += kn.expSum(row[:valid], mx)
 	}
 	clear(row[valid:])
-	for j, x := range row {
-		pan[j*mr] = x
-	}
 }
 
 // normalizeRow writes the finished output of one query, acc/l, into o; a

@@ -25,9 +25,8 @@
 // exponentials, and, with AVX512_VNNI, the Q8_0/Q4_0 integer dot products
 // (VPDPBUSD with the weights on the unsigned side and the offset removed
 // exactly in integers; see kernels_vnni_amd64.s) and the block dots of
-// the ggml Q4_K, Q5_K, Q6_K and Q8_0 formats (ggml_vnni_amd64.s; the other
-// ggml formats keep the AVX2 ones). With VNNI, Q8_0 MatMul takes the
-// integer row path at every T, as Q4_0 does.
+// every ggml format (ggml_vnni_amd64.s, one token or 4 at a time). With
+// VNNI, Q8_0 MatMul takes the integer row path at every T, as Q4_0 does.
 //
 // MatMul picks by format and number of token rows T (gemmMinT). The row
 // path streams the weights once per block of activation rows kept in L2 and
@@ -61,14 +60,29 @@
 // activation rows to 8 bits per 32 columns (scale max|x|/127, as above;
 // for the K-quants also the sums of each 16 columns, as llama.cpp's q8_K,
 // whose single scale per 256 columns we refine), then dots every weight
-// row with integer instructions on its packed blocks (AVX2 for every
-// format) and one f32 multiply-add per 32 columns. The result differs from
-// the f32 product of the dequantized weights only by that activation
-// rounding, at most Σ_blocks max|x_blk|/254·Σ|w_blk| over the 32-column
-// blocks. From a per-format number of token rows (32 to 64, measured) the
-// GEMM runs instead on panels dequantized with AVX2. Quantize and
+// row with integer instructions on its packed blocks (AVX2, or AVX-512
+// VNNI taking 4 tokens at a time) and one f32 multiply-add per 32 columns.
+// The result differs from the f32 product of the dequantized weights only
+// by that activation rounding, at most Σ_blocks max|x_blk|/254·Σ|w_blk|
+// over the 32-column blocks. From a per-format and per-set number of
+// token rows (measured: 32 to 64 with AVX2, 256 to 384 with VNNI) the GEMM
+// runs instead on panels dequantized with AVX2. Quantize and
 // QuantizeBlocks produce these formats (not Q2_K and Q3_K) with llama.cpp's
 // reference quantizers, byte for byte.
+//
+// # bf16 precision
+//
+// A Pool's Precision (SetPrecision; PrecisionAuto by default) decides the
+// arithmetic of MatMul's many-token products where the kernel set has
+// bf16 dot products (AVX512_BF16): PrecisionAuto multiplies bf16 and f16
+// weights, PrecisionBF16 also f32 ones, with activations rounded to
+// bfloat16 (nearest even) and f32 sums on VDPBF16PS, a 14-token × 32-row
+// register tile over weight panels in the pairwise layout of
+// PackPanelBF16 (also AMX's B-tile layout); PrecisionF32 and every set
+// without bf16 dot products compute in f32. AttentionBF16 does the same
+// for Q·Kᵀ and P·V (the vision tower takes it when its products are
+// bf16). The error against f32 is the rounding of both operands, about
+// 2⁻⁸·Σ|x·w| per output at most.
 //
 // # FP8
 //

@@ -62,6 +62,10 @@ type blockFormat struct {
 // one weight row of raw blocks (len(w) = whole blocks).
 type blockDot func(a *actRow, w []byte) float32
 
+// blockDotX4 sets out[i] to the blockDot of activation row a[i] with one
+// weight row of raw blocks, for 4 rows at once.
+type blockDotX4 func(a *[4]actRow, w []byte, out *[4]float32)
+
 // blockFormats is indexed by DType; entries for the other types are zero.
 var blockFormats = [numDTypes]blockFormat{
 	GGMLQ8_0: {name: "Q8_0", ggml: 8, bs: 32, ts: 34, dequant: dequantBlockQ8_0, dotGeneric: dotQ8_0G, quant: quantBlockQ8_0, gemmMinT: 64},

@@ -764,20 +764,7 @@ TEXT ·dotQ2KAVX2(SB), NOSPLIT, $0-44
 	VPBROADCASTQ nib<>(SB), Y14
 
 q2kloop:
-	// Mins (high nibbles) times the activation sums per group, times
-	// xd_g and dmin.
-	VMOVDQU (DI), X6
-	VPSRLW $4, X6, X2
-	VPAND X14, X2, X2
-	VPMOVZXBW X2, Y2
-	VPMADDWD (R10), Y2, Y3
-	VCVTDQ2PS Y3, Y3
-	VMULPS (R8), Y3, Y3
-	MOVWLZX 82(DI), AX
-	VMOVD AX, X12
-	VCVTPH2PS X12, X12
-	VBROADCASTSS X12, Y12
-	VFMADD231PS Y3, Y12, Y1
+	Q2KMINS(X14)
 	// Scales: the low nibbles.
 	VPAND X14, X6, X6
 	Q2KHALF(0, 16, Y10, Y11, Y12)
@@ -813,47 +800,6 @@ GLOBL ones8<>(SB), RODATA|NOPTR, $8
 
 DATA thirtytwo8<>+0(SB)/8, $0x2020202020202020
 GLOBL thirtytwo8<>(SB), RODATA|NOPTR, $8
-
-// Q3SCALES unpacks the sixteen 6-bit scales of a Q3_K block (at 96(DI))
-// into X6 as signed bytes (minus 32; X5 holds 32 in every byte). It
-// clobbers AX, BX, DX, R11, R12, R13.
-#define Q3SCALES \
-	MOVL 96(DI), AX \
-	MOVL 100(DI), BX \
-	MOVL 104(DI), DX \
-	MOVL AX, R11 \
-	ANDL $0x0f0f0f0f, R11 \
-	MOVL DX, R12 \
-	ANDL $0x03030303, R12 \
-	SHLL $4, R12 \
-	ORL  R12, R11 \
-	MOVL BX, R13 \
-	ANDL $0x0f0f0f0f, R13 \
-	MOVL DX, R12 \
-	SHRL $2, R12 \
-	ANDL $0x03030303, R12 \
-	SHLL $4, R12 \
-	ORL  R12, R13 \
-	SHLQ $32, R13 \
-	ORQ  R13, R11 \
-	SHRL $4, AX \
-	ANDL $0x0f0f0f0f, AX \
-	MOVL DX, R12 \
-	SHRL $4, R12 \
-	ANDL $0x03030303, R12 \
-	SHLL $4, R12 \
-	ORL  R12, AX \
-	SHRL $4, BX \
-	ANDL $0x0f0f0f0f, BX \
-	SHRL $6, DX \
-	ANDL $0x03030303, DX \
-	SHLL $4, DX \
-	ORL  DX, BX \
-	SHLQ $32, BX \
-	ORQ  BX, AX \
-	VMOVQ R11, X6 \
-	VPINSRQ $1, AX, X6, X6 \
-	VPSUBB X5, X6, X6
 
 // func dotQ3KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
 TEXT ·dotQ3KAVX2(SB), NOSPLIT, $0-44

@@ -240,7 +240,8 @@ func dotQ6_KG(a *actRow, w []byte) float32 {
 // pays the dequantization once per call, so it wins from about T=32 (Q3_K,
 // Q4_1, Q5_0, Q5_1), 48 (Q4_0, Q5_K, Q6_K) or 64 (Q2_K, Q4_K, Q8_0).
 // Near a crossover the GEMM is preferred: it does not round the
-// activations.
+// activations. These are the avx2 set's points; the avx512 set's VNNI
+// block dots are faster and have their own (vnniGemmMinT).
 
 func genericBlockDots() (t [numDTypes]blockDot) {
 	for d := range t {
@@ -295,19 +296,28 @@ func (p *Pool) quantizeActs(k *kernels, dt DType, x []float32, T, cols int) []ac
 // matVecBlocks is matVec for ggml block weights: the activation rows are
 // quantized to 8 bits once, then each weight row is dotted with blocks of
 // them (about 256 KiB of activations at a time, which stay in L2 while the
-// weights stream past).
+// weights stream past), 4 at a time where the set has a blockDotX4.
 func (p *Pool) matVecBlocks(k *kernels, out, x []float32, T int, w *Matrix) {
 	rows, cols := w.Rows, w.Cols
 	acts := p.quantizeActs(k, w.DType, x, T, cols)
-	dot := k.blockDot[w.DType]
+	dot, dot4 := k.blockDot[w.DType], k.blockDotX4[w.DType]
 	rb := w.blockRowBytes()
 	tb := max(1, (256<<10)/cols)
 	for t0 := 0; t0 < T; t0 += tb {
 		t1 := min(T, t0+tb)
 		p.For(rows, 64, func(lo, hi int) {
+			var o [4]float32
 			for r := lo; r < hi; r++ {
 				wr := w.Q[r*rb : (r+1)*rb]
-				for t := t0; t < t1; t++ {
+				t := t0
+				if dot4 != nil {
+					for ; t+4 <= t1; t += 4 {
+						dot4((*[4]actRow)(acts[t:t+4]), wr, &o)
+						out[t*rows+r], out[(t+1)*rows+r] = o[0], o[1]
+						out[(t+2)*rows+r], out[(t+3)*rows+r] = o[2], o[3]
+					}
+				}
+				for ; t < t1; t++ {
 					out[t*rows+r] = dot(&acts[t], wr)
 				}
 			}

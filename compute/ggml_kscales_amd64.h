@@ -31,3 +31,63 @@
 	ORQ  R11, R13; \
 	VMOVQ AX, X2; \
 	VPINSRQ $1, R13, X2, X2
+
+// Q3SCALES unpacks the sixteen 6-bit scales of a Q3_K block (at 96(DI))
+// into X6 as signed bytes (minus 32; X5 holds 32 in every byte). It
+// clobbers AX, BX, DX, R11, R12, R13.
+#define Q3SCALES \
+	MOVL 96(DI), AX \
+	MOVL 100(DI), BX \
+	MOVL 104(DI), DX \
+	MOVL AX, R11 \
+	ANDL $0x0f0f0f0f, R11 \
+	MOVL DX, R12 \
+	ANDL $0x03030303, R12 \
+	SHLL $4, R12 \
+	ORL  R12, R11 \
+	MOVL BX, R13 \
+	ANDL $0x0f0f0f0f, R13 \
+	MOVL DX, R12 \
+	SHRL $2, R12 \
+	ANDL $0x03030303, R12 \
+	SHLL $4, R12 \
+	ORL  R12, R13 \
+	SHLQ $32, R13 \
+	ORQ  R13, R11 \
+	SHRL $4, AX \
+	ANDL $0x0f0f0f0f, AX \
+	MOVL DX, R12 \
+	SHRL $4, R12 \
+	ANDL $0x03030303, R12 \
+	SHLL $4, R12 \
+	ORL  R12, AX \
+	SHRL $4, BX \
+	ANDL $0x0f0f0f0f, BX \
+	SHRL $6, DX \
+	ANDL $0x03030303, DX \
+	SHLL $4, DX \
+	ORL  DX, BX \
+	SHLQ $32, BX \
+	ORQ  BX, AX \
+	VMOVQ R11, X6 \
+	VPINSRQ $1, AX, X6, X6 \
+	VPSUBB X5, X6, X6
+
+// Q2KMINS adds a Q2_K block's mins term to Y1: the mins (high nibbles of
+// the 16 scale bytes at (DI), NIB holding 0x0f bytes) times the
+// activation sums per 16 columns at (R10), summed per 32 in int32, times
+// xd_g (R8) and dmin (f16 at 82(DI)). X6 keeps the scale bytes; it
+// clobbers AX, Y2, Y3 and Y12.
+#define Q2KMINS(NIB) \
+	VMOVDQU (DI), X6; \
+	VPSRLW $4, X6, X2; \
+	VPAND NIB, X2, X2; \
+	VPMOVZXBW X2, Y2; \
+	VPMADDWD (R10), Y2, Y3; \
+	VCVTDQ2PS Y3, Y3; \
+	VMULPS (R8), Y3, Y3; \
+	MOVWLZX 82(DI), AX; \
+	VMOVD AX, X12; \
+	VCVTPH2PS X12, X12; \
+	VBROADCASTSS X12, Y12; \
+	VFMADD231PS Y3, Y12, Y1

@@ -214,8 +214,8 @@ func TestGGMLBlockDots(t *testing.T) {
 }
 
 // TestGGMLMatMul runs MatMul on block weights through the row kernels
-// (T below the format's GEMM crossover) and the dequantizing GEMM, for
-// every kernel set, against float64 products of the dequantized weights.
+// (T below the set's GEMM switch point for the format) and the
+// dequantizing GEMM, for every kernel set, against float64 products of the dequantized weights.
 func TestGGMLMatMul(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, p := range testPools(t) {
@@ -226,9 +226,9 @@ func TestGGMLMatMul(t *testing.T) {
 			for r := range rows {
 				w.Row(r, wf[r*cols:(r+1)*cols])
 			}
-			for _, T := range []int{1, 5, blockFormats[dt].gemmMinT + 3} {
-				x := randF32(rng, T*cols)
-				for _, k := range kernelSets() {
+			for _, k := range kernelSets() {
+				for _, T := range []int{1, 5, gemmMinT(k, dt) + 3} {
+					x := randF32(rng, T*cols)
 					out := make([]float32, T*rows)
 					p.matMul(k, out, x, T, w)
 					for ti := range T {
@@ -242,7 +242,7 @@ func TestGGMLMatMul(t *testing.T) {
 							// 8-bit activations: |Δ| <= Σ|w|·max|x|/254 <= mag/127-ish;
 							// the GEMM path is f32 throughout.
 							tol := 1e-5 * mag
-							if T < blockFormats[dt].gemmMinT {
+							if T < gemmMinT(k, dt) {
 								tol = mag / 100
 							}
 							if got := float64(out[ti*rows+r]); math.Abs(got-want) > tol+1e-9 {
@@ -308,7 +308,8 @@ func TestGGMLLayouts(t *testing.T) {
 }
 
 // BenchmarkMatVecGGML measures one-token MatMul on random ggml block
-// weights (SetBytes is the weight size, so MB/s is the weight stream).
+// weights (SetBytes is the weight size, so MB/s is the weight stream; with
+// one worker, -cpu 1, also per CPU second).
 func BenchmarkMatVecGGML(b *testing.B) {
 	for _, dt := range blockTypes() {
 		for _, sh := range [][2]int{{4096, 13824}, {13824, 4096}} {
@@ -319,8 +320,12 @@ func BenchmarkMatVecGGML(b *testing.B) {
 				x := randF32(rng, sh[1])
 				out := make([]float32, sh[0])
 				b.SetBytes(int64(len(w.Q)))
+				c0 := cpuTime()
 				for b.Loop() {
 					p.MatMul(out, x, 1, w)
+				}
+				if c := cpuTime() - c0; c > 0 && p.workers == 1 {
+					b.ReportMetric(float64(len(w.Q))*float64(b.N)/c.Seconds()/1e9, "cpu-GB/s")
 				}
 			})
 		}

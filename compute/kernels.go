@@ -71,6 +71,20 @@ type kernels struct {
 	// gemm6x16s is gemm6x16 with b unpacked: row k of b starts at
 	// b[k*bstride].
 	gemm6x16s func(kc int, a, b []float32, bstride int, c []float32, ldc int)
+	// gemmBF16, when set, is the bf16 GEMM micro-kernel (see
+	// gemmBF16Generic); sets without bf16 dot products leave it nil and
+	// MatMul computes in f32 whatever the precision.
+	gemmBF16 func(kp int, a []uint32, rs, ps int, b []uint32, c []float32, ldc int, add bool)
+	// roundBF16, when set, is roundBF16Generic in SIMD (the bf16 GEMM
+	// falls back to the Go one).
+	roundBF16 func(dst []uint32, src []float32)
+	// rowMax, when set, returns the largest of m and x[i] (scores, never
+	// NaN); softmaxRow loops in Go without it.
+	rowMax func(x []float32, m float32) float32
+	// packPairs16, when set, packs 16 whole rows of bf16 (or, with f16,
+	// half) weights, stride values apart from src, for kp whole column
+	// pairs into dst as PackPanelBF16 does (lines width words apart).
+	packPairs16 func(dst []uint32, src []uint16, stride, kp, width int, f16 bool)
 	// scores3x4 sets s[r*sstride+j] = q[r*qstride:][:d]·k[j*kstride:][:d]
 	// for 3 query rows r and 4 keys j.
 	scores3x4 func(s []float32, sstride int, q []float32, qstride int, k []float32, kstride, d int)
@@ -87,11 +101,23 @@ type kernels struct {
 	// add sets dst[i] += src[i].
 	add func(dst, src []float32)
 
+	// tileMatMul, when set, computes MatMul for the weight formats and
+	// token counts its tile kernels (AMX) handle and reports whether it
+	// did.
+	tileMatMul func(p *Pool, out, x []float32, T int, w *Matrix) bool
+
 	// blockDot[dt] is the dot product of a quantized activation row with
 	// one row of raw ggml blocks of format dt (nil for other formats).
 	blockDot [numDTypes]blockDot
 	// dequantBlk[dt] expands whole raw blocks of format dt into dst.
 	dequantBlk [numDTypes]func(dst []float32, w []byte)
+	// blockDotX4[dt], where set, is blockDot[dt] for 4 activation rows
+	// against one weight row: out[i] = blockDot[dt](&a[i], w).
+	blockDotX4 [numDTypes]blockDotX4
+	// blockGemmMinT[dt], where not zero, is this set's GEMM switch point
+	// for block format dt in place of blockFormats[dt].gemmMinT (see
+	// gemmMinT).
+	blockGemmMinT [numDTypes]int
 }
 
 // genericKernels is the portable reference implementation.
@@ -215,8 +241,17 @@ func selectKernels(request string) (*kernels, string) {
 func KernelName() string { return kern.name }
 
 // KernelNote explains, when GLMV_KERNELS asked for a set that could not be
-// used, which one runs instead; it is empty otherwise.
-func KernelNote() string { return kernNote }
+// used or the CPU has AMX that cannot be used (refused by the OS, or the
+// start-up self-test failed), which set runs instead; it is empty
+// otherwise.
+func KernelNote() string {
+	if n := archKernelNote(); n != "" && kernNote != "" {
+		return kernNote + "; " + n
+	} else if n != "" {
+		return n
+	}
+	return kernNote
+}
 
 // KernelSets lists the names of the kernel sets this CPU and build can run,
 // slowest first.

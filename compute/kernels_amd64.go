@@ -7,7 +7,9 @@ import (
 )
 
 // archKernelSets returns the SIMD kernel sets the CPU (and OS) support,
-// slowest first: the AVX2/FMA/F16C set, then the AVX-512 one.
+// slowest first: the AVX2/FMA/F16C set, then the AVX-512 one, then the
+// AMX one (once the OS has granted the tile state and its self-test has
+// passed).
 func archKernelSets() []*kernels {
 	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || !cpu.X86.HasF16C {
 		return nil
@@ -15,6 +17,9 @@ func archKernelSets() []*kernels {
 	sets := []*kernels{avx2Kernels}
 	if hasAVX512() {
 		sets = append(sets, avx512Kernels)
+		if amx, _ := amxSet(); amx != nil {
+			sets = append(sets, amx)
+		}
 	}
 	return sets
 }
@@ -23,6 +28,7 @@ func archKernelSets() []*kernels {
 // this CPU (with the OS's support) has.
 func CPUFeatures() []string {
 	x := cpu.X86
+	tile, i8, bf, osAMX := amxCPU()
 	var fs []string
 	for _, f := range []struct {
 		name string
@@ -32,7 +38,7 @@ func CPUFeatures() []string {
 		{"avx-vnni", x.HasAVXVNNI},
 		{"avx512f", x.HasAVX512F}, {"avx512bw", x.HasAVX512BW}, {"avx512vl", x.HasAVX512VL},
 		{"avx512vnni", x.HasAVX512VNNI}, {"avx512bf16", x.HasAVX512BF16},
-		{"amx-tile", x.HasAMXTile}, {"amx-int8", x.HasAMXInt8}, {"amx-bf16", x.HasAMXBF16},
+		{"amx-tile", tile && osAMX}, {"amx-int8", i8 && osAMX}, {"amx-bf16", bf && osAMX},
 	} {
 		if f.has {
 			fs = append(fs, f.name)

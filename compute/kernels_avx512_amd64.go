@@ -14,8 +14,8 @@ func hasAVX512() bool {
 // newAVX512Kernels returns the AVX-512 set: the AVX2 set with the routines
 // that gain from 512-bit registers replaced (the float and attention ones
 // of kernels_float512/attn512_amd64.s, and the VNNI quantized dots where
-// the CPU has AVX512_VNNI, for the split Q8_0/Q4_0 and the ggml K-quant
-// blocks).
+// the CPU has AVX512_VNNI, for the split Q8_0/Q4_0 and every ggml block
+// format).
 func newAVX512Kernels() *kernels {
 	k := *avx2Kernels
 	k.name = "avx512"
@@ -34,6 +34,8 @@ func newAVX512Kernels() *kernels {
 	useAttn512(&k)
 	useVNNI(&k)
 	useVNNIBlocks(&k)
+	useBF16GEMM(&k)
+	k.rowMax = rowMaxAVX512
 	return &k
 }
 

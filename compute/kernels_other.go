@@ -10,3 +10,6 @@ func archKernelSets() []*kernels { return nil }
 // CPUFeatures reports no features the kernels use: this build runs the
 // generic Go set.
 func CPUFeatures() []string { return []string{runtime.GOARCH + " (generic kernels only)"} }
+
+// archKernelNote has nothing to say: this build has no AMX kernels.
+func archKernelNote() string { return "" }

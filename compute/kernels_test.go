@@ -209,9 +209,11 @@ func TestMatMul(t *testing.T) {
 							out := make([]float32, T*rows+1)
 							out[T*rows] = 42
 							viaRows := T < gemmMinT(k, w.DType)
+							viaBF16 := false
 							switch path {
 							case "MatMul":
 								p.matMul(k, out, x, T, w)
+								viaBF16 = p.useBF16(k, w.DType, T)
 							case "rows":
 								p.matVec(k, out, x, T, w)
 								viaRows = true
@@ -228,6 +230,9 @@ func TestMatMul(t *testing.T) {
 								tol := tolGEMM[i]
 								if viaRows {
 									tol = tolRows[i]
+								}
+								if viaBF16 {
+									tol = bf16MatMulTol(x, tt, r, w)
 								}
 								if d := math.Abs(float64(g) - want[i]); !(d <= tol) {
 									if bad++; bad < 4 {

@@ -30,7 +30,8 @@ const quadRows = 8
 // crossovers were measured with BenchmarkMatMulPaths on the target machine
 // (AMD Zen, 2 cores, AVX2). With the VNNI kernels (q8RowsOnly) the Q8_0
 // row kernels beat the GEMM at every T (measured on a Zen 5 at T=512:
-// 1.3x).
+// 1.3x). A kernel set may give its own points for the ggml block formats
+// (kernels.blockGemmMinT; the avx512 set's VNNI block dots move them up).
 func gemmMinT(k *kernels, dt DType) int {
 	switch dt {
 	case F32:
@@ -46,6 +47,9 @@ func gemmMinT(k *kernels, dt DType) int {
 		return 1 << 30
 	}
 	if dt.IsBlock() {
+		if t := k.blockGemmMinT[dt]; t > 0 {
+			return t
+		}
 		return blockFormats[dt].gemmMinT
 	}
 	return 32
@@ -58,7 +62,10 @@ func gemmMinT(k *kernels, dt DType) int {
 // with the VNNI kernels) quantizes x to 8 bits per block of 32 and uses
 // integer dot products, so its result differs from the f32 product of the
 // dequantized weights by the activation rounding: at most Σ_blocks
-// max|x|/254·Σ|w| per output.
+// max|x|/254·Σ|w| per output. With the amx kernel set, BF16, F16, Q8_0
+// and Q4_0 weights at 32 tokens or more go through the AMX tiles (amx.go)
+// with the same accuracy. Other float weights are multiplied in f32, or in
+// bf16 where the pool's Precision asks for it (see PrecisionBF16).
 func (p *Pool) MatMul(out, x []float32, T int, w *Matrix) {
 	p.matMul(kern, out, x, T, w)
 }
@@ -73,6 +80,15 @@ func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 	}
 	if cols == 0 {
 		clear(out[:T*rows])
+		return
+	}
+	// The AMX tiles first: they keep f32 accuracy, so every precision may
+	// take them.
+	if k.tileMatMul != nil && k.tileMatMul(p, out, x, T, w) {
+		return
+	}
+	if p.useBF16(k, w.DType, T) {
+		p.gemmBF16(k, out, x, T, w)
 		return
 	}
 	if T >= gemmMinT(k, w.DType) {

@@ -17,6 +17,7 @@ type Pool struct {
 	jobs    chan *forJob
 	wg      sync.WaitGroup
 	once    sync.Once
+	prec    Precision
 
 	// free holds finished jobs and scratch buffers for reuse, so that For
 	// and the one-token matrix products allocate nothing of their own.
@@ -67,6 +68,25 @@ func NewPool(n int) *Pool {
 		}()
 	}
 	return p
+}
+
+// SetPrecision sets the arithmetic of MatMul's many-token products on this
+// pool (PrecisionAuto when never set). Call it before the pool is shared
+// with other goroutines. A nil pool always uses PrecisionAuto and cannot
+// be set.
+func (p *Pool) SetPrecision(pr Precision) {
+	if p == nil {
+		panic("compute: SetPrecision on a nil Pool")
+	}
+	p.prec = pr
+}
+
+// Precision reports the pool's MatMul precision.
+func (p *Pool) Precision() Precision {
+	if p == nil {
+		return PrecisionAuto
+	}
+	return p.prec
 }
 
 // Workers reports how many goroutines (including the caller) share the work.

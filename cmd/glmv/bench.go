@@ -31,6 +31,8 @@ type benchResult struct {
 	KernelSet                  string   `json:"kernel_set"`
 	KernelSets                 []string `json:"kernel_sets_available"`
 	CPUFeatures                []string `json:"cpu_features"`
+	Precision                  string   `json:"precision"`
+	PrecisionInEffect          string   `json:"precision_in_effect"`
 	PromptTokens               int      `json:"prompt_tokens"`
 	DecodeTokens               int      `json:"decode_tokens"`
 	PrefillTokS                float64  `json:"prefill_tok_s"`
@@ -66,6 +68,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	layers := fs.Int("layers", 2, "number of text decoder layers to build (the real models have 40 / 46)")
 	weights := fs.String("weights", "bf16", "weight format: f32, bf16, f16, q8 (Q8_0) or q4 (Q4_0)")
 	kvType := fs.String("kv-type", "f16", "KV cache format: f16, f32 or q8_0")
+	precision := fs.String("precision", "auto", precisionHelp)
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
 	prompt := fs.Int("prompt", 512, "prompt tokens for the prefill measurement")
 	decode := fs.Int("decode", 64, "tokens to decode after the prompt")
@@ -105,12 +108,18 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *prompt+*decode > cfg.Text.MaxPositions {
 		return fmt.Errorf("--prompt + --decode = %d exceeds the context of %d", *prompt+*decode, cfg.Text.MaxPositions)
 	}
+	prec, err := compute.ParsePrecision(*precision)
+	if err != nil {
+		return err
+	}
 	cfg.Vision.Depth = *visionDepth
 	pool := compute.NewPool(*threads)
 	defer pool.Close()
+	pool.SetPrecision(prec)
 	res := benchResult{Shape: *shape, Layers: *layers, Weights: *weights, Threads: pool.Workers(), Kernel: compute.KernelName(),
 		KernelSet: compute.KernelName(), KernelSets: compute.KernelSets(), CPUFeatures: compute.CPUFeatures(),
-		KVType: *kvType, PromptTokens: *prompt, DecodeTokens: *decode, VisionDepth: *visionDepth}
+		KVType: *kvType, PromptTokens: *prompt, DecodeTokens: *decode, VisionDepth: *visionDepth,
+		Precision: prec.String(), PrecisionInEffect: compute.PrecisionNote(prec)}
 	logf := func(format string, a ...any) {
 		if !*asJSON {
 			fmt.Fprintf(stderr, format+"\n", a...)
@@ -266,6 +275,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if note := compute.KernelNote(); note != "" {
 		fmt.Fprintf(stdout, "  note                       %s\n", note)
 	}
+	fmt.Fprintf(stdout, "  precision                  %s: %s\n", res.Precision, res.PrecisionInEffect)
 	fmt.Fprintf(stdout, "  memory bandwidth (read)    %8.1f GB/s streaming the weights (%.1f GB/s over a %d MiB buffer)\n", res.BandwidthGBs, res.BandwidthBufferGBs, *bwMiB)
 	fmt.Fprintf(stdout, "  streaming probes (%s)   %8.1f GB/s read-sum, %.1f GB/s triad (best of the passes before and after decode)\n", res.StreamLoops, res.StreamReadGBs, res.StreamTriadGBs)
 	fmt.Fprintf(stdout, "  prefill (%d tokens)       %8.2f tok/s\n", res.PromptTokens, res.PrefillTokS)
