@@ -277,7 +277,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "  precision                  %s: %s\n", res.Precision, res.PrecisionInEffect)
 	fmt.Fprintf(stdout, "  memory bandwidth (read)    %8.1f GB/s streaming the weights (%.1f GB/s over a %d MiB buffer)\n", res.BandwidthGBs, res.BandwidthBufferGBs, *bwMiB)
-	fmt.Fprintf(stdout, "  streaming probes (%s)   %8.1f GB/s read-sum, %.1f GB/s triad (best of the passes before and after decode)\n", res.StreamLoops, res.StreamReadGBs, res.StreamTriadGBs)
+	fmt.Fprintf(stdout, "  %-26s %8.1f GB/s read-sum, %.1f GB/s triad (best of the passes before and after decode)\n", "streaming probes ("+res.StreamLoops+")", res.StreamReadGBs, res.StreamTriadGBs)
 	fmt.Fprintf(stdout, "  prefill (%d tokens)       %8.2f tok/s\n", res.PromptTokens, res.PrefillTokS)
 	fmt.Fprintf(stdout, "  decode (%d tokens)          %8.2f tok/s (median %.1f ms/token)\n", res.DecodeTokens, res.DecodeTokS, res.DecodeMedianMs)
 	fmt.Fprintf(stdout, "  weights read per token     %8.1f MB → %.1f GB/s = %.0f%% of bandwidth, %.0f%% of the best streaming probe\n", float64(res.DecodeWeightBytesPerToken)/1e6, res.DecodeGBs, 100*res.DecodeFractionOfBandwidth, 100*res.DecodeFractionOfStream)
