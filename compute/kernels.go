@@ -50,6 +50,11 @@ type kernels struct {
 	// (wq, wd start at the first): out[4*i+t] is row i against token t.
 	// Without it MatMul calls dotQ8x4 once per row.
 	dotQ8x4r2 func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[8]float32)
+	// rowsQ8 and rowsQ4, when set, are dotQ8 and dotQ4 for one activation
+	// row against len(out) consecutive weight rows of nb blocks (wq, wd
+	// start at the first): out[r] is row r's result, equal to dotQ8's.
+	// MatMul uses them for one token.
+	rowsQ8, rowsQ4 func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out []float32)
 	// permQ4, when set, rearranges a row quantized by quantQ8 in place into
 	// the layout dotQ4 expects (dotQ8 still takes the plain one).
 	permQ4 func(xq []int8)
