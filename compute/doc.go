@@ -26,7 +26,13 @@
 // (VPDPBUSD with the weights on the unsigned side and the offset removed
 // exactly in integers; see kernels_vnni_amd64.s) and the block dots of
 // every ggml format (ggml_vnni_amd64.s, one token or 4 at a time). With
-// VNNI, Q8_0 MatMul takes the integer row path at every T, as Q4_0 does.
+// VNNI, Q8_0 MatMul takes the integer row path at every T, as Q4_0 does,
+// below 48 token rows; from there Q8_0 and Q4_0 (split or ggml layout)
+// take the integer GEMM (gemm_int8.go): weight panels of 32 rows packed
+// into VPDPBUSD/AMX-B lines (4 columns × 16 rows per 64 bytes) with
+// -128·Σw per block, activations stored unsigned, and a 32-row × 6-token
+// register tile with one f32 scale step per 32 columns; its result equals
+// the row path's up to the order of the float additions.
 //
 // MatMul picks by format and number of token rows T (gemmMinT). The row
 // path streams the weights once per block of activation rows kept in L2 and

@@ -50,6 +50,11 @@ type kernels struct {
 	// (wq, wd start at the first): out[4*i+t] is row i against token t.
 	// Without it MatMul calls dotQ8x4 once per row.
 	dotQ8x4r2 func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[8]float32)
+	// rowsQ8 and rowsQ4, when set, are dotQ8 and dotQ4 for one activation
+	// row against len(out) consecutive weight rows of nb blocks (wq, wd
+	// start at the first): out[r] is row r's result, equal to dotQ8's.
+	// MatMul uses them for one token.
+	rowsQ8, rowsQ4 func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out []float32)
 	// permQ4, when set, rearranges a row quantized by quantQ8 in place into
 	// the layout dotQ4 expects (dotQ8 still takes the plain one).
 	permQ4 func(xq []int8)
@@ -57,6 +62,10 @@ type kernels struct {
 	// weights at any number of tokens, as it does for Q4_0: set where they
 	// beat the f32 GEMM on dequantized panels (the VNNI kernels).
 	q8RowsOnly bool
+	// q8, when set, is the integer GEMM for Q8_0 and Q4_0 weights
+	// (gemm_int8.go) that MatMul takes from q8.minT tokens on; without it,
+	// the row kernels.
+	q8 *intGEMM
 	// quantQ8 quantizes an activation row to 8-bit blocks; see
 	// quantizeRowQ8.
 	quantQ8 func(xq []int8, xd, xs, x []float32)

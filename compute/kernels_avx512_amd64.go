@@ -36,6 +36,7 @@ func newAVX512Kernels() *kernels {
 	useVNNIBlocks(&k)
 	useBF16GEMM(&k)
 	k.rowMax = rowMaxAVX512
+	useInt8GEMM(&k)
 	return &k
 }
 

@@ -122,8 +122,11 @@ func (v *Vision) Forward(ctx context.Context, pixels []float32, segs []Segment) 
 // swiglu computes down(silu(gate(x)) ⊙ up(x)) for T rows into out.
 func swiglu(pool *compute.Pool, out, x []float32, T int, p *MLP) {
 	I := p.Width()
-	act := make([]float32, T*I)
-	up := make([]float32, T*I)
+	swigluInto(pool, out, x, T, p, make([]float32, T*I), make([]float32, T*I))
+}
+
+// swigluInto is swiglu with work buffers act and up ([T, p.Width()]).
+func swigluInto(pool *compute.Pool, out, x []float32, T int, p *MLP, act, up []float32) {
 	pool.MatMul(act, x, T, p.Gate)
 	pool.MatMul(up, x, T, p.Up)
 	compute.SiLUMul(act, act, up)
