@@ -33,20 +33,22 @@ import (
 //     (roundRowsBF16, shared with the bf16 GEMM) with their row stride,
 //     and the weights are packed by PackPanelBF16 (width 16), whose
 //     layout is the B tile's.
-//   - amxQ8: Q8_0 (and Q4_0, unpacked to int8 −8..7 when packed) weights
-//     against activations quantized per 32-column block (quantQ8, as the
+//   - amxQ8: Q8_0 and Q4_0 weights, in the split or ggml layouts (Q4_0
+//     unpacked to int8 −8..7 when packed), against activations quantized per 32-column block (quantQ8, as the
 //     row kernels use). One TDPBSSD per block of 32 gives the exact
 //     integer dot; the per-block scales are then applied in f32 (AVX-512
 //     in the asm): acc += float32(dot) · (xd·wd).
 //
 // Tiles: tmm0–3 hold the 2×2 grid of 16×16 accumulators (tokens 0–15 and
 // 16–31 × weight rows 0–15 and 16–31), tmm4–5 the two 16-token halves of
-// A, tmm6–7 the two 16-row panels of B. Weights are packed per 16 rows in
-// the VNNI layouts of the dot instructions: for bf16, for each pair of
-// columns k, k+1, the 2 values of each of the 16 rows side by side (64
-// bytes); for Q8_0, for each block of 32 columns, 8 groups of 4 columns,
-// the 4 bytes of each of the 16 rows side by side (512 bytes), then the 16
-// block scales as f32 (64 bytes).
+// A, tmm6–7 the two 16-row panels of B. Weights are packed in the VNNI
+// layouts of the dot instructions, by the AVX-512 GEMMs' packing: for
+// bf16, per 16 rows, for each pair of columns k, k+1, the 2 values of each
+// of the 16 rows side by side (64 bytes: PackPanelBF16 with width 16); for
+// Q8_0 and Q4_0, per 32 rows, for each block of 32 columns, 8 groups of 4
+// columns, the 4 bytes of each of the 16 rows 0–15 side by side, then of
+// rows 16–31 (packQPanel: a B tile is every other 64-byte line, read with
+// a stride of 128 bytes), and the rows' block scales apart.
 //
 // Each kernel call is self-contained: LDTILECFG at entry, TILERELEASE at
 // exit, no tile state kept between Go calls (see amx_amd64.go for why that
@@ -59,7 +61,7 @@ const (
 	amxTN           = 32                        // weight rows per kernel call
 	amxBF16Step     = 32                        // k columns per TDPBF16PS
 	amxBF16PanelRow = 64                        // bytes per packed pair of columns (16 rows × 2 bf16)
-	amxQ8BlockBytes = 8*64 + 16*4               // packed bytes per 16-row panel per block of 32
+	amxQ8BlockBytes = amxTN * qBlock            // packed weight bytes per 32 rows per block of 32
 	amxQ8ABlock     = amxTM * qBlock            // packed A bytes per block of 32
 	amxScratch      = 4*16*64 + amxTM*amxTN*4   // int32 tiles, then the f32 accumulator
 )
@@ -94,7 +96,7 @@ const (
 	rAX, rCX, rDX, rBX = 0, 1, 2, 3
 	rSI, rDI           = 6, 7
 	rR8, rR9, rR10     = 8, 9, 10
-	rR11, rR12         = 11, 12
+	rR11, rR12, rR13   = 11, 12, 13
 )
 
 var gpNames = [16]string{"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -260,20 +262,23 @@ func amxBF16Body(b0, b1, parts int) []amxInst {
 }
 
 // amxQ8Desc: SI, DI = tokens 0–15 and 16–31 of the block's packed A
-// (32 bytes a row, BX = 32); R9, R10 = the two B panels. After each block's TILESTOREDs the asm
-// applies the scales with AVX-512 (twin: amxQ8Scale).
+// (32 bytes a row, BX = 32); R9, R10 = weight rows 0–15 and 16–31 of the
+// block's lines in the weight panel (packQPanel's layout: 128 bytes a B
+// tile row, DX = 128); R12, R13 = the block's activation and weight
+// scales. After each block's TILESTOREDs the asm applies the scales with
+// AVX-512 (twin: amxQ8Scale).
 var amxQ8Desc = amxKernelDesc{
 	symbol:   "amxQ8Kernel",
 	prologue: []amxInst{ldtilecfg(rAX)},
 	body: append([]amxInst{
 		tilezero(0), tilezero(1), tilezero(2), tilezero(3),
 		tileloadd(4, 0, rSI, rBX), tileloadd(5, 0, rDI, rBX),
-		tileloadd(6, 0, rR9, rR11), tileloadd(7, 0, rR10, rR11),
+		tileloadd(6, 0, rR9, rDX), tileloadd(7, 0, rR10, rDX),
 		tdpbssd(0, 4, 6), tdpbssd(1, 4, 7), tdpbssd(2, 5, 6), tdpbssd(3, 5, 7),
 	}, amxStoreAcc...),
 	epilogue: []amxInst{tilerelease()},
 	advance: []amxAdvance{{rSI, amxQ8ABlock}, {rDI, amxQ8ABlock},
-		{rR9, amxQ8BlockBytes}, {rR10, amxQ8BlockBytes}, {rR12, amxTM * 4}},
+		{rR9, amxQ8BlockBytes}, {rR10, amxQ8BlockBytes}, {rR12, amxTM * 4}, {rR13, amxTN * 4}},
 }
 
 // amxRegs is the twin's register file: addresses (p) and integers (v).
@@ -345,9 +350,10 @@ type amxTiles interface {
 	bf16x1(a []byte, lda int, b0, b1, c []byte, n int)
 	// q8 adds the scaled products of nb blocks: a holds, per block, the
 	// 32 tokens' 32 int8 (amxQ8ABlock bytes), xd their scales (32 a
-	// block); c's int32 tiles are scratch and its second 4 KiB the f32
-	// accumulator, row-major 32×32.
-	q8(a []byte, xd []float32, b0, b1, c []byte, nb int)
+	// block), b the 32 weight rows' lines (packQPanel, amxQ8BlockBytes a
+	// block) and ws their scales (32 a block); c's int32 tiles are
+	// scratch and its second 4 KiB the f32 accumulator, row-major 32×32.
+	q8(a []byte, xd []float32, b []byte, ws []float32, c []byte, nb int)
 }
 
 // checkBF16 and checkQ8 panic unless the kernels' operands cover every
@@ -366,9 +372,9 @@ func amxCheckBF16x1(a []byte, lda int, b0, b1, c []byte, n int) {
 	}
 }
 
-func amxCheckQ8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
+func amxCheckQ8(a []byte, xd []float32, b []byte, ws []float32, c []byte, nb int) {
 	if nb < 1 || len(a) < nb*amxQ8ABlock || len(xd) < nb*amxTM ||
-		len(b0) < nb*amxQ8BlockBytes || len(b1) < nb*amxQ8BlockBytes || len(c) < amxScratch {
+		len(b) < nb*amxQ8BlockBytes || len(ws) < nb*amxTN || len(c) < amxScratch {
 		panic("compute: amx q8 kernel operands too small")
 	}
 }
@@ -413,8 +419,8 @@ func (amxModelTiles) bf16x1(a []byte, lda int, b0, b1, c []byte, n int) {
 }
 
 // q8 is the twin of amxQ8Kernel.
-func (amxModelTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
-	amxCheckQ8(a, xd, b0, b1, c, nb)
+func (amxModelTiles) q8(a []byte, xd []float32, b []byte, ws []float32, c []byte, nb int) {
+	amxCheckQ8(a, xd, b, ws, c, nb)
 	var u amxUnit
 	var r amxRegs
 	r.p[rAX] = amxPtr{amxQ8Config[:], 0}
@@ -423,13 +429,15 @@ func (amxModelTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
 	r.p[rSI] = amxPtr{a, 0}
 	r.v[rBX] = qBlock
 	r.p[rDI] = r.p[rSI].add(16 * qBlock)
-	r.p[rR9] = amxPtr{b0, 0}
-	r.p[rR10] = amxPtr{b1, 0}
+	r.v[rDX] = 4 * amxTN
+	r.p[rR9] = amxPtr{b, 0}
+	r.p[rR10] = r.p[rR9].add(64)
 	r.p[rR12] = amxPtr{amxWordBytes(xd), 0}
+	r.p[rR13] = amxPtr{amxWordBytes(ws), 0}
 	u.run(amxQ8Desc.prologue, &r)
 	for range nb {
 		u.run(amxQ8Desc.body, &r)
-		amxQ8Scale(c, r.p[rR12], r.p[rR9], r.p[rR10])
+		amxQ8Scale(c, r.p[rR12], r.p[rR13])
 		r.advance(amxQ8Desc.advance)
 	}
 	u.run(amxQ8Desc.epilogue, &r)
@@ -440,15 +448,11 @@ func (amxModelTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
 // acc[m][n] += float32(dot[m][n]) · (xd[m]·wd[n]), each operation rounded
 // to f32 in this order (VMULPS, VCVTDQ2PS, VMULPS, VADDPS), where dot is
 // read from the stored int32 tiles, xd from the 32 floats at xdp and wd
-// from the 64 bytes after each panel's block.
-func amxQ8Scale(c []byte, xdp, b0, b1 amxPtr) {
+// from the 32 at wsp.
+func amxQ8Scale(c []byte, xdp, wsp amxPtr) {
 	var wd [amxTN]float32
 	for n := range amxTN {
-		p := b0
-		if n >= 16 {
-			p = b1
-		}
-		wd[n] = math.Float32frombits(binary.LittleEndian.Uint32(p.mem[p.off+512+4*(n%16):]))
+		wd[n] = math.Float32frombits(binary.LittleEndian.Uint32(wsp.mem[wsp.off+4*n:]))
 	}
 	for m := range amxTM {
 		for n := range amxTN {
@@ -586,43 +590,14 @@ func amxWordBytes[E float32 | uint32](w []E) []byte {
 
 // amxWords views b (4-byte aligned, as the packing buffers are) as uint32
 // words; the kernels read them little-endian, as amd64 stores them.
-func amxWords(b []byte) []uint32 {
+func amxWords(b []byte) []uint32 { return amxView[uint32](b) }
+
+// amxView views b (4-byte aligned) as 4-byte values.
+func amxView[E uint32 | int32 | float32](b []byte) []E {
 	if len(b) == 0 {
 		return nil
 	}
-	return unsafe.Slice((*uint32)(unsafe.Pointer(&b[0])), len(b)/4)
-}
-
-// amxPackQ8 writes the packed 16-row panel of Q8_0 or Q4_0 rows
-// [n0, n0+16) (zero past W.Rows) for the blocks [b0, b1) into dst
-// ((b1−b0)·amxQ8BlockBytes bytes), Q4_0's nibbles as int8 values q−8 (low
-// nibbles are columns 0–15 of a block, high ones 16–31).
-func amxPackQ8(dst []byte, w *Matrix, n0, b0, b1 int) {
-	nb := w.BlocksPerRow()
-	const bw = amxQ8BlockBytes / 4 // words a block
-	d := amxWords(dst[:(b1-b0)*amxQ8BlockBytes])
-	clear(d)
-	var q [qBlock]byte
-	for j := range 16 {
-		n := n0 + j
-		if n >= w.Rows {
-			break
-		}
-		for b := b0; b < b1; b++ {
-			blk := d[(b-b0)*bw : (b-b0+1)*bw]
-			if w.DType == Q4_0 {
-				for i, v := range w.Q[(n*nb+b)*qBlock/2 : (n*nb+b+1)*qBlock/2] {
-					q[i], q[i+qBlock/2] = byte(int8(v&15)-8), byte(int8(v>>4)-8)
-				}
-			} else {
-				copy(q[:], w.Q[(n*nb+b)*qBlock:])
-			}
-			for g := range qBlock / 4 {
-				blk[g*16+j] = binary.LittleEndian.Uint32(q[4*g:])
-			}
-			blk[128+j] = math.Float32bits(F16ToF32(w.Scales[n*nb+b]))
-		}
-	}
+	return unsafe.Slice((*E)(unsafe.Pointer(&b[0])), len(b)/4)
 }
 
 // amxDefaultBlocking: a worker packs 8 32-row weight blocks over 32 steps
@@ -662,7 +637,7 @@ func (p *Pool) amxMatMulBlocked(tk amxTiles, k *kernels, out, x []float32, T int
 		p.amxBF16x1(tk, k, out, x, T, w, bl)
 	case w.DType == BF16 || w.DType == F16:
 		p.amxBF16(tk, k, out, x, T, w, bl)
-	case w.DType == Q8_0 || w.DType == Q4_0:
+	case intGEMMFormat(w.DType):
 		p.amxQ8(tk, k, out, x, T, w, bl)
 	default:
 		return false
@@ -678,11 +653,16 @@ func (p *Pool) amxBF16x1(tk amxTiles, k *kernels, out, x []float32, T int, w *Ma
 	nt := (T + amxTM - 1) / amxTM
 	xb, xs := p.roundRowsBF16(k, x, T, K, nt*amxTM, steps*amxBF16Step/2)
 	a, lda := amxWordBytes(xb), 4*xs
-	p.amxRun(out, T, N, steps, bl.bf16x1KC, bl.group, 1024, false,
-		func(dst []byte, n0, s0, s1 int) { amxPackPanel(k, dst, w, n0, s0, s1) },
-		func(tb, s0, s1 int, b0, b1, c []byte) {
+	p.amxRun(out, T, N, steps, bl.bf16x1KC, bl.group, 2*1024, 0, false,
+		func(dst, _ []byte, n0, s0, s1 int) {
+			half := (s1 - s0) * 1024
+			amxPackPanel(k, dst[:half], w, n0, s0, s1)
+			amxPackPanel(k, dst[half:], w, n0+16, s0, s1)
+		},
+		func(tb, s0, s1 int, b, c []byte) {
 			o := tb*amxTM*lda + s0*2*amxBF16Step
-			tk.bf16x1(a[o:o+(amxTM-1)*lda+(s1-s0)*2*amxBF16Step], lda, b0, b1, c, s1-s0)
+			half := (s1 - s0) * 1024
+			tk.bf16x1(a[o:o+(amxTM-1)*lda+(s1-s0)*2*amxBF16Step], lda, b[:half], b[half:], c, s1-s0)
 		},
 	)
 }
@@ -707,10 +687,15 @@ func (p *Pool) amxBF16(tk amxTiles, k *kernels, out, x []float32, T int, w *Matr
 	if w.DType == F16 {
 		parts = 2
 	}
-	p.amxRun(out, T, N, steps, bl.bf16KC, bl.group, 1024*parts, false,
-		func(dst []byte, n0, s0, s1 int) { amxPackBF16(k, dst, w, n0, s0, s1) },
-		func(tb, s0, s1 int, b0, b1, c []byte) {
+	p.amxRun(out, T, N, steps, bl.bf16KC, bl.group, 2*1024*parts, 0, false,
+		func(dst, _ []byte, n0, s0, s1 int) {
+			half := (s1 - s0) * 1024 * parts
+			amxPackBF16(k, dst[:half], w, n0, s0, s1)
+			amxPackBF16(k, dst[half:], w, n0+16, s0, s1)
+		},
+		func(tb, s0, s1 int, b, c []byte) {
 			pb := (s1 - s0) * 1024 // bytes of one bf16 part of a panel
+			b0, b1 := b[:pb*parts], b[pb*parts:]
 			var b0lo, b1lo []byte
 			if parts == 2 {
 				b0lo, b1lo = b0[pb:], b1[pb:]
@@ -744,11 +729,23 @@ func (p *Pool) amxQ8(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix
 			}
 		}
 	})
-	p.amxRun(out, T, N, nb, bl.q8KC, bl.group, amxQ8BlockBytes, true,
-		func(dst []byte, n0, b0, b1 int) { amxPackQ8(dst, w, n0, b0, b1) },
-		func(tb, b0, b1 int, p0, p1, c []byte) {
+	// A packed weight block over nbk blocks of columns: packQPanel's
+	// lines (the B tiles), then the weight scales, then the offsets of
+	// the integer GEMM (which the signed TDPBSSD does not use).
+	const unit = amxQ8BlockBytes + 2*4*amxTN
+	lines := func(nbk int) int { return nbk * amxQ8BlockBytes }
+	scales := func(nbk int) int { return lines(nbk) + nbk*4*amxTN }
+	p.amxRun(out, T, N, nb, bl.q8KC, bl.group, unit, packStageLen(w, min(nb, bl.q8KC)), true,
+		func(dst, stage []byte, n0, b0, b1 int) {
+			nbk := b1 - b0
+			packQPanel(k, w, n0, b0, nbk, dst[:lines(nbk)], amxView[int32](dst[scales(nbk):]),
+				amxView[float32](dst[lines(nbk):scales(nbk)]), stage)
+		},
+		func(tb, b0, b1 int, b, c []byte) {
+			nbk := b1 - b0
 			o := tb*nb + b0
-			tk.q8(a[o*amxQ8ABlock:(o+b1-b0)*amxQ8ABlock], xdT[o*amxTM:(o+b1-b0)*amxTM], p0, p1, c, b1-b0)
+			tk.q8(a[o*amxQ8ABlock:(o+nbk)*amxQ8ABlock], xdT[o*amxTM:(o+nbk)*amxTM],
+				b[:lines(nbk)], amxView[float32](b[lines(nbk):scales(nbk)]), c, nbk)
 		},
 	)
 }
@@ -756,17 +753,19 @@ func (p *Pool) amxQ8(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix
 // amxRun computes out (T×N) 32×32 block by block. The 32-row weight
 // blocks are split among the workers, which take them group at a time:
 // for each chunk [u0, u1) of kc of the units (steps or blocks of 32
-// columns), pack writes the two 16-row panels (unitBytes a unit each) of
-// every block of the group, then kernel runs every token block tb against
-// each weight block's panels b0, b1 with the scratch c, whose result is
-// added to out: with rowMajor, row-major at byte 4096 (the q8 kernel's
-// accumulator), else tile after tile from byte 0 (the bf16 kernels').
-func (p *Pool) amxRun(out []float32, T, N, units, kc, group, unitBytes int, rowMajor bool,
-	pack func(dst []byte, n0, u0, u1 int), kernel func(tb, u0, u1 int, b0, b1, c []byte)) {
+// columns), pack writes the packed weights (unitBytes a unit) of every
+// block of the group, given a worker's stage of stageLen bytes, then
+// kernel runs every token block tb against each weight block's packed
+// weights b with the scratch c, whose result is added to out: with
+// rowMajor, row-major at byte 4096 (the q8 kernel's accumulator), else
+// tile after tile from byte 0 (the bf16 kernels').
+func (p *Pool) amxRun(out []float32, T, N, units, kc, group, unitBytes, stageLen int, rowMajor bool,
+	pack func(dst, stage []byte, n0, u0, u1 int), kernel func(tb, u0, u1 int, b, c []byte)) {
 	nt := (T + amxTM - 1) / amxTM
 	np := (N + amxTN - 1) / amxTN
 	p.For(np, 1, func(lo, hi int) {
-		bp := make([]byte, group*2*min(units, kc)*unitBytes)
+		bp := make([]byte, group*min(units, kc)*unitBytes)
+		stage := make([]byte, stageLen)
 		c := make([]byte, amxScratch)
 		acc := amxWords(c[:4096]) // where the result is
 		if rowMajor {
@@ -779,16 +778,14 @@ func (p *Pool) amxRun(out []float32, T, N, units, kc, group, unitBytes int, rowM
 			}
 			for u0 := 0; u0 < units; u0 += kc {
 				u1 := min(units, u0+kc)
-				panel := (u1 - u0) * unitBytes
+				blk := (u1 - u0) * unitBytes
 				for j := g; j < ge; j++ {
-					for h := range 2 {
-						pack(bp[((j-g)*2+h)*panel:][:panel], j*amxTN+h*16, u0, u1)
-					}
+					pack(bp[(j-g)*blk:][:blk], stage, j*amxTN, u0, u1)
 				}
 				for tb := range nt {
 					for j := g; j < ge; j++ {
 						clear(acc)
-						kernel(tb, u0, u1, bp[(j-g)*2*panel:][:panel], bp[((j-g)*2+1)*panel:][:panel], c)
+						kernel(tb, u0, u1, bp[(j-g)*blk:][:blk], c)
 						amxAddOut(out, acc, rowMajor, tb*amxTM, j*amxTN, T, N)
 					}
 				}

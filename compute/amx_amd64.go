@@ -91,9 +91,9 @@ func (amxHWTiles) bf16x1(a []byte, lda int, b0, b1, c []byte, n int) {
 	amxBF16x1Kernel(amxBF16Config, &a[0], lda, &b0[0], &b1[0], &c[0], n)
 }
 
-func (amxHWTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
-	amxCheckQ8(a, xd, b0, b1, c, nb)
-	amxQ8Kernel(amxQ8Config, &a[0], &xd[0], &b0[0], &b1[0], &c[0], nb)
+func (amxHWTiles) q8(a []byte, xd []float32, b []byte, ws []float32, c []byte, nb int) {
+	amxCheckQ8(a, xd, b, ws, c, nb)
+	amxQ8Kernel(amxQ8Config, &a[0], &xd[0], &b[0], &ws[0], &c[0], nb)
 }
 
 //go:noescape
@@ -106,13 +106,13 @@ func amxBF16x2Kernel(cfg *amxTileConfig, a, b0, b1, b0lo, b1lo, c *byte, n int)
 func amxBF16x1Kernel(cfg *amxTileConfig, a *byte, lda int, b0, b1, c *byte, n int)
 
 //go:noescape
-func amxQ8Kernel(cfg *amxTileConfig, a *byte, xd *float32, b0, b1, c *byte, nb int)
+func amxQ8Kernel(cfg *amxTileConfig, a *byte, xd *float32, b *byte, ws *float32, c *byte, nb int)
 
 //go:noescape
 func amxXCR0() uint64
 
 //go:noescape
-func amxQ8ScaleAVX512(c *byte, xd *float32, b0, b1 *byte)
+func amxQ8ScaleAVX512(c *byte, xd, ws *float32)
 
 //go:noescape
 func amxKernelEntries() (bf16, bf16x2, bf16x1, q8 uintptr)

@@ -168,13 +168,12 @@ bf16x1loop:
 	VMOVUPS      Z3, (4096 + (m)*128)(CX); \
 	VMOVUPS      Z4, (4096 + (m)*128 + 64)(CX)
 
-// Q8SCALE applies one block's scales (the weight scales after the 512
-// bytes of quants at R9 and R10, the activation scales at R12) to the 32
-// rows: amxQ8Scale in amx.go is its Go twin, and amxQ8ScaleAVX512 runs it
-// alone for the tests.
+// Q8SCALE applies one block's scales (the 32 weight rows' at R13, the
+// 32 tokens' at R12) to the 32 rows: amxQ8Scale in amx.go is its Go twin,
+// and amxQ8ScaleAVX512 runs it alone for the tests.
 #define Q8SCALE \
-	VMOVUPS 512(R9), Z30; \
-	VMOVUPS 512(R10), Z31; \
+	VMOVUPS (R13), Z30; \
+	VMOVUPS 64(R13), Z31; \
 	Q8ROW(0); \
 	Q8ROW(1); \
 	Q8ROW(2); \
@@ -208,24 +207,26 @@ bf16x1loop:
 	Q8ROW(30); \
 	Q8ROW(31)
 
-// func amxQ8Kernel(cfg *amxTileConfig, a *byte, xd *float32, b0, b1, c *byte, nb int)
+// func amxQ8Kernel(cfg *amxTileConfig, a *byte, xd *float32, b *byte, ws *float32, c *byte, nb int)
 //
 // For each of nb blocks of 32 columns: the int8 dots of the block's packed
-// A (1 KiB: tokens 0–15, then 16–31, 32 bytes each) with the packed Q8_0
-// panels b0, b1 into tiles stored at c, then the scales applied into the
-// f32 accumulator at c+4096
-// (xd: 32 activation scales per block; the weight scales follow each
-// panel's 512 bytes of quants).
+// A (1 KiB: tokens 0–15, then 16–31, 32 bytes each) with the block's lines
+// of the packed weight panel b (packQPanel: 8 groups of 128 bytes, rows
+// 0–15 then 16–31) into tiles stored at c, then the scales applied into
+// the f32 accumulator at c+4096 (xd: 32 activation scales per block; ws:
+// the 32 rows' weight scales per block).
 TEXT ·amxQ8Kernel(SB), NOSPLIT, $0-56
 	MOVQ cfg+0(FP), AX
 	MOVQ a+8(FP), SI
 	MOVQ xd+16(FP), R12
-	MOVQ b0+24(FP), R9
-	MOVQ b1+32(FP), R10
+	MOVQ b+24(FP), R9
+	MOVQ ws+32(FP), R13
 	MOVQ c+40(FP), CX
-	MOVQ $64, R11             // row stride of B tiles and stored dots
+	MOVQ $64, R11             // row stride of the stored dots
 	MOVQ $32, BX              // row stride of A tiles
+	MOVQ $128, DX             // row stride of B tiles
 	LEAQ 512(SI), DI          // tokens 16–31
+	LEAQ 64(R9), R10          // weight rows 16–31
 	LDTILECFG(AMX_REG_AX)
 	MOVQ nb+48(FP), AX
 
@@ -236,8 +237,8 @@ q8loop:
 	TILEZERO(3)
 	TILELOADD(4, AMX_REG_SI, AMX_REG_BX)
 	TILELOADD(5, AMX_REG_DI, AMX_REG_BX)
-	TILELOADD(6, AMX_REG_R9, AMX_REG_R11)
-	TILELOADD(7, AMX_REG_R10, AMX_REG_R11)
+	TILELOADD(6, AMX_REG_R9, AMX_REG_DX)
+	TILELOADD(7, AMX_REG_R10, AMX_REG_DX)
 	TDPBSSD(0, 4, 6)
 	TDPBSSD(1, 4, 7)
 	TDPBSSD(2, 5, 6)
@@ -249,9 +250,10 @@ q8loop:
 	Q8SCALE
 	ADDQ $1024, SI            // one block: 32 tokens × 32 int8
 	ADDQ $1024, DI
-	ADDQ $576, R9             // 512 bytes of quants + 64 of scales
-	ADDQ $576, R10
+	ADDQ $1024, R9            // one block: 32 rows × 32 int8
+	ADDQ $1024, R10
 	ADDQ $128, R12            // 32 activation scales
+	ADDQ $128, R13            // 32 weight scales
 	DECQ AX
 	JNZ  q8loop
 
@@ -349,13 +351,12 @@ splitloop:
 	VZEROUPPER
 	RET
 
-// func amxQ8ScaleAVX512(c *byte, xd *float32, b0, b1 *byte)
+// func amxQ8ScaleAVX512(c *byte, xd, ws *float32)
 // Q8SCALE alone: the AVX-512 part of amxQ8Kernel, which runs without AMX.
-TEXT ·amxQ8ScaleAVX512(SB), NOSPLIT, $0-32
+TEXT ·amxQ8ScaleAVX512(SB), NOSPLIT, $0-24
 	MOVQ c+0(FP), CX
 	MOVQ xd+8(FP), R12
-	MOVQ b0+16(FP), R9
-	MOVQ b1+24(FP), R10
+	MOVQ ws+16(FP), R13
 	Q8SCALE
 	VZEROUPPER
 	RET

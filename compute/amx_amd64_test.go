@@ -180,7 +180,7 @@ func TestAMXKernelDisassembly(t *testing.T) {
 		setup := []string{"mov $0x40,%r11", "dec %rax"}
 		switch d.symbol {
 		case "amxQ8Kernel":
-			setup = append(setup, "mov $0x20,%rbx", "lea 0x200(%rsi),%rdi")
+			setup = append(setup, "mov $0x20,%rbx", "mov $0x80,%rdx", "lea 0x200(%rsi),%rdi", "lea 0x40(%r9),%r10")
 		case "amxBF16x1Kernel":
 			// BX = the row stride (lda), DI = SI + 16·lda.
 			setup = append(setup, "mov %rbx,%rdi", "shl $0x4,%rdi", "lea (%rsi,%rdi,1),%rdi")
@@ -347,20 +347,17 @@ func TestAMXQ8ScaleAVX512(t *testing.T) {
 		for i := 1024; i < 2048; i++ { // the f32 accumulator
 			d[i] = math.Float32bits(float32(rng.NormFloat64()))
 		}
-		b0, b1 := make([]byte, amxQ8BlockBytes), make([]byte, amxQ8BlockBytes)
-		for _, b := range [][]byte{b0, b1} {
-			w := amxWords(b)
-			for i := 128; i < 144; i++ {
-				w[i] = math.Float32bits(float32(rng.ExpFloat64() * 1e-3))
-			}
+		ws := make([]float32, amxTN)
+		for i := range ws {
+			ws[i] = float32(rng.ExpFloat64() * 1e-3)
 		}
 		xd := make([]float32, amxTM)
 		for i := range xd {
 			xd[i] = float32(rng.ExpFloat64() * 1e-2)
 		}
 		want := bytes.Clone(c)
-		amxQ8Scale(want, amxPtr{amxWordBytes(xd), 0}, amxPtr{b0, 0}, amxPtr{b1, 0})
-		amxQ8ScaleAVX512(&c[0], &xd[0], &b0[0], &b1[0])
+		amxQ8Scale(want, amxPtr{amxWordBytes(xd), 0}, amxPtr{amxWordBytes(ws), 0})
+		amxQ8ScaleAVX512(&c[0], &xd[0], &ws[0])
 		if !bytes.Equal(c, want) {
 			for i := range c {
 				if c[i] != want[i] {

@@ -230,7 +230,15 @@ func TestAMXEncode(t *testing.T) {
 // values.
 func amxTestMatrix(rng *rand.Rand, dt DType, rows, cols int) (*Matrix, []float32) {
 	wf := randF32(rng, rows*cols)
-	w := amxTestWeights(genericKernels, dt, rows, cols, wf)
+	var w *Matrix
+	if dt.IsBlock() {
+		var err error
+		if w, err = Quantize(&Matrix{DType: F32, Rows: rows, Cols: cols, F32: wf}, dt); err != nil {
+			panic(err)
+		}
+	} else {
+		w = amxTestWeights(genericKernels, dt, rows, cols, wf)
+	}
 	exact := make([]float32, cols)
 	for r := range rows {
 		w.Row(r, exact)
@@ -244,7 +252,8 @@ func amxTestMatrix(rng *rand.Rand, dt DType, rows, cols int) (*Matrix, []float32
 var amxPrecisionCases = []struct {
 	dt   DType
 	bf16 bool
-}{{BF16, false}, {F16, false}, {Q8_0, false}, {Q4_0, false}, {F32, true}, {BF16, true}, {F16, true}}
+}{{BF16, false}, {F16, false}, {Q8_0, false}, {Q4_0, false}, {GGMLQ8_0, false}, {GGMLQ4_0, false},
+	{F32, true}, {BF16, true}, {F16, true}}
 
 // TestAMXTilesModel runs the AMX MatMul driver with the kernels' Go twins
 // on the tile model over odd shapes (partial token and weight blocks,
@@ -257,7 +266,7 @@ var amxPrecisionCases = []struct {
 // operands, summed in another order).
 func TestAMXTilesModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
-	shapes := [][3]int{{1, 1, 1}, {31, 17, 33}, {32, 32, 32}, {33, 45, 100}, {70, 70, 31}, {5, 3, 130}, {33, 270, 600}, {33, 40, 4096 + 5}}
+	shapes := [][3]int{{1, 1, 1}, {31, 17, 33}, {32, 32, 32}, {33, 45, 100}, {70, 70, 31}, {5, 3, 130}, {33, 270, 600}, {33, 40, 4096 + 5}, {45, 50, 96}, {33, 100, 640}}
 	// The default blocking, and one small enough for several weight
 	// groups and column chunks (a partial last one of each) here.
 	blockings := []amxBlocking{amxDefaultBlocking, {group: 2, bf16KC: 3, bf16x1KC: 2, q8KC: 2}, amxDefaultBlocking}
@@ -266,6 +275,9 @@ func TestAMXTilesModel(t *testing.T) {
 		x := randF32(rng, T*K)
 		for _, c := range amxPrecisionCases {
 			dt := c.dt
+			if dt.IsBlock() && K%qBlock != 0 {
+				continue // ggml's layouts hold whole blocks
+			}
 			w, _ := amxTestMatrix(rng, dt, N, K)
 			want, mag := refMatMul(x, T, w), []float64(nil)
 			tol := func(i int) float64 { return matMulTol(x, i/N, i%N, w, true) }
@@ -320,9 +332,9 @@ func (c countingTiles) bf16x1(a []byte, lda int, b0, b1, cc []byte, n int) {
 	c.amxModelTiles.bf16x1(a, lda, b0, b1, cc, n)
 }
 
-func (c countingTiles) q8(a []byte, xd []float32, b0, b1, cc []byte, nb int) {
+func (c countingTiles) q8(a []byte, xd []float32, b []byte, ws []float32, cc []byte, nb int) {
 	c.calls.Add(1)
-	c.amxModelTiles.q8(a, xd, b0, b1, cc, nb)
+	c.amxModelTiles.q8(a, xd, b, ws, cc, nb)
 }
 
 // countingKinds counts the calls of the one-part kernel apart from the
@@ -354,10 +366,13 @@ func TestAMXMatMulHook(t *testing.T) {
 		t.Fatalf("no amx set: %q", note)
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, sh := range [][2]int{{20, 40}, {33, 100}, {70, 31}} {
+	for _, sh := range [][2]int{{20, 40}, {33, 100}, {70, 31}, {40, 64}} {
 		rows, cols := sh[0], sh[1]
 		base := &Matrix{DType: F32, Rows: rows, Cols: cols, F32: randF32(rng, rows*cols)}
-		for _, dt := range []DType{F32, BF16, F16, Q8_0, Q4_0} {
+		for _, dt := range []DType{F32, BF16, F16, Q8_0, Q4_0, GGMLQ8_0, GGMLQ4_0} {
+			if dt.IsBlock() && cols%qBlock != 0 {
+				continue
+			}
 			w, err := convertTo(base, dt)
 			if err != nil {
 				t.Fatal(err)
@@ -476,8 +491,8 @@ func (b brokenTiles) bf16x1(a []byte, lda int, b0, b1, c []byte, n int) {
 	}
 }
 
-func (b brokenTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
-	b.amxModelTiles.q8(a, xd, b0, b1, c, nb)
+func (b brokenTiles) q8(a []byte, xd []float32, bp []byte, ws []float32, c []byte, nb int) {
+	b.amxModelTiles.q8(a, xd, bp, ws, c, nb)
 	if b.fault == "q8 bit" {
 		c[4096+4] ^= 1
 	}

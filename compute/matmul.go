@@ -66,9 +66,9 @@ func gemmMinT(k *kernels, dt DType) int {
 // rounding: at most Σ_blocks max|x|/254·Σ|w| per output. Float weights
 // are multiplied in f32, or in bf16 where the pool's Precision asks for
 // it (see PrecisionBF16). With the amx kernel set the AMX tiles (amx.go)
-// take the bf16 products, and BF16, F16, Q8_0 and Q4_0 weights at 32
-// tokens or more otherwise, with the same accuracy as the paths they
-// replace.
+// take the bf16 products, and BF16, F16, Q8_0 and Q4_0 (split or ggml
+// layout) weights at 32 tokens or more otherwise, with the same accuracy
+// as the paths they replace.
 func (p *Pool) MatMul(out, x []float32, T int, w *Matrix) {
 	p.matMul(kern, out, x, T, w)
 }
