@@ -257,8 +257,8 @@ var amxPrecisionCases = []struct {
 
 // TestAMXTilesModel runs the AMX MatMul driver with the kernels' Go twins
 // on the tile model over odd shapes (partial token and weight blocks,
-// padded columns, several weight groups and column chunks) and checks
-// it: the f32-accurate kernels against the generic kernels, bf16 within
+// padded columns, several weight groups and column chunks; the kernel
+// sets' packing and rounding) and checks it: the f32-accurate kernels against the generic kernels, bf16 within
 // the f32 GEMM tolerance, Q8_0 within the rows path's (same 8-bit
 // activations); the one-part bf16 kernel against the exact product of the
 // bf16-rounded operands (as TestMatMulBF16 checks the bf16 GEMM) and
@@ -294,7 +294,10 @@ func TestAMXTilesModel(t *testing.T) {
 			for i, p := range testPools(t) {
 				out := make([]float32, T*N+1)
 				out[T*N] = 42
-				if !p.amxMatMulBlocked(amxModelTiles{}, genericKernels, out, x, T, w, c.bf16, blockings[i]) {
+				// Each pool with another kernel set (the packing and
+				// rounding routines, SIMD where the set has them).
+				k := bf16Sets()[i%len(bf16Sets())]
+				if !p.amxMatMulBlocked(amxModelTiles{}, k, out, x, T, w, c.bf16, blockings[i]) {
 					t.Fatalf("%v not handled", dt)
 				}
 				if out[T*N] != 42 {
