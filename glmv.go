@@ -67,6 +67,14 @@ type Options struct {
 	// MMProj is the vision projector GGUF of a GGUF text model; "" looks
 	// for mmproj*.gguf beside the text file.
 	MMProj string
+	// Precision is the arithmetic of the many-token matrix products
+	// (prefill and the vision tower): "auto" (the default when empty)
+	// multiplies bf16 and f16 weights with bf16 activations and f32 sums
+	// where the CPU has bf16 dot products (AVX512_BF16) and the product has
+	// enough tokens, and in f32 otherwise; "f32" computes in f32
+	// everywhere; "bf16" also rounds f32 weights to bf16. Without bf16 dot
+	// products every setting computes in f32. See compute.Precision.
+	Precision string
 }
 
 // Model is a loaded checkpoint with its tokenizer, chat template and
@@ -119,7 +127,12 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 	if progress == nil {
 		progress = func(string, int, int) {}
 	}
+	prec, perr := compute.ParsePrecision(opts.Precision)
+	if perr != nil {
+		return nil, perr
+	}
 	m := &Model{pool: compute.NewPool(opts.Threads), log: log}
+	m.pool.SetPrecision(prec)
 	fail := func(err error) (*Model, error) {
 		m.Close()
 		return nil, err
@@ -184,7 +197,8 @@ func Load(nameOrDir string, opts Options) (*Model, error) {
 	if m.eng, err = engine.New(net, engine.Options{KVType: m.kvType, Parallel: opts.Parallel, CacheBytes: cacheBytes, ContextLimit: m.limit, Logger: log}); err != nil {
 		return fail(err)
 	}
-	log.Info("model loaded", "dir", dir, "family", m.Config.ModelType, "layers", m.Config.Text.Layers, "context", m.limit)
+	log.Info("model loaded", "dir", dir, "family", m.Config.ModelType, "layers", m.Config.Text.Layers, "context", m.limit,
+		"kernels", compute.KernelName(), "precision", compute.PrecisionNote(prec))
 	return m, nil
 }
 

@@ -296,15 +296,18 @@ func (p *Pool) attentionGQA(kn *kernels, out, q []float32, k, v *Matrix, T, nKey
 	nch := max(1, min(nkb, 2*p.Workers()))
 	// Per-chunk softmax state for every (KV head, row): running max m,
 	// sum l and unnormalized output acc (row stride D).
-	ms := make([]float32, nch*all)
-	ls := make([]float32, nch*all)
-	accs := make([]float32, nch*all*D)
+	// (Zeroed buffers reused from the pool, as decode calls this per layer.)
+	state := p.getFloats(nch * all * (D + 2))
+	defer p.putFloats(state)
+	ms, ls, accs := state.f[:nch*all], state.f[nch*all:2*nch*all], state.f[2*nch*all:]
 	dp := D + nr // padded row stride of the copied keys and values
 	p.For(nch, 1, func(lo, hi int) {
-		kc := make([]float32, s.KVHeads*gqaKeys*dp)
-		vc := make([]float32, s.KVHeads*gqaKeys*dp)
-		sc := make([]float32, rp*mr*gqaKeys) // scores, row stride gqaKeys
-		pp := make([]float32, rp*mr*gqaKeys) // probabilities, panels of kb×mr
+		nkv, nsc := s.KVHeads*gqaKeys*dp, rp*mr*gqaKeys
+		work := p.getFloats(2*nkv + 2*nsc)
+		defer p.putFloats(work)
+		kc, vc := work.f[:nkv], work.f[nkv:2*nkv]
+		sc := work.f[2*nkv : 2*nkv+nsc] // scores, row stride gqaKeys
+		pp := work.f[2*nkv+nsc:]        // probabilities, panels of kb×mr
 		for c := lo; c < hi; c++ {
 			m, l, acc := ms[c*all:(c+1)*all], ls[c*all:(c+1)*all], accs[c*all*D:(c+1)*all*D]
 			for i := range m {
@@ -429,11 +432,24 @@ func gqaBlock(kn *kernels, s AttnShape, q, kh, vh, sc, pp, m, l, acc []float32, 
 // zero past valid, and is written into pan with stride mr (the packed
 // left operand of the P·V micro-kernel).
 func (kn *kernels) softmaxPackRow(row []float32, valid int, m, l *float32, acc, pan []float32) {
+	kn.softmaxRow(row, valid, m, l, acc)
+	for j, x := range row {
+		pan[j*mr] = x
+	}
+}
+
+// softmaxRow is softmaxPackRow without the packing: row becomes
+// e^(score - max), zero past valid.
+func (kn *kernels) softmaxRow(row []float32, valid int, m, l *float32, acc []float32) {
 	if valid > 0 {
 		mx := *m
-		for _, x := range row[:valid] {
-			if x > mx {
-				mx = x
+		if kn.rowMax != nil {
+			mx = kn.rowMax(row[:valid], mx)
+		} else {
+			for _, x := range row[:valid] {
+				if x > mx {
+					mx = x
+				}
 			}
 		}
 		if mx > *m {
@@ -447,9 +463,6 @@ func (kn *kernels) softmaxPackRow(row []float32, valid int, m, l *float32, acc, 
 		*l += kn.expSum(row[:valid], mx)
 	}
 	clear(row[valid:])
-	for j, x := range row {
-		pan[j*mr] = x
-	}
 }
 
 // normalizeRow writes the finished output of one query, acc/l, into o; a

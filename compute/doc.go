@@ -26,7 +26,13 @@
 // (VPDPBUSD with the weights on the unsigned side and the offset removed
 // exactly in integers; see kernels_vnni_amd64.s) and the block dots of
 // every ggml format (ggml_vnni_amd64.s, one token or 4 at a time). With
-// VNNI, Q8_0 MatMul takes the integer row path at every T, as Q4_0 does.
+// VNNI, Q8_0 MatMul takes the integer row path at every T, as Q4_0 does,
+// below 48 token rows; from there Q8_0 and Q4_0 (split or ggml layout)
+// take the integer GEMM (gemm_int8.go): weight panels of 32 rows packed
+// into VPDPBUSD/AMX-B lines (4 columns × 16 rows per 64 bytes) with
+// -128·Σw per block, activations stored unsigned, and a 32-row × 6-token
+// register tile with one f32 scale step per 32 columns; its result equals
+// the row path's up to the order of the float additions.
 //
 // MatMul picks by format and number of token rows T (gemmMinT). The row
 // path streams the weights once per block of activation rows kept in L2 and
@@ -69,6 +75,20 @@
 // runs instead on panels dequantized with AVX2. Quantize and
 // QuantizeBlocks produce these formats (not Q2_K and Q3_K) with llama.cpp's
 // reference quantizers, byte for byte.
+//
+// # bf16 precision
+//
+// A Pool's Precision (SetPrecision; PrecisionAuto by default) decides the
+// arithmetic of MatMul's many-token products where the kernel set has
+// bf16 dot products (AVX512_BF16): PrecisionAuto multiplies bf16 and f16
+// weights, PrecisionBF16 also f32 ones, with activations rounded to
+// bfloat16 (nearest even) and f32 sums on VDPBF16PS, a 14-token × 32-row
+// register tile over weight panels in the pairwise layout of
+// PackPanelBF16 (also AMX's B-tile layout); PrecisionF32 and every set
+// without bf16 dot products compute in f32. AttentionBF16 does the same
+// for Q·Kᵀ and P·V (the vision tower takes it when its products are
+// bf16). The error against f32 is the rounding of both operands, about
+// 2⁻⁸·Σ|x·w| per output at most.
 //
 // # FP8
 //

@@ -50,6 +50,11 @@ type kernels struct {
 	// (wq, wd start at the first): out[4*i+t] is row i against token t.
 	// Without it MatMul calls dotQ8x4 once per row.
 	dotQ8x4r2 func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[8]float32)
+	// rowsQ8 and rowsQ4, when set, are dotQ8 and dotQ4 for one activation
+	// row against len(out) consecutive weight rows of nb blocks (wq, wd
+	// start at the first): out[r] is row r's result, equal to dotQ8's.
+	// MatMul uses them for one token.
+	rowsQ8, rowsQ4 func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out []float32)
 	// permQ4, when set, rearranges a row quantized by quantQ8 in place into
 	// the layout dotQ4 expects (dotQ8 still takes the plain one).
 	permQ4 func(xq []int8)
@@ -57,6 +62,10 @@ type kernels struct {
 	// weights at any number of tokens, as it does for Q4_0: set where they
 	// beat the f32 GEMM on dequantized panels (the VNNI kernels).
 	q8RowsOnly bool
+	// q8, when set, is the integer GEMM for Q8_0 and Q4_0 weights
+	// (gemm_int8.go) that MatMul takes from q8.minT tokens on; without it,
+	// the row kernels.
+	q8 *intGEMM
 	// quantQ8 quantizes an activation row to 8-bit blocks; see
 	// quantizeRowQ8.
 	quantQ8 func(xq []int8, xd, xs, x []float32)
@@ -66,6 +75,20 @@ type kernels struct {
 	// gemm6x16s is gemm6x16 with b unpacked: row k of b starts at
 	// b[k*bstride].
 	gemm6x16s func(kc int, a, b []float32, bstride int, c []float32, ldc int)
+	// gemmBF16, when set, is the bf16 GEMM micro-kernel (see
+	// gemmBF16Generic); sets without bf16 dot products leave it nil and
+	// MatMul computes in f32 whatever the precision.
+	gemmBF16 func(kp int, a []uint32, rs, ps int, b []uint32, c []float32, ldc int, add bool)
+	// roundBF16, when set, is roundBF16Generic in SIMD (the bf16 GEMM
+	// falls back to the Go one).
+	roundBF16 func(dst []uint32, src []float32)
+	// rowMax, when set, returns the largest of m and x[i] (scores, never
+	// NaN); softmaxRow loops in Go without it.
+	rowMax func(x []float32, m float32) float32
+	// packPairs16, when set, packs 16 whole rows of bf16 (or, with f16,
+	// half) weights, stride values apart from src, for kp whole column
+	// pairs into dst as PackPanelBF16 does (lines width words apart).
+	packPairs16 func(dst []uint32, src []uint16, stride, kp, width int, f16 bool)
 	// scores3x4 sets s[r*sstride+j] = q[r*qstride:][:d]·k[j*kstride:][:d]
 	// for 3 query rows r and 4 keys j.
 	scores3x4 func(s []float32, sstride int, q []float32, qstride int, k []float32, kstride, d int)

@@ -34,6 +34,9 @@ func newAVX512Kernels() *kernels {
 	useAttn512(&k)
 	useVNNI(&k)
 	useVNNIBlocks(&k)
+	useBF16GEMM(&k)
+	k.rowMax = rowMaxAVX512
+	useInt8GEMM(&k)
 	return &k
 }
 

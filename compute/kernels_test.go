@@ -171,7 +171,7 @@ func matMulTol(x []float32, t, r int, w *Matrix, viaRows bool) float64 {
 		qerr += amax / 127 / 2 * wsum
 	}
 	tol := 2e-6*mag + 1e-6
-	if (w.DType == Q8_0 || w.DType == Q4_0) && viaRows {
+	if intGEMMFormat(w.DType) && viaRows {
 		tol += qerr * 1.01
 	}
 	return tol
@@ -209,9 +209,11 @@ func TestMatMul(t *testing.T) {
 							out := make([]float32, T*rows+1)
 							out[T*rows] = 42
 							viaRows := T < gemmMinT(k, w.DType)
+							viaBF16 := false
 							switch path {
 							case "MatMul":
 								p.matMul(k, out, x, T, w)
+								viaBF16 = p.useBF16(k, w.DType, T)
 							case "rows":
 								p.matVec(k, out, x, T, w)
 								viaRows = true
@@ -228,6 +230,9 @@ func TestMatMul(t *testing.T) {
 								tol := tolGEMM[i]
 								if viaRows {
 									tol = tolRows[i]
+								}
+								if viaBF16 {
+									tol = bf16MatMulTol(x, tt, r, w)
 								}
 								if d := math.Abs(float64(g) - want[i]); !(d <= tol) {
 									if bad++; bad < 4 {

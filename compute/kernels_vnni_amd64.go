@@ -16,35 +16,25 @@ func useVNNI(k *kernels) {
 	k.permQ4 = permQ4VNNI
 	k.q8RowsOnly = true
 	k.dotQ8 = func(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32 {
-		nb := len(xd)
-		full := nb &^ 3
-		var s float32
-		if full > 0 {
-			_, _, _, _ = xq[full*qBlock-1], xs[full-1], wq[full*qBlock-1], wd[full-1]
-			s = dotQ8VNNI(&xq[0], &xd[0], &xs[0], &wq[0], &wd[0], full)
-		}
-		if full < nb {
-			s += dotQ8Generic(xq[full*qBlock:], xd[full:], nil, wq[full*qBlock:], wd[full:])
-		}
-		return s
+		var o [1]float32
+		rowsVNNI(false, xq, xd, xs, len(xd), wq, wd, o[:])
+		return o[0]
 	}
 	k.dotQ4 = func(xq []int8, xd, xs []float32, wq []byte, wd []uint16) float32 {
-		nb := len(xd)
-		full := nb &^ 3
-		var s float32
-		if full > 0 {
-			_, _, _, _ = xq[full*qBlock-1], xs[full-1], wq[full*qBlock/2-1], wd[full-1]
-			s = dotQ4VNNI(&xq[0], &xd[0], &xs[0], &wq[0], &wd[0], full)
-		}
-		if full < nb {
-			s += dotQ4Generic(xq[full*qBlock:], xd[full:], nil, wq[full*qBlock/2:], wd[full:])
-		}
-		return s
+		var o [1]float32
+		rowsVNNI(true, xq, xd, xs, len(xd), wq, wd, o[:])
+		return o[0]
 	}
 	k.dotQ8x4 = func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
 		x4VNNI(dotQ8x4VNNI, dotQ8Generic, qBlock, xq, xd, xs, nb, wq, wd, out)
 	}
 	k.dotQ8x4r2 = dotQ8x4r2VNNIGo
+	k.rowsQ8 = func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out []float32) {
+		rowsVNNI(false, xq, xd, xs, nb, wq, wd, out)
+	}
+	k.rowsQ4 = func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out []float32) {
+		rowsVNNI(true, xq, xd, xs, nb, wq, wd, out)
+	}
 	k.dotQ4x4 = func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
 		x4VNNI(dotQ4x4VNNI, dotQ4Generic, qBlock/2, xq, xd, xs, nb, wq, wd, out)
 	}
@@ -100,7 +90,7 @@ func r4VNNI(f quad4, tail single, wb int, xq []int8, xd, xs []float32, nb int, w
 }
 
 // permQ4VNNI puts each whole group of 4 activation blocks A-D into the
-// layout of dotQ4VNNI: the order becomes A[0:16]
+// layout of dotQ4RowsVNNI: the order becomes A[0:16]
 // B[0:16] C[0:16] D[0:16] A[16:32] B[16:32] C[16:32] D[16:32], matching the
 // low and high nibbles of a 64-byte load of A-D's Q4_0 weights.
 func permQ4VNNI(xq []int8) {
@@ -115,12 +105,6 @@ func permQ4VNNI(xq []int8) {
 		*p = t
 	}
 }
-
-//go:noescape
-func dotQ8VNNI(xq *int8, xd, xs *float32, wq *byte, wd *uint16, nb int) float32
-
-//go:noescape
-func dotQ4VNNI(xq *int8, xd, xs *float32, wq *byte, wd *uint16, nb int) float32
 
 //go:noescape
 func dotQ8x4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)

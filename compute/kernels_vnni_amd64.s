@@ -263,104 +263,28 @@
 	Q4ROW(WOFF(DI)(R11*2), Z10, IDX, Z26); \
 	Q4ROW(WOFF(DI)(R13*1), Z11, IDX, Z27)
 
-// func dotQ8VNNI(xq *int8, xd, xs *float32, wq *byte, wd *uint16, nb int) float32
-//
-// The dot product of nb blocks (a positive multiple of 4).
-TEXT ·dotQ8VNNI(SB), NOSPLIT, $0-52
-	MOVQ xq+0(FP), SI
-	MOVQ xd+8(FP), R8
-	MOVQ xs+16(FP), R10
-	MOVQ wq+24(FP), DI
-	MOVQ wd+32(FP), R9
-	MOVQ nb+40(FP), CX
-	VNNICONST
-	VPXORD Z0, Z0, Z0
+// RARGS loads the arguments: R11 xq, R12 xd, R13 xs, R15 nb, DI wq, R9
+// wd, DX out, BX rows, R14 pf.
+#define RARGS \
+	MOVQ xq+0(FP), R11; \
+	MOVQ xd+8(FP), R12; \
+	MOVQ xs+16(FP), R13; \
+	MOVQ nb+24(FP), R15; \
+	MOVQ wq+32(FP), DI; \
+	MOVQ wd+40(FP), R9; \
+	MOVQ out+48(FP), DX; \
+	MOVQ rows+56(FP), BX; \
+	MOVQ pf+64(FP), R14
+
+// RROW starts a row: the activation pointers back to the start, the
+// accumulators to zero.
+#define RROW \
+	MOVQ R11, SI; \
+	MOVQ R12, R8; \
+	MOVQ R13, R10; \
+	MOVQ R15, CX; \
+	VPXORD Z0, Z0, Z0; \
 	VPXORD Z1, Z1, Z1
-
-	CMPQ CX, $8
-	JL   vq8four
-
-vq8loop:
-	SCALES((R9), (R8), Y6)
-	OFFS((R10), Y29, Y7)
-	Q8CHUNK(0(DI), 0(SI), Z7, Z6, Z16, Z0)
-	Q8CHUNK(64(DI), 64(SI), Z7, Z6, Z17, Z1)
-	Q8CHUNK(128(DI), 128(SI), Z7, Z6, Z18, Z0)
-	Q8CHUNK(192(DI), 192(SI), Z7, Z6, Z19, Z1)
-	ADDQ $256, SI
-	ADDQ $256, DI
-	ADDQ $32, R8
-	ADDQ $32, R10
-	ADDQ $16, R9
-	SUBQ $8, CX
-	CMPQ CX, $8
-	JGE  vq8loop
-
-vq8four:
-	TESTQ CX, CX
-	JE    vq8done
-	SCALES((R9), (R8), X6)
-	OFFS((R10), X29, X7)
-	Q8CHUNK(0(DI), 0(SI), Z7, Z6, Z16, Z0)
-	Q8CHUNK(64(DI), 64(SI), Z7, Z6, Z17, Z1)
-
-vq8done:
-
-	VADDPS Z1, Z0, Z0
-	ZHSUM(Z0, Y0, X0, Y1, X1)
-	VMOVSS X0, ret+48(FP)
-	VZEROUPPER
-	RET
-
-// func dotQ4VNNI(xq *int8, xd, xs *float32, wq *byte, wd *uint16, nb int) float32
-//
-// The dot product of nb blocks (a positive multiple of 4), activations in
-// the permQ4VNNI layout.
-TEXT ·dotQ4VNNI(SB), NOSPLIT, $0-52
-	MOVQ xq+0(FP), SI
-	MOVQ xd+8(FP), R8
-	MOVQ xs+16(FP), R10
-	MOVQ wq+24(FP), DI
-	MOVQ wd+32(FP), R9
-	MOVQ nb+40(FP), CX
-	VNNICONST
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-
-	CMPQ CX, $8
-	JL   vq4four
-
-vq4loop:
-	SCALES((R9), (R8), Y6)
-	OFFS((R10), Y28, Y7)
-	Q4SPLIT(0(DI))
-	Q4MUL(0(SI), 64(SI), Z7, Z6, Z20, Z0)
-	Q4SPLIT(64(DI))
-	Q4MUL(128(SI), 192(SI), Z7, Z6, Z21, Z1)
-	ADDQ $256, SI
-	ADDQ $128, DI
-	ADDQ $32, R8
-	ADDQ $32, R10
-	ADDQ $16, R9
-	SUBQ $8, CX
-	CMPQ CX, $8
-	JGE  vq4loop
-
-vq4four:
-	TESTQ CX, CX
-	JE    vq4done
-	SCALES((R9), (R8), X6)
-	OFFS((R10), X28, X7)
-	Q4SPLIT(0(DI))
-	Q4MUL(0(SI), 64(SI), Z7, Z6, Z20, Z0)
-
-vq4done:
-
-	VADDPS Z1, Z0, Z0
-	ZHSUM(Z0, Y0, X0, Y1, X1)
-	VMOVSS X0, ret+48(FP)
-	VZEROUPPER
-	RET
 
 // func dotQ8x4VNNI(xq *int8, xd, xs *float32, nb, n int, wq *byte, wd *uint16, out *float32)
 //
@@ -655,6 +579,118 @@ tq8done:
 	TSTORE(Z25, 20)
 	TSTORE(Z26, 24)
 	TSTORE(Z27, 28)
+	VZEROUPPER
+	RET
+
+// The one-row dot products, for decode (one token) and the tokens left
+// over from the 4-token kernels: one activation row against a run of
+// consecutive weight rows, so that decode makes one call per chunk of rows
+// rather than one per 4096-column row. The weights are prefetched pf bytes
+// ahead, across the row boundaries: without it these loops keep too few
+// cache misses in flight to reach the memory's bandwidth (see
+// rowsPrefetch).
+
+// func dotQ8RowsVNNI(xq *int8, xd, xs *float32, nb int, wq *byte, wd *uint16, out *float32, rows, pf int)
+//
+// out[r] = the dot product of nb blocks (a positive multiple of 4) of the
+// activations with weight row r < rows (rows nb blocks apart).
+TEXT ·dotQ8RowsVNNI(SB), NOSPLIT, $0-72
+	RARGS
+	VNNICONST
+
+q8rrow:
+	RROW
+	CMPQ CX, $8
+	JL   q8rfour
+
+q8rloop:
+	PREFETCHT0 (DI)(R14*1)
+	PREFETCHT0 64(DI)(R14*1)
+	PREFETCHT0 128(DI)(R14*1)
+	PREFETCHT0 192(DI)(R14*1)
+	SCALES((R9), (R8), Y6)
+	OFFS((R10), Y29, Y7)
+	Q8CHUNK(0(DI), 0(SI), Z7, Z6, Z16, Z0)
+	Q8CHUNK(64(DI), 64(SI), Z7, Z6, Z17, Z1)
+	Q8CHUNK(128(DI), 128(SI), Z7, Z6, Z18, Z0)
+	Q8CHUNK(192(DI), 192(SI), Z7, Z6, Z19, Z1)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	ADDQ $32, R8
+	ADDQ $32, R10
+	ADDQ $16, R9
+	SUBQ $8, CX
+	CMPQ CX, $8
+	JGE  q8rloop
+
+q8rfour:
+	TESTQ CX, CX
+	JE    q8rdone
+	SCALES((R9), (R8), X6)
+	OFFS((R10), X29, X7)
+	Q8CHUNK(0(DI), 0(SI), Z7, Z6, Z16, Z0)
+	Q8CHUNK(64(DI), 64(SI), Z7, Z6, Z17, Z1)
+	ADDQ $128, DI
+	ADDQ $8, R9
+
+q8rdone:
+	VADDPS Z1, Z0, Z0
+	ZHSUM(Z0, Y0, X0, Y1, X1)
+	VMOVSS X0, (DX)
+	ADDQ $4, DX
+	DECQ BX
+	JNZ  q8rrow
+	VZEROUPPER
+	RET
+
+// func dotQ4RowsVNNI(xq *int8, xd, xs *float32, nb int, wq *byte, wd *uint16, out *float32, rows, pf int)
+//
+// dotQ8RowsVNNI for Q4_0 weights, the activations in the permQ4VNNI
+// layout.
+TEXT ·dotQ4RowsVNNI(SB), NOSPLIT, $0-72
+	RARGS
+	VNNICONST
+
+q4rrow:
+	RROW
+	CMPQ CX, $8
+	JL   q4rfour
+
+q4rloop:
+	PREFETCHT0 (DI)(R14*1)
+	PREFETCHT0 64(DI)(R14*1)
+	SCALES((R9), (R8), Y6)
+	OFFS((R10), Y28, Y7)
+	Q4SPLIT(0(DI))
+	Q4MUL(0(SI), 64(SI), Z7, Z6, Z20, Z0)
+	Q4SPLIT(64(DI))
+	Q4MUL(128(SI), 192(SI), Z7, Z6, Z21, Z1)
+	ADDQ $256, SI
+	ADDQ $128, DI
+	ADDQ $32, R8
+	ADDQ $32, R10
+	ADDQ $16, R9
+	SUBQ $8, CX
+	CMPQ CX, $8
+	JGE  q4rloop
+
+q4rfour:
+	TESTQ CX, CX
+	JE    q4rdone
+	SCALES((R9), (R8), X6)
+	OFFS((R10), X28, X7)
+	Q4SPLIT(0(DI))
+	Q4MUL(0(SI), 64(SI), Z7, Z6, Z20, Z0)
+	ADDQ $64, DI
+	ADDQ $8, R9
+
+q4rdone:
+	VADDPS Z1, Z0, Z0
+	ZHSUM(Z0, Y0, X0, Y1, X1)
+	VMOVSS X0, (DX)
+	ADDQ $4, DX
+	DECQ BX
+	JNZ  q4rrow
 	VZEROUPPER
 	RET
 

@@ -59,12 +59,16 @@ func gemmMinT(k *kernels, dt DType) int {
 // PyTorch Linear product x·Wᵀ without bias. x is [T, W.Cols] and out is
 // [T, W.Rows], both row-major. W may be in any DType. For Q8_0 and Q4_0 the
 // row-kernel path (always for Q4_0; for Q8_0 below 256 rows, or always
-// with the VNNI kernels) quantizes x to 8 bits per block of 32 and uses
-// integer dot products, so its result differs from the f32 product of the
-// dequantized weights by the activation rounding: at most Σ_blocks
-// max|x|/254·Σ|w| per output. With the amx kernel set, BF16, F16, Q8_0
-// and Q4_0 weights at 32 tokens or more go through the AMX tiles (amx.go)
-// with the same accuracy.
+// with the VNNI kernels) and the integer GEMM (kernel sets with one, from
+// their minimum T; also for GGMLQ8_0 and GGMLQ4_0) quantize x to 8 bits
+// per block of 32 and use integer dot products, so their result differs
+// from the f32 product of the dequantized weights by the activation
+// rounding: at most Σ_blocks max|x|/254·Σ|w| per output. Float weights
+// are multiplied in f32, or in bf16 where the pool's Precision asks for
+// it (see PrecisionBF16). With the amx kernel set the AMX tiles (amx.go)
+// take the bf16 products, and BF16, F16, Q8_0 and Q4_0 (split or ggml
+// layout) weights at 32 tokens or more otherwise, with the same accuracy
+// as the paths they replace.
 func (p *Pool) MatMul(out, x []float32, T int, w *Matrix) {
 	p.matMul(kern, out, x, T, w)
 }
@@ -81,7 +85,17 @@ func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 		clear(out[:T*rows])
 		return
 	}
+	// The AMX tiles first: they follow the precision as the bf16 GEMM
+	// would (useBF16), f32-accurate where it would not be taken.
 	if k.tileMatMul != nil && k.tileMatMul(p, out, x, T, w) {
+		return
+	}
+	if p.useBF16(k, w.DType, T) {
+		p.gemmBF16(k, out, x, T, w)
+		return
+	}
+	if k.q8 != nil && intGEMMFormat(w.DType) && T >= k.q8.minT {
+		p.gemmQ(k, out, x, T, w)
 		return
 	}
 	if T >= gemmMinT(k, w.DType) {
@@ -107,21 +121,30 @@ func (p *Pool) matVec(k *kernels, out, x []float32, T int, w *Matrix) {
 	rowBytes := cols * 4
 	if w.DType == Q8_0 || w.DType == Q4_0 {
 		rowBytes = nb * qBlock
-		xq = make([]int8, T*nb*qBlock)
-		xd = make([]float32, T*nb)
-		xs = make([]float32, T*nb)
-		p.For(T, 8, func(lo, hi int) {
-			for t := lo; t < hi; t++ {
-				k.quantQ8(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], x[t*cols:(t+1)*cols])
-				if w.DType == Q4_0 && k.permQ4 != nil {
-					k.permQ4(xq[t*nb*qBlock : (t+1)*nb*qBlock])
-				}
-			}
-		})
+		a := p.getScratch(T*nb*qBlock, T*nb)
+		defer p.putScratch(a)
+		xq, xd, xs = a.q, a.d, a.s
+		if T < 16 {
+			// Few rows: no closure to allocate, nothing to split.
+			quantActs(k, w.DType, xq, xd, xs, x, cols, nb, 0, T)
+		} else {
+			p.For(T, 8, func(lo, hi int) { quantActs(k, w.DType, xq, xd, xs, x, cols, nb, lo, hi) })
+		}
 	}
 	tb := max(1, (256<<10)/rowBytes)
 	for t0 := 0; t0 < T; t0 += tb {
 		p.matVecBlock(k, out, x, xq, xd, xs, t0, min(T, t0+tb), w)
+	}
+}
+
+// quantActs quantizes the activation rows [lo, hi) of x (cols wide) into
+// xq, xd, xs (nb blocks a row), in the layout the row kernels for dt take.
+func quantActs(k *kernels, dt DType, xq []int8, xd, xs, x []float32, cols, nb, lo, hi int) {
+	for t := lo; t < hi; t++ {
+		k.quantQ8(xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb], x[t*cols:(t+1)*cols])
+		if dt == Q4_0 && k.permQ4 != nil {
+			k.permQ4(xq[t*nb*qBlock : (t+1)*nb*qBlock])
+		}
 	}
 }
 
@@ -130,15 +153,15 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 	rows, cols := w.Rows, w.Cols
 	nb := w.BlocksPerRow()
 	p.For(rows, 64, func(lo, hi int) {
-		var o4 [4]float32
-		var o8 [8]float32
+		// The 4-row kernels write into out directly; o4 and o8 (for 4
+		// tokens, whose results are rows apart) are declared only where
+		// needed, as they escape to the heap.
 		switch w.DType {
 		case F32:
 			r := lo
 			for ; r+4 <= hi; r += 4 {
 				for t := t0; t < t1; t++ {
-					k.dot4(x[t*cols:(t+1)*cols], w.F32[r*cols:(r+4)*cols], cols, &o4)
-					copy(out[t*rows+r:t*rows+r+4], o4[:])
+					k.dot4(x[t*cols:(t+1)*cols], w.F32[r*cols:(r+4)*cols], cols, (*[4]float32)(out[t*rows+r:]))
 				}
 			}
 			for ; r < hi; r++ {
@@ -157,8 +180,7 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 			// and short rows the single-row kernel streams faster.
 			for ; r+4 <= hi && (t1-t0 > 1 || cols > longRow); r += 4 {
 				for t := t0; t < t1; t++ {
-					dot4(x[t*cols:(t+1)*cols], w.U16[r*cols:(r+4)*cols], cols, &o4)
-					copy(out[t*rows+r:t*rows+r+4], o4[:])
+					dot4(x[t*cols:(t+1)*cols], w.U16[r*cols:(r+4)*cols], cols, (*[4]float32)(out[t*rows+r:]))
 				}
 			}
 			for ; r < hi; r++ {
@@ -172,6 +194,16 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 			if w.DType == Q4_0 {
 				dot, bb = k.dotQ4, qBlock/2
 			}
+			if rowsDot := k.rowsQ8; t1-t0 == 1 && rowsDot != nil {
+				// One token: the row-range kernel streams [lo, hi) in
+				// one call, prefetching ahead across the rows.
+				if w.DType == Q4_0 {
+					rowsDot = k.rowsQ4
+				}
+				rowsDot(xq[t0*nb*qBlock:(t0+1)*nb*qBlock], xd[t0*nb:(t0+1)*nb], xs[t0*nb:(t0+1)*nb], nb,
+					w.Q[lo*nb*bb:hi*nb*bb], w.Scales[lo*nb:hi*nb], out[t0*rows+lo:t0*rows+hi])
+				return
+			}
 			r := lo
 			if t1-t0 < 4 && cols > longRow {
 				// Few tokens and long rows: 4 weight rows at a time share
@@ -183,18 +215,23 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 					wd4 := w.Scales[r*nb : (r+4)*nb]
 					for t := t0; t < t1; t++ {
 						xqt, xdt, xst := xq[t*nb*qBlock:(t+1)*nb*qBlock], xd[t*nb:(t+1)*nb], xs[t*nb:(t+1)*nb]
+						o4 := (*[4]float32)(out[t*rows+r:])
 						if w.DType == Q4_0 {
-							k.dotQ4r4(xqt, xdt, xst, nb, wq4, wd4, &o4)
+							k.dotQ4r4(xqt, xdt, xst, nb, wq4, wd4, o4)
 						} else {
-							k.dotQ8r4(xqt, xdt, xst, nb, wq4, wd4, &o4)
+							k.dotQ8r4(xqt, xdt, xst, nb, wq4, wd4, o4)
 						}
-						copy(out[t*rows+r:t*rows+r+4], o4[:])
 					}
 				}
 			}
 			// quadRows weight rows at a time go past each group of 4
 			// tokens, so the tokens' activations are read from L2 once
 			// per quadRows rows rather than once per row.
+			var o4 *[4]float32
+			var o8 *[8]float32
+			if t1-t0 >= 4 {
+				o4, o8 = new([4]float32), new([8]float32)
+			}
 			for r0 := r; r0 < hi; r0 += quadRows {
 				r1 := min(hi, r0+quadRows)
 				t := t0
@@ -204,7 +241,7 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 					if w.DType == Q8_0 && k.dotQ8x4r2 != nil {
 						// Two rows at a time share the tokens' loads.
 						for ; r+2 <= r1; r += 2 {
-							k.dotQ8x4r2(xq4, xd4, xs4, nb, w.Q[r*nb*bb:(r+2)*nb*bb], w.Scales[r*nb:(r+2)*nb], &o8)
+							k.dotQ8x4r2(xq4, xd4, xs4, nb, w.Q[r*nb*bb:(r+2)*nb*bb], w.Scales[r*nb:(r+2)*nb], o8)
 							for i, v := range o8 {
 								out[(t+i%4)*rows+r+i/4] = v
 							}
@@ -213,9 +250,9 @@ func (p *Pool) matVecBlock(k *kernels, out, x []float32, xq []int8, xd, xs []flo
 					for ; r < r1; r++ {
 						wq, wd := w.Q[r*nb*bb:(r+1)*nb*bb], w.Scales[r*nb:(r+1)*nb]
 						if w.DType == Q4_0 {
-							k.dotQ4x4(xq4, xd4, xs4, nb, wq, wd, &o4)
+							k.dotQ4x4(xq4, xd4, xs4, nb, wq, wd, o4)
 						} else {
-							k.dotQ8x4(xq4, xd4, xs4, nb, wq, wd, &o4)
+							k.dotQ8x4(xq4, xd4, xs4, nb, wq, wd, o4)
 						}
 						for i, v := range o4 {
 							out[(t+i)*rows+r] = v

@@ -14,15 +14,39 @@ import (
 // another's (the functions given to For must not call For themselves).
 type Pool struct {
 	workers int
-	jobs    chan poolJob
+	jobs    chan *forJob
 	wg      sync.WaitGroup
 	once    sync.Once
+	prec    Precision
+
+	// free holds finished jobs and scratch buffers for reuse, so that For
+	// and the one-token matrix products allocate nothing of their own.
+	mu      sync.Mutex
+	free    []*forJob
+	scratch []*actScratch
+	floats  []*floatScratch
 }
 
-type poolJob struct {
+// forJob is one For call: its chunks are taken in order by the caller and
+// by the workers it was handed to.
+type forJob struct {
 	fn     func(lo, hi int)
-	lo, hi int
-	done   *sync.WaitGroup
+	n      int
+	step   int
+	chunks int
+	next   atomic.Int64
+	done   sync.WaitGroup
+}
+
+// run takes chunks until none is left.
+func (j *forJob) run() {
+	for {
+		c := int(j.next.Add(1) - 1)
+		if c >= j.chunks {
+			return
+		}
+		j.fn(c*j.step, min(j.n, (c+1)*j.step))
+	}
 }
 
 // NewPool starts a pool with n workers; n <= 0 means runtime.GOMAXPROCS(0).
@@ -30,7 +54,7 @@ func NewPool(n int) *Pool {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{workers: n, jobs: make(chan poolJob, n)}
+	p := &Pool{workers: n, jobs: make(chan *forJob, n)}
 	// The caller's goroutine takes one share of the work itself, so n-1
 	// background workers keep n cores busy.
 	for i := 0; i < n-1; i++ {
@@ -38,12 +62,31 @@ func NewPool(n int) *Pool {
 		go func() {
 			defer p.wg.Done()
 			for j := range p.jobs {
-				j.fn(j.lo, j.hi)
+				j.run()
 				j.done.Done()
 			}
 		}()
 	}
 	return p
+}
+
+// SetPrecision sets the arithmetic of MatMul's many-token products on this
+// pool (PrecisionAuto when never set). Call it before the pool is shared
+// with other goroutines. A nil pool always uses PrecisionAuto and cannot
+// be set.
+func (p *Pool) SetPrecision(pr Precision) {
+	if p == nil {
+		panic("compute: SetPrecision on a nil Pool")
+	}
+	p.prec = pr
+}
+
+// Precision reports the pool's MatMul precision.
+func (p *Pool) Precision() Precision {
+	if p == nil {
+		return PrecisionAuto
+	}
+	return p.prec
 }
 
 // Workers reports how many goroutines (including the caller) share the work.
@@ -88,25 +131,106 @@ func (p *Pool) For(n, grain int, fn func(lo, hi int)) {
 	chunks = min(chunks, w*forChunksPerWorker)
 	step := (n + chunks - 1) / chunks
 	chunks = (n + step - 1) / step
-	var next atomic.Int64
-	run := func(int, int) {
-		for {
-			c := int(next.Add(1) - 1)
-			if c >= chunks {
-				return
-			}
-			fn(c*step, min(n, (c+1)*step))
-		}
-	}
+	j := take(p, &p.free)
+	j.fn, j.n, j.step, j.chunks = fn, n, step, chunks
+	j.next.Store(0)
 	helpers := min(w, chunks) - 1
-	var done sync.WaitGroup
-	done.Add(helpers)
+	j.done.Add(helpers)
 	for range helpers {
-		p.jobs <- poolJob{fn: run, done: &done}
+		p.jobs <- j
 	}
-	run(0, 0)
-	done.Wait()
+	j.run()
+	j.done.Wait()
+	// No worker touches j after its Done: it can be reused.
+	j.fn = nil
+	give(p, &p.free, j)
 }
 
 // forChunksPerWorker is how many chunks For makes per worker at most.
 const forChunksPerWorker = 4
+
+// actScratch holds an activation quantized to 8 bits for the quantized
+// row kernels (see matVec).
+type actScratch struct {
+	q    []int8
+	d, s []float32
+}
+
+// floatScratch is a zeroed float buffer from getFloats.
+type floatScratch struct{ f []float32 }
+
+// take pops an item of list under p's lock, or returns a new one (always
+// for a nil pool).
+func take[T any](p *Pool, list *[]*T) *T {
+	if p != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if k := len(*list); k > 0 {
+			it := (*list)[k-1]
+			*list = (*list)[:k-1]
+			return it
+		}
+	}
+	return new(T)
+}
+
+// give pushes it onto list under p's lock for a later take (a nil pool
+// keeps nothing).
+func give[T any](p *Pool, list *[]*T, it *T) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	*list = append(*list, it)
+	p.mu.Unlock()
+}
+
+// getScratch returns quantized-activation buffers of nq values and nb
+// blocks, reused from an earlier call when the pool has them; give them
+// back with putScratch.
+func (p *Pool) getScratch(nq, nb int) *actScratch {
+	a := take(p, p.scratchList())
+	if cap(a.q) < nq {
+		a.q = make([]int8, nq)
+	}
+	if cap(a.d) < nb {
+		a.d, a.s = make([]float32, nb), make([]float32, nb)
+	}
+	a.q, a.d, a.s = a.q[:nq], a.d[:nb], a.s[:nb]
+	return a
+}
+
+// putScratch keeps a for a later getScratch.
+func (p *Pool) putScratch(a *actScratch) { give(p, p.scratchList(), a) }
+
+// getFloats returns n zeroed floats, reused from an earlier call when the
+// pool has a buffer; give them back with putFloats.
+func (p *Pool) getFloats(n int) *floatScratch {
+	b := take(p, p.floatList())
+	if cap(b.f) < n {
+		b.f = make([]float32, n)
+	} else {
+		b.f = b.f[:n]
+		clear(b.f)
+	}
+	return b
+}
+
+// putFloats keeps b for a later getFloats.
+func (p *Pool) putFloats(b *floatScratch) { give(p, p.floatList(), b) }
+
+// scratchList and floatList are the pool's free lists (nil for a nil
+// pool, which take and give do not use).
+func (p *Pool) scratchList() *[]*actScratch {
+	if p == nil {
+		return nil
+	}
+	return &p.scratch
+}
+
+func (p *Pool) floatList() *[]*floatScratch {
+	if p == nil {
+		return nil
+	}
+	return &p.floats
+}

@@ -43,6 +43,8 @@ func (p *Pool) Quantize(m *Matrix, dt DType) (*Matrix, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compute: quantize: %w", err)
 	}
+	// Converted weights are streamed once per decoded token: on huge pages.
+	out.hugePages()
 	cols := m.Cols
 	p.For(m.Rows, 16, func(lo, hi int) {
 		buf := make([]float32, out.rowBuf())

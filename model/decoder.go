@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/glmv/glmv/compute"
 )
 
-// Text is the GLM text decoder of either family, bound to its weights. It
-// holds no per-call state: passes over different KV caches may run on many
-// goroutines at once (a KVCache itself is used by one at a time).
+// Text is the GLM text decoder of either family, bound to its weights.
+// Passes over different KV caches may run on many goroutines at once (a
+// KVCache itself is used by one at a time); between passes it keeps only
+// the work buffers of short ones (decode steps, small batches) for reuse,
+// so decoding a token allocates nothing in the model.
 type Text struct {
 	Cfg  *TextConfig
 	W    *TextWeights
@@ -19,6 +22,69 @@ type Text struct {
 
 	moeFree moeFree // work spaces of the MoE block
 	moePath moePath // the MoE path to take (tests); auto when zero
+
+	mu   sync.Mutex
+	free []*textScratch
+}
+
+// Work buffers of a forward pass (slots of textScratch).
+const (
+	bufEmbed = iota
+	bufCos
+	bufSin
+	bufXN
+	bufQ
+	bufK
+	bufV
+	bufAttn
+	bufO
+	bufHidden
+	bufAct
+	bufGU
+	numBufs
+)
+
+// scratchKeepRows is the most tokens a pass may have for its work buffers
+// to be kept for the next one; longer passes (prompts) allocate theirs.
+const scratchKeepRows = 64
+
+// textScratch holds the work buffers of one forward pass.
+type textScratch struct {
+	bufs [numBufs][]float32
+	rows int // the most tokens a pass using it had
+}
+
+// get returns work buffer i with n values, growing it when needed. Its
+// contents are whatever the last pass left.
+func (s *textScratch) get(i, n int) []float32 {
+	if cap(s.bufs[i]) < n {
+		s.bufs[i] = make([]float32, n)
+	}
+	return s.bufs[i][:n]
+}
+
+// getScratch returns work buffers for a pass of T tokens.
+func (m *Text) getScratch(T int) *textScratch {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var s *textScratch
+	if k := len(m.free); k > 0 && T <= scratchKeepRows {
+		s, m.free = m.free[k-1], m.free[:k-1]
+	} else {
+		s = new(textScratch)
+	}
+	s.rows = max(s.rows, T)
+	return s
+}
+
+// putScratch keeps s for a later pass unless it grew for a long one.
+func (m *Text) putScratch(s *textScratch) {
+	if s.rows > scratchKeepRows {
+		return
+	}
+	m.mu.Lock()
+	m.free = append(m.free, s)
+	m.mu.Unlock()
 }
 
 // NewText prepares the decoder; pool may be nil (single-threaded).
@@ -81,49 +147,61 @@ type Seq struct {
 // share a pass. A sequence's rows may be a whole prompt, a chunk of one, or
 // one decoded token.
 func (m *Text) ForwardBatch(ctx context.Context, h []float32, pos *[3][]int, seqs []Seq, tr *Trace) ([]float32, error) {
+	out := make([]float32, len(h))
+	if err := m.forward(ctx, out, h, pos, seqs, tr); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// forward is ForwardBatch writing the final hidden states into out
+// ([ΣT, H]).
+func (m *Text) forward(ctx context.Context, out, h []float32, pos *[3][]int, seqs []Seq, tr *Trace) error {
 	cfg := m.Cfg
 	H, D := cfg.Hidden, cfg.HeadDim
 	T := 0
 	for i, s := range seqs {
 		if s.T <= 0 || s.Cache == nil {
-			return nil, fmt.Errorf("forward: sequence %d has %d rows and cache %v", i, s.T, s.Cache != nil)
+			return fmt.Errorf("forward: sequence %d has %d rows and cache %v", i, s.T, s.Cache != nil)
 		}
 		for _, o := range seqs[:i] {
 			if o.Cache == s.Cache {
-				return nil, fmt.Errorf("forward: sequences share a KV cache")
+				return fmt.Errorf("forward: sequences share a KV cache")
 			}
 		}
 		T += s.T
 	}
 	if len(h) != T*H {
-		return nil, fmt.Errorf("forward: %d input values for %d tokens of width %d", len(h), T, H)
+		return fmt.Errorf("forward: %d input values for %d tokens of width %d", len(h), T, H)
 	}
 	for a := range pos {
 		if len(pos[a]) < T {
-			return nil, fmt.Errorf("forward: %d positions on axis %d for %d tokens", len(pos[a]), a, T)
+			return fmt.Errorf("forward: %d positions on axis %d for %d tokens", len(pos[a]), a, T)
 		}
 	}
 	for _, s := range seqs {
 		if err := s.Cache.reserve(s.T); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	sc := m.getScratch(T)
+	defer m.putScratch(sc)
 	half := m.rope.rot / 2
-	cos := make([]float32, T*half)
-	sin := make([]float32, T*half)
+	cos := sc.get(bufCos, T*half)
+	sin := sc.get(bufSin, T*half)
 	m.rope.tables(cos, sin, pos, T)
 
 	qW, kvW := cfg.Heads*D, cfg.KVHeads*D
-	xn := make([]float32, T*H)
-	q := make([]float32, T*qW)
-	k := make([]float32, T*kvW)
-	v := make([]float32, T*kvW)
-	attn := make([]float32, T*qW)
-	o := make([]float32, T*H)
+	xn := sc.get(bufXN, T*H)
+	q := sc.get(bufQ, T*qW)
+	k := sc.get(bufK, T*kvW)
+	v := sc.get(bufV, T*kvW)
+	attn := sc.get(bufAttn, T*qW)
+	o := sc.get(bufO, T*H)
 	shape := compute.AttnShape{Heads: cfg.Heads, KVHeads: cfg.KVHeads, HeadDim: D, Scale: float32(1 / math.Sqrt(float64(D)))}
 	for l := range m.W.Layers {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		L := &m.W.Layers[l]
 		compute.RMSNorm(xn, h, T, L.InputNorm, cfg.RMSNormEps)
@@ -149,7 +227,7 @@ func (m *Text) ForwardBatch(ctx context.Context, h []float32, pos *[3][]int, seq
 		if L.MoE != nil {
 			m.moe(o, xn, T, L.MoE, tr)
 		} else {
-			m.mlp(o, xn, T, L.MLP)
+			m.mlp(o, xn, T, L.MLP, sc)
 		}
 		if L.PostMLPNorm != nil {
 			compute.RMSNorm(o, o, T, L.PostMLPNorm, cfg.RMSNormEps)
@@ -162,9 +240,8 @@ func (m *Text) ForwardBatch(ctx context.Context, h []float32, pos *[3][]int, seq
 	for _, s := range seqs {
 		s.Cache.Len += s.T
 	}
-	out := make([]float32, T*H)
 	compute.RMSNorm(out, h, T, m.W.Norm, cfg.RMSNormEps)
-	return out, nil
+	return nil
 }
 
 // Logits returns hidden·lm_headᵀ for T rows of final hidden states.
@@ -181,12 +258,16 @@ func (m *Text) linear(out, x []float32, T int, l Linear) {
 	}
 }
 
-// mlp computes the SwiGLU block for T rows of x into out ([T, H]).
-func (m *Text) mlp(out, x []float32, T int, p *MLP) {
+// mlp computes the SwiGLU block for T rows of x into out ([T, H]), with
+// its work buffers from sc (new ones when sc is nil).
+func (m *Text) mlp(out, x []float32, T int, p *MLP, sc *textScratch) {
+	if sc == nil {
+		sc = new(textScratch)
+	}
+	I := p.Width()
+	act := sc.get(bufAct, T*I)
 	if p.GateUp != nil {
-		I := p.Width()
-		act := make([]float32, T*I)
-		gu := make([]float32, T*2*I)
+		gu := sc.get(bufGU, T*2*I)
 		m.Pool.MatMul(gu, x, T, p.GateUp)
 		for t := 0; t < T; t++ {
 			row := gu[t*2*I : (t+1)*2*I]
@@ -195,7 +276,7 @@ func (m *Text) mlp(out, x []float32, T int, p *MLP) {
 		m.Pool.MatMul(out, act, T, p.Down)
 		return
 	}
-	swiglu(m.Pool, out, x, T, p)
+	swigluInto(m.Pool, out, x, T, p, act, sc.get(bufGU, T*I))
 }
 
 // expertWeights sets the weights of the chosen experts idx from their

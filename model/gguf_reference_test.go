@@ -73,6 +73,9 @@ func TestReferenceGGUF(t *testing.T) {
 	}
 	pool := compute.NewPool(0)
 	defer pool.Close()
+	// The stated tolerances are the formats' rounding in f32 math;
+	// TestReferenceBF16Precision covers the bf16 GEMM.
+	pool.SetPrecision(compute.PrecisionF32)
 	type key struct{ typ, dir string }
 	models := map[key]*model.Model{}
 	defer func() {

@@ -137,17 +137,37 @@ func (t *Text) Greedy(ctx context.Context, h []float32, pos *[3][]int, S, delta 
 // position cache.Len + delta on all three rope axes (text continues the
 // prompt's positions) and returns the logits for the next token.
 func (t *Text) Step(ctx context.Context, id, delta int, cache *KVCache) ([]float32, error) {
-	e, err := t.Embed([]int{id})
-	if err != nil {
+	logits := make([]float32, t.Cfg.Vocab)
+	if err := t.StepInto(ctx, logits, id, delta, cache); err != nil {
 		return nil, err
 	}
-	p := cache.Len + delta
-	next := [3][]int{{p}, {p}, {p}}
-	h, err := t.Forward(ctx, e, &next, 1, cache, nil)
-	if err != nil {
-		return nil, err
+	return logits, nil
+}
+
+// StepInto is Step writing the logits into logits (len Vocab). With the
+// work buffers reused from the previous step it allocates nothing in the
+// model.
+func (t *Text) StepInto(ctx context.Context, logits []float32, id, delta int, cache *KVCache) error {
+	H := t.Cfg.Hidden
+	if len(logits) != t.Cfg.Vocab {
+		return fmt.Errorf("step: %d logits for a vocabulary of %d", len(logits), t.Cfg.Vocab)
 	}
-	return t.Logits(h, 1), nil
+	if id < 0 || id >= t.Cfg.Vocab {
+		return fmt.Errorf("token id %d is outside the vocabulary [0, %d)", id, t.Cfg.Vocab)
+	}
+	sc := t.getScratch(1)
+	defer t.putScratch(sc)
+	e := sc.get(bufEmbed, H)
+	t.W.Embed.Row(id, e)
+	p := [3]int{cache.Len + delta, cache.Len + delta, cache.Len + delta}
+	next := [3][]int{p[0:1], p[1:2], p[2:3]}
+	seqs := [1]Seq{{Cache: cache, T: 1}}
+	h := sc.get(bufHidden, H)
+	if err := t.forward(ctx, h, e, &next, seqs[:], nil); err != nil {
+		return err
+	}
+	t.Pool.MatMul(logits, h, 1, t.W.LMHead)
+	return nil
 }
 
 // Argmax returns the index of the largest value (the first one on ties).

@@ -46,6 +46,9 @@ func TestReferenceQuantized(t *testing.T) {
 	}
 	pool := compute.NewPool(0)
 	defer pool.Close()
+	// The stated tolerances are the formats' rounding in f32 math;
+	// TestReferenceBF16Precision covers the bf16 GEMM.
+	pool.SetPrecision(compute.PrecisionF32)
 	for _, dt := range []compute.DType{compute.BF16, compute.F16, compute.Q8_0, compute.Q4_0, compute.Q4_1, compute.Q5_0, compute.Q5_1} {
 		models := map[string]*Model{}
 		for _, path := range cases {

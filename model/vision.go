@@ -85,10 +85,16 @@ func (v *Vision) Forward(ctx context.Context, pixels []float32, segs []Segment) 
 		}
 		rotateHalf(q, S, heads, D, cos, sin)
 		rotateHalf(k, S, heads, D, cos, sin)
+		// The attention is in bf16 where the block's products are (see
+		// compute.Precision).
+		attend := v.Pool.Attention
+		if v.Pool.BF16For(b.QKV.DType, S) {
+			attend = v.Pool.AttentionBF16
+		}
 		off := 0
 		for _, s := range segs {
 			n := s.H * s.W
-			v.Pool.Attention(att[off*C:(off+n)*C], q[off*C:(off+n)*C], k[off*C:(off+n)*C], val[off*C:(off+n)*C], n, n, shape, false, 0)
+			attend(att[off*C:(off+n)*C], q[off*C:(off+n)*C], k[off*C:(off+n)*C], val[off*C:(off+n)*C], n, n, shape, false, 0)
 			off += n
 		}
 		v.Pool.MatMul(o, att, S, b.Proj)
@@ -116,8 +122,11 @@ func (v *Vision) Forward(ctx context.Context, pixels []float32, segs []Segment) 
 // swiglu computes down(silu(gate(x)) ⊙ up(x)) for T rows into out.
 func swiglu(pool *compute.Pool, out, x []float32, T int, p *MLP) {
 	I := p.Width()
-	act := make([]float32, T*I)
-	up := make([]float32, T*I)
+	swigluInto(pool, out, x, T, p, make([]float32, T*I), make([]float32, T*I))
+}
+
+// swigluInto is swiglu with work buffers act and up ([T, p.Width()]).
+func swigluInto(pool *compute.Pool, out, x []float32, T int, p *MLP, act, up []float32) {
 	pool.MatMul(act, x, T, p.Gate)
 	pool.MatMul(up, x, T, p.Up)
 	compute.SiLUMul(act, act, up)

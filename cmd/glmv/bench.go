@@ -31,6 +31,8 @@ type benchResult struct {
 	KernelSet                  string   `json:"kernel_set"`
 	KernelSets                 []string `json:"kernel_sets_available"`
 	CPUFeatures                []string `json:"cpu_features"`
+	Precision                  string   `json:"precision"`
+	PrecisionInEffect          string   `json:"precision_in_effect"`
 	PromptTokens               int      `json:"prompt_tokens"`
 	DecodeTokens               int      `json:"decode_tokens"`
 	PrefillTokS                float64  `json:"prefill_tok_s"`
@@ -41,7 +43,13 @@ type benchResult struct {
 	BandwidthGBs               float64  `json:"bandwidth_gbs"`
 	BandwidthBufferGBs         float64  `json:"bandwidth_1buffer_gbs"`
 	DecodeFractionOfBandwidth  float64  `json:"decode_fraction_of_bandwidth"`
+	StreamLoops                string   `json:"stream_loops"`
+	StreamReadGBs              float64  `json:"stream_read_gbs"`
+	StreamTriadGBs             float64  `json:"stream_triad_gbs"`
+	DecodeFractionOfStream     float64  `json:"decode_fraction_of_stream"`
 	VisionMs                   float64  `json:"vision_ms"`
+	VisionGFLOP                float64  `json:"vision_gflop"`
+	VisionGFLOPs               float64  `json:"vision_gflops"`
 	VisionPatches              int      `json:"vision_patches"`
 	VisionDepth                int      `json:"vision_depth"`
 	PeakRSSBytes               int64    `json:"peak_rss_bytes"`
@@ -60,6 +68,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	layers := fs.Int("layers", 2, "number of text decoder layers to build (the real models have 40 / 46)")
 	weights := fs.String("weights", "bf16", "weight format: f32, bf16, f16, q8 (Q8_0) or q4 (Q4_0)")
 	kvType := fs.String("kv-type", "f16", "KV cache format: f16, f32 or q8_0")
+	precision := fs.String("precision", "auto", precisionHelp)
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
 	prompt := fs.Int("prompt", 512, "prompt tokens for the prefill measurement")
 	decode := fs.Int("decode", 64, "tokens to decode after the prompt")
@@ -99,12 +108,18 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *prompt+*decode > cfg.Text.MaxPositions {
 		return fmt.Errorf("--prompt + --decode = %d exceeds the context of %d", *prompt+*decode, cfg.Text.MaxPositions)
 	}
+	prec, err := compute.ParsePrecision(*precision)
+	if err != nil {
+		return err
+	}
 	cfg.Vision.Depth = *visionDepth
 	pool := compute.NewPool(*threads)
 	defer pool.Close()
+	pool.SetPrecision(prec)
 	res := benchResult{Shape: *shape, Layers: *layers, Weights: *weights, Threads: pool.Workers(), Kernel: compute.KernelName(),
 		KernelSet: compute.KernelName(), KernelSets: compute.KernelSets(), CPUFeatures: compute.CPUFeatures(),
-		KVType: *kvType, PromptTokens: *prompt, DecodeTokens: *decode, VisionDepth: *visionDepth}
+		KVType: *kvType, PromptTokens: *prompt, DecodeTokens: *decode, VisionDepth: *visionDepth,
+		Precision: prec.String(), PrecisionInEffect: compute.PrecisionNote(prec)}
 	logf := func(format string, a ...any) {
 		if !*asJSON {
 			fmt.Fprintf(stderr, format+"\n", a...)
@@ -142,6 +157,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	logf("measuring memory bandwidth (%d MiB read, %d threads)…", *bwMiB, pool.Workers())
 	res.BandwidthBufferGBs = pool.ReadBandwidth(int64(*bwMiB)<<20, 3) / 1e9
+	res.StreamLoops = compute.StreamLoopsName()
+	streamProbes(pool, &res, int64(*bwMiB)<<20)
 
 	logf("building random %s weights: %s, %d layers…", *weights, *shape, *layers)
 	start := time.Now()
@@ -201,7 +218,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	start = time.Now()
 	for i := 0; i < *decode; i++ {
 		t0 := time.Now()
-		if last, err = text.Step(ctx, model.Argmax(last), 0, cache); err != nil {
+		if err = text.StepInto(ctx, last, model.Argmax(last), 0, cache); err != nil {
 			return err
 		}
 		steps = append(steps, time.Since(t0).Seconds())
@@ -212,6 +229,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	res.DecodeMedianMs = med * 1e3
 	res.DecodeGBs = float64(res.DecodeWeightBytesPerToken) / med / 1e9
 	res.DecodeFractionOfBandwidth = res.DecodeGBs / res.BandwidthGBs
+	// The probes again, right after decode: this machine's bandwidth
+	// drifts over minutes, and the target is the best probe of the run.
+	logf("measuring the streaming probes again…")
+	streamProbes(pool, &res, int64(*bwMiB)<<20)
+	res.DecodeFractionOfStream = res.DecodeGBs / max(res.StreamReadGBs, res.StreamTriadGBs)
 	full, _ := model.Preset(*shape, 0)
 	if full != nil {
 		// Scale the measured per-token time by the bytes the full model reads.
@@ -238,6 +260,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		res.VisionMs = time.Since(start).Seconds() * 1e3
+		res.VisionGFLOP = visionFLOPs(&w.Vision, []model.Segment{{H: gh, W: gw}}, cfg.Vision.SpatialMerge) / 1e9
+		res.VisionGFLOPs = res.VisionGFLOP / (res.VisionMs / 1e3)
 	}
 	res.PeakRSSBytes = peakRSS()
 
@@ -251,15 +275,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if note := compute.KernelNote(); note != "" {
 		fmt.Fprintf(stdout, "  note                       %s\n", note)
 	}
+	fmt.Fprintf(stdout, "  precision                  %s: %s\n", res.Precision, res.PrecisionInEffect)
 	fmt.Fprintf(stdout, "  memory bandwidth (read)    %8.1f GB/s streaming the weights (%.1f GB/s over a %d MiB buffer)\n", res.BandwidthGBs, res.BandwidthBufferGBs, *bwMiB)
+	fmt.Fprintf(stdout, "  %-26s %8.1f GB/s read-sum, %.1f GB/s triad (best of the passes before and after decode)\n", "streaming probes ("+res.StreamLoops+")", res.StreamReadGBs, res.StreamTriadGBs)
 	fmt.Fprintf(stdout, "  prefill (%d tokens)       %8.2f tok/s\n", res.PromptTokens, res.PrefillTokS)
 	fmt.Fprintf(stdout, "  decode (%d tokens)          %8.2f tok/s (median %.1f ms/token)\n", res.DecodeTokens, res.DecodeTokS, res.DecodeMedianMs)
-	fmt.Fprintf(stdout, "  weights read per token     %8.1f MB → %.1f GB/s = %.0f%% of bandwidth\n", float64(res.DecodeWeightBytesPerToken)/1e6, res.DecodeGBs, 100*res.DecodeFractionOfBandwidth)
+	fmt.Fprintf(stdout, "  weights read per token     %8.1f MB → %.1f GB/s = %.0f%% of bandwidth, %.0f%% of the best streaming probe\n", float64(res.DecodeWeightBytesPerToken)/1e6, res.DecodeGBs, 100*res.DecodeFractionOfBandwidth, 100*res.DecodeFractionOfStream)
 	if res.EstimatedFullModelDecodeTS > 0 {
 		fmt.Fprintf(stdout, "  full-model decode estimate %8.2f tok/s (same GB/s over all layers)\n", res.EstimatedFullModelDecodeTS)
 	}
 	if *visionDepth > 0 {
-		fmt.Fprintf(stdout, "  vision tower (%d patches, %d blocks) %.0f ms\n", res.VisionPatches, res.VisionDepth, res.VisionMs)
+		fmt.Fprintf(stdout, "  vision tower (%d patches, %d blocks) %.0f ms, %.1f GFLOP → %.1f GFLOP/s\n", res.VisionPatches, res.VisionDepth, res.VisionMs, res.VisionGFLOP, res.VisionGFLOPs)
 	}
 	fmt.Fprintf(stdout, "  peak memory (RSS)          %8.2f GiB\n", float64(res.PeakRSSBytes)/(1<<30))
 	return nil
@@ -367,6 +393,52 @@ func weightReadBandwidth(pool *compute.Pool, w *model.TextWeights) float64 {
 		best = max(best, float64(total)/time.Since(start).Seconds())
 	}
 	return best
+}
+
+// streamProbeReps is how many passes each streaming probe makes; the best
+// one counts.
+const streamProbeReps = 5
+
+// streamProbes runs the read-sum and triad probes over size bytes and
+// keeps the best of their results so far in res.
+func streamProbes(pool *compute.Pool, res *benchResult, size int64) {
+	res.StreamReadGBs = max(res.StreamReadGBs, pool.StreamRead(size, streamProbeReps)/1e9)
+	res.StreamTriadGBs = max(res.StreamTriadGBs, pool.StreamTriad(size, streamProbeReps)/1e9)
+}
+
+// visionFLOPs counts the floating-point operations of one vision tower
+// pass over segs, from the shapes of its weights: 2·T·rows·cols for every
+// matrix product of T rows (patch embedding, each block's QKV, output
+// projection and SwiGLU gate, up and down; the merger's downsample,
+// projection and SwiGLU on T/m² rows), plus 4·n²·hidden per block and
+// segment of n patches for attention (Q·Kᵀ and P·V, full and
+// non-causal). Norms, rope, softmax and the element-wise operations are
+// left out (under 1% at the real shapes).
+func visionFLOPs(w *model.VisionWeights, segs []model.Segment, merge int) float64 {
+	S := 0
+	for _, s := range segs {
+		S += s.H * s.W
+	}
+	mm := func(T int, m *compute.Matrix) float64 {
+		if m == nil {
+			return 0
+		}
+		return 2 * float64(T) * float64(m.Rows) * float64(m.Cols)
+	}
+	mlp := func(T int, p *model.MLP) float64 {
+		return mm(T, p.Gate) + mm(T, p.Up) + mm(T, p.GateUp) + mm(T, p.Down)
+	}
+	f := mm(S, w.PatchEmbed.W)
+	for i := range w.Blocks {
+		b := &w.Blocks[i]
+		f += mm(S, b.QKV) + mm(S, b.Proj) + mlp(S, &b.MLP)
+		for _, s := range segs {
+			n := float64(s.H * s.W)
+			f += 4 * n * n * float64(b.QKV.Cols)
+		}
+	}
+	N := S / (merge * merge)
+	return f + mm(N, w.Downsample.W) + mm(N, w.MergerProj) + mlp(N, &w.MergerMLP)
 }
 
 // startCPUProfile starts a CPU profile written to path and returns the

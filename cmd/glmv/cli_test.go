@@ -247,6 +247,8 @@ func TestCLIErrors(t *testing.T) {
 		{"prompt too long", []string{"run", "-m", dir, "--context", "40", "--image", img, "hi"}, "the prompt is 45 tokens and the context holds 40; shorten it by at least 6 tokens"},
 		{"no model", []string{"run", "hi"}, "pass -m"},
 		{"bad weights format", []string{"run", "-m", dir, "--weights", "q3", "hi"}, `unknown weight format "q3"`},
+		{"bad precision", []string{"run", "-m", dir, "--precision", "fp8", "hi"}, `precision "fp8"`},
+		{"bad bench precision", []string{"bench", "--precision", "half"}, `precision "half"`},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 	}
 	for _, c := range cases {

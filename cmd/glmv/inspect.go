@@ -51,6 +51,8 @@ type inspectReport struct {
 	Problems        []string       `json:"problems"`
 	KernelSet       string         `json:"kernel_set"`
 	CPUFeatures     []string       `json:"cpu_features"`
+	// Precision is what the default --precision auto computes in here.
+	Precision string `json:"precision_auto"`
 }
 
 // kvMemory is the KV cache memory of one format.
@@ -151,6 +153,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "stop tokens     %v\n", r.EOS)
 	fmt.Fprintf(stdout, "kernels         %s on this CPU (%s)\n", r.KernelSet, strings.Join(r.CPUFeatures, " "))
+	fmt.Fprintf(stdout, "precision       auto: %s\n", r.Precision)
 	if len(r.Problems) == 0 {
 		fmt.Fprintln(stdout, "problems        none found")
 	} else {
@@ -296,7 +299,8 @@ func newReport(path string, cfg *model.Config) *inspectReport {
 	r := &inspectReport{Dir: path, ModelType: cfg.ModelType, Params: cfg.Params(), DTypes: map[string]int{},
 		ContextLength: cfg.Text.MaxPositions, KVBytesPerToken: cfg.Text.KVBytesPerToken(),
 		TextLayers: cfg.Text.Layers, VisionDepth: cfg.Vision.Depth, EOS: cfg.Text.EOS, Problems: []string{},
-		KernelSet: compute.KernelName(), CPUFeatures: compute.CPUFeatures(), Family: familyName(cfg)}
+		KernelSet: compute.KernelName(), CPUFeatures: compute.CPUFeatures(), Family: familyName(cfg),
+		Precision: compute.PrecisionNote(compute.PrecisionAuto)}
 	if cfg.Text.MoE != nil {
 		r.Experts, r.ExpertsPerToken = cfg.Text.MoE.Experts, cfg.Text.MoE.TopK
 	}
