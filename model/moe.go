@@ -20,10 +20,11 @@ import (
 //     (and the shared expert, which has them all) runs on the whole pool
 //     instead, before the others.
 //   - by rows (decode, small batches): every active expert's gate and up
-//     rows, cut in fixed chunks, are one parallel step, and the down rows,
-//     cut likewise along the hidden width, a second one that also sums the
-//     experts' outputs; two barriers for the whole block rather than three
-//     matrix products per expert, each split over the workers.
+//     rows, cut in a few chunks per worker, are one parallel step, and the
+//     down rows, cut likewise along the hidden width, a second one that
+//     also sums the experts' outputs; two barriers for the whole block
+//     rather than three matrix products per expert, each split over the
+//     workers.
 //
 // Either way each token's output is Σ_k w_k·y_k in ascending expert-id
 // order (the order of its chosen experts), then plus the shared expert's
