@@ -57,7 +57,7 @@ func BenchmarkDecodeVsStream(b *testing.B) {
 // layer in the ggml block formats as a GGUF file holds them: Q4_K_M
 // (Q4_K, with Q6_K for V and Q8_0 for the down projection, whose 13696
 // columns are no whole number of 256-blocks: llama-quantize's fallback)
-// and Q8_0. The weights repeat 64 quantized rows (the reference
+// and Q8_0, for one and three tokens. The weights repeat 64 quantized rows (the reference
 // quantizers are slow), which changes nothing for streaming.
 func BenchmarkDecodeVsStreamGGUF(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -69,29 +69,35 @@ func BenchmarkDecodeVsStreamGGUF(b *testing.B) {
 		{"Q8_0", []DType{GGMLQ8_0, GGMLQ8_0, GGMLQ8_0, GGMLQ8_0, GGMLQ8_0, GGMLQ8_0}},
 	}
 	for _, mix := range mixes {
-		b.Run(mix.name, func(b *testing.B) {
-			var ms []*Matrix
-			for i, sh := range layerShapes {
-				dt, rows, cols := mix.dts[i], sh[0], sh[1]
-				const rep = 64
-				f := &Matrix{DType: F32, Rows: rep, Cols: cols, F32: randF32(rng, rep*cols)}
-				one := make([]byte, rep*cols/dt.BlockSize()*blockFormats[dt].ts)
-				if err := QuantizeBlocks(dt, one, f.F32); err != nil {
-					b.Fatal(err)
-				}
-				data := make([]byte, rows/rep*len(one))
-				hugeSlice(data)
-				for j := 0; j < len(data); j += len(one) {
-					copy(data[j:], one)
-				}
-				m, err := NewBlockMatrix(dt, rows, cols, data)
-				if err != nil {
-					b.Fatal(err)
-				}
-				ms = append(ms, m)
+		for _, tokens := range []int{1, 3} {
+			name := mix.name
+			if tokens > 1 {
+				name += fmt.Sprintf("-T%d", tokens)
 			}
-			decodeVsStream(b, rng, ms, 1)
-		})
+			b.Run(name, func(b *testing.B) {
+				var ms []*Matrix
+				for i, sh := range layerShapes {
+					dt, rows, cols := mix.dts[i], sh[0], sh[1]
+					const rep = 64
+					f := &Matrix{DType: F32, Rows: rep, Cols: cols, F32: randF32(rng, rep*cols)}
+					one := make([]byte, rep*cols/dt.BlockSize()*blockFormats[dt].ts)
+					if err := QuantizeBlocks(dt, one, f.F32); err != nil {
+						b.Fatal(err)
+					}
+					data := make([]byte, rows/rep*len(one))
+					hugeSlice(data)
+					for j := 0; j < len(data); j += len(one) {
+						copy(data[j:], one)
+					}
+					m, err := NewBlockMatrix(dt, rows, cols, data)
+					if err != nil {
+						b.Fatal(err)
+					}
+					ms = append(ms, m)
+				}
+				decodeVsStream(b, rng, ms, tokens)
+			})
+		}
 	}
 }
 
