@@ -25,20 +25,30 @@ import (
 //     w0 + w1 (f16's 11 significant bits fit in two bf16), multiplied as
 //     x0·w0 + x1·w0 + x2·w0 + x0·w1 + x1·w1 (the dropped x2·w1 is below
 //     2⁻²⁴ of the product): 5 tile products a step instead of 3.
-//   - amxQ8: Q8_0 (and Q4_0, unpacked to int8 −8..7 when packed) weights
-//     against activations quantized per 32-column block (quantQ8, as the
+//   - amxBF16x1: the pool's Precision asks for bf16 arithmetic (see
+//     useBF16): activations and weights are rounded to bf16 once, as the
+//     bf16 GEMM (gemm_bf16.go) rounds them, and each step is one tile
+//     product, at the tile unit's full bf16 rate (3× amxBF16's). A is
+//     not packed: the tiles are loaded from the rounded activation rows
+//     (roundRowsBF16, shared with the bf16 GEMM) with their row stride,
+//     and the weights are packed by PackPanelBF16 (width 16), whose
+//     layout is the B tile's.
+//   - amxQ8: Q8_0 and Q4_0 weights, in the split or ggml layouts (Q4_0
+//     unpacked to int8 −8..7 when packed), against activations quantized per 32-column block (quantQ8, as the
 //     row kernels use). One TDPBSSD per block of 32 gives the exact
 //     integer dot; the per-block scales are then applied in f32 (AVX-512
 //     in the asm): acc += float32(dot) · (xd·wd).
 //
 // Tiles: tmm0–3 hold the 2×2 grid of 16×16 accumulators (tokens 0–15 and
 // 16–31 × weight rows 0–15 and 16–31), tmm4–5 the two 16-token halves of
-// A, tmm6–7 the two 16-row panels of B. Weights are packed per 16 rows in
-// the VNNI layouts of the dot instructions: for bf16, for each pair of
-// columns k, k+1, the 2 values of each of the 16 rows side by side (64
-// bytes); for Q8_0, for each block of 32 columns, 8 groups of 4 columns,
-// the 4 bytes of each of the 16 rows side by side (512 bytes), then the 16
-// block scales as f32 (64 bytes).
+// A, tmm6–7 the two 16-row panels of B. Weights are packed in the VNNI
+// layouts of the dot instructions, by the AVX-512 GEMMs' packing: for
+// bf16, per 16 rows, for each pair of columns k, k+1, the 2 values of each
+// of the 16 rows side by side (64 bytes: PackPanelBF16 with width 16); for
+// Q8_0 and Q4_0, per 32 rows, for each block of 32 columns, 8 groups of 4
+// columns, the 4 bytes of each of the 16 rows 0–15 side by side, then of
+// rows 16–31 (packQPanel: a B tile is every other 64-byte line, read with
+// a stride of 128 bytes), and the rows' block scales apart.
 //
 // Each kernel call is self-contained: LDTILECFG at entry, TILERELEASE at
 // exit, no tile state kept between Go calls (see amx_amd64.go for why that
@@ -51,7 +61,7 @@ const (
 	amxTN           = 32                        // weight rows per kernel call
 	amxBF16Step     = 32                        // k columns per TDPBF16PS
 	amxBF16PanelRow = 64                        // bytes per packed pair of columns (16 rows × 2 bf16)
-	amxQ8BlockBytes = 8*64 + 16*4               // packed bytes per 16-row panel per block of 32
+	amxQ8BlockBytes = amxTN * qBlock            // packed weight bytes per 32 rows per block of 32
 	amxQ8ABlock     = amxTM * qBlock            // packed A bytes per block of 32
 	amxScratch      = 4*16*64 + amxTM*amxTN*4   // int32 tiles, then the f32 accumulator
 )
@@ -86,7 +96,7 @@ const (
 	rAX, rCX, rDX, rBX = 0, 1, 2, 3
 	rSI, rDI           = 6, 7
 	rR8, rR9, rR10     = 8, 9, 10
-	rR11, rR12         = 11, 12
+	rR11, rR12, rR13   = 11, 12, 13
 )
 
 var gpNames = [16]string{"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -226,6 +236,19 @@ var amxBF16x2Desc = amxKernelDesc{
 	advance:  append(amxBF16Desc.advance[:3:3], amxAdvance{rR8, 1024}, amxAdvance{rDX, 1024}),
 }
 
+// amxBF16x1Desc: SI, DI = tokens 0–15 and 16–31 of the rounded
+// activation rows at step 0 (row stride BX), R9, R10 = the two B panels.
+var amxBF16x1Desc = amxKernelDesc{
+	symbol:   "amxBF16x1Kernel",
+	prologue: amxBF16Desc.prologue,
+	body: []amxInst{tileloadd(6, 0, rR9, rR11), tileloadd(7, 0, rR10, rR11),
+		tileloadd(4, 0, rSI, rBX), tileloadd(5, 0, rDI, rBX),
+		tdpbf16ps(0, 4, 6), tdpbf16ps(1, 4, 7), tdpbf16ps(2, 5, 6), tdpbf16ps(3, 5, 7)},
+	epilogue: amxBF16Desc.epilogue,
+	advance: []amxAdvance{{rSI, 2 * amxBF16Step}, {rDI, 2 * amxBF16Step},
+		{rR9, 1024}, {rR10, 1024}},
+}
+
 // amxBF16Body loads the B panels at b0 and b1 into tmm6 and tmm7, then for
 // each of the first parts of A (SI + 2 KiB per part) loads its two tiles
 // into tmm4 and tmm5 and adds the four products to tmm0–3.
@@ -239,20 +262,23 @@ func amxBF16Body(b0, b1, parts int) []amxInst {
 }
 
 // amxQ8Desc: SI, DI = tokens 0–15 and 16–31 of the block's packed A
-// (32 bytes a row, BX = 32); R9, R10 = the two B panels. After each block's TILESTOREDs the asm
-// applies the scales with AVX-512 (twin: amxQ8Scale).
+// (32 bytes a row, BX = 32); R9, R10 = weight rows 0–15 and 16–31 of the
+// block's lines in the weight panel (packQPanel's layout: 128 bytes a B
+// tile row, DX = 128); R12, R13 = the block's activation and weight
+// scales. After each block's TILESTOREDs the asm applies the scales with
+// AVX-512 (twin: amxQ8Scale).
 var amxQ8Desc = amxKernelDesc{
 	symbol:   "amxQ8Kernel",
 	prologue: []amxInst{ldtilecfg(rAX)},
 	body: append([]amxInst{
 		tilezero(0), tilezero(1), tilezero(2), tilezero(3),
 		tileloadd(4, 0, rSI, rBX), tileloadd(5, 0, rDI, rBX),
-		tileloadd(6, 0, rR9, rR11), tileloadd(7, 0, rR10, rR11),
+		tileloadd(6, 0, rR9, rDX), tileloadd(7, 0, rR10, rDX),
 		tdpbssd(0, 4, 6), tdpbssd(1, 4, 7), tdpbssd(2, 5, 6), tdpbssd(3, 5, 7),
 	}, amxStoreAcc...),
 	epilogue: []amxInst{tilerelease()},
 	advance: []amxAdvance{{rSI, amxQ8ABlock}, {rDI, amxQ8ABlock},
-		{rR9, amxQ8BlockBytes}, {rR10, amxQ8BlockBytes}, {rR12, amxTM * 4}},
+		{rR9, amxQ8BlockBytes}, {rR10, amxQ8BlockBytes}, {rR12, amxTM * 4}, {rR13, amxTN * 4}},
 }
 
 // amxRegs is the twin's register file: addresses (p) and integers (v).
@@ -298,7 +324,17 @@ func (u *amxUnit) run(seq []amxInst, r *amxRegs) {
 	}
 }
 
-// amxTiles runs the two tile kernels: on the hardware (amx_amd64.go) or on
+// runKernel runs the kernel d with n runs of its loop body.
+func (u *amxUnit) runKernel(d amxKernelDesc, r *amxRegs, n int) {
+	u.run(d.prologue, r)
+	for range n {
+		u.run(d.body, r)
+		r.advance(d.advance)
+	}
+	u.run(d.epilogue, r)
+}
+
+// amxTiles runs the tile kernels: on the hardware (amx_amd64.go) or on
 // the model (amxModelTiles). Each takes a 32-token block of A, two packed
 // 16-row weight panels b0 and b1, and the scratch c (amxScratch bytes)
 // whose accumulator it adds to.
@@ -308,11 +344,16 @@ type amxTiles interface {
 	// hold the f32 accumulators, tile after tile. With b0lo and b1lo
 	// (the weights' second bf16 parts) it runs amxBF16x2, else amxBF16.
 	bf16(a, b0, b1, b0lo, b1lo, c []byte, n int)
+	// bf16x1 is amxBF16x1: like bf16, with a the 32 bf16-rounded
+	// activation rows (lda bytes apart) from the first step's column on,
+	// one part, and the weights' one part in b0 and b1.
+	bf16x1(a []byte, lda int, b0, b1, c []byte, n int)
 	// q8 adds the scaled products of nb blocks: a holds, per block, the
 	// 32 tokens' 32 int8 (amxQ8ABlock bytes), xd their scales (32 a
-	// block); c's int32 tiles are scratch and its second 4 KiB the f32
-	// accumulator, row-major 32×32.
-	q8(a []byte, xd []float32, b0, b1, c []byte, nb int)
+	// block), b the 32 weight rows' lines (packQPanel, amxQ8BlockBytes a
+	// block) and ws their scales (32 a block); c's int32 tiles are
+	// scratch and its second 4 KiB the f32 accumulator, row-major 32×32.
+	q8(a []byte, xd []float32, b []byte, ws []float32, c []byte, nb int)
 }
 
 // checkBF16 and checkQ8 panic unless the kernels' operands cover every
@@ -324,9 +365,16 @@ func amxCheckBF16(a, b0, b1, b0lo, b1lo, c []byte, n int) {
 	}
 }
 
-func amxCheckQ8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
+func amxCheckBF16x1(a []byte, lda int, b0, b1, c []byte, n int) {
+	if n < 1 || lda < n*2*amxBF16Step || len(a) < (amxTM-1)*lda+n*2*amxBF16Step ||
+		len(b0) < n*1024 || len(b1) < n*1024 || len(c) < amxScratch {
+		panic("compute: amx bf16x1 kernel operands too small")
+	}
+}
+
+func amxCheckQ8(a []byte, xd []float32, b []byte, ws []float32, c []byte, nb int) {
 	if nb < 1 || len(a) < nb*amxQ8ABlock || len(xd) < nb*amxTM ||
-		len(b0) < nb*amxQ8BlockBytes || len(b1) < nb*amxQ8BlockBytes || len(c) < amxScratch {
+		len(b) < nb*amxQ8BlockBytes || len(ws) < nb*amxTN || len(c) < amxScratch {
 		panic("compute: amx q8 kernel operands too small")
 	}
 }
@@ -351,17 +399,28 @@ func (amxModelTiles) bf16(a, b0, b1, b0lo, b1lo, c []byte, n int) {
 	}
 	r.p[rCX] = amxPtr{c, 0}
 	r.v[rR11] = 64
-	u.run(d.prologue, &r)
-	for range n {
-		u.run(d.body, &r)
-		r.advance(d.advance)
-	}
-	u.run(d.epilogue, &r)
+	u.runKernel(d, &r, n)
+}
+
+// bf16x1 is the twin of amxBF16x1Kernel.
+func (amxModelTiles) bf16x1(a []byte, lda int, b0, b1, c []byte, n int) {
+	amxCheckBF16x1(a, lda, b0, b1, c, n)
+	var u amxUnit
+	var r amxRegs
+	r.p[rAX] = amxPtr{amxBF16Config[:], 0}
+	r.p[rSI] = amxPtr{a, 0}
+	r.v[rBX] = lda
+	r.p[rDI] = r.p[rSI].add(16 * lda)
+	r.p[rR9] = amxPtr{b0, 0}
+	r.p[rR10] = amxPtr{b1, 0}
+	r.p[rCX] = amxPtr{c, 0}
+	r.v[rR11] = 64
+	u.runKernel(amxBF16x1Desc, &r, n)
 }
 
 // q8 is the twin of amxQ8Kernel.
-func (amxModelTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
-	amxCheckQ8(a, xd, b0, b1, c, nb)
+func (amxModelTiles) q8(a []byte, xd []float32, b []byte, ws []float32, c []byte, nb int) {
+	amxCheckQ8(a, xd, b, ws, c, nb)
 	var u amxUnit
 	var r amxRegs
 	r.p[rAX] = amxPtr{amxQ8Config[:], 0}
@@ -370,13 +429,15 @@ func (amxModelTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
 	r.p[rSI] = amxPtr{a, 0}
 	r.v[rBX] = qBlock
 	r.p[rDI] = r.p[rSI].add(16 * qBlock)
-	r.p[rR9] = amxPtr{b0, 0}
-	r.p[rR10] = amxPtr{b1, 0}
+	r.v[rDX] = 4 * amxTN
+	r.p[rR9] = amxPtr{b, 0}
+	r.p[rR10] = r.p[rR9].add(64)
 	r.p[rR12] = amxPtr{amxWordBytes(xd), 0}
+	r.p[rR13] = amxPtr{amxWordBytes(ws), 0}
 	u.run(amxQ8Desc.prologue, &r)
 	for range nb {
 		u.run(amxQ8Desc.body, &r)
-		amxQ8Scale(c, r.p[rR12], r.p[rR9], r.p[rR10])
+		amxQ8Scale(c, r.p[rR12], r.p[rR13])
 		r.advance(amxQ8Desc.advance)
 	}
 	u.run(amxQ8Desc.epilogue, &r)
@@ -387,15 +448,11 @@ func (amxModelTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
 // acc[m][n] += float32(dot[m][n]) · (xd[m]·wd[n]), each operation rounded
 // to f32 in this order (VMULPS, VCVTDQ2PS, VMULPS, VADDPS), where dot is
 // read from the stored int32 tiles, xd from the 32 floats at xdp and wd
-// from the 64 bytes after each panel's block.
-func amxQ8Scale(c []byte, xdp, b0, b1 amxPtr) {
+// from the 32 at wsp.
+func amxQ8Scale(c []byte, xdp, wsp amxPtr) {
 	var wd [amxTN]float32
 	for n := range amxTN {
-		p := b0
-		if n >= 16 {
-			p = b1
-		}
-		wd[n] = math.Float32frombits(binary.LittleEndian.Uint32(p.mem[p.off+512+4*(n%16):]))
+		wd[n] = math.Float32frombits(binary.LittleEndian.Uint32(wsp.mem[wsp.off+4*n:]))
 	}
 	for m := range amxTM {
 		for n := range amxTN {
@@ -460,21 +517,19 @@ func bf16Split(x float32, v []uint16) {
 
 // amxPackBF16 writes the packed 16-row panel of BF16 or F16 W rows
 // [n0, n0+16) (zero past W.Rows) for the steps [s0, s1) of 32 columns
-// (zero past W.Cols) into dst: (s1−s0)·1 KiB for BF16; for F16 the panel
-// of the values' first bf16 parts, then that of their second parts.
-func amxPackBF16(dst []byte, w *Matrix, n0, s0, s1 int) {
+// (zero past W.Cols) into dst for the f32-accurate kernels: for BF16 the
+// weights as they are ((s1−s0)·1 KiB, amxPackPanel); for F16 the panel of
+// the values' first bf16 parts, then that of their second parts.
+func amxPackBF16(k *kernels, dst []byte, w *Matrix, n0, s0, s1 int) {
+	if w.DType != F16 {
+		amxPackPanel(k, dst, w, n0, s0, s1)
+		return
+	}
 	K := w.Cols
-	parts := 1
-	if w.DType == F16 {
-		parts = 2
-	}
 	pw := (s1 - s0) * 256 // uint32 words of one part
-	d := amxWords(dst[:parts*pw*4])
+	d := amxWords(dst[:2*pw*4])
 	clear(d)
-	var split *[1 << 16]uint32
-	if parts == 2 {
-		split = f16BF16Parts()
-	}
+	split := f16BF16Parts()
 	c0 := min(K, s0*amxBF16Step)
 	for j := range 16 {
 		n := n0 + j
@@ -488,15 +543,29 @@ func amxPackBF16(dst []byte, w *Matrix, n0, s0, s1 int) {
 				v1 = row[2*kk+1]
 			}
 			o := kk*16 + j
-			if parts == 1 {
-				d[o] = uint32(v0) | uint32(v1)<<16
-				continue
-			}
 			p0, p1 := split[v0], split[v1]
 			d[o] = p0&0xffff | p1<<16
 			d[pw+o] = p0>>16 | p1&0xffff0000
 		}
 	}
+}
+
+// amxPackPanel writes the packed 16-row panel of W rows [n0, n0+16) for
+// the steps [s0, s1) of 32 columns into dst ((s1−s0)·1 KiB): the B tiles
+// of TDPBF16PS, which are PackPanelBF16's layout with width 16 (its
+// rounding too: bf16 weights copied, f16 and f32 ones rounded to nearest
+// even, as the bf16 GEMM packs them), zero past W.Cols.
+func amxPackPanel(k *kernels, dst []byte, w *Matrix, n0, s0, s1 int) {
+	d := amxWords(dst[:(s1-s0)*1024])
+	k0 := s0 * amxBF16Step
+	kc := min(w.Cols, s1*amxBF16Step) - k0
+	var tmp []float32
+	var tmpw []uint32
+	if w.DType != BF16 {
+		tmp, tmpw = make([]float32, kc), make([]uint32, (kc+1)/2)
+	}
+	packPanelBF16(k, d, tmp, tmpw, w, n0, k0, kc, 16)
+	clear(d[(kc+1)/2*16:])
 }
 
 // f16BF16Parts maps each f16 bit pattern to its two bf16 parts (bf16Split
@@ -512,7 +581,7 @@ var f16BF16Parts = sync.OnceValue(func() *[1 << 16]uint32 {
 })
 
 // amxWordBytes views the words w as bytes.
-func amxWordBytes(w []float32) []byte {
+func amxWordBytes[E float32 | uint32](w []E) []byte {
 	if len(w) == 0 {
 		return nil
 	}
@@ -521,76 +590,54 @@ func amxWordBytes(w []float32) []byte {
 
 // amxWords views b (4-byte aligned, as the packing buffers are) as uint32
 // words; the kernels read them little-endian, as amd64 stores them.
-func amxWords(b []byte) []uint32 {
+func amxWords(b []byte) []uint32 { return amxView[uint32](b) }
+
+// amxView views b (4-byte aligned) as 4-byte values.
+func amxView[E uint32 | int32 | float32](b []byte) []E {
 	if len(b) == 0 {
 		return nil
 	}
-	return unsafe.Slice((*uint32)(unsafe.Pointer(&b[0])), len(b)/4)
-}
-
-// amxPackQ8 writes the packed 16-row panel of Q8_0 or Q4_0 rows
-// [n0, n0+16) (zero past W.Rows) for the blocks [b0, b1) into dst
-// ((b1−b0)·amxQ8BlockBytes bytes), Q4_0's nibbles as int8 values q−8 (low
-// nibbles are columns 0–15 of a block, high ones 16–31).
-func amxPackQ8(dst []byte, w *Matrix, n0, b0, b1 int) {
-	nb := w.BlocksPerRow()
-	const bw = amxQ8BlockBytes / 4 // words a block
-	d := amxWords(dst[:(b1-b0)*amxQ8BlockBytes])
-	clear(d)
-	var q [qBlock]byte
-	for j := range 16 {
-		n := n0 + j
-		if n >= w.Rows {
-			break
-		}
-		for b := b0; b < b1; b++ {
-			blk := d[(b-b0)*bw : (b-b0+1)*bw]
-			if w.DType == Q4_0 {
-				for i, v := range w.Q[(n*nb+b)*qBlock/2 : (n*nb+b+1)*qBlock/2] {
-					q[i], q[i+qBlock/2] = byte(int8(v&15)-8), byte(int8(v>>4)-8)
-				}
-			} else {
-				copy(q[:], w.Q[(n*nb+b)*qBlock:])
-			}
-			for g := range qBlock / 4 {
-				blk[g*16+j] = binary.LittleEndian.Uint32(q[4*g:])
-			}
-			blk[128+j] = math.Float32bits(F16ToF32(w.Scales[n*nb+b]))
-		}
-	}
+	return unsafe.Slice((*E)(unsafe.Pointer(&b[0])), len(b)/4)
 }
 
 // amxDefaultBlocking: a worker packs 8 32-row weight blocks over 32 steps
-// (bf16) or 64 blocks (Q8_0) of 32 columns at a time — 512 KiB of bf16
-// panels, 1 MiB of f16 ones, 576 KiB of Q8_0 ones, for L2 — and runs
-// every token block against them, so the activations stream past once
-// per 256 weight rows, and each kernel call does enough work (32 steps:
-// 384 tile products; 64 blocks: 256) to hide adding its 32×32 result to
-// out. Not yet tuned on AMX hardware.
-var amxDefaultBlocking = amxBlocking{group: 8, bf16KC: 32, q8KC: 64}
+// (bf16, f32-accurate), 64 steps (bf16, one part) or 64 blocks (Q8_0) of
+// 32 columns at a time — 512 KiB of bf16 panels, 1 MiB of f16 ones or of
+// one-part ones, 576 KiB of Q8_0 ones, for L2 — and runs every token
+// block against them, so the activations stream past once per 256 weight
+// rows, and each kernel call does enough work (384 tile products for the
+// f32-accurate bf16 kernel, 256 for the one-part and the Q8_0 ones) to
+// hide adding its 32×32 result to out (amxAddOut, about 30 ns with
+// AVX-512 on a Zen 5 from L1). Not yet tuned on AMX hardware.
+var amxDefaultBlocking = amxBlocking{group: 8, bf16KC: 32, bf16x1KC: 64, q8KC: 64}
 
 // amxBlocking is the cache blocking of the AMX MatMul: weight blocks
-// packed together, and the chunk of steps (bf16) or blocks (Q8_0) of
-// columns packed at a time.
-type amxBlocking struct{ group, bf16KC, q8KC int }
+// packed together, and the chunk of steps (bf16: f32-accurate, one part)
+// or blocks (Q8_0) of columns packed at a time.
+type amxBlocking struct{ group, bf16KC, bf16x1KC, q8KC int }
 
 // amxMinT is the smallest number of token rows MatMul sends to the AMX
 // kernels (one full token block); not yet tuned on AMX hardware.
 const amxMinT = amxTM
 
-// amxMatMul computes MatMul through the tile kernels tk for BF16, F16,
-// Q8_0 and Q4_0 weights, reporting false (having done nothing) for other
-// formats.
-func (p *Pool) amxMatMul(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix) bool {
-	return p.amxMatMulBlocked(tk, k, out, x, T, w, amxDefaultBlocking)
+// amxMatMul computes MatMul through the tile kernels tk, reporting false
+// (having done nothing) for the formats they do not take. With bf16 (the
+// pool's precision asks for bf16 arithmetic: useBF16) F32, BF16 and F16
+// weights take the one-part kernel, rounded as the bf16 GEMM rounds them;
+// otherwise BF16 and F16 weights take the f32-accurate multi-part kernels,
+// and in both cases Q8_0 and Q4_0 the integer one.
+func (p *Pool) amxMatMul(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix, bf16 bool) bool {
+	return p.amxMatMulBlocked(tk, k, out, x, T, w, bf16, amxDefaultBlocking)
 }
 
 // amxMatMulBlocked is amxMatMul with the cache blocking bl.
-func (p *Pool) amxMatMulBlocked(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix, bl amxBlocking) bool {
-	switch w.DType {
-	case BF16, F16:
-		p.amxBF16(tk, out, x, T, w, bl)
-	case Q8_0, Q4_0:
+func (p *Pool) amxMatMulBlocked(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix, bf16 bool, bl amxBlocking) bool {
+	switch {
+	case bf16 && (w.DType == F32 || w.DType == BF16 || w.DType == F16):
+		p.amxBF16x1(tk, k, out, x, T, w, bl)
+	case w.DType == BF16 || w.DType == F16:
+		p.amxBF16(tk, k, out, x, T, w, bl)
+	case intGEMMFormat(w.DType):
 		p.amxQ8(tk, k, out, x, T, w, bl)
 	default:
 		return false
@@ -598,7 +645,29 @@ func (p *Pool) amxMatMulBlocked(tk amxTiles, k *kernels, out, x []float32, T int
 	return true
 }
 
-func (p *Pool) amxBF16(tk amxTiles, out, x []float32, T int, w *Matrix, bl amxBlocking) {
+// amxBF16x1 is MatMul in bf16 through the one-part kernel: the same
+// rounded operands as gemmBF16, summed in f32 in the tile unit's order.
+func (p *Pool) amxBF16x1(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix, bl amxBlocking) {
+	N, K := w.Rows, w.Cols
+	steps := (K + amxBF16Step - 1) / amxBF16Step
+	nt := (T + amxTM - 1) / amxTM
+	xb, xs := p.roundRowsBF16(k, x, T, K, nt*amxTM, steps*amxBF16Step/2)
+	a, lda := amxWordBytes(xb), 4*xs
+	p.amxRun(out, T, N, steps, bl.bf16x1KC, bl.group, 2*1024, 0, false,
+		func(dst, _ []byte, n0, s0, s1 int) {
+			half := (s1 - s0) * 1024
+			amxPackPanel(k, dst[:half], w, n0, s0, s1)
+			amxPackPanel(k, dst[half:], w, n0+16, s0, s1)
+		},
+		func(tb, s0, s1 int, b, c []byte) {
+			o := tb*amxTM*lda + s0*2*amxBF16Step
+			half := (s1 - s0) * 1024
+			tk.bf16x1(a[o:o+(amxTM-1)*lda+(s1-s0)*2*amxBF16Step], lda, b[:half], b[half:], c, s1-s0)
+		},
+	)
+}
+
+func (p *Pool) amxBF16(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix, bl amxBlocking) {
 	N, K := w.Rows, w.Cols
 	kp := (K + amxBF16Step - 1) / amxBF16Step * amxBF16Step
 	nt := (T + amxTM - 1) / amxTM
@@ -618,10 +687,15 @@ func (p *Pool) amxBF16(tk amxTiles, out, x []float32, T int, w *Matrix, bl amxBl
 	if w.DType == F16 {
 		parts = 2
 	}
-	p.amxRun(out, T, N, steps, bl.bf16KC, bl.group, 1024*parts, false,
-		func(dst []byte, n0, s0, s1 int) { amxPackBF16(dst, w, n0, s0, s1) },
-		func(tb, s0, s1 int, b0, b1, c []byte) {
+	p.amxRun(out, T, N, steps, bl.bf16KC, bl.group, 2*1024*parts, 0, false,
+		func(dst, _ []byte, n0, s0, s1 int) {
+			half := (s1 - s0) * 1024 * parts
+			amxPackBF16(k, dst[:half], w, n0, s0, s1)
+			amxPackBF16(k, dst[half:], w, n0+16, s0, s1)
+		},
+		func(tb, s0, s1 int, b, c []byte) {
 			pb := (s1 - s0) * 1024 // bytes of one bf16 part of a panel
+			b0, b1 := b[:pb*parts], b[pb*parts:]
 			var b0lo, b1lo []byte
 			if parts == 2 {
 				b0lo, b1lo = b0[pb:], b1[pb:]
@@ -655,11 +729,23 @@ func (p *Pool) amxQ8(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix
 			}
 		}
 	})
-	p.amxRun(out, T, N, nb, bl.q8KC, bl.group, amxQ8BlockBytes, true,
-		func(dst []byte, n0, b0, b1 int) { amxPackQ8(dst, w, n0, b0, b1) },
-		func(tb, b0, b1 int, p0, p1, c []byte) {
+	// A packed weight block over nbk blocks of columns: packQPanel's
+	// lines (the B tiles), then the weight scales, then the offsets of
+	// the integer GEMM (which the signed TDPBSSD does not use).
+	const unit = amxQ8BlockBytes + 2*4*amxTN
+	lines := func(nbk int) int { return nbk * amxQ8BlockBytes }
+	scales := func(nbk int) int { return lines(nbk) + nbk*4*amxTN }
+	p.amxRun(out, T, N, nb, bl.q8KC, bl.group, unit, packStageLen(w, min(nb, bl.q8KC)), true,
+		func(dst, stage []byte, n0, b0, b1 int) {
+			nbk := b1 - b0
+			packQPanel(k, w, n0, b0, nbk, dst[:lines(nbk)], amxView[int32](dst[scales(nbk):]),
+				amxView[float32](dst[lines(nbk):scales(nbk)]), stage)
+		},
+		func(tb, b0, b1 int, b, c []byte) {
+			nbk := b1 - b0
 			o := tb*nb + b0
-			tk.q8(a[o*amxQ8ABlock:(o+b1-b0)*amxQ8ABlock], xdT[o*amxTM:(o+b1-b0)*amxTM], p0, p1, c, b1-b0)
+			tk.q8(a[o*amxQ8ABlock:(o+nbk)*amxQ8ABlock], xdT[o*amxTM:(o+nbk)*amxTM],
+				b[:lines(nbk)], amxView[float32](b[lines(nbk):scales(nbk)]), c, nbk)
 		},
 	)
 }
@@ -667,17 +753,19 @@ func (p *Pool) amxQ8(tk amxTiles, k *kernels, out, x []float32, T int, w *Matrix
 // amxRun computes out (T×N) 32×32 block by block. The 32-row weight
 // blocks are split among the workers, which take them group at a time:
 // for each chunk [u0, u1) of kc of the units (steps or blocks of 32
-// columns), pack writes the two 16-row panels (unitBytes a unit each) of
-// every block of the group, then kernel runs every token block tb against
-// each weight block's panels b0, b1 with the scratch c, whose result is
-// added to out: with rowMajor, row-major at byte 4096 (the q8 kernel's
-// accumulator), else tile after tile from byte 0 (the bf16 kernels').
-func (p *Pool) amxRun(out []float32, T, N, units, kc, group, unitBytes int, rowMajor bool,
-	pack func(dst []byte, n0, u0, u1 int), kernel func(tb, u0, u1 int, b0, b1, c []byte)) {
+// columns), pack writes the packed weights (unitBytes a unit) of every
+// block of the group, given a worker's stage of stageLen bytes, then
+// kernel runs every token block tb against each weight block's packed
+// weights b with the scratch c, whose result is added to out: with
+// rowMajor, row-major at byte 4096 (the q8 kernel's accumulator), else
+// tile after tile from byte 0 (the bf16 kernels').
+func (p *Pool) amxRun(out []float32, T, N, units, kc, group, unitBytes, stageLen int, rowMajor bool,
+	pack func(dst, stage []byte, n0, u0, u1 int), kernel func(tb, u0, u1 int, b, c []byte)) {
 	nt := (T + amxTM - 1) / amxTM
 	np := (N + amxTN - 1) / amxTN
 	p.For(np, 1, func(lo, hi int) {
-		bp := make([]byte, group*2*min(units, kc)*unitBytes)
+		bp := make([]byte, group*min(units, kc)*unitBytes)
+		stage := make([]byte, stageLen)
 		c := make([]byte, amxScratch)
 		acc := amxWords(c[:4096]) // where the result is
 		if rowMajor {
@@ -690,16 +778,14 @@ func (p *Pool) amxRun(out []float32, T, N, units, kc, group, unitBytes int, rowM
 			}
 			for u0 := 0; u0 < units; u0 += kc {
 				u1 := min(units, u0+kc)
-				panel := (u1 - u0) * unitBytes
+				blk := (u1 - u0) * unitBytes
 				for j := g; j < ge; j++ {
-					for h := range 2 {
-						pack(bp[((j-g)*2+h)*panel:][:panel], j*amxTN+h*16, u0, u1)
-					}
+					pack(bp[(j-g)*blk:][:blk], stage, j*amxTN, u0, u1)
 				}
 				for tb := range nt {
 					for j := g; j < ge; j++ {
 						clear(acc)
-						kernel(tb, u0, u1, bp[(j-g)*2*panel:][:panel], bp[((j-g)*2+1)*panel:][:panel], c)
+						kernel(tb, u0, u1, bp[(j-g)*blk:][:blk], c)
 						amxAddOut(out, acc, rowMajor, tb*amxTM, j*amxTN, T, N)
 					}
 				}
@@ -713,6 +799,14 @@ func (p *Pool) amxRun(out []float32, T, N, units, kc, group, unitBytes int, rowM
 // 16–31, then tokens 16–31) to out's rows [t0, t0+32) and columns
 // [n0, n0+32).
 func amxAddOut(out []float32, acc []uint32, rowMajor bool, t0, n0, T, N int) {
+	if amxAddBlock(out, acc, rowMajor, t0, n0, T, N) {
+		return
+	}
+	amxAddOutGo(out, acc, rowMajor, t0, n0, T, N)
+}
+
+// amxAddOutGo is amxAddOut in Go.
+func amxAddOutGo(out []float32, acc []uint32, rowMajor bool, t0, n0, T, N int) {
 	for m := range min(amxTM, T-t0) {
 		row := out[(t0+m)*N+n0 : (t0+m)*N+min(n0+amxTN, N)]
 		for h := 0; h < len(row); h += 16 {
@@ -746,7 +840,13 @@ func amxAddOut(out []float32, acc []uint32, rowMajor bool, t0, n0, T, N int) {
 //     order to the bit) and within 1e-4·Σ|x·w| of ref;
 //   - Q8_0 and Q4_0, random: bit for bit with the model (integer dots,
 //     then the same f32 operations in the same order) and within
-//     1e-4·Σ|x·w| of ref.
+//     1e-4·Σ|x·w| of ref;
+//   - the one-part bf16 kernel (bf16 precision) with bf16 and f32
+//     weights in {-1, 0, 1} and activations ±(1 + u·2⁻⁷) (exact in
+//     bf16) over 40 columns: bit for bit with the model and with ref's
+//     bf16 GEMM (Go's where ref has none); with random bf16, f16 and f32
+//     weights within 1e-5·Σ|x·w| of both (the same rounded operands,
+//     summed in another order).
 //
 // Shapes are odd on purpose: a partial token block, a partial weight
 // block, padded columns.
@@ -765,16 +865,22 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 	for _, tc := range []struct {
 		dt      DType
 		T, N, K int
-		frac    int // exact cases: fraction bits of the activations
+		frac    int  // exact cases: fraction bits of the activations
+		bf16    bool // the one-part kernel
 	}{
-		{BF16, 37, 45, 8, 19},
-		{BF16, 37, 45, 40, 15},
-		{BF16, 37, 45, 100, 0},
-		{F16, 37, 45, 8, 19},
-		{F16, 37, 45, 8, 8},
-		{F16, 37, 45, 100, 0},
-		{Q8_0, 37, 45, 100, 0},
-		{Q4_0, 37, 45, 64, 0},
+		{BF16, 37, 45, 8, 19, false},
+		{BF16, 37, 45, 40, 15, false},
+		{BF16, 37, 45, 100, 0, false},
+		{F16, 37, 45, 8, 19, false},
+		{F16, 37, 45, 8, 8, false},
+		{F16, 37, 45, 100, 0, false},
+		{Q8_0, 37, 45, 100, 0, false},
+		{Q4_0, 37, 45, 64, 0, false},
+		{BF16, 37, 45, 40, 7, true},
+		{F32, 37, 45, 40, 7, true},
+		{BF16, 37, 45, 100, 0, true},
+		{F16, 37, 45, 100, 0, true},
+		{F32, 37, 45, 100, 0, true},
 	} {
 		exact := tc.frac > 0
 		T, N, K := tc.T, tc.N, tc.K
@@ -792,7 +898,7 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 		}
 		for i := range wf {
 			switch {
-			case exact && tc.frac <= 8:
+			case exact && tc.frac <= 8 && !tc.bf16:
 				// 11 significant bits: both bf16 parts of an f16.
 				r := rnd()
 				wf[i] = 1 + float32(r&1023)/1024
@@ -809,9 +915,19 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 		got := make([]float32, T*N)
 		model := make([]float32, T*N)
 		want := make([]float32, T*N)
-		p.amxMatMul(tk, ref, got, x, T, w)
-		p.amxMatMul(amxModelTiles{}, ref, model, x, T, w)
-		p.matVec(ref, want, x, T, w)
+		p.amxMatMul(tk, ref, got, x, T, w, tc.bf16)
+		p.amxMatMul(amxModelTiles{}, ref, model, x, T, w, tc.bf16)
+		if tc.bf16 {
+			rk := ref
+			if rk.gemmBF16 == nil {
+				c := *ref
+				c.gemmBF16 = gemmBF16Generic
+				rk = &c
+			}
+			p.gemmBF16(rk, want, x, T, w)
+		} else {
+			p.matVec(ref, want, x, T, w)
+		}
 		for t := range T {
 			for n := range N {
 				var mag float32
@@ -822,10 +938,14 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 				bitExact := exact || tc.dt == Q8_0 || tc.dt == Q4_0
 				if bitExact && math.Float32bits(got[i]) != math.Float32bits(model[i]) ||
 					!bitExact && abs32(got[i]-model[i]) > 1e-5*mag {
-					return fmt.Errorf("%v K=%d: out[%d,%d] = %g, tile model %g", tc.dt, K, t, n, got[i], model[i])
+					return fmt.Errorf("%v K=%d bf16 %v: out[%d,%d] = %g, tile model %g", tc.dt, K, tc.bf16, t, n, got[i], model[i])
 				}
-				if exact && got[i] != want[i] || abs32(got[i]-want[i]) > 1e-4*mag {
-					return fmt.Errorf("%v K=%d: out[%d,%d] = %g, %s kernels %g", tc.dt, K, t, n, got[i], ref.name, want[i])
+				tol := float32(1e-4)
+				if tc.bf16 {
+					tol = 1e-5
+				}
+				if exact && got[i] != want[i] || abs32(got[i]-want[i]) > tol*mag {
+					return fmt.Errorf("%v K=%d bf16 %v: out[%d,%d] = %g, %s kernels %g", tc.dt, K, tc.bf16, t, n, got[i], ref.name, want[i])
 				}
 			}
 		}
@@ -833,12 +953,15 @@ func amxSelfTest(tk amxTiles, ref *kernels) (err error) {
 	return nil
 }
 
-// amxTestWeights returns the rows×cols f32 weights wf in dt (BF16, F16,
-// Q8_0 or Q4_0), quantized with k's kernels (not through the package's chosen set,
+// amxTestWeights returns the rows×cols f32 weights wf in dt (F32, BF16,
+// F16, Q8_0 or Q4_0), quantized with k's kernels (not through the package's chosen set,
 // which the self-test helps choose).
 func amxTestWeights(k *kernels, dt DType, rows, cols int, wf []float32) *Matrix {
 	w := &Matrix{DType: dt, Rows: rows, Cols: cols}
 	switch dt {
+	case F32:
+		w.F32 = append([]float32(nil), wf[:rows*cols]...)
+		return w
 	case BF16, F16:
 		w.U16 = make([]uint16, rows*cols)
 		for i, v := range wf[:rows*cols] {
@@ -897,8 +1020,11 @@ func newAMXKernels(pr amxProbe) (*kernels, string) {
 	k := *pr.base
 	k.name = "amx"
 	tiles, base := pr.tiles, pr.base
+	// The tiles follow the pool's precision exactly as the bf16 GEMM
+	// would be chosen (useBF16, with base's bf16 dot products): bf16
+	// arithmetic in one part where it would, f32 accuracy elsewhere.
 	k.tileMatMul = func(p *Pool, out, x []float32, T int, w *Matrix) bool {
-		return T >= amxMinT && p.amxMatMul(tiles, base, out, x, T, w)
+		return T >= amxMinT && p.amxMatMul(tiles, base, out, x, T, w, p.useBF16(base, w.DType, T))
 	}
 	return &k, ""
 }

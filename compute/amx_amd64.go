@@ -86,9 +86,14 @@ func (amxHWTiles) bf16(a, b0, b1, b0lo, b1lo, c []byte, n int) {
 	amxBF16Kernel(amxBF16Config, &a[0], &b0[0], &b1[0], &c[0], n)
 }
 
-func (amxHWTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
-	amxCheckQ8(a, xd, b0, b1, c, nb)
-	amxQ8Kernel(amxQ8Config, &a[0], &xd[0], &b0[0], &b1[0], &c[0], nb)
+func (amxHWTiles) bf16x1(a []byte, lda int, b0, b1, c []byte, n int) {
+	amxCheckBF16x1(a, lda, b0, b1, c, n)
+	amxBF16x1Kernel(amxBF16Config, &a[0], lda, &b0[0], &b1[0], &c[0], n)
+}
+
+func (amxHWTiles) q8(a []byte, xd []float32, b []byte, ws []float32, c []byte, nb int) {
+	amxCheckQ8(a, xd, b, ws, c, nb)
+	amxQ8Kernel(amxQ8Config, &a[0], &xd[0], &b[0], &ws[0], &c[0], nb)
 }
 
 //go:noescape
@@ -98,16 +103,19 @@ func amxBF16Kernel(cfg *amxTileConfig, a, b0, b1, c *byte, n int)
 func amxBF16x2Kernel(cfg *amxTileConfig, a, b0, b1, b0lo, b1lo, c *byte, n int)
 
 //go:noescape
-func amxQ8Kernel(cfg *amxTileConfig, a *byte, xd *float32, b0, b1, c *byte, nb int)
+func amxBF16x1Kernel(cfg *amxTileConfig, a *byte, lda int, b0, b1, c *byte, n int)
+
+//go:noescape
+func amxQ8Kernel(cfg *amxTileConfig, a *byte, xd *float32, b *byte, ws *float32, c *byte, nb int)
 
 //go:noescape
 func amxXCR0() uint64
 
 //go:noescape
-func amxQ8ScaleAVX512(c *byte, xd *float32, b0, b1 *byte)
+func amxQ8ScaleAVX512(c *byte, xd, ws *float32)
 
 //go:noescape
-func amxKernelEntries() (bf16, bf16x2, q8 uintptr)
+func amxKernelEntries() (bf16, bf16x2, bf16x1, q8 uintptr)
 
 // amxSplitRow is amxSplitRowGo, with AVX-512 for the whole steps of 32
 // columns where the CPU has it. The assembly reports whether any value or
@@ -128,6 +136,26 @@ func amxSplitRow(dst []uint16, x []float32) {
 		amxSplitRowGo(dst[full*amxBF16AStep/2:], x[full*amxBF16Step:])
 	}
 }
+
+// amxAddBlock is amxAddOut for a whole 32×32 block (rows t0..t0+31 and
+// columns n0..n0+31 of out inside T×N) with AVX-512, reporting false
+// (having done nothing) otherwise or without AVX-512. The sums are the
+// same as amxAddOut's, element by element.
+func amxAddBlock(out []float32, acc []uint32, rowMajor bool, t0, n0, T, N int) bool {
+	if t0+amxTM > T || n0+amxTN > N || !hasAVX512() {
+		return false
+	}
+	rs, half := 64, 1024
+	if rowMajor {
+		rs, half = 128, 64
+	}
+	_, _ = out[(t0+amxTM-1)*N+n0+amxTN-1], acc[1023]
+	amxAddBlockAVX512(&out[t0*N+n0], N, &amxWordBytes(acc)[0], rs, half)
+	return true
+}
+
+//go:noescape
+func amxAddBlockAVX512(out *float32, ldo int, acc *byte, rs, half int)
 
 //go:noescape
 func amxSplitAVX512(dst *uint16, x *float32, steps int) (nonFinite bool)

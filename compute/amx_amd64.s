@@ -4,9 +4,9 @@
 #include "amx_amd64.h"
 
 // The AMX kernels. Their AMX instructions, in code order, are listed in
-// amxBF16Desc, amxBF16x2Desc and amxQ8Desc (amx.go), whose Go twins run
-// the same sequence on the tile model; the tests check the disassembly of
-// these functions against those lists. Each call loads its tile
+// amxBF16Desc, amxBF16x2Desc, amxBF16x1Desc and amxQ8Desc (amx.go), whose
+// Go twins run the same sequence on the tile model; the tests check the
+// disassembly of these functions against those lists. Each call loads its tile
 // configuration at entry and releases the tiles at exit: no tile state
 // lives across Go calls.
 
@@ -115,6 +115,42 @@ bf16x2loop:
 	BF16EXIT
 	RET
 
+// func amxBF16x1Kernel(cfg *amxTileConfig, a *byte, lda int, b0, b1, c *byte, n int)
+//
+// The one-part bf16 kernel (PrecisionAuto/PrecisionBF16): adds to the
+// four f32 accumulator tiles at c the products of n steps of 32 columns of
+// the bf16-rounded activations (32 token rows lda bytes apart, each step's
+// 64 bytes of a row read in place: tokens 0–15 from a, 16–31 from
+// a+16·lda) with the packed bf16 panels b0, b1 (PackPanelBF16, width 16).
+TEXT ·amxBF16x1Kernel(SB), NOSPLIT, $0-56
+	MOVQ cfg+0(FP), AX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), BX
+	MOVQ b0+24(FP), R9
+	MOVQ b1+32(FP), R10
+	MOVQ c+40(FP), CX
+	MOVQ BX, DI
+	SHLQ $4, DI
+	LEAQ (SI)(DI*1), DI       // tokens 16–31
+	BF16ENTRY
+	MOVQ n+48(FP), AX
+
+bf16x1loop:
+	TILELOADD(6, AMX_REG_R9, AMX_REG_R11)
+	TILELOADD(7, AMX_REG_R10, AMX_REG_R11)
+	TILELOADD(4, AMX_REG_SI, AMX_REG_BX)
+	TILELOADD(5, AMX_REG_DI, AMX_REG_BX)
+	BF16DOTS
+	ADDQ $64, SI              // 32 columns of bf16
+	ADDQ $64, DI
+	ADDQ $1024, R9            // 16 column pairs × 64 bytes
+	ADDQ $1024, R10
+	DECQ AX
+	JNZ  bf16x1loop
+
+	BF16EXIT
+	RET
+
 // Q8ROW applies the block scales to token row m (0–31): with Z30, Z31 the
 // weight scales of rows 0–15 and 16–31 and the int32 dots in the stored
 // tiles at CX (tile (m/16)·2 + half, row m%16), the f32 accumulator row
@@ -132,13 +168,12 @@ bf16x2loop:
 	VMOVUPS      Z3, (4096 + (m)*128)(CX); \
 	VMOVUPS      Z4, (4096 + (m)*128 + 64)(CX)
 
-// Q8SCALE applies one block's scales (the weight scales after the 512
-// bytes of quants at R9 and R10, the activation scales at R12) to the 32
-// rows: amxQ8Scale in amx.go is its Go twin, and amxQ8ScaleAVX512 runs it
-// alone for the tests.
+// Q8SCALE applies one block's scales (the 32 weight rows' at R13, the
+// 32 tokens' at R12) to the 32 rows: amxQ8Scale in amx.go is its Go twin,
+// and amxQ8ScaleAVX512 runs it alone for the tests.
 #define Q8SCALE \
-	VMOVUPS 512(R9), Z30; \
-	VMOVUPS 512(R10), Z31; \
+	VMOVUPS (R13), Z30; \
+	VMOVUPS 64(R13), Z31; \
 	Q8ROW(0); \
 	Q8ROW(1); \
 	Q8ROW(2); \
@@ -172,24 +207,26 @@ bf16x2loop:
 	Q8ROW(30); \
 	Q8ROW(31)
 
-// func amxQ8Kernel(cfg *amxTileConfig, a *byte, xd *float32, b0, b1, c *byte, nb int)
+// func amxQ8Kernel(cfg *amxTileConfig, a *byte, xd *float32, b *byte, ws *float32, c *byte, nb int)
 //
 // For each of nb blocks of 32 columns: the int8 dots of the block's packed
-// A (1 KiB: tokens 0–15, then 16–31, 32 bytes each) with the packed Q8_0
-// panels b0, b1 into tiles stored at c, then the scales applied into the
-// f32 accumulator at c+4096
-// (xd: 32 activation scales per block; the weight scales follow each
-// panel's 512 bytes of quants).
+// A (1 KiB: tokens 0–15, then 16–31, 32 bytes each) with the block's lines
+// of the packed weight panel b (packQPanel: 8 groups of 128 bytes, rows
+// 0–15 then 16–31) into tiles stored at c, then the scales applied into
+// the f32 accumulator at c+4096 (xd: 32 activation scales per block; ws:
+// the 32 rows' weight scales per block).
 TEXT ·amxQ8Kernel(SB), NOSPLIT, $0-56
 	MOVQ cfg+0(FP), AX
 	MOVQ a+8(FP), SI
 	MOVQ xd+16(FP), R12
-	MOVQ b0+24(FP), R9
-	MOVQ b1+32(FP), R10
+	MOVQ b+24(FP), R9
+	MOVQ ws+32(FP), R13
 	MOVQ c+40(FP), CX
-	MOVQ $64, R11             // row stride of B tiles and stored dots
+	MOVQ $64, R11             // row stride of the stored dots
 	MOVQ $32, BX              // row stride of A tiles
+	MOVQ $128, DX             // row stride of B tiles
 	LEAQ 512(SI), DI          // tokens 16–31
+	LEAQ 64(R9), R10          // weight rows 16–31
 	LDTILECFG(AMX_REG_AX)
 	MOVQ nb+48(FP), AX
 
@@ -200,8 +237,8 @@ q8loop:
 	TILEZERO(3)
 	TILELOADD(4, AMX_REG_SI, AMX_REG_BX)
 	TILELOADD(5, AMX_REG_DI, AMX_REG_BX)
-	TILELOADD(6, AMX_REG_R9, AMX_REG_R11)
-	TILELOADD(7, AMX_REG_R10, AMX_REG_R11)
+	TILELOADD(6, AMX_REG_R9, AMX_REG_DX)
+	TILELOADD(7, AMX_REG_R10, AMX_REG_DX)
 	TDPBSSD(0, 4, 6)
 	TDPBSSD(1, 4, 7)
 	TDPBSSD(2, 5, 6)
@@ -213,9 +250,10 @@ q8loop:
 	Q8SCALE
 	ADDQ $1024, SI            // one block: 32 tokens × 32 int8
 	ADDQ $1024, DI
-	ADDQ $576, R9             // 512 bytes of quants + 64 of scales
-	ADDQ $576, R10
+	ADDQ $1024, R9            // one block: 32 rows × 32 int8
+	ADDQ $1024, R10
 	ADDQ $128, R12            // 32 activation scales
+	ADDQ $128, R13            // 32 weight scales
 	DECQ AX
 	JNZ  q8loop
 
@@ -234,16 +272,18 @@ TEXT ·amxXCR0(SB), NOSPLIT, $0-8
 	MOVQ AX, ret+0(FP)
 	RET
 
-// func amxKernelEntries() (bf16, bf16x2, q8 uintptr)
+// func amxKernelEntries() (bf16, bf16x2, bf16x1, q8 uintptr)
 // The entry addresses of the kernels' code, for the disassembly test (the
 // test binary has no symbol table).
-TEXT ·amxKernelEntries(SB), NOSPLIT, $0-24
+TEXT ·amxKernelEntries(SB), NOSPLIT, $0-32
 	LEAQ ·amxBF16Kernel(SB), AX
 	MOVQ AX, bf16+0(FP)
 	LEAQ ·amxBF16x2Kernel(SB), AX
 	MOVQ AX, bf16x2+8(FP)
+	LEAQ ·amxBF16x1Kernel(SB), AX
+	MOVQ AX, bf16x1+16(FP)
 	LEAQ ·amxQ8Kernel(SB), AX
-	MOVQ AX, q8+16(FP)
+	MOVQ AX, q8+24(FP)
 	RET
 
 // RNE16 rounds the 16 floats in zin to bfloat16, nearest even, with
@@ -311,13 +351,47 @@ splitloop:
 	VZEROUPPER
 	RET
 
-// func amxQ8ScaleAVX512(c *byte, xd *float32, b0, b1 *byte)
+// func amxQ8ScaleAVX512(c *byte, xd, ws *float32)
 // Q8SCALE alone: the AVX-512 part of amxQ8Kernel, which runs without AMX.
-TEXT ·amxQ8ScaleAVX512(SB), NOSPLIT, $0-32
+TEXT ·amxQ8ScaleAVX512(SB), NOSPLIT, $0-24
 	MOVQ c+0(FP), CX
 	MOVQ xd+8(FP), R12
-	MOVQ b0+16(FP), R9
-	MOVQ b1+24(FP), R10
+	MOVQ ws+16(FP), R13
 	Q8SCALE
+	VZEROUPPER
+	RET
+
+// func amxAddBlockAVX512(out *float32, ldo int, acc *byte, rs, half int)
+//
+// amxAddOut for a whole 32×32 block: out's 32 rows (ldo floats apart)
+// get += the 32 result rows, row m's 16+16 floats at
+// acc + (m/16)·2048 + (m%16)·rs and half bytes further (rs 64, half 1024:
+// the bf16 kernels' tiles; rs 128, half 64: row-major).
+TEXT ·amxAddBlockAVX512(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), DI
+	MOVQ ldo+8(FP), DX
+	SHLQ $2, DX               // bytes a row of out
+	MOVQ acc+16(FP), SI
+	MOVQ rs+24(FP), BX
+	MOVQ half+32(FP), R8
+	MOVQ SI, R9               // the result row
+	MOVQ $32, CX
+
+addblockloop:
+	VMOVUPS (R9), Z0
+	VMOVUPS (R9)(R8*1), Z1
+	VADDPS  (DI), Z0, Z0
+	VADDPS  64(DI), Z1, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    DX, DI
+	ADDQ    BX, R9
+	DECQ    CX
+	CMPQ    CX, $16
+	JNE     addblocknext
+	LEAQ    2048(SI), R9      // tokens 16–31
+addblocknext:
+	TESTQ   CX, CX
+	JNZ     addblockloop
 	VZEROUPPER
 	RET

@@ -20,7 +20,7 @@ import (
 )
 
 // amxKernelDescs are the asm kernels and their described AMX sequences.
-var amxKernelDescs = []amxKernelDesc{amxBF16Desc, amxBF16x2Desc, amxQ8Desc}
+var amxKernelDescs = []amxKernelDesc{amxBF16Desc, amxBF16x2Desc, amxBF16x1Desc, amxQ8Desc}
 
 // amxEncodingSamples is every instruction the kernels use plus every tile
 // number in every opcode and the extended registers as base and index, so
@@ -108,8 +108,8 @@ var objdumpLine = regexp.MustCompile(`^\s*([0-9a-f]+):\t([0-9a-f ]+?)\s*\t(.*)$`
 
 // TestAMXKernelDisassembly disassembles the asm kernels of this very test
 // binary with GNU objdump and checks that their AMX instructions are,
-// byte for byte and in order, the ones amxBF16Desc, amxBF16x2Desc and
-// amxQ8Desc list
+// byte for byte and in order, the ones amxBF16Desc, amxBF16x2Desc,
+// amxBF16x1Desc and amxQ8Desc list
 // (which the Go twins run on the tile model), that their only ADDs are the
 // pointer increments the descriptions list (which the twins apply), and
 // that nothing in them fails to decode.
@@ -121,9 +121,10 @@ func TestAMXKernelDisassembly(t *testing.T) {
 	}
 	amxOps := map[string]bool{"ldtilecfg": true, "tilerelease": true, "tilezero": true,
 		"tileloadd": true, "tilestored": true, "tdpbssd": true, "tdpbf16ps": true}
-	bf16Entry, bf16x2Entry, q8Entry := amxKernelEntries()
+	bf16Entry, bf16x2Entry, bf16x1Entry, q8Entry := amxKernelEntries()
 	for _, d := range amxKernelDescs {
-		entry := map[string]uintptr{"amxBF16Kernel": bf16Entry, "amxBF16x2Kernel": bf16x2Entry, "amxQ8Kernel": q8Entry}[d.symbol]
+		entry := map[string]uintptr{"amxBF16Kernel": bf16Entry, "amxBF16x2Kernel": bf16x2Entry,
+			"amxBF16x1Kernel": bf16x1Entry, "amxQ8Kernel": q8Entry}[d.symbol]
 		f := runtime.FuncForPC(entry)
 		if f == nil || f.Entry() != entry || !strings.HasSuffix(f.Name(), "."+d.symbol) {
 			t.Fatalf("%s: entry %#x is not the function's start", d.symbol, entry)
@@ -177,8 +178,12 @@ func TestAMXKernelDisassembly(t *testing.T) {
 		}
 		// The constant registers the twins set up (amxModelTiles).
 		setup := []string{"mov $0x40,%r11", "dec %rax"}
-		if d.symbol == "amxQ8Kernel" {
-			setup = append(setup, "mov $0x20,%rbx", "lea 0x200(%rsi),%rdi")
+		switch d.symbol {
+		case "amxQ8Kernel":
+			setup = append(setup, "mov $0x20,%rbx", "mov $0x80,%rdx", "lea 0x200(%rsi),%rdi", "lea 0x40(%r9),%r10")
+		case "amxBF16x1Kernel":
+			// BX = the row stride (lda), DI = SI + 16·lda.
+			setup = append(setup, "mov %rbx,%rdi", "shl $0x4,%rdi", "lea (%rsi,%rdi,1),%rdi")
 		}
 		for _, want := range setup {
 			if !slices.Contains(all, want) {
@@ -201,8 +206,9 @@ func TestAMXKernelDisassembly(t *testing.T) {
 }
 
 // TestAMXHardware runs the asm kernels where the CPU and OS allow: larger
-// odd shapes than the start-up self-test, against the tile model (Q8_0 bit
-// for bit, bf16 within 1e-5·Σ|x·w|).
+// odd shapes than the start-up self-test, every weight format with the
+// f32-accurate kernels and the float ones with the one-part bf16 kernel,
+// against the tile model (Q8_0 bit for bit, bf16 within 1e-5·Σ|x·w|).
 func TestAMXHardware(t *testing.T) {
 	tile, i8, bf, osOK := amxCPU()
 	t.Logf("CPU: amx-tile %v amx-int8 %v amx-bf16 %v, OS (XCR0) %v", tile, i8, bf, osOK)
@@ -221,13 +227,14 @@ func TestAMXHardware(t *testing.T) {
 	for _, sh := range [][3]int{{32, 32, 32}, {100, 77, 4096 + 5}, {129, 300, 333}} {
 		T, N, K := sh[0], sh[1], sh[2]
 		x := randF32(rng, T*K)
-		for _, dt := range []DType{BF16, F16, Q8_0, Q4_0} {
+		for _, c := range amxPrecisionCases {
+			dt := c.dt
 			w, wf := amxTestMatrix(rng, dt, N, K)
 			p := NewPool(2)
 			got := make([]float32, T*N)
 			model := make([]float32, T*N)
-			p.amxMatMul(hw, avx512Kernels, got, x, T, w)
-			p.amxMatMul(amxModelTiles{}, avx512Kernels, model, x, T, w)
+			p.amxMatMul(hw, avx512Kernels, got, x, T, w, c.bf16)
+			p.amxMatMul(amxModelTiles{}, avx512Kernels, model, x, T, w, c.bf16)
 			p.Close()
 			for i := range got {
 				var mag float32
@@ -236,7 +243,7 @@ func TestAMXHardware(t *testing.T) {
 				}
 				if (dt == Q8_0 || dt == Q4_0) && math.Float32bits(got[i]) != math.Float32bits(model[i]) ||
 					abs32(got[i]-model[i]) > 1e-5*mag {
-					t.Fatalf("%v T=%d N=%d K=%d: out[%d,%d] = %v, model %v", dt, T, N, K, i/N, i%N, got[i], model[i])
+					t.Fatalf("%v bf16 %v T=%d N=%d K=%d: out[%d,%d] = %v, model %v", dt, c.bf16, T, N, K, i/N, i%N, got[i], model[i])
 				}
 			}
 		}
@@ -244,21 +251,29 @@ func TestAMXHardware(t *testing.T) {
 }
 
 // BenchmarkAMXMatMul compares the AMX path with the avx512 set's at
-// prefill shapes (skipped without AMX).
+// prefill shapes under the f32 and bf16 precisions (skipped without AMX):
+// f32 takes the f32-accurate tiles (bf16, f16, Q8_0, Q4_0 weights), bf16
+// the one-part kernel (f32, bf16, f16 weights; from T = 64 on, as auto
+// does for bf16 and f16 weights).
 func BenchmarkAMXMatMul(b *testing.B) {
 	amx, note := amxSet()
 	if amx == nil {
 		b.Skipf("no usable AMX: %s", note)
 	}
 	const rows, cols = 4096, 4096
-	for _, dt := range []DType{BF16, F16, Q8_0, Q4_0} {
+	for _, c := range amxPrecisionCases {
+		dt, pr := c.dt, PrecisionF32
+		if c.bf16 {
+			pr = PrecisionBF16
+		}
 		w := benchMatrix(b, dt, rows, cols)
 		for _, T := range []int{32, 128, 512} {
 			x := randF32(rand.New(rand.NewPCG(3, 4)), T*cols)
 			out := make([]float32, T*rows)
 			for _, k := range []*kernels{avx512Kernels, amx} {
-				b.Run(fmt.Sprintf("%v_T%d_%s", dt, T, k.name), func(b *testing.B) {
+				b.Run(fmt.Sprintf("%v_%v_T%d_%s", dt, pr, T, k.name), func(b *testing.B) {
 					p := benchPool(b)
+					p.SetPrecision(pr)
 					for b.Loop() {
 						p.matMul(k, out, x, T, w)
 					}
@@ -332,20 +347,17 @@ func TestAMXQ8ScaleAVX512(t *testing.T) {
 		for i := 1024; i < 2048; i++ { // the f32 accumulator
 			d[i] = math.Float32bits(float32(rng.NormFloat64()))
 		}
-		b0, b1 := make([]byte, amxQ8BlockBytes), make([]byte, amxQ8BlockBytes)
-		for _, b := range [][]byte{b0, b1} {
-			w := amxWords(b)
-			for i := 128; i < 144; i++ {
-				w[i] = math.Float32bits(float32(rng.ExpFloat64() * 1e-3))
-			}
+		ws := make([]float32, amxTN)
+		for i := range ws {
+			ws[i] = float32(rng.ExpFloat64() * 1e-3)
 		}
 		xd := make([]float32, amxTM)
 		for i := range xd {
 			xd[i] = float32(rng.ExpFloat64() * 1e-2)
 		}
 		want := bytes.Clone(c)
-		amxQ8Scale(want, amxPtr{amxWordBytes(xd), 0}, amxPtr{b0, 0}, amxPtr{b1, 0})
-		amxQ8ScaleAVX512(&c[0], &xd[0], &b0[0], &b1[0])
+		amxQ8Scale(want, amxPtr{amxWordBytes(xd), 0}, amxPtr{amxWordBytes(ws), 0})
+		amxQ8ScaleAVX512(&c[0], &xd[0], &ws[0])
 		if !bytes.Equal(c, want) {
 			for i := range c {
 				if c[i] != want[i] {

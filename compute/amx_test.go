@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -229,7 +230,15 @@ func TestAMXEncode(t *testing.T) {
 // values.
 func amxTestMatrix(rng *rand.Rand, dt DType, rows, cols int) (*Matrix, []float32) {
 	wf := randF32(rng, rows*cols)
-	w := amxTestWeights(genericKernels, dt, rows, cols, wf)
+	var w *Matrix
+	if dt.IsBlock() {
+		var err error
+		if w, err = Quantize(&Matrix{DType: F32, Rows: rows, Cols: cols, F32: wf}, dt); err != nil {
+			panic(err)
+		}
+	} else {
+		w = amxTestWeights(genericKernels, dt, rows, cols, wf)
+	}
 	exact := make([]float32, cols)
 	for r := range rows {
 		w.Row(r, exact)
@@ -238,36 +247,70 @@ func amxTestMatrix(rng *rand.Rand, dt DType, rows, cols int) (*Matrix, []float32
 	return w, wf
 }
 
+// amxPrecisionCases are the weight formats the tiles take with the
+// f32-accurate kernels (bf16 false) and with the one-part bf16 kernel.
+var amxPrecisionCases = []struct {
+	dt   DType
+	bf16 bool
+}{{BF16, false}, {F16, false}, {Q8_0, false}, {Q4_0, false}, {GGMLQ8_0, false}, {GGMLQ4_0, false},
+	{F32, true}, {BF16, true}, {F16, true}}
+
 // TestAMXTilesModel runs the AMX MatMul driver with the kernels' Go twins
 // on the tile model over odd shapes (partial token and weight blocks,
-// padded columns, several weight groups and column chunks) and checks it against the generic kernels: bf16 within
+// padded columns, several weight groups and column chunks; the kernel
+// sets' packing and rounding) and checks it: the f32-accurate kernels against the generic kernels, bf16 within
 // the f32 GEMM tolerance, Q8_0 within the rows path's (same 8-bit
-// activations).
+// activations); the one-part bf16 kernel against the exact product of the
+// bf16-rounded operands (as TestMatMulBF16 checks the bf16 GEMM) and
+// against the bf16 GEMM of every set, within twice that (the same
+// operands, summed in another order).
 func TestAMXTilesModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
-	shapes := [][3]int{{1, 1, 1}, {31, 17, 33}, {32, 32, 32}, {33, 45, 100}, {70, 70, 31}, {5, 3, 130}, {33, 270, 600}}
+	shapes := [][3]int{{1, 1, 1}, {31, 17, 33}, {32, 32, 32}, {33, 45, 100}, {70, 70, 31}, {5, 3, 130}, {33, 270, 600}, {33, 40, 4096 + 5}, {45, 50, 96}, {33, 100, 640}}
 	// The default blocking, and one small enough for several weight
 	// groups and column chunks (a partial last one of each) here.
-	blockings := []amxBlocking{amxDefaultBlocking, {group: 2, bf16KC: 3, q8KC: 2}}
+	blockings := []amxBlocking{amxDefaultBlocking, {group: 2, bf16KC: 3, bf16x1KC: 2, q8KC: 2}, amxDefaultBlocking}
 	for _, sh := range shapes {
 		T, N, K := sh[0], sh[1], sh[2]
 		x := randF32(rng, T*K)
-		for _, dt := range []DType{BF16, F16, Q8_0, Q4_0} {
+		for _, c := range amxPrecisionCases {
+			dt := c.dt
+			if dt.IsBlock() && K%qBlock != 0 {
+				continue // ggml's layouts hold whole blocks
+			}
 			w, _ := amxTestMatrix(rng, dt, N, K)
-			want := refMatMul(x, T, w)
-			for i, p := range testPools(t)[:2] {
+			want, mag := refMatMul(x, T, w), []float64(nil)
+			tol := func(i int) float64 { return matMulTol(x, i/N, i%N, w, true) }
+			var gemm [][]float32 // the bf16 GEMM of each set
+			if c.bf16 {
+				want, mag = refBF16MatMul(x, T, w)
+				tol = func(i int) float64 { return 4e-6*mag[i] + 1e-6 }
+				for _, k := range bf16Sets() {
+					g := make([]float32, T*N)
+					(*Pool)(nil).gemmBF16(k, g, x, T, w)
+					gemm = append(gemm, g)
+				}
+			}
+			for i, p := range testPools(t) {
 				out := make([]float32, T*N+1)
 				out[T*N] = 42
-				if !p.amxMatMulBlocked(amxModelTiles{}, genericKernels, out, x, T, w, blockings[i]) {
+				// Each pool with another kernel set (the packing and
+				// rounding routines, SIMD where the set has them).
+				k := bf16Sets()[i%len(bf16Sets())]
+				if !p.amxMatMulBlocked(amxModelTiles{}, k, out, x, T, w, c.bf16, blockings[i]) {
 					t.Fatalf("%v not handled", dt)
 				}
 				if out[T*N] != 42 {
 					t.Fatal("wrote past the end")
 				}
 				for i, g := range out[:T*N] {
-					tol := matMulTol(x, i/N, i%N, w, true)
-					if d := math.Abs(float64(g) - want[i]); !(d <= tol) {
-						t.Fatalf("%v T=%d N=%d K=%d: out[%d,%d] = %v, want %v (tol %g)", dt, T, N, K, i/N, i%N, g, want[i], tol)
+					if d := math.Abs(float64(g) - want[i]); !(d <= tol(i)) {
+						t.Fatalf("%v bf16 %v T=%d N=%d K=%d: out[%d,%d] = %v, want %v (tol %g)", dt, c.bf16, T, N, K, i/N, i%N, g, want[i], tol(i))
+					}
+					for j, ref := range gemm {
+						if d := math.Abs(float64(g) - float64(ref[i])); !(d <= 2*tol(i)) {
+							t.Fatalf("%v T=%d N=%d K=%d: out[%d,%d] = %v, bf16 GEMM of %s %v", dt, T, N, K, i/N, i%N, g, bf16Sets()[j].name, ref[i])
+						}
 					}
 				}
 			}
@@ -287,45 +330,91 @@ func (c countingTiles) bf16(a, b0, b1, b0lo, b1lo, cc []byte, n int) {
 	c.amxModelTiles.bf16(a, b0, b1, b0lo, b1lo, cc, n)
 }
 
-func (c countingTiles) q8(a []byte, xd []float32, b0, b1, cc []byte, nb int) {
+func (c countingTiles) bf16x1(a []byte, lda int, b0, b1, cc []byte, n int) {
 	c.calls.Add(1)
-	c.amxModelTiles.q8(a, xd, b0, b1, cc, nb)
+	c.amxModelTiles.bf16x1(a, lda, b0, b1, cc, n)
+}
+
+func (c countingTiles) q8(a []byte, xd []float32, b []byte, ws []float32, cc []byte, nb int) {
+	c.calls.Add(1)
+	c.amxModelTiles.q8(a, xd, b, ws, cc, nb)
+}
+
+// countingKinds counts the calls of the one-part kernel apart from the
+// others.
+type countingKinds struct {
+	countingTiles
+	x1 *atomic.Int64
+}
+
+func (c countingKinds) bf16x1(a []byte, lda int, b0, b1, cc []byte, n int) {
+	c.x1.Add(1)
+	c.countingTiles.bf16x1(a, lda, b0, b1, cc, n)
 }
 
 // TestAMXMatMulHook builds the amx set as a machine with AMX would (from
-// the best set here, with the tile model standing in for the hardware)
-// and checks MatMul with it: the tiles take BF16, F16, Q8_0 and Q4_0 from
-// 32 tokens up, the other paths the rest, all within MatMul's tolerances.
+// the best set here, given bf16 dot products in Go where it has none, with
+// the tile model standing in for the hardware) and checks MatMul with it
+// under each precision: the tiles take F32, BF16 and F16 weights with the
+// one-part bf16 kernel exactly where the bf16 GEMM would be chosen
+// (useBF16), BF16, F16, Q8_0 and Q4_0 with the f32-accurate kernels from
+// 32 tokens up otherwise, and the other paths the rest; all within
+// MatMul's tolerances (the bf16 ones where bf16 was asked for).
 func TestAMXMatMulHook(t *testing.T) {
-	sets := availableKernels()
-	var calls atomic.Int64
+	sets := bf16Sets()
+	var calls, x1 atomic.Int64
 	k, note := newAMXKernels(amxProbe{cpu: true, osEnabled: true, permit: func() error { return nil },
-		tiles: countingTiles{calls: &calls}, base: sets[len(sets)-1]})
+		tiles: countingKinds{countingTiles{calls: &calls}, &x1}, base: sets[len(sets)-1]})
 	if k == nil || k.name != "amx" {
 		t.Fatalf("no amx set: %q", note)
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, sh := range [][2]int{{20, 40}, {33, 100}, {70, 31}} {
+	for _, sh := range [][2]int{{20, 40}, {33, 100}, {70, 31}, {40, 64}} {
 		rows, cols := sh[0], sh[1]
 		base := &Matrix{DType: F32, Rows: rows, Cols: cols, F32: randF32(rng, rows*cols)}
-		for _, dt := range []DType{F32, BF16, F16, Q8_0, Q4_0} {
+		for _, dt := range []DType{F32, BF16, F16, Q8_0, Q4_0, GGMLQ8_0, GGMLQ4_0} {
+			if dt.IsBlock() && cols%qBlock != 0 {
+				continue
+			}
 			w, err := convertTo(base, dt)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, T := range []int{3, 31, 32, 40, 100} {
+			for _, T := range []int{3, 31, 32, 40, 63, 64, 100} {
 				x := randF32(rng, T*cols)
 				want := refMatMul(x, T, w)
-				for _, p := range testPools(t)[:2] {
-					out := make([]float32, T*rows)
-					before := calls.Load()
-					p.matMul(k, out, x, T, w)
-					if wantCall := T >= amxMinT && dt != F32; (calls.Load() > before) != wantCall {
-						t.Errorf("%v T=%d: tile path taken %v, want %v", dt, T, calls.Load() > before, wantCall)
-					}
-					for i, g := range out {
-						if d := math.Abs(float64(g) - want[i]); !(d <= matMulTol(x, i/rows, i%rows, w, true)) {
-							t.Fatalf("%v %dx%d T=%d: out[%d] = %v, want %v", dt, rows, cols, T, i, g, want[i])
+				wantBF, mag := refBF16MatMul(x, T, w)
+				for _, pr := range []Precision{PrecisionAuto, PrecisionF32, PrecisionBF16} {
+					bf16 := T >= bf16MinT && (pr == PrecisionAuto && (dt == BF16 || dt == F16) ||
+						pr == PrecisionBF16 && (dt == F32 || dt == BF16 || dt == F16))
+					tiles := T >= amxMinT && (bf16 || dt != F32)
+					for _, p := range testPools(t)[:2] {
+						if p == nil {
+							if pr != PrecisionAuto {
+								continue // a nil pool is PrecisionAuto
+							}
+						} else {
+							p.SetPrecision(pr)
+						}
+						out := make([]float32, T*rows)
+						before, before1 := calls.Load(), x1.Load()
+						p.matMul(k, out, x, T, w)
+						if got := calls.Load() > before; got != tiles {
+							t.Errorf("%v T=%d %v: tile path taken %v, want %v", dt, T, pr, got, tiles)
+						}
+						if got := x1.Load() > before1; got != bf16 {
+							t.Errorf("%v T=%d %v: one-part kernel taken %v, want %v", dt, T, pr, got, bf16)
+						}
+						for i, g := range out {
+							if bf16 {
+								if d := math.Abs(float64(g) - wantBF[i]); !(d <= 4e-6*mag[i]+1e-6) {
+									t.Fatalf("%v %dx%d T=%d %v: out[%d] = %v, want %v (bf16)", dt, rows, cols, T, pr, i, g, wantBF[i])
+								}
+								continue
+							}
+							if d := math.Abs(float64(g) - want[i]); !(d <= matMulTol(x, i/rows, i%rows, w, true)) {
+								t.Fatalf("%v %dx%d T=%d %v: out[%d] = %v, want %v", dt, rows, cols, T, pr, i, g, want[i])
+							}
 						}
 					}
 				}
@@ -393,8 +482,20 @@ func (b brokenTiles) bf16(a, b0, b1, b0lo, b1lo, c []byte, n int) {
 	}
 }
 
-func (b brokenTiles) q8(a []byte, xd []float32, b0, b1, c []byte, nb int) {
-	b.amxModelTiles.q8(a, xd, b0, b1, c, nb)
+func (b brokenTiles) bf16x1(a []byte, lda int, b0, b1, c []byte, n int) {
+	if b.fault == "bf16x1 row" {
+		// Drop token 31's row (as if the A tile had 15 rows).
+		a = bytes.Clone(a)
+		clear(a[31*lda:])
+	}
+	b.amxModelTiles.bf16x1(a, lda, b0, b1, c, n)
+	if b.fault == "bf16x1 bit" {
+		c[4] ^= 1
+	}
+}
+
+func (b brokenTiles) q8(a []byte, xd []float32, bp []byte, ws []float32, c []byte, nb int) {
+	b.amxModelTiles.q8(a, xd, bp, ws, c, nb)
 	if b.fault == "q8 bit" {
 		c[4096+4] ^= 1
 	}
@@ -404,7 +505,7 @@ func TestAMXSelfTest(t *testing.T) {
 	if err := amxSelfTest(amxModelTiles{}, genericKernels); err != nil {
 		t.Fatalf("the tile model fails the self-test: %v", err)
 	}
-	for _, fault := range []string{"bf16 part", "bf16 bit", "f16 lo", "q8 bit"} {
+	for _, fault := range []string{"bf16 part", "bf16 bit", "f16 lo", "q8 bit", "bf16x1 row", "bf16x1 bit"} {
 		if err := amxSelfTest(brokenTiles{fault: fault}, genericKernels); err == nil {
 			t.Errorf("self-test missed the fault %q", fault)
 		} else {
@@ -487,6 +588,108 @@ func TestAMXSplitRow(t *testing.T) {
 				if got[i] != want[i] {
 					t.Fatalf("K=%d trial %d: dst[%d] = %#04x, want %#04x", K, trial, i-7, got[i], want[i])
 				}
+			}
+		}
+	}
+}
+
+// TestAMXPrecisionNote checks what bench and inspect report as the
+// precision in effect (PrecisionNote, precisionNote of the set in use)
+// with the amx set as a machine with AMX builds it, the tile model
+// standing in for the hardware: the bf16 products on the tiles in one
+// part, the f32-accurate tiles for the rest (what TestAMXMatMulHook
+// checks MatMul does); and without AMX no mention of it.
+func TestAMXPrecisionNote(t *testing.T) {
+	ok := func() error { return nil }
+	sets := bf16Sets()
+	base := sets[len(sets)-1]
+	amx, note := newAMXKernels(amxProbe{cpu: true, osEnabled: true, permit: ok, tiles: amxModelTiles{}, base: base})
+	if amx == nil {
+		t.Fatal(note)
+	}
+	noBF16, note := newAMXKernels(amxProbe{cpu: true, osEnabled: true, permit: ok, tiles: amxModelTiles{}, base: genericKernels})
+	if noBF16 == nil {
+		t.Fatal(note)
+	}
+	const f32Tiles = "; the AMX tiles (f32-accurate) take bf16, f16, Q8_0 and Q4_0 weights from 32 tokens"
+	const restTiles = "; the AMX tiles (f32-accurate) take bf16 and f16 below 64 tokens, Q8_0 and Q4_0 weights from 32 tokens"
+	for _, tc := range []struct {
+		k    *kernels
+		pr   Precision
+		want string
+	}{
+		{amx, PrecisionAuto, "bf16 GEMM on the AMX tiles (one bf16 part) (and vision attention) for bf16/f16 weights at ≥ 64 tokens, f32 otherwise" + restTiles},
+		{amx, PrecisionBF16, "bf16 GEMM on the AMX tiles (one bf16 part) (and vision attention) for f32/bf16/f16 weights at ≥ 64 tokens, f32 otherwise" + restTiles},
+		{amx, PrecisionF32, "f32" + f32Tiles},
+		{noBF16, PrecisionAuto, "f32 (auto asked; the amx kernels have no bf16 dot products)" + f32Tiles},
+		{base, PrecisionAuto, "bf16 GEMM (and vision attention) for bf16/f16 weights at ≥ 64 tokens, f32 otherwise"},
+		{base, PrecisionF32, "f32"},
+		{genericKernels, PrecisionBF16, "f32 (bf16 asked; the go kernels have no bf16 dot products)"},
+	} {
+		if got := precisionNote(tc.k, tc.pr); got != tc.want {
+			t.Errorf("%s %v:\n got %q\nwant %q", tc.k.name, tc.pr, got, tc.want)
+		}
+	}
+	for _, pr := range []Precision{PrecisionAuto, PrecisionF32, PrecisionBF16} {
+		if PrecisionNote(pr) != precisionNote(kern, pr) {
+			t.Errorf("PrecisionNote(%v) is not that of the set in use", pr)
+		}
+	}
+}
+
+// TestAMXPackPanel checks the one-part B panels against PackPanelBF16
+// (width 16, so the bf16 GEMM and the tiles round the weights alike) over
+// partial steps and rows past the end, and that every padding word is
+// zero whatever the buffer held (stale non-finite weights times the zero
+// activations of the padding would make NaNs).
+func TestAMXPackPanel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, dt := range []DType{F32, BF16, F16} {
+		for _, sh := range [][4]int{{20, 100, 0, 4}, {20, 100, 2, 4}, {16, 31, 0, 1}, {40, 64, 1, 2}} {
+			rows, cols, s0, s1 := sh[0], sh[1], sh[2], sh[3]
+			w, _ := amxTestMatrix(rng, dt, rows, cols)
+			for _, n0 := range []int{0, 16, rows - 3} {
+				for _, k := range bf16Sets() {
+					dst := make([]byte, (s1-s0)*1024)
+					for i := range dst {
+						dst[i] = 0xff
+					}
+					amxPackPanel(k, dst, w, n0, s0, s1)
+					kc := min(cols, s1*amxBF16Step) - s0*amxBF16Step
+					want := make([]uint32, (s1-s0)*256)
+					PackPanelBF16(want, w, n0, s0*amxBF16Step, kc, 16)
+					if got := amxWords(dst); !slices.Equal(got, want) {
+						t.Fatalf("%s %v %v n0=%d: panel differs from PackPanelBF16's", k.name, dt, sh, n0)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestAMXAddOut checks amxAddOut (AVX-512 for whole blocks where the CPU
+// has it) against amxAddOutGo bit for bit: both result layouts, whole and
+// partial blocks.
+func TestAMXAddOut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	acc := make([]uint32, 1024)
+	for i := range acc {
+		acc[i] = math.Float32bits(float32(rng.NormFloat64()))
+	}
+	for _, rowMajor := range []bool{false, true} {
+		for _, sh := range [][4]int{{0, 0, 32, 32}, {32, 64, 70, 100}, {32, 64, 63, 100}, {0, 32, 32, 63}, {5, 7, 40, 41}} {
+			t0, n0, T, N := sh[0], sh[1], sh[2], sh[3]
+			base := randF32(rng, T*N+1)
+			got, want := slices.Clone(base), slices.Clone(base)
+			amxAddOut(got[:T*N], acc, rowMajor, t0, n0, T, N)
+			amxAddOutGo(want[:T*N], acc, rowMajor, t0, n0, T, N)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("rowMajor %v %v: out[%d] = %v, want %v", rowMajor, sh, i, got[i], want[i])
+				}
+			}
+			if slices.Equal(got, base) {
+				t.Fatalf("rowMajor %v %v: nothing added", rowMajor, sh)
 			}
 		}
 	}

@@ -3,8 +3,8 @@ package compute
 import "math"
 
 // BF16For reports whether the pool's precision and the kernel set in use
-// let MatMul compute in bf16 for T token rows of weights in dt (the amx
-// set's f32-accurate tiles still come first for the formats they take):
+// let MatMul compute in bf16 for T token rows of weights in dt (with the
+// amx set, on its tiles in one bf16 part):
 // the choice between Attention and AttentionBF16 for an attention that
 // goes with those products (the vision tower's).
 func (p *Pool) BF16For(dt DType, T int) bool { return p.useBF16(kern, dt, T) }

@@ -9,9 +9,10 @@ import (
 
 // Precision chooses the arithmetic of MatMul's many-token products (the
 // GEMM of prefill and of the vision tower). The zero value is
-// PrecisionAuto. The amx set's tile products keep f32 accuracy and take
-// the formats they handle (bf16, f16, Q8_0, Q4_0 at 32+ tokens) first,
-// whatever the precision.
+// PrecisionAuto. The amx set follows it alike: where the bf16 GEMM would
+// be taken it runs the same bf16 arithmetic on the AMX tiles (one bf16
+// part per value, rounded as here); elsewhere its tiles keep f32 accuracy
+// for the formats they handle (bf16, f16, Q8_0, Q4_0 at 32+ tokens).
 type Precision uint8
 
 const (
@@ -64,25 +65,37 @@ func HasBF16Dot() bool { return kern.gemmBF16 != nil }
 
 // PrecisionNote describes the arithmetic MatMul uses under pr with the
 // kernel set in use, for bench and inspect.
-func PrecisionNote(pr Precision) string {
+func PrecisionNote(pr Precision) string { return precisionNote(kern, pr) }
+
+// precisionNote is PrecisionNote for the kernel set k.
+func precisionNote(k *kernels, pr Precision) string {
+	gemm := "bf16 GEMM"
+	if k.tileMatMul != nil {
+		gemm = "bf16 GEMM on the AMX tiles (one bf16 part)"
+	}
+	// The formats the f32-accurate AMX tiles take outside the bf16 GEMM.
+	rest := fmt.Sprintf("bf16 and f16 below %d tokens, Q8_0 and Q4_0", bf16MinT)
 	switch {
 	case pr == PrecisionF32:
-		return "f32"
-	case !HasBF16Dot():
-		return fmt.Sprintf("f32 (%s asked; the %s kernels have no bf16 dot products)", pr, kern.name)
+		return "f32" + amxF32Note(k, "bf16, f16, Q8_0 and Q4_0")
+	case k.gemmBF16 == nil:
+		return fmt.Sprintf("f32 (%s asked; the %s kernels have no bf16 dot products)", pr, k.name) +
+			amxF32Note(k, "bf16, f16, Q8_0 and Q4_0")
 	case pr == PrecisionBF16:
-		return fmt.Sprintf("bf16 GEMM (and vision attention) for f32/bf16/f16 weights at ≥ %d tokens, f32 otherwise", bf16MinT) + amxFirst()
+		return fmt.Sprintf("%s (and vision attention) for f32/bf16/f16 weights at ≥ %d tokens, f32 otherwise", gemm, bf16MinT) +
+			amxF32Note(k, rest)
 	}
-	return fmt.Sprintf("bf16 GEMM (and vision attention) for bf16/f16 weights at ≥ %d tokens, f32 otherwise", bf16MinT) + amxFirst()
+	return fmt.Sprintf("%s (and vision attention) for bf16/f16 weights at ≥ %d tokens, f32 otherwise", gemm, bf16MinT) +
+		amxF32Note(k, rest)
 }
 
-// amxFirst notes, for PrecisionNote, that the amx set's f32-accurate tiles
-// take the weight formats they handle before the bf16 GEMM.
-func amxFirst() string {
-	if kern.tileMatMul == nil {
+// amxF32Note notes, for precisionNote, the weight formats the amx set's
+// f32-accurate tiles take.
+func amxF32Note(k *kernels, formats string) string {
+	if k.tileMatMul == nil {
 		return ""
 	}
-	return "; the AMX tiles (f32-accurate) take bf16, f16, Q8_0 and Q4_0 weights first"
+	return fmt.Sprintf("; the AMX tiles (f32-accurate) take %s weights from %d tokens", formats, amxMinT)
 }
 
 // Register and cache blocking of the bf16 GEMM. The micro-kernel sets or
@@ -273,6 +286,30 @@ func gemmBF16Generic(kp int, a []uint32, rs, ps int, b []uint32, c []float32, ld
 	}
 }
 
+// roundRowsBF16 returns the T rows of x (K columns each) rounded to
+// bfloat16 pairs as bf16Pair does (k's SIMD rounding where it has one),
+// as rows xs words apart: at least minWords words (zero past (K+1)/2) and
+// padded so that the rows a kernel reads together do not share L1 sets,
+// with zero rows up to rows. The bf16 GEMM and the AMX one-part kernel
+// (which loads its A tiles from these rows) share it, so they round alike.
+func (p *Pool) roundRowsBF16(k *kernels, x []float32, T, K, rows, minWords int) (xb []uint32, xs int) {
+	round := k.roundBF16
+	if round == nil {
+		round = roundBF16Generic
+	}
+	xs = max(minWords, (K+1)/2)
+	if xs >= 256 {
+		xs += 16
+	}
+	xb = make([]uint32, rows*xs)
+	p.For(T, 16, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			round(xb[t*xs:], x[t*K:(t+1)*K])
+		}
+	})
+	return xb, xs
+}
+
 // gemmBF16 is the cache-blocked product of MatMul in bf16 (see
 // PrecisionBF16): the activations are rounded once, the weights packed one
 // panel at a time by the worker that uses it, and the products of each
@@ -283,24 +320,8 @@ func (p *Pool) gemmBF16(k *kernels, out, x []float32, T int, w *Matrix) {
 	np := (N + bfRows - 1) / bfRows     // weight panels
 	KP := (K + 1) / 2                   // column pairs
 
-	// x rounded to bfloat16 as rows of KP pairs, xs words apart (padded so
-	// that the 14 rows a micro-kernel reads do not share L1 sets), with
-	// zero rows up to a whole number of token panels: the micro-kernel
-	// reads its token rows in place.
-	round := k.roundBF16
-	if round == nil {
-		round = roundBF16Generic
-	}
-	xs := KP
-	if xs >= 256 {
-		xs += 16
-	}
-	xb := make([]uint32, mp*bfTokens*xs)
-	p.For(T, 16, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			round(xb[t*xs:], x[t*K:(t+1)*K])
-		}
-	})
+	// The micro-kernel reads its token rows in place.
+	xb, xs := p.roundRowsBF16(k, x, T, K, mp*bfTokens, KP)
 
 	const ncp, mcp = bfNC / bfRows, bfMC / bfTokens
 	p.For(np, 1, func(lo, hi int) {

@@ -219,8 +219,9 @@ func TestMatMulPrecision(t *testing.T) {
 	defer p.Close()
 	for _, k := range bf16Sets() {
 		if k.tileMatMul != nil {
-			// The AMX tiles (f32-accurate) come before the bf16 GEMM;
-			// this test is about the choice after them.
+			// The AMX tiles (one bf16 part, summed in another order)
+			// replace the bf16 GEMM; TestAMXMatMulHook checks them.
+			// This test is about the choice of the GEMM.
 			c := *k
 			c.tileMatMul = nil
 			k = &c

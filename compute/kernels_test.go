@@ -171,7 +171,7 @@ func matMulTol(x []float32, t, r int, w *Matrix, viaRows bool) float64 {
 		qerr += amax / 127 / 2 * wsum
 	}
 	tol := 2e-6*mag + 1e-6
-	if (w.DType == Q8_0 || w.DType == Q4_0) && viaRows {
+	if intGEMMFormat(w.DType) && viaRows {
 		tol += qerr * 1.01
 	}
 	return tol

@@ -78,11 +78,12 @@ func gemmMinT(k *kernels, dt DType) int {
 // their minimum T; also for GGMLQ8_0 and GGMLQ4_0) quantize x to 8 bits
 // per block of 32 and use integer dot products, so their result differs
 // from the f32 product of the dequantized weights by the activation
-// rounding: at most Σ_blocks max|x|/254·Σ|w| per output. With the amx
-// kernel set, BF16, F16, Q8_0 and Q4_0 weights at 32 tokens or more go
-// through the AMX tiles (amx.go) with the same accuracy. Other float
-// weights are multiplied in f32, or in bf16 where the pool's Precision
-// asks for it (see PrecisionBF16).
+// rounding: at most Σ_blocks max|x|/254·Σ|w| per output. Float weights
+// are multiplied in f32, or in bf16 where the pool's Precision asks for
+// it (see PrecisionBF16). With the amx kernel set the AMX tiles (amx.go)
+// take the bf16 products, and BF16, F16, Q8_0 and Q4_0 (split or ggml
+// layout) weights at 32 tokens or more otherwise, with the same accuracy
+// as the paths they replace.
 func (p *Pool) MatMul(out, x []float32, T int, w *Matrix) {
 	p.matMul(kern, out, x, T, w)
 }
@@ -99,8 +100,8 @@ func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 		clear(out[:T*rows])
 		return
 	}
-	// The AMX tiles first: they keep f32 accuracy, so every precision may
-	// take them.
+	// The AMX tiles first: they follow the precision as the bf16 GEMM
+	// would (useBF16), f32-accurate where it would not be taken.
 	if k.tileMatMul != nil && k.tileMatMul(p, out, x, T, w) {
 		return
 	}
