@@ -195,6 +195,7 @@ TEXT ·dotQ4KAVX2(SB), NOSPLIT, $0-44
 	VPBROADCASTQ nib<>(SB), Y15
 
 q4kloop:
+	WPF3
 	K4SCALES
 	KMINS
 	VPERMQ $0x44, Y2, Y6
@@ -285,6 +286,7 @@ TEXT ·dotQ6KAVX2(SB), NOSPLIT, $0-44
 	VPBROADCASTQ k3mask<>(SB), Y14
 
 q6kloop:
+	WPF4
 	// X6: the 16 int8 scales. The stored values are q+32: Y2 gets
 	// 32·Σ scale·bsum per group, to subtract.
 	VMOVDQU 192(DI), X6
@@ -458,6 +460,7 @@ TEXT ·dotQ8_0GAVX2(SB), NOSPLIT, $0-44
 	JL   q80tail
 
 q80loop:
+	WPF2
 	Q80BLK(Y0, X1)
 	B32ADV(34)
 	Q80BLK(Y5, X8)

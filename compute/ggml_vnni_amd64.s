@@ -326,6 +326,7 @@ TEXT ·dotQ4KVNNI(SB), NOSPLIT, $0-44
 	KVIDX(kvq4idx)
 
 q4kvloop:
+	WPF3
 	K45HEAD
 	Q4KV(0, Z16, Z0)
 	Q4KV(1, Z17, Z21)
@@ -398,6 +399,7 @@ TEXT ·dotQ6KVNNI(SB), NOSPLIT, $0-44
 	VPBROADCASTD AX, Z14
 
 q6kvloop:
+	WPF4
 	// Z3: the 16 factors d·scale_i·xd_{i/2}. The stored values are q+32:
 	// Z7 gets -8·bsum_i, the start of each of sub-block i's 4 lanes, so
 	// that their int32 sums come out exact.
@@ -441,6 +443,7 @@ TEXT ·dotQ8_0GVNNI(SB), NOSPLIT, $0-44
 	VBROADCASTSS X14, X14
 
 q80vloop:
+	WPF3
 	MOVWLZX (DI), AX
 	VMOVD AX, X5
 	VPINSRW $1, 34(DI), X5, X5

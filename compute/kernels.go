@@ -53,7 +53,7 @@ type kernels struct {
 	// rowsQ8 and rowsQ4, when set, are dotQ8 and dotQ4 for one activation
 	// row against len(out) consecutive weight rows of nb blocks (wq, wd
 	// start at the first): out[r] is row r's result, equal to dotQ8's.
-	// MatMul uses them for one token.
+	// MatMul uses them for up to rowsMaxT tokens.
 	rowsQ8, rowsQ4 func(xq []int8, xd, xs []float32, nb int, wq []byte, wd []uint16, out []float32)
 	// permQ4, when set, rearranges a row quantized by quantQ8 in place into
 	// the layout dotQ4 expects (dotQ8 still takes the plain one).

@@ -150,8 +150,10 @@ var avx2Kernels = &kernels{
 		_, _ = dst[nb*qBlock-1], q[nb*qBlock/2-1]
 		dequantQ4AVX2(&dst[0], &q[0], &d[0], nb)
 	},
-	dotQ8: dotQ8Asm,
-	dotQ4: dotQ4Asm,
+	dotQ8:  dotQ8Asm,
+	dotQ4:  dotQ4Asm,
+	rowsQ8: rowsQ8AVX2,
+	rowsQ4: rowsQ4AVX2,
 	dotQ8r4: func(xq []int8, xd, _ []float32, nb int, wq []byte, wd []uint16, out *[4]float32) {
 		full := nb &^ 7
 		if full > 0 {

@@ -253,6 +253,36 @@ hfdone:
 	VPERM2F128 $0x00, Y6, Y6, Y8; \
 	VPERM2F128 $0x11, Y6, Y6, Y9
 
+// Q8EIGHT does 8 Q8_0 blocks (weights at DI, scales at R9, activations at
+// SI, their scales at R8) into Y0, Y1 and steps past them (CX -= 8).
+#define Q8EIGHT \
+	VCVTPH2PS (R9), Y6; \
+	VMULPS (R8), Y6, Y6; \
+	SPLITSCALES; \
+	Q8BLK(0, Y8, 0x00, Y0); \
+	Q8BLK(32, Y8, 0x55, Y1); \
+	Q8BLK(64, Y8, 0xaa, Y0); \
+	Q8BLK(96, Y8, 0xff, Y1); \
+	Q8BLK(128, Y9, 0x00, Y0); \
+	Q8BLK(160, Y9, 0x55, Y1); \
+	Q8BLK(192, Y9, 0xaa, Y0); \
+	Q8BLK(224, Y9, 0xff, Y1); \
+	ADDQ $256, SI; \
+	ADDQ $256, DI; \
+	ADDQ $32, R8; \
+	ADDQ $16, R9; \
+	SUBQ $8, CX
+
+// Q8ONE is Q8EIGHT for one block, into Y0.
+#define Q8ONE \
+	ONESCALE; \
+	Q8BLK(0, Y8, 0x00, Y0); \
+	ADDQ $32, SI; \
+	ADDQ $32, DI; \
+	ADDQ $4, R8; \
+	ADDQ $2, R9; \
+	DECQ CX
+
 // func dotQ8AVX2(xq *int8, xd *float32, wq *byte, wd *uint16, nb int) float32
 TEXT ·dotQ8AVX2(SB), NOSPLIT, $0-44
 	MOVQ xq+0(FP), SI
@@ -268,34 +298,13 @@ TEXT ·dotQ8AVX2(SB), NOSPLIT, $0-44
 q8eight:
 	CMPQ CX, $8
 	JL   q8rest
-	VCVTPH2PS (R9), Y6
-	VMULPS (R8), Y6, Y6
-	SPLITSCALES
-	Q8BLK(0, Y8, 0x00, Y0)
-	Q8BLK(32, Y8, 0x55, Y1)
-	Q8BLK(64, Y8, 0xaa, Y0)
-	Q8BLK(96, Y8, 0xff, Y1)
-	Q8BLK(128, Y9, 0x00, Y0)
-	Q8BLK(160, Y9, 0x55, Y1)
-	Q8BLK(192, Y9, 0xaa, Y0)
-	Q8BLK(224, Y9, 0xff, Y1)
-	ADDQ $256, SI
-	ADDQ $256, DI
-	ADDQ $32, R8
-	ADDQ $16, R9
-	SUBQ $8, CX
+	Q8EIGHT
 	JMP  q8eight
 
 q8rest:
 	TESTQ CX, CX
 	JE    q8done
-	ONESCALE
-	Q8BLK(0, Y8, 0x00, Y0)
-	ADDQ $32, SI
-	ADDQ $32, DI
-	ADDQ $4, R8
-	ADDQ $2, R9
-	DECQ CX
+	Q8ONE
 	JMP  q8rest
 
 q8done:
@@ -338,6 +347,49 @@ q8done:
 	VPERMPS Y6, IDX, Y5; \
 	VFMADD231PS Y2, Y5, ACC
 
+// Q4CONST loads dotQ4AVX2's constants: 0x0f bytes in Y14, the scale
+// indexes of Q4PAIR in Y7, Y9, Y10, Y11.
+#define Q4CONST \
+	MOVL $0x0f0f0f0f, AX; \
+	VMOVD AX, X14; \
+	VPBROADCASTD X14, Y14; \
+	VMOVDQU q4idx<>+0(SB), Y7; \
+	VMOVDQU q4idx<>+32(SB), Y9; \
+	VMOVDQU q4idx<>+64(SB), Y10; \
+	VMOVDQU q4idx<>+96(SB), Y11
+
+// Q4EIGHT does 8 Q4_0 blocks (weights at DI, scales at R9; activations in
+// the pair layout at SI, their scales at R8 and sums at R10) into Y0, Y1
+// and the offset sum Y12, and steps past them (CX -= 8).
+#define Q4EIGHT \
+	VCVTPH2PS (R9), Y6; \
+	VMULPS (R8), Y6, Y6; \
+	VFMADD231PS (R10), Y6, Y12; \
+	Q4PAIR(0, 0, Y7, Y0); \
+	Q4PAIR(32, 64, Y9, Y1); \
+	Q4PAIR(64, 128, Y10, Y0); \
+	Q4PAIR(96, 192, Y11, Y1); \
+	ADDQ $256, SI; \
+	ADDQ $128, DI; \
+	ADDQ $32, R8; \
+	ADDQ $32, R10; \
+	ADDQ $16, R9; \
+	SUBQ $8, CX
+
+// Q4ONE is Q4EIGHT for one block in plain order, into Y0 and Y12.
+#define Q4ONE \
+	ONESCALE; \
+	VMOVSS (R10), X13; \
+	VMULPS Y6, Y13, Y13; \
+	VADDPS Y13, Y12, Y12; \
+	Q4BLK(0, 0, Y8, 0x00, Y0); \
+	ADDQ $32, SI; \
+	ADDQ $16, DI; \
+	ADDQ $4, R8; \
+	ADDQ $4, R10; \
+	ADDQ $2, R9; \
+	DECQ CX
+
 // func dotQ4AVX2(xq *int8, xd, xs *float32, wq *byte, wd *uint16, nb int) float32
 //
 // xs[b] is 8·Σ xq of block b: Σ (q-8)·x = Σ q·x - 8·Σ x. The activations
@@ -355,46 +407,18 @@ TEXT ·dotQ4AVX2(SB), NOSPLIT, $0-52
 	VXORPS Y12, Y12, Y12
 	VPCMPEQW Y15, Y15, Y15
 	VPSRLW $15, Y15, Y15
-	MOVL $0x0f0f0f0f, AX
-	VMOVD AX, X14
-	VPBROADCASTD X14, Y14
-	VMOVDQU q4idx<>+0(SB), Y7
-	VMOVDQU q4idx<>+32(SB), Y9
-	VMOVDQU q4idx<>+64(SB), Y10
-	VMOVDQU q4idx<>+96(SB), Y11
+	Q4CONST
 
 q4eight:
 	CMPQ CX, $8
 	JL   q4rest
-	VCVTPH2PS (R9), Y6
-	VMULPS (R8), Y6, Y6
-	VFMADD231PS (R10), Y6, Y12
-	Q4PAIR(0, 0, Y7, Y0)
-	Q4PAIR(32, 64, Y9, Y1)
-	Q4PAIR(64, 128, Y10, Y0)
-	Q4PAIR(96, 192, Y11, Y1)
-	ADDQ $256, SI
-	ADDQ $128, DI
-	ADDQ $32, R8
-	ADDQ $32, R10
-	ADDQ $16, R9
-	SUBQ $8, CX
+	Q4EIGHT
 	JMP  q4eight
 
 q4rest:
 	TESTQ CX, CX
 	JE    q4done
-	ONESCALE
-	VMOVSS (R10), X13
-	VMULPS Y6, Y13, Y13
-	VADDPS Y13, Y12, Y12
-	Q4BLK(0, 0, Y8, 0x00, Y0)
-	ADDQ $32, SI
-	ADDQ $16, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $2, R9
-	DECQ CX
+	Q4ONE
 	JMP  q4rest
 
 q4done:
@@ -2207,3 +2231,104 @@ DATA bias127<>+24(SB)/4, $0x0000007f
 DATA bias127<>+28(SB)/4, $0x0000007f
 GLOBL bias127<>(SB), RODATA|NOPTR, $32
 
+
+// The one-row dot products above over a run of consecutive weight rows,
+// for decode: one call per chunk of rows rather than one per row, the
+// weights prefetched pf bytes ahead across the row boundaries (see
+// rowsPrefetchAVX2). Each row's arithmetic is that of dotQ8AVX2 or
+// dotQ4AVX2, in the same order, so the results are equal bit for bit.
+
+// func dotQ8RowsAVX2(xq *int8, xd *float32, nb int, wq *byte, wd *uint16, out *float32, rows, pf int)
+//
+// out[r] = dotQ8AVX2 of the nb activation blocks (nb > 0) with weight row
+// r < rows (rows > 0, nb blocks apart).
+TEXT ·dotQ8RowsAVX2(SB), NOSPLIT, $0-64
+	MOVQ wq+24(FP), DI
+	MOVQ wd+32(FP), R9
+	MOVQ out+40(FP), DX
+	MOVQ rows+48(FP), BX
+	MOVQ pf+56(FP), R14
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+
+r8row:
+	MOVQ xq+0(FP), SI
+	MOVQ xd+8(FP), R8
+	MOVQ nb+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+r8eight:
+	CMPQ CX, $8
+	JL   r8rest
+	PREFETCHT0 (DI)(R14*1)
+	PREFETCHT0 64(DI)(R14*1)
+	PREFETCHT0 128(DI)(R14*1)
+	PREFETCHT0 192(DI)(R14*1)
+	Q8EIGHT
+	JMP  r8eight
+
+r8rest:
+	TESTQ CX, CX
+	JE    r8done
+	Q8ONE
+	JMP  r8rest
+
+r8done:
+	VADDPS Y1, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VMOVSS X0, (DX)
+	ADDQ $4, DX
+	DECQ BX
+	JNZ  r8row
+	VZEROUPPER
+	RET
+
+// func dotQ4RowsAVX2(xq *int8, xd, xs *float32, nb int, wq *byte, wd *uint16, out *float32, rows, pf int)
+//
+// out[r] = dotQ4AVX2 of the nb activation blocks (nb > 0; whole groups of
+// 8 in the pair layout of permQ4Pairs, the rest in plain order) with
+// weight row r < rows.
+TEXT ·dotQ4RowsAVX2(SB), NOSPLIT, $0-72
+	MOVQ wq+32(FP), DI
+	MOVQ wd+40(FP), R9
+	MOVQ out+48(FP), DX
+	MOVQ rows+56(FP), BX
+	MOVQ pf+64(FP), R14
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+	Q4CONST
+
+r4row:
+	MOVQ xq+0(FP), SI
+	MOVQ xd+8(FP), R8
+	MOVQ xs+16(FP), R10
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y12, Y12, Y12
+
+r4eight:
+	CMPQ CX, $8
+	JL   r4rest
+	PREFETCHT0 (DI)(R14*1)
+	PREFETCHT0 64(DI)(R14*1)
+	Q4EIGHT
+	JMP  r4eight
+
+r4rest:
+	TESTQ CX, CX
+	JE    r4done
+	Q4ONE
+	JMP  r4rest
+
+r4done:
+	VADDPS Y1, Y0, Y0
+	VSUBPS Y12, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VMOVSS X0, (DX)
+	ADDQ $4, DX
+	DECQ BX
+	JNZ  r4row
+	VZEROUPPER
+	RET

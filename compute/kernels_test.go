@@ -179,7 +179,7 @@ func matMulTol(x []float32, t, r int, w *Matrix, viaRows bool) float64 {
 
 func TestMatMul(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
-	shapes := [][2]int{{1, 1}, {7, 31}, {33, 33}, {17, 100}, {40, 7}, {5, 4101}, {37, 300}}
+	shapes := [][2]int{{1, 1}, {7, 31}, {33, 33}, {17, 100}, {40, 7}, {5, 4101}, {37, 300}, {9, 8224}}
 	for _, sh := range shapes {
 		rows, cols := sh[0], sh[1]
 		base := &Matrix{DType: F32, Rows: rows, Cols: cols, F32: randF32(rng, rows*cols)}
@@ -191,7 +191,7 @@ func TestMatMul(t *testing.T) {
 			if err := w.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			for _, T := range []int{1, 2, 5, 6, 7, 13, 100} {
+			for _, T := range []int{1, 2, 3, 5, 6, 7, 13, 100} {
 				if T*rows*cols > 2_100_000 {
 					continue
 				}

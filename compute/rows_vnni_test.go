@@ -17,10 +17,24 @@ func TestRowsVNNI(t *testing.T) {
 	if !cpu.X86.HasAVX512VNNI || !hasAVX512() {
 		t.Skip("no AVX512_VNNI")
 	}
-	k := newAVX512Kernels()
+	testRows(t, newAVX512Kernels())
+}
+
+// TestRowsAVX2 is TestRowsVNNI for the avx2 set's row-range kernels and
+// its one-row dotQ8AVX2 / dotQ4AVX2.
+func TestRowsAVX2(t *testing.T) {
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || !cpu.X86.HasF16C {
+		t.Skip("no AVX2")
+	}
+	testRows(t, avx2Kernels)
+}
+
+// testRows checks k.rowsQ8 and k.rowsQ4 against k.dotQ8 and k.dotQ4 row
+// by row, bit for bit.
+func testRows(t *testing.T, k *kernels) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, dt := range []DType{Q8_0, Q4_0} {
-		for _, cols := range []int{128, 256, 384, 4096, 13696, 160, 32, 100} {
+		for _, cols := range []int{128, 256, 384, 4096, 13696, 160, 32, 100, 288, 992} {
 			for _, rows := range []int{1, 3, 8} {
 				t.Run(fmt.Sprintf("%v/%dx%d", dt, rows, cols), func(t *testing.T) {
 					w, err := Quantize(&Matrix{DType: F32, Rows: rows, Cols: cols, F32: randF32(rng, rows*cols)}, dt)
