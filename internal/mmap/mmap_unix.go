@@ -6,6 +6,8 @@ import (
 	"os"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 func mapFile(f *os.File, size int64) ([]byte, func() error, error) {
@@ -32,5 +34,5 @@ func Release(b []byte) error {
 	if last <= first {
 		return nil
 	}
-	return syscall.Madvise(b[first-start:last-start], syscall.MADV_DONTNEED)
+	return unix.Madvise(b[first-start:last-start], unix.MADV_DONTNEED)
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command realsize measures glmv on a real-size checkpoint: it writes a
 // GLM-4.1V-9B-shaped checkpoint the way the Hugging Face Hub lays it out
 // (sharded bf16 safetensors with an index, about 20.6 GB of random weights,
