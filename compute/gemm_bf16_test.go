@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/glmv/glmv/internal/cputime"
+
 	"github.com/glmv/glmv/internal/half"
 )
 
@@ -292,7 +294,7 @@ func BenchmarkGEMMBF16Micro(b *testing.B) {
 		bp[i] = 0x3f003f00
 	}
 	c := make([]float32, bfTokens*bfRows)
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	for b.Loop() {
 		for i := range panels {
 			kern.gemmBF16(kp, a, 1, bfTokens, bp[i*kp*bfRows:(i+1)*kp*bfRows], c, bfRows, true)
@@ -300,7 +302,7 @@ func BenchmarkGEMMBF16Micro(b *testing.B) {
 	}
 	flop := 2 * bfTokens * bfRows * 2 * kp * panels * float64(b.N)
 	b.ReportMetric(flop/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-	if c := cpuTime() - c0; c > 0 {
+	if c := cputime.Process() - c0; c > 0 {
 		b.ReportMetric(flop/c.Seconds()/1e9, "cpu-GFLOP/s")
 	}
 }
@@ -326,7 +328,7 @@ func BenchmarkGEMMBF16(b *testing.B) {
 			}
 			b.Run(fmt.Sprintf("%dx%dx%d_%s", T, rows, cols, path), func(b *testing.B) {
 				p := benchPool(b)
-				c0 := cpuTime()
+				c0 := cputime.Process()
 				for b.Loop() {
 					switch path {
 					case "f32":
@@ -339,7 +341,7 @@ func BenchmarkGEMMBF16(b *testing.B) {
 				}
 				flop := 2 * float64(T*rows*cols) * float64(b.N)
 				b.ReportMetric(flop/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-				if c := cpuTime() - c0; c > 0 {
+				if c := cputime.Process() - c0; c > 0 {
 					b.ReportMetric(flop/c.Seconds()/1e9, "cpu-GFLOP/s")
 				}
 			})

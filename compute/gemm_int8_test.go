@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/glmv/glmv/internal/cputime"
 )
 
 // q8TileSets lists the kernel sets to run the integer GEMM with: every set
@@ -277,7 +279,7 @@ func BenchmarkQ8GEMM(b *testing.B) {
 				for _, path := range []string{"rows", "gemmq"} {
 					b.Run(fmt.Sprintf("%v_%dx%d_T%d_%s", dt, sh[0], sh[1], T, path), func(b *testing.B) {
 						p := benchPool(b)
-						c0 := cpuTime()
+						c0 := cputime.Process()
 						for b.Loop() {
 							if path == "gemmq" {
 								p.gemmQ(kern, out, x, T, w)
@@ -285,7 +287,7 @@ func BenchmarkQ8GEMM(b *testing.B) {
 								p.matVec(kern, out, x, T, w)
 							}
 						}
-						cpu := (cpuTime() - c0).Seconds()
+						cpu := (cputime.Process() - c0).Seconds()
 						b.ReportMetric(cpu*1e3/float64(b.N), "cpu-ms/op")
 						b.ReportMetric(float64(T*sh[0]*sh[1])*float64(b.N)/cpu/1e9, "GMAC/cpu-s")
 					})
@@ -305,13 +307,13 @@ func BenchmarkQ8TileMicroKernel(b *testing.B) {
 	a, w := make([]byte, nb*qtTokens*qBlock), make([]byte, nb*qtRows*qBlock)
 	ad, off, ws := make([]float32, nb*qtTokens), make([]int32, nb*qtRows), make([]float32, nb*qtRows)
 	c := make([]float32, qtTokens*qtRows)
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	for b.Loop() {
 		for range 100 {
 			kern.q8.tile(nb, a, ad, w, off, ws, c, qtRows)
 		}
 	}
-	b.ReportMetric(100*qtTokens*qtRows*nb*qBlock*float64(b.N)/(cpuTime()-c0).Seconds()/1e9, "GMAC/cpu-s")
+	b.ReportMetric(100*qtTokens*qtRows*nb*qBlock*float64(b.N)/(cputime.Process()-c0).Seconds()/1e9, "GMAC/cpu-s")
 }
 
 // BenchmarkPackQPanel packs one chunk of 32 weight rows with the kernel set
@@ -350,7 +352,7 @@ func BenchmarkQ8GEMMGGML(b *testing.B) {
 			for _, path := range []string{"f32gemm", "rows", "gemmq"} {
 				b.Run(fmt.Sprintf("%v_T%d_%s", dt, T, path), func(b *testing.B) {
 					p := benchPool(b)
-					c0 := cpuTime()
+					c0 := cputime.Process()
 					for b.Loop() {
 						switch path {
 						case "f32gemm":
@@ -361,7 +363,7 @@ func BenchmarkQ8GEMMGGML(b *testing.B) {
 							p.gemmQ(kern, out, x, T, w)
 						}
 					}
-					b.ReportMetric((cpuTime()-c0).Seconds()*1e3/float64(b.N), "cpu-ms/op")
+					b.ReportMetric((cputime.Process()-c0).Seconds()*1e3/float64(b.N), "cpu-ms/op")
 				})
 			}
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/glmv/glmv/internal/cputime"
+
 	"github.com/glmv/glmv/internal/half"
 	"github.com/glmv/glmv/safetensors"
 )
@@ -321,11 +323,11 @@ func BenchmarkMatVecGGML(b *testing.B) {
 				x := randF32(rng, sh[1])
 				out := make([]float32, sh[0])
 				b.SetBytes(int64(len(w.Q)))
-				c0 := cpuTime()
+				c0 := cputime.Process()
 				for b.Loop() {
 					p.MatMul(out, x, 1, w)
 				}
-				if c := cpuTime() - c0; c > 0 && p.workers == 1 {
+				if c := cputime.Process() - c0; c > 0 && p.workers == 1 {
 					b.ReportMetric(float64(len(w.Q))*float64(b.N)/c.Seconds()/1e9, "cpu-GB/s")
 				}
 			})

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/glmv/glmv/internal/cputime"
 )
 
 // BenchmarkGGMLBlockDot measures each kernel set's block dot product on one
@@ -113,7 +115,7 @@ func BenchmarkGGMLPaths(b *testing.B) {
 								out = make([]float32, T*rows)
 							}
 							var p *Pool
-							c0 := cpuTime()
+							c0 := cputime.Process()
 							for b.Loop() {
 								if path == "gemm" {
 									p.gemm(k, out, x, T, w)
@@ -123,7 +125,7 @@ func BenchmarkGGMLPaths(b *testing.B) {
 							}
 							flop := 2 * float64(T*rows*cols) * float64(b.N)
 							b.ReportMetric(flop/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-							if c := cpuTime() - c0; c > 0 {
+							if c := cputime.Process() - c0; c > 0 {
 								b.ReportMetric(float64(c.Nanoseconds())/float64(b.N), "cpu-ns/op")
 								b.ReportMetric(flop/c.Seconds()/1e9, "cpu-GFLOP/s")
 							}
