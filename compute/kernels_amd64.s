@@ -2235,7 +2235,7 @@ GLOBL bias127<>(SB), RODATA|NOPTR, $32
 // The one-row dot products above over a run of consecutive weight rows,
 // for decode: one call per chunk of rows rather than one per row, the
 // weights prefetched pf bytes ahead across the row boundaries (see
-// rowsPrefetchAVX2). Each row's arithmetic is that of dotQ8AVX2 or
+// rowsPrefetch). Each row's arithmetic is that of dotQ8AVX2 or
 // dotQ4AVX2, in the same order, so the results are equal bit for bit.
 
 // func dotQ8RowsAVX2(xq *int8, xd *float32, nb int, wq *byte, wd *uint16, out *float32, rows, pf int)
