@@ -182,6 +182,58 @@ func LayerDecodeBytes(cfg *TextConfig, L *TextLayer) int64 {
 	return total
 }
 
+// DecodeMatrices returns the weight matrices one decoded token reads, in
+// the order decode reads them: per layer Q, K, V, O and the dense MLP, or
+// for MoE layers the router, the shared experts and the routed experts
+// (with allExperts every one, else the first top-k: which ones a token
+// takes depends on its routing, and all experts of a layer have the same
+// size), then lm_head.
+func DecodeMatrices(cfg *TextConfig, w *TextWeights, allExperts bool) []*compute.Matrix {
+	var out []*compute.Matrix
+	mat := func(ms ...*compute.Matrix) {
+		for _, m := range ms {
+			if m != nil {
+				out = append(out, m)
+			}
+		}
+	}
+	mlp := func(p *MLP) {
+		if p != nil {
+			mat(p.Gate, p.Up, p.GateUp, p.Down)
+		}
+	}
+	for i := range w.Layers {
+		L := &w.Layers[i]
+		mat(L.Q.W, L.K.W, L.V.W, L.O)
+		mlp(L.MLP)
+		if L.MoE != nil {
+			mat(L.MoE.Router)
+			mlp(L.MoE.Shared)
+			n := len(L.MoE.Experts)
+			if !allExperts {
+				n = min(cfg.MoE.TopK, n)
+			}
+			for e := range n {
+				mlp(&L.MoE.Experts[e])
+			}
+		}
+	}
+	mat(w.LMHead)
+	return out
+}
+
+// DecodeWeightData returns the storage of DecodeMatrices (top-k experts)
+// as bytes: the memory one decoded token reads, in order, DecodeWeightBytes
+// in all. glmv bench streams it with the read-sum probe next to each
+// decoded token.
+func DecodeWeightData(cfg *TextConfig, w *TextWeights) [][]byte {
+	var out [][]byte
+	for _, m := range DecodeMatrices(cfg, w, false) {
+		out = append(out, m.Storage()...)
+	}
+	return out
+}
+
 func matrixBytes(m *compute.Matrix) int64 {
 	if m == nil {
 		return 0

@@ -47,6 +47,9 @@ type benchResult struct {
 	StreamReadGBs              float64  `json:"stream_read_gbs"`
 	StreamTriadGBs             float64  `json:"stream_triad_gbs"`
 	DecodeFractionOfStream     float64  `json:"decode_fraction_of_stream"`
+	WeightProbeGBs             float64  `json:"weight_probe_gbs,omitempty"`
+	WeightProbeBestGBs         float64  `json:"weight_probe_best_gbs,omitempty"`
+	DecodeFractionOfWeightProb float64  `json:"decode_fraction_of_weight_probe,omitempty"`
 	VisionMs                   float64  `json:"vision_ms"`
 	VisionGFLOP                float64  `json:"vision_gflop"`
 	VisionGFLOPs               float64  `json:"vision_gflops"`
@@ -79,7 +82,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	parallel := fs.Int("parallel", 0, "measure continuous batching instead: N streams at once against one stream alone (decode tok/s, time to first token)")
 	secondTurn := fs.Bool("second-turn", false, "measure prefix reuse instead: the first-token time of a conversation's second turn on one image against its first")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the decode phase (with --parallel or --second-turn: of the whole measurement) to this file (for go tool pprof)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the decode phase (with --parallel or --second-turn: of the whole measurement) to this file (for go tool pprof); it includes the weight probe's passes unless --weight-probe=false")
+	weightProbe := fs.Bool("weight-probe", true, "before each decoded token, time a read-sum pass over the weight bytes that token reads (not counted in the token's time) and report decode against it")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: glmv bench [options]\n\nBuilds random weights in memory at the shapes of a real model and measures\nprefill and decode speed, the vision tower on one image, and this machine's\nmemory bandwidth in the same run.\n\nOptions:")
 		fs.PrintDefaults()
@@ -173,7 +177,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// themselves: on this kind of machine it falls as the working set
 	// grows (e.g. 47 GB/s over 1 GiB, 35 GB/s over 8 GiB).
 	logf("measuring the bandwidth of reading the weights…")
-	res.BandwidthGBs = weightReadBandwidth(pool, &w.Text) / 1e9
+	res.BandwidthGBs = weightReadBandwidth(pool, &cfg.Text, &w.Text) / 1e9
 	text := model.NewText(&cfg.Text, &w.Text, pool)
 	res.DecodeWeightBytesPerToken = model.DecodeWeightBytes(&cfg.Text, &w.Text)
 
@@ -214,20 +218,26 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer stop()
 	}
-	steps := make([]float64, 0, *decode)
-	start = time.Now()
-	for i := 0; i < *decode; i++ {
-		t0 := time.Now()
-		if err = text.StepInto(ctx, last, model.Argmax(last), 0, cache); err != nil {
-			return err
-		}
-		steps = append(steps, time.Since(t0).Seconds())
+	var probe *compute.ReadProbe
+	if *weightProbe {
+		probe = compute.NewReadProbe(model.DecodeWeightData(&cfg.Text, &w.Text))
 	}
-	res.DecodeTokS = float64(*decode) / time.Since(start).Seconds()
-	slices.Sort(steps)
-	med := steps[len(steps)/2]
+	steps, probes, err := decodeSteps(ctx, text, pool, probe, cache, last, *decode)
+	if err != nil {
+		return err
+	}
+	var total float64
+	for _, s := range steps {
+		total += s
+	}
+	res.DecodeTokS = float64(*decode) / total
+	med := median(steps)
 	res.DecodeMedianMs = med * 1e3
 	res.DecodeGBs = float64(res.DecodeWeightBytesPerToken) / med / 1e9
+	if probe != nil {
+		wp := weightProbeStats(steps, probes, res.DecodeWeightBytesPerToken, probe.Bytes())
+		res.WeightProbeGBs, res.WeightProbeBestGBs, res.DecodeFractionOfWeightProb = wp.medianGBs, wp.bestGBs, wp.fraction
+	}
 	res.DecodeFractionOfBandwidth = res.DecodeGBs / res.BandwidthGBs
 	// The probes again, right after decode: this machine's bandwidth
 	// drifts over minutes, and the target is the best probe of the run.
@@ -281,6 +291,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "  prefill (%d tokens)       %8.2f tok/s\n", res.PromptTokens, res.PrefillTokS)
 	fmt.Fprintf(stdout, "  decode (%d tokens)          %8.2f tok/s (median %.1f ms/token)\n", res.DecodeTokens, res.DecodeTokS, res.DecodeMedianMs)
 	fmt.Fprintf(stdout, "  weights read per token     %8.1f MB → %.1f GB/s = %.0f%% of bandwidth, %.0f%% of the best streaming probe\n", float64(res.DecodeWeightBytesPerToken)/1e6, res.DecodeGBs, 100*res.DecodeFractionOfBandwidth, 100*res.DecodeFractionOfStream)
+	if res.WeightProbeGBs > 0 {
+		fmt.Fprintf(stdout, "  weight probe (per token)   %8.1f GB/s median, %.1f best → decode at %.0f%% of it (median over tokens)\n", res.WeightProbeGBs, res.WeightProbeBestGBs, 100*res.DecodeFractionOfWeightProb)
+	}
 	if res.EstimatedFullModelDecodeTS > 0 {
 		fmt.Fprintf(stdout, "  full-model decode estimate %8.2f tok/s (same GB/s over all layers)\n", res.EstimatedFullModelDecodeTS)
 	}
@@ -289,6 +302,63 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "  peak memory (RSS)          %8.2f GiB\n", float64(res.PeakRSSBytes)/(1<<30))
 	return nil
+}
+
+// decodeSteps decodes n tokens greedily after the logits last, appending
+// to cache, and returns each step's wall time in seconds. With probe set,
+// a read-sum pass over the weights runs before each step and its time is
+// returned in probes (probes[i] just before steps[i]); the steps' times
+// do not include it, and the tokens decoded are the same either way.
+func decodeSteps(ctx context.Context, text *model.Text, pool *compute.Pool, probe *compute.ReadProbe, cache *model.KVCache, last []float32, n int) (steps, probes []float64, err error) {
+	steps = make([]float64, 0, n)
+	for range n {
+		if probe != nil {
+			t0 := time.Now()
+			probe.Pass(pool)
+			probes = append(probes, time.Since(t0).Seconds())
+		}
+		t0 := time.Now()
+		if err := text.StepInto(ctx, last, model.Argmax(last), 0, cache); err != nil {
+			return nil, nil, err
+		}
+		steps = append(steps, time.Since(t0).Seconds())
+	}
+	return steps, probes, nil
+}
+
+// weightProbe summarises the weight probe timed next to decode.
+type weightProbe struct {
+	// fraction is the median over tokens i of decode's rate over the
+	// probe's just before it, (bytes/steps[i]) / (probeBytes/probes[i]).
+	fraction float64
+	// medianGBs and bestGBs are the median and best probe rates, GB/s.
+	medianGBs, bestGBs float64
+}
+
+// weightProbeStats pairs each decode step (steps[i] seconds for bytes
+// weight bytes) with the probe pass before it (probes[i] seconds for
+// probeBytes); the pairing cancels the machine's bandwidth drifting from
+// one token to the next. It returns the zero value without pairs.
+func weightProbeStats(steps, probes []float64, bytes, probeBytes int64) weightProbe {
+	n := min(len(steps), len(probes))
+	if n == 0 || bytes <= 0 || probeBytes <= 0 {
+		return weightProbe{}
+	}
+	frac := make([]float64, n)
+	rates := make([]float64, n)
+	for i := range n {
+		rates[i] = float64(probeBytes) / probes[i] / 1e9
+		frac[i] = float64(bytes) / steps[i] / 1e9 / rates[i]
+	}
+	return weightProbe{fraction: median(frac), medianGBs: median(rates), bestGBs: slices.Max(rates)}
+}
+
+// median returns the middle value of v (the upper one of an even count)
+// and leaves v as it was.
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 // estimateFullScale is the ratio of the full model's decode weight bytes
@@ -327,7 +397,7 @@ func estimateFullScale(cfg, full *model.Config, w *model.Weights) float64 {
 // matrices; for MoE every expert, which bounds the per-token set from
 // above) through the dot-product kernel on all workers and returns the
 // best of two passes in bytes per second.
-func weightReadBandwidth(pool *compute.Pool, w *model.TextWeights) float64 {
+func weightReadBandwidth(pool *compute.Pool, cfg *model.TextConfig, w *model.TextWeights) float64 {
 	var chunks [][]float32
 	add := func(b []byte) {
 		const chunk = 256 << 10
@@ -337,44 +407,9 @@ func weightReadBandwidth(pool *compute.Pool, w *model.TextWeights) float64 {
 			b = b[n:]
 		}
 	}
-	mat := func(m *compute.Matrix) {
-		if m == nil {
-			return
-		}
-		if len(m.F32) > 0 {
-			add(unsafe.Slice((*byte)(unsafe.Pointer(&m.F32[0])), 4*len(m.F32)))
-		}
-		if len(m.U16) > 0 {
-			add(unsafe.Slice((*byte)(unsafe.Pointer(&m.U16[0])), 2*len(m.U16)))
-		}
-		if len(m.Q) > 0 {
-			add(m.Q)
-		}
-		if len(m.Scales) > 0 {
-			add(unsafe.Slice((*byte)(unsafe.Pointer(&m.Scales[0])), 2*len(m.Scales)))
-		}
-	}
-	mlp := func(p *model.MLP) {
-		if p != nil {
-			mat(p.Gate)
-			mat(p.Up)
-			mat(p.GateUp)
-			mat(p.Down)
-		}
-	}
-	mat(w.LMHead)
-	for i := range w.Layers {
-		L := &w.Layers[i]
-		mat(L.Q.W)
-		mat(L.K.W)
-		mat(L.V.W)
-		mat(L.O)
-		mlp(L.MLP)
-		if L.MoE != nil {
-			for e := range L.MoE.Experts {
-				mlp(&L.MoE.Experts[e])
-			}
-			mlp(L.MoE.Shared)
+	for _, m := range model.DecodeMatrices(cfg, w, true) {
+		for _, b := range m.Storage() {
+			add(b)
 		}
 	}
 	var total int64

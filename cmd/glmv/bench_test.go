@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"math"
 	"testing"
 
 	"github.com/glmv/glmv/compute"
@@ -21,5 +23,86 @@ func TestVisionFLOPs(t *testing.T) {
 	want := 2*S*24*C + 2*block + 2*N*4*C*O + 2*N*O*O + 3*2*N*O*I
 	if got := visionFLOPs(w, segs, 2); got != want {
 		t.Errorf("visionFLOPs = %v, want %v", got, want)
+	}
+}
+
+// TestWeightProbeStats checks the pairing of decode steps with the probe
+// passes before them: each pair's ratio of rates, their median, and the
+// probe's median and best rate, on numbers worked out by hand.
+func TestWeightProbeStats(t *testing.T) {
+	// 1 GB per token; the probe reads 2 GB. Token rates 10, 5, 8, 4 GB/s
+	// against probe rates 20, 5, 10, 8: fractions 0.5, 1, 0.8, 0.5.
+	steps := []float64{0.1, 0.2, 0.125, 0.25}
+	probes := []float64{0.1, 0.4, 0.2, 0.25}
+	got := weightProbeStats(steps, probes, 1e9, 2e9)
+	const eps = 1e-12
+	if math.Abs(got.fraction-0.8) > eps || math.Abs(got.medianGBs-10) > eps || math.Abs(got.bestGBs-20) > eps {
+		t.Errorf("weightProbeStats = %+v, want fraction 0.8 (upper median of 0.5, 0.5, 0.8, 1), median 10 GB/s, best 20", got)
+	}
+	if steps[0] != 0.1 || probes[1] != 0.4 {
+		t.Error("weightProbeStats reordered its inputs")
+	}
+	// A token as fast as its probe is at 1 whatever the drift between
+	// tokens.
+	if got := weightProbeStats([]float64{1, 3, 2}, []float64{2, 6, 4}, 1e9, 2e9); math.Abs(got.fraction-1) > eps {
+		t.Errorf("fraction %v, want 1", got.fraction)
+	}
+	if got := weightProbeStats(nil, nil, 1e9, 1e9); got != (weightProbe{}) {
+		t.Errorf("no pairs: %+v", got)
+	}
+}
+
+// TestDecodeStepsProbe decodes a small model with and without the weight
+// probe between the steps: the logits must be bit-identical, every step
+// and pass timed, and the probe must read the bytes decode reads.
+func TestDecodeStepsProbe(t *testing.T) {
+	cfg, _ := model.Preset("glm4.1v", 2)
+	tc := &cfg.Text
+	tc.Hidden, tc.Heads, tc.KVHeads, tc.HeadDim, tc.Intermediate, tc.Vocab = 128, 4, 2, 32, 256, 512
+	tc.MRopeSection = []int{2, 3, 3}
+	w := model.RandomWeights(cfg, compute.Q8_0, 1, false)
+	pool := compute.NewPool(2)
+	defer pool.Close()
+	text := model.NewText(tc, &w.Text, pool)
+	run := func(probe *compute.ReadProbe) ([]float32, []float64, []float64) {
+		cache := model.NewKVCache(tc, 16)
+		h, _ := text.Embed([]int{1, 2, 3})
+		pos := [3][]int{{0, 1, 2}, {0, 1, 2}, {0, 1, 2}}
+		hidden, err := text.Forward(context.Background(), h, &pos, 3, cache, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := text.Logits(hidden[2*tc.Hidden:], 1)
+		steps, probes, err := decodeSteps(context.Background(), text, pool, probe, cache, last, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return last, steps, probes
+	}
+	want, steps, probes := run(nil)
+	if len(steps) != 5 || probes != nil {
+		t.Fatalf("without probe: %d steps, %d probe passes", len(steps), len(probes))
+	}
+	probe := compute.NewReadProbe(model.DecodeWeightData(tc, &w.Text))
+	if probe.Bytes() != model.DecodeWeightBytes(tc, &w.Text) {
+		t.Errorf("probe reads %d bytes, decode %d", probe.Bytes(), model.DecodeWeightBytes(tc, &w.Text))
+	}
+	got, steps, probes := run(probe)
+	if len(steps) != 5 || len(probes) != 5 {
+		t.Fatalf("with probe: %d steps, %d probe passes", len(steps), len(probes))
+	}
+	for i := range steps {
+		if !(steps[i] > 0 && probes[i] > 0) {
+			t.Errorf("pair %d: step %v s, probe %v s", i, steps[i], probes[i])
+		}
+	}
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("logit %d after the probed decode is %v, without the probe %v", i, got[i], want[i])
+		}
+	}
+	wp := weightProbeStats(steps, probes, model.DecodeWeightBytes(tc, &w.Text), probe.Bytes())
+	if !(wp.fraction > 0 && wp.medianGBs > 0 && wp.bestGBs >= wp.medianGBs) {
+		t.Errorf("stats %+v", wp)
 	}
 }
