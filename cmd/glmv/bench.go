@@ -16,48 +16,52 @@ import (
 	"unsafe"
 
 	"github.com/glmv/glmv/compute"
+	"github.com/glmv/glmv/internal/cputime"
 	"github.com/glmv/glmv/media"
 	"github.com/glmv/glmv/model"
 )
 
 // benchResult is what `glmv bench --json` prints.
 type benchResult struct {
-	Shape                      string   `json:"shape"`
-	Layers                     int      `json:"layers"`
-	Weights                    string   `json:"weights"`
-	KVType                     string   `json:"kv_type"`
-	Threads                    int      `json:"threads"`
-	Kernel                     string   `json:"kernel"`
-	KernelSet                  string   `json:"kernel_set"`
-	KernelSets                 []string `json:"kernel_sets_available"`
-	CPUFeatures                []string `json:"cpu_features"`
-	Precision                  string   `json:"precision"`
-	PrecisionInEffect          string   `json:"precision_in_effect"`
-	PromptTokens               int      `json:"prompt_tokens"`
-	DecodeTokens               int      `json:"decode_tokens"`
-	PrefillTokS                float64  `json:"prefill_tok_s"`
-	DecodeTokS                 float64  `json:"decode_tok_s"`
-	DecodeMedianMs             float64  `json:"decode_median_ms"`
-	DecodeWeightBytesPerToken  int64    `json:"decode_weight_bytes_per_token"`
-	DecodeGBs                  float64  `json:"decode_gbs"`
-	BandwidthGBs               float64  `json:"bandwidth_gbs"`
-	BandwidthBufferGBs         float64  `json:"bandwidth_1buffer_gbs"`
-	DecodeFractionOfBandwidth  float64  `json:"decode_fraction_of_bandwidth"`
-	StreamLoops                string   `json:"stream_loops"`
-	StreamReadGBs              float64  `json:"stream_read_gbs"`
-	StreamTriadGBs             float64  `json:"stream_triad_gbs"`
-	DecodeFractionOfStream     float64  `json:"decode_fraction_of_stream"`
-	WeightProbeGBs             float64  `json:"weight_probe_gbs,omitempty"`
-	WeightProbeBestGBs         float64  `json:"weight_probe_best_gbs,omitempty"`
-	DecodeFractionOfWeightProb float64  `json:"decode_fraction_of_weight_probe,omitempty"`
-	VisionMs                   float64  `json:"vision_ms"`
-	VisionGFLOP                float64  `json:"vision_gflop"`
-	VisionGFLOPs               float64  `json:"vision_gflops"`
-	VisionPatches              int      `json:"vision_patches"`
-	VisionDepth                int      `json:"vision_depth"`
-	PeakRSSBytes               int64    `json:"peak_rss_bytes"`
-	BuildSeconds               float64  `json:"build_seconds"`
-	EstimatedFullModelDecodeTS float64  `json:"estimated_full_model_decode_tok_s"`
+	Shape                          string   `json:"shape"`
+	Layers                         int      `json:"layers"`
+	Weights                        string   `json:"weights"`
+	KVType                         string   `json:"kv_type"`
+	Threads                        int      `json:"threads"`
+	Kernel                         string   `json:"kernel"`
+	KernelSet                      string   `json:"kernel_set"`
+	KernelSets                     []string `json:"kernel_sets_available"`
+	CPUFeatures                    []string `json:"cpu_features"`
+	Precision                      string   `json:"precision"`
+	PrecisionInEffect              string   `json:"precision_in_effect"`
+	PromptTokens                   int      `json:"prompt_tokens"`
+	DecodeTokens                   int      `json:"decode_tokens"`
+	PrefillTokS                    float64  `json:"prefill_tok_s"`
+	DecodeTokS                     float64  `json:"decode_tok_s"`
+	DecodeMedianMs                 float64  `json:"decode_median_ms"`
+	DecodeWeightBytesPerToken      int64    `json:"decode_weight_bytes_per_token"`
+	DecodeGBs                      float64  `json:"decode_gbs"`
+	BandwidthGBs                   float64  `json:"bandwidth_gbs"`
+	BandwidthBufferGBs             float64  `json:"bandwidth_1buffer_gbs"`
+	DecodeFractionOfBandwidth      float64  `json:"decode_fraction_of_bandwidth"`
+	StreamLoops                    string   `json:"stream_loops"`
+	StreamReadGBs                  float64  `json:"stream_read_gbs"`
+	StreamTriadGBs                 float64  `json:"stream_triad_gbs"`
+	DecodeFractionOfStream         float64  `json:"decode_fraction_of_stream"`
+	WeightProbeGBs                 float64  `json:"weight_probe_gbs,omitempty"`
+	WeightProbeBestGBs             float64  `json:"weight_probe_best_gbs,omitempty"`
+	DecodeFractionOfWeightProbe    float64  `json:"decode_fraction_of_weight_probe,omitempty"`
+	DecodeFractionOfWeightProbeCPU float64  `json:"decode_fraction_of_weight_probe_cpu,omitempty"`
+	DecodeCoresUsed                float64  `json:"decode_cores_used,omitempty"`
+	WeightProbeCoresUsed           float64  `json:"weight_probe_cores_used,omitempty"`
+	VisionMs                       float64  `json:"vision_ms"`
+	VisionGFLOP                    float64  `json:"vision_gflop"`
+	VisionGFLOPs                   float64  `json:"vision_gflops"`
+	VisionPatches                  int      `json:"vision_patches"`
+	VisionDepth                    int      `json:"vision_depth"`
+	PeakRSSBytes                   int64    `json:"peak_rss_bytes"`
+	BuildSeconds                   float64  `json:"build_seconds"`
+	EstimatedFullModelDecodeTS     float64  `json:"estimated_full_model_decode_tok_s"`
 }
 
 func benchCommand() command {
@@ -222,21 +226,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *weightProbe {
 		probe = compute.NewReadProbe(model.DecodeWeightData(&cfg.Text, &w.Text))
 	}
-	steps, probes, err := decodeSteps(ctx, text, pool, probe, cache, last, *decode)
+	times, err := decodeSteps(ctx, text, pool, probe, cache, last, *decode)
 	if err != nil {
 		return err
 	}
 	var total float64
-	for _, s := range steps {
+	for _, s := range times.steps {
 		total += s
 	}
 	res.DecodeTokS = float64(*decode) / total
-	med := median(steps)
+	med := median(times.steps)
 	res.DecodeMedianMs = med * 1e3
 	res.DecodeGBs = float64(res.DecodeWeightBytesPerToken) / med / 1e9
 	if probe != nil {
-		wp := weightProbeStats(steps, probes, res.DecodeWeightBytesPerToken, probe.Bytes())
-		res.WeightProbeGBs, res.WeightProbeBestGBs, res.DecodeFractionOfWeightProb = wp.medianGBs, wp.bestGBs, wp.fraction
+		wp := weightProbeStats(times, res.DecodeWeightBytesPerToken, probe.Bytes())
+		res.WeightProbeGBs, res.WeightProbeBestGBs, res.DecodeFractionOfWeightProbe = wp.medianGBs, wp.bestGBs, wp.fraction
+		res.DecodeFractionOfWeightProbeCPU, res.DecodeCoresUsed, res.WeightProbeCoresUsed = wp.fractionCPU, wp.decodeCores, wp.probeCores
 	}
 	res.DecodeFractionOfBandwidth = res.DecodeGBs / res.BandwidthGBs
 	// The probes again, right after decode: this machine's bandwidth
@@ -292,7 +297,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "  decode (%d tokens)          %8.2f tok/s (median %.1f ms/token)\n", res.DecodeTokens, res.DecodeTokS, res.DecodeMedianMs)
 	fmt.Fprintf(stdout, "  weights read per token     %8.1f MB → %.1f GB/s = %.0f%% of bandwidth, %.0f%% of the best streaming probe\n", float64(res.DecodeWeightBytesPerToken)/1e6, res.DecodeGBs, 100*res.DecodeFractionOfBandwidth, 100*res.DecodeFractionOfStream)
 	if res.WeightProbeGBs > 0 {
-		fmt.Fprintf(stdout, "  weight probe (per token)   %8.1f GB/s median, %.1f best → decode at %.0f%% of it (median over tokens)\n", res.WeightProbeGBs, res.WeightProbeBestGBs, 100*res.DecodeFractionOfWeightProb)
+		fmt.Fprintf(stdout, "  weight probe (per token)   %8.1f GB/s median, %.1f best → decode at %.0f%% of it by wall time, %.0f%% by CPU time (medians over tokens)\n", res.WeightProbeGBs, res.WeightProbeBestGBs, 100*res.DecodeFractionOfWeightProbe, 100*res.DecodeFractionOfWeightProbeCPU)
+		fmt.Fprintf(stdout, "  cores used (CPU/wall)      %8.2f decoding, %.2f in the probe, of %d threads\n", res.DecodeCoresUsed, res.WeightProbeCoresUsed, res.Threads)
 	}
 	if res.EstimatedFullModelDecodeTS > 0 {
 		fmt.Fprintf(stdout, "  full-model decode estimate %8.2f tok/s (same GB/s over all layers)\n", res.EstimatedFullModelDecodeTS)
@@ -304,53 +310,80 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
+// decodeTimes holds decodeSteps' measurements in seconds: the wall and
+// process CPU time of each step, and of the probe pass just before it.
+type decodeTimes struct {
+	steps, stepsCPU   []float64
+	probes, probesCPU []float64
+}
+
 // decodeSteps decodes n tokens greedily after the logits last, appending
-// to cache, and returns each step's wall time in seconds. With probe set,
-// a read-sum pass over the weights runs before each step and its time is
-// returned in probes (probes[i] just before steps[i]); the steps' times
-// do not include it, and the tokens decoded are the same either way.
-func decodeSteps(ctx context.Context, text *model.Text, pool *compute.Pool, probe *compute.ReadProbe, cache *model.KVCache, last []float32, n int) (steps, probes []float64, err error) {
-	steps = make([]float64, 0, n)
+// to cache, and times each step. With probe set, a read-sum pass over the
+// weights runs before each step and is timed apart (probes[i] just before
+// steps[i]); the steps' times do not include it, and the tokens decoded
+// are the same either way.
+func decodeSteps(ctx context.Context, text *model.Text, pool *compute.Pool, probe *compute.ReadProbe, cache *model.KVCache, last []float32, n int) (decodeTimes, error) {
+	var dt decodeTimes
+	timed := func(wall, cpu *[]float64, f func() error) error {
+		c0, t0 := cputime.Process(), time.Now()
+		err := f()
+		*wall = append(*wall, time.Since(t0).Seconds())
+		*cpu = append(*cpu, (cputime.Process() - c0).Seconds())
+		return err
+	}
 	for range n {
 		if probe != nil {
-			t0 := time.Now()
-			probe.Pass(pool)
-			probes = append(probes, time.Since(t0).Seconds())
+			timed(&dt.probes, &dt.probesCPU, func() error { probe.Pass(pool); return nil })
 		}
-		t0 := time.Now()
-		if err := text.StepInto(ctx, last, model.Argmax(last), 0, cache); err != nil {
-			return nil, nil, err
+		if err := timed(&dt.steps, &dt.stepsCPU, func() error {
+			return text.StepInto(ctx, last, model.Argmax(last), 0, cache)
+		}); err != nil {
+			return decodeTimes{}, err
 		}
-		steps = append(steps, time.Since(t0).Seconds())
 	}
-	return steps, probes, nil
+	return dt, nil
 }
 
 // weightProbe summarises the weight probe timed next to decode.
 type weightProbe struct {
 	// fraction is the median over tokens i of decode's rate over the
-	// probe's just before it, (bytes/steps[i]) / (probeBytes/probes[i]).
-	fraction float64
+	// probe's just before it, (bytes/steps[i]) / (probeBytes/probes[i]);
+	// fractionCPU the same by process CPU time (zero where the platform
+	// does not report it).
+	fraction, fractionCPU float64
 	// medianGBs and bestGBs are the median and best probe rates, GB/s.
 	medianGBs, bestGBs float64
+	// decodeCores and probeCores are the CPU time over the wall time of
+	// all steps, and of all probe passes: how many cores each had on
+	// average (a worker spinning for work counts, one blocked does not).
+	decodeCores, probeCores float64
 }
 
-// weightProbeStats pairs each decode step (steps[i] seconds for bytes
-// weight bytes) with the probe pass before it (probes[i] seconds for
-// probeBytes); the pairing cancels the machine's bandwidth drifting from
-// one token to the next. It returns the zero value without pairs.
-func weightProbeStats(steps, probes []float64, bytes, probeBytes int64) weightProbe {
-	n := min(len(steps), len(probes))
+// weightProbeStats pairs each decode step (bytes weight bytes) with the
+// probe pass before it (probeBytes); the pairing cancels the machine's
+// bandwidth drifting from one token to the next. It returns the zero
+// value without pairs.
+func weightProbeStats(t decodeTimes, bytes, probeBytes int64) weightProbe {
+	n := min(len(t.steps), len(t.probes), len(t.stepsCPU), len(t.probesCPU))
 	if n == 0 || bytes <= 0 || probeBytes <= 0 {
 		return weightProbe{}
 	}
-	frac := make([]float64, n)
-	rates := make([]float64, n)
+	frac, fracCPU, rates := make([]float64, n), make([]float64, 0, n), make([]float64, n)
+	var sw, sc, pw, pc float64
 	for i := range n {
-		rates[i] = float64(probeBytes) / probes[i] / 1e9
-		frac[i] = float64(bytes) / steps[i] / 1e9 / rates[i]
+		rates[i] = float64(probeBytes) / t.probes[i] / 1e9
+		frac[i] = float64(bytes) / t.steps[i] / 1e9 / rates[i]
+		if t.stepsCPU[i] > 0 && t.probesCPU[i] > 0 {
+			fracCPU = append(fracCPU, float64(bytes)/t.stepsCPU[i]/(float64(probeBytes)/t.probesCPU[i]))
+		}
+		sw, sc, pw, pc = sw+t.steps[i], sc+t.stepsCPU[i], pw+t.probes[i], pc+t.probesCPU[i]
 	}
-	return weightProbe{fraction: median(frac), medianGBs: median(rates), bestGBs: slices.Max(rates)}
+	wp := weightProbe{fraction: median(frac), medianGBs: median(rates), bestGBs: slices.Max(rates),
+		decodeCores: sc / sw, probeCores: pc / pw}
+	if len(fracCPU) == n {
+		wp.fractionCPU = median(fracCPU)
+	}
+	return wp
 }
 
 // median returns the middle value of v (the upper one of an even count)

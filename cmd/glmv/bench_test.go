@@ -27,27 +27,38 @@ func TestVisionFLOPs(t *testing.T) {
 }
 
 // TestWeightProbeStats checks the pairing of decode steps with the probe
-// passes before them: each pair's ratio of rates, their median, and the
-// probe's median and best rate, on numbers worked out by hand.
+// passes before them: each pair's ratio of rates by wall and by CPU time,
+// their medians, the probe's median and best rate and the cores used, on
+// numbers worked out by hand.
 func TestWeightProbeStats(t *testing.T) {
 	// 1 GB per token; the probe reads 2 GB. Token rates 10, 5, 8, 4 GB/s
-	// against probe rates 20, 5, 10, 8: fractions 0.5, 1, 0.8, 0.5.
-	steps := []float64{0.1, 0.2, 0.125, 0.25}
-	probes := []float64{0.1, 0.4, 0.2, 0.25}
-	got := weightProbeStats(steps, probes, 1e9, 2e9)
-	const eps = 1e-12
-	if math.Abs(got.fraction-0.8) > eps || math.Abs(got.medianGBs-10) > eps || math.Abs(got.bestGBs-20) > eps {
-		t.Errorf("weightProbeStats = %+v, want fraction 0.8 (upper median of 0.5, 0.5, 0.8, 1), median 10 GB/s, best 20", got)
+	// against probe rates 20, 5, 10, 8: fractions 0.5, 1, 0.8, 0.5. By
+	// CPU time (steps 0.2, 0.4, 0.25, 0.5 s: 5, 2.5, 4, 2 GB per CPU
+	// second; passes 0.2, 0.4, 0.4, 0.5: 10, 5, 5, 4) 0.5, 0.5, 0.8, 0.5.
+	times := decodeTimes{
+		steps: []float64{0.1, 0.2, 0.125, 0.25}, stepsCPU: []float64{0.2, 0.4, 0.25, 0.5},
+		probes: []float64{0.1, 0.4, 0.2, 0.25}, probesCPU: []float64{0.2, 0.4, 0.4, 0.5},
 	}
-	if steps[0] != 0.1 || probes[1] != 0.4 {
+	got := weightProbeStats(times, 1e9, 2e9)
+	const eps = 1e-12
+	near := func(a, b float64) bool { return math.Abs(a-b) <= eps }
+	if !near(got.fraction, 0.8) || !near(got.fractionCPU, 0.5) || !near(got.medianGBs, 10) || !near(got.bestGBs, 20) {
+		t.Errorf("weightProbeStats = %+v, want fraction 0.8 (upper median of 0.5, 0.5, 0.8, 1), by CPU 0.5, median 10 GB/s, best 20", got)
+	}
+	// Cores: 1.35 CPU s over 0.675 s of steps, 1.5 over 0.95 of passes.
+	if !near(got.decodeCores, 2) || !near(got.probeCores, 1.5/0.95) {
+		t.Errorf("cores used %v decoding, %v probing; want 2 and %v", got.decodeCores, got.probeCores, 1.5/0.95)
+	}
+	if times.steps[0] != 0.1 || times.probes[1] != 0.4 {
 		t.Error("weightProbeStats reordered its inputs")
 	}
 	// A token as fast as its probe is at 1 whatever the drift between
-	// tokens.
-	if got := weightProbeStats([]float64{1, 3, 2}, []float64{2, 6, 4}, 1e9, 2e9); math.Abs(got.fraction-1) > eps {
-		t.Errorf("fraction %v, want 1", got.fraction)
+	// tokens; without CPU times the CPU fraction is left out.
+	flat := decodeTimes{steps: []float64{1, 3, 2}, probes: []float64{2, 6, 4}, stepsCPU: []float64{0, 0, 0}, probesCPU: []float64{0, 0, 0}}
+	if got := weightProbeStats(flat, 1e9, 2e9); !near(got.fraction, 1) || got.fractionCPU != 0 {
+		t.Errorf("fraction %v, by CPU %v; want 1 and 0", got.fraction, got.fractionCPU)
 	}
-	if got := weightProbeStats(nil, nil, 1e9, 1e9); got != (weightProbe{}) {
+	if got := weightProbeStats(decodeTimes{}, 1e9, 1e9); got != (weightProbe{}) {
 		t.Errorf("no pairs: %+v", got)
 	}
 }
@@ -64,7 +75,7 @@ func TestDecodeStepsProbe(t *testing.T) {
 	pool := compute.NewPool(2)
 	defer pool.Close()
 	text := model.NewText(tc, &w.Text, pool)
-	run := func(probe *compute.ReadProbe) ([]float32, []float64, []float64) {
+	run := func(probe *compute.ReadProbe) ([]float32, decodeTimes) {
 		cache := model.NewKVCache(tc, 16)
 		h, _ := text.Embed([]int{1, 2, 3})
 		pos := [3][]int{{0, 1, 2}, {0, 1, 2}, {0, 1, 2}}
@@ -73,27 +84,27 @@ func TestDecodeStepsProbe(t *testing.T) {
 			t.Fatal(err)
 		}
 		last := text.Logits(hidden[2*tc.Hidden:], 1)
-		steps, probes, err := decodeSteps(context.Background(), text, pool, probe, cache, last, 5)
+		times, err := decodeSteps(context.Background(), text, pool, probe, cache, last, 5)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return last, steps, probes
+		return last, times
 	}
-	want, steps, probes := run(nil)
-	if len(steps) != 5 || probes != nil {
-		t.Fatalf("without probe: %d steps, %d probe passes", len(steps), len(probes))
+	want, times := run(nil)
+	if len(times.steps) != 5 || len(times.stepsCPU) != 5 || times.probes != nil {
+		t.Fatalf("without probe: %d steps, %d probe passes", len(times.steps), len(times.probes))
 	}
 	probe := compute.NewReadProbe(model.DecodeWeightData(tc, &w.Text))
 	if probe.Bytes() != model.DecodeWeightBytes(tc, &w.Text) {
 		t.Errorf("probe reads %d bytes, decode %d", probe.Bytes(), model.DecodeWeightBytes(tc, &w.Text))
 	}
-	got, steps, probes := run(probe)
-	if len(steps) != 5 || len(probes) != 5 {
-		t.Fatalf("with probe: %d steps, %d probe passes", len(steps), len(probes))
+	got, times := run(probe)
+	if len(times.steps) != 5 || len(times.probes) != 5 || len(times.probesCPU) != 5 {
+		t.Fatalf("with probe: %d steps, %d probe passes", len(times.steps), len(times.probes))
 	}
-	for i := range steps {
-		if !(steps[i] > 0 && probes[i] > 0) {
-			t.Errorf("pair %d: step %v s, probe %v s", i, steps[i], probes[i])
+	for i := range times.steps {
+		if !(times.steps[i] > 0 && times.probes[i] > 0 && times.stepsCPU[i] >= 0 && times.probesCPU[i] >= 0) {
+			t.Errorf("pair %d: step %v s (%v CPU), probe %v s (%v CPU)", i, times.steps[i], times.stepsCPU[i], times.probes[i], times.probesCPU[i])
 		}
 	}
 	for i := range want {
@@ -101,8 +112,8 @@ func TestDecodeStepsProbe(t *testing.T) {
 			t.Fatalf("logit %d after the probed decode is %v, without the probe %v", i, got[i], want[i])
 		}
 	}
-	wp := weightProbeStats(steps, probes, model.DecodeWeightBytes(tc, &w.Text), probe.Bytes())
-	if !(wp.fraction > 0 && wp.medianGBs > 0 && wp.bestGBs >= wp.medianGBs) {
+	wp := weightProbeStats(times, model.DecodeWeightBytes(tc, &w.Text), probe.Bytes())
+	if !(wp.fraction > 0 && wp.medianGBs > 0 && wp.bestGBs >= wp.medianGBs && wp.decodeCores >= 0) {
 		t.Errorf("stats %+v", wp)
 	}
 }
