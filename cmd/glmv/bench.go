@@ -23,45 +23,52 @@ import (
 
 // benchResult is what `glmv bench --json` prints.
 type benchResult struct {
-	Shape                          string   `json:"shape"`
-	Layers                         int      `json:"layers"`
-	Weights                        string   `json:"weights"`
-	KVType                         string   `json:"kv_type"`
-	Threads                        int      `json:"threads"`
-	Kernel                         string   `json:"kernel"`
-	KernelSet                      string   `json:"kernel_set"`
-	KernelSets                     []string `json:"kernel_sets_available"`
-	CPUFeatures                    []string `json:"cpu_features"`
-	Precision                      string   `json:"precision"`
-	PrecisionInEffect              string   `json:"precision_in_effect"`
-	PromptTokens                   int      `json:"prompt_tokens"`
-	DecodeTokens                   int      `json:"decode_tokens"`
-	PrefillTokS                    float64  `json:"prefill_tok_s"`
-	DecodeTokS                     float64  `json:"decode_tok_s"`
-	DecodeMedianMs                 float64  `json:"decode_median_ms"`
-	DecodeWeightBytesPerToken      int64    `json:"decode_weight_bytes_per_token"`
-	DecodeGBs                      float64  `json:"decode_gbs"`
-	BandwidthGBs                   float64  `json:"bandwidth_gbs"`
-	BandwidthBufferGBs             float64  `json:"bandwidth_1buffer_gbs"`
-	DecodeFractionOfBandwidth      float64  `json:"decode_fraction_of_bandwidth"`
-	StreamLoops                    string   `json:"stream_loops"`
-	StreamReadGBs                  float64  `json:"stream_read_gbs"`
-	StreamTriadGBs                 float64  `json:"stream_triad_gbs"`
-	DecodeFractionOfStream         float64  `json:"decode_fraction_of_stream"`
-	WeightProbeGBs                 float64  `json:"weight_probe_gbs,omitempty"`
-	WeightProbeBestGBs             float64  `json:"weight_probe_best_gbs,omitempty"`
-	DecodeFractionOfWeightProbe    float64  `json:"decode_fraction_of_weight_probe,omitempty"`
-	DecodeFractionOfWeightProbeCPU float64  `json:"decode_fraction_of_weight_probe_cpu,omitempty"`
-	DecodeCoresUsed                float64  `json:"decode_cores_used,omitempty"`
-	WeightProbeCoresUsed           float64  `json:"weight_probe_cores_used,omitempty"`
-	VisionMs                       float64  `json:"vision_ms"`
-	VisionGFLOP                    float64  `json:"vision_gflop"`
-	VisionGFLOPs                   float64  `json:"vision_gflops"`
-	VisionPatches                  int      `json:"vision_patches"`
-	VisionDepth                    int      `json:"vision_depth"`
-	PeakRSSBytes                   int64    `json:"peak_rss_bytes"`
-	BuildSeconds                   float64  `json:"build_seconds"`
-	EstimatedFullModelDecodeTS     float64  `json:"estimated_full_model_decode_tok_s"`
+	Shape                      string   `json:"shape"`
+	Layers                     int      `json:"layers"`
+	Weights                    string   `json:"weights"`
+	KVType                     string   `json:"kv_type"`
+	Threads                    int      `json:"threads"`
+	Kernel                     string   `json:"kernel"`
+	KernelSet                  string   `json:"kernel_set"`
+	KernelSets                 []string `json:"kernel_sets_available"`
+	CPUFeatures                []string `json:"cpu_features"`
+	Precision                  string   `json:"precision"`
+	PrecisionInEffect          string   `json:"precision_in_effect"`
+	PromptTokens               int      `json:"prompt_tokens"`
+	DecodeTokens               int      `json:"decode_tokens"`
+	PrefillTokS                float64  `json:"prefill_tok_s"`
+	DecodeTokS                 float64  `json:"decode_tok_s"`
+	DecodeMedianMs             float64  `json:"decode_median_ms"`
+	DecodeWeightBytesPerToken  int64    `json:"decode_weight_bytes_per_token"`
+	DecodeGBs                  float64  `json:"decode_gbs"`
+	BandwidthGBs               float64  `json:"bandwidth_gbs"`
+	BandwidthBufferGBs         float64  `json:"bandwidth_1buffer_gbs"`
+	DecodeFractionOfBandwidth  float64  `json:"decode_fraction_of_bandwidth"`
+	StreamLoops                string   `json:"stream_loops"`
+	StreamReadGBs              float64  `json:"stream_read_gbs"`
+	StreamTriadGBs             float64  `json:"stream_triad_gbs"`
+	DecodeFractionOfStream     float64  `json:"decode_fraction_of_stream"`
+	VisionMs                   float64  `json:"vision_ms"`
+	VisionGFLOP                float64  `json:"vision_gflop"`
+	VisionGFLOPs               float64  `json:"vision_gflops"`
+	VisionPatches              int      `json:"vision_patches"`
+	VisionDepth                int      `json:"vision_depth"`
+	PeakRSSBytes               int64    `json:"peak_rss_bytes"`
+	BuildSeconds               float64  `json:"build_seconds"`
+	EstimatedFullModelDecodeTS float64  `json:"estimated_full_model_decode_tok_s"`
+	weightProbeResult
+}
+
+// weightProbeResult holds the fields of benchResult that pair each decoded
+// token with a read-sum pass over its weights just before it (see
+// weightProbeStats); zero, and left out, with --weight-probe=false.
+type weightProbeResult struct {
+	WeightProbeGBs                 float64 `json:"weight_probe_gbs,omitempty"`
+	WeightProbeBestGBs             float64 `json:"weight_probe_best_gbs,omitempty"`
+	DecodeFractionOfWeightProbe    float64 `json:"decode_fraction_of_weight_probe,omitempty"`
+	DecodeFractionOfWeightProbeCPU float64 `json:"decode_fraction_of_weight_probe_cpu,omitempty"`
+	DecodeCoresUsed                float64 `json:"decode_cores_used,omitempty"`
+	WeightProbeCoresUsed           float64 `json:"weight_probe_cores_used,omitempty"`
 }
 
 func benchCommand() command {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/glmv/glmv/compute"
@@ -115,5 +117,29 @@ func TestDecodeStepsProbe(t *testing.T) {
 	wp := weightProbeStats(times, model.DecodeWeightBytes(tc, &w.Text), probe.Bytes())
 	if !(wp.fraction > 0 && wp.medianGBs > 0 && wp.bestGBs >= wp.medianGBs && wp.decodeCores >= 0) {
 		t.Errorf("stats %+v", wp)
+	}
+}
+
+// TestBenchJSONWeightProbe checks that the weight probe's fields appear in
+// `glmv bench --json` under their documented names, and are left out when
+// the probe was not run.
+func TestBenchJSONWeightProbe(t *testing.T) {
+	var r benchResult
+	r.DecodeFractionOfWeightProbe, r.DecodeFractionOfWeightProbeCPU, r.WeightProbeGBs = 0.5, 0.25, 40
+	r.WeightProbeBestGBs, r.DecodeCoresUsed, r.WeightProbeCoresUsed = 45, 1.5, 2
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"decode_fraction_of_weight_probe":0.5`, `"decode_fraction_of_weight_probe_cpu":0.25`,
+		`"weight_probe_gbs":40`, `"weight_probe_best_gbs":45`, `"decode_cores_used":1.5`, `"weight_probe_cores_used":2`,
+		`"decode_fraction_of_stream":0`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("bench JSON lacks %s: %s", want, b)
+		}
+	}
+	b, _ = json.Marshal(benchResult{})
+	if strings.Contains(string(b), "weight_probe") {
+		t.Errorf("bench JSON without the probe has its fields: %s", b)
 	}
 }
