@@ -144,10 +144,10 @@ GLOBL k3mask<>(SB), RODATA|NOPTR, $8
 	VPAND Y15, Y7, Y7; \
 	K4PAIR(J, R)
 
-// Q5KBIT ORs bit B of the qh bytes in Y13 into bit 4 of the bytes of REG
-// (SH is the shift that brings it there, SHIFT the instruction; Y14 holds
-// 0x10 in every byte). Bits move within a byte: word shifts by at most 4
-// bring in only bits the mask clears.
+// Q5KBIT ORs into bit 4 of the bytes of REG the bit of each qh byte (Y13)
+// that SHIFT $SH (a word shift) brings to bit 4; Y14 holds 0x10 in every
+// byte. Shifts by at most 4 move that bit within its byte: what crosses
+// from the neighbouring byte lands in bits the mask clears.
 #define Q5KBIT(SHIFT, SH, REG) \
 	SHIFT $SH, Y13, Y9; \
 	VPAND Y14, Y9, Y9; \
