@@ -618,11 +618,11 @@ func TestAMXPrecisionNote(t *testing.T) {
 		pr   Precision
 		want string
 	}{
-		{amx, PrecisionAuto, "bf16 GEMM on the AMX tiles (one bf16 part) (and vision attention) for bf16/f16 weights at ≥ 64 tokens, f32 otherwise" + restTiles},
-		{amx, PrecisionBF16, "bf16 GEMM on the AMX tiles (one bf16 part) (and vision attention) for f32/bf16/f16 weights at ≥ 64 tokens, f32 otherwise" + restTiles},
+		{amx, PrecisionAuto, "bf16 GEMM on the AMX tiles (one bf16 part) (and attention) for bf16/f16 weights at ≥ 64 tokens, f32 otherwise" + restTiles},
+		{amx, PrecisionBF16, "bf16 GEMM on the AMX tiles (one bf16 part) (and attention) for f32/bf16/f16 weights at ≥ 64 tokens, f32 otherwise" + restTiles},
 		{amx, PrecisionF32, "f32" + f32Tiles},
 		{noBF16, PrecisionAuto, "f32 (auto asked; the amx kernels have no bf16 dot products)" + f32Tiles},
-		{base, PrecisionAuto, "bf16 GEMM (and vision attention) for bf16/f16 weights at ≥ 64 tokens, f32 otherwise"},
+		{base, PrecisionAuto, "bf16 GEMM (and attention) for bf16/f16 weights at ≥ 64 tokens, f32 otherwise"},
 		{base, PrecisionF32, "f32"},
 		{genericKernels, PrecisionBF16, "f32 (bf16 asked; the go kernels have no bf16 dot products)"},
 	} {

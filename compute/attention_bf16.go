@@ -5,8 +5,9 @@ import "math"
 // BF16For reports whether the pool's precision and the kernel set in use
 // let MatMul compute in bf16 for T token rows of weights in dt (with the
 // amx set, on its tiles in one bf16 part):
-// the choice between Attention and AttentionBF16 for an attention that
-// goes with those products (the vision tower's).
+// the choice between Attention and AttentionBF16 (AttentionKV and
+// AttentionKVBF16) for an attention that goes with those products: the
+// vision tower's, and a prompt's in the text model.
 func (p *Pool) BF16For(dt DType, T int) bool { return p.useBF16(kern, dt, T) }
 
 // AttentionBF16 is Attention with Q·Kᵀ and P·V on the bf16 GEMM
@@ -22,6 +23,19 @@ func (p *Pool) attentionBF16(kn *kernels, out, q, k, v []float32, T, nKeys int, 
 	kvW := s.KVHeads * s.HeadDim
 	km := &Matrix{DType: F32, Rows: nKeys, Cols: kvW, F32: k}
 	vm := &Matrix{DType: F32, Rows: nKeys, Cols: kvW, F32: v}
+	p.attentionKVBF16(kn, out, q, km, vm, T, nKeys, s, causal, past)
+}
+
+// AttentionKVBF16 is AttentionKV (keys and values read from a KV cache in
+// F32, F16 or Q8_0) with Q·Kᵀ and P·V on the bf16 GEMM micro-kernel, as
+// in AttentionBF16: the attention of a long prompt whose products are in
+// bf16. Where the kernel set has no bf16 GEMM, HeadDim is not a multiple
+// of 32 or T is a decode-sized batch, it is AttentionKV.
+func (p *Pool) AttentionKVBF16(out, q []float32, k, v *Matrix, T, nKeys int, s AttnShape, causal bool, past int) {
+	p.attentionKVBF16(kern, out, q, k, v, T, nKeys, s, causal, past)
+}
+
+func (p *Pool) attentionKVBF16(kn *kernels, out, q []float32, km, vm *Matrix, T, nKeys int, s AttnShape, causal bool, past int) {
 	if kn.gemmBF16 == nil || T <= 0 || nKeys <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0 ||
 		s.HeadDim%bfRows != 0 || T <= tiledTokens(s) {
 		p.attention(kn, out, q, km, vm, T, nKeys, s, causal, past)

@@ -82,10 +82,10 @@ func precisionNote(k *kernels, pr Precision) string {
 		return fmt.Sprintf("f32 (%s asked; the %s kernels have no bf16 dot products)", pr, k.name) +
 			amxF32Note(k, "bf16, f16, Q8_0 and Q4_0")
 	case pr == PrecisionBF16:
-		return fmt.Sprintf("%s (and vision attention) for f32/bf16/f16 weights at ≥ %d tokens, f32 otherwise", gemm, bf16MinT) +
+		return fmt.Sprintf("%s (and attention) for f32/bf16/f16 weights at ≥ %d tokens, f32 otherwise", gemm, bf16MinT) +
 			amxF32Note(k, rest)
 	}
-	return fmt.Sprintf("%s (and vision attention) for bf16/f16 weights at ≥ %d tokens, f32 otherwise", gemm, bf16MinT) +
+	return fmt.Sprintf("%s (and attention) for bf16/f16 weights at ≥ %d tokens, f32 otherwise", gemm, bf16MinT) +
 		amxF32Note(k, rest)
 }
 

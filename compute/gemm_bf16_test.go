@@ -468,6 +468,50 @@ func TestAttentionBF16(t *testing.T) {
 	}
 }
 
+// AttentionKVBF16 reads the keys and values from F32, F16 and Q8_0 KV
+// caches: each format against the rounded-input reference computed from
+// the values it stores, with a prompt after cached keys (past > 0), as the
+// text model's prefill calls it.
+func TestAttentionKVBF16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 6))
+	s := AttnShape{Heads: 8, KVHeads: 2, HeadDim: 64, Scale: 0.125}
+	kvW := s.KVHeads * s.HeadDim
+	for _, c := range []struct{ T, past int }{{140, 0}, {97, 203}} {
+		nKeys := c.past + c.T
+		q := randF32(rng, c.T*s.Heads*s.HeadDim)
+		k := randF32(rng, nKeys*kvW)
+		v := randF32(rng, nKeys*kvW)
+		for i := range q {
+			q[i] *= 4
+		}
+		for _, dt := range []DType{F32, F16, Q8_0} {
+			km, err := NewKVMatrix(dt, nKeys, kvW)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vm, _ := NewKVMatrix(dt, nKeys, kvW)
+			km.SetRows(0, k)
+			vm.SetRows(0, v)
+			kr, vr := make([]float32, len(k)), make([]float32, len(v))
+			for j := range nKeys {
+				km.Row(j, kr[j*kvW:])
+				vm.Row(j, vr[j*kvW:])
+			}
+			want := refAttentionBF16(q, kr, vr, c.T, nKeys, s, true, c.past)
+			for _, kn := range bf16Sets() {
+				p := testPools(t)[1]
+				out := make([]float32, len(q))
+				p.attentionKVBF16(kn, out, q, km, vm, c.T, nKeys, s, true, c.past)
+				for i, g := range out {
+					if d := math.Abs(float64(g) - want[i]); !(d <= 4e-3) {
+						t.Fatalf("%s %v %+v: out[%d]=%v want %v", kn.name, dt, c, i, g, want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // rowMax, where a set has it, is the plain maximum.
 func TestRowMax(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 9))

@@ -10,41 +10,39 @@
 
 #include "textflag.h"
 
-// Byte shuffles that broadcast the int16 at word j of a register to all its
-// words (8 masks of 32 bytes, j = 0..7).
-DATA k4shuf<>+0(SB)/8, $0x0100010001000100
-DATA k4shuf<>+8(SB)/8, $0x0100010001000100
-DATA k4shuf<>+16(SB)/8, $0x0100010001000100
-DATA k4shuf<>+24(SB)/8, $0x0100010001000100
-DATA k4shuf<>+32(SB)/8, $0x0302030203020302
-DATA k4shuf<>+40(SB)/8, $0x0302030203020302
-DATA k4shuf<>+48(SB)/8, $0x0302030203020302
-DATA k4shuf<>+56(SB)/8, $0x0302030203020302
-DATA k4shuf<>+64(SB)/8, $0x0504050405040504
-DATA k4shuf<>+72(SB)/8, $0x0504050405040504
-DATA k4shuf<>+80(SB)/8, $0x0504050405040504
-DATA k4shuf<>+88(SB)/8, $0x0504050405040504
-DATA k4shuf<>+96(SB)/8, $0x0706070607060706
-DATA k4shuf<>+104(SB)/8, $0x0706070607060706
-DATA k4shuf<>+112(SB)/8, $0x0706070607060706
-DATA k4shuf<>+120(SB)/8, $0x0706070607060706
-DATA k4shuf<>+128(SB)/8, $0x0908090809080908
-DATA k4shuf<>+136(SB)/8, $0x0908090809080908
-DATA k4shuf<>+144(SB)/8, $0x0908090809080908
-DATA k4shuf<>+152(SB)/8, $0x0908090809080908
-DATA k4shuf<>+160(SB)/8, $0x0b0a0b0a0b0a0b0a
-DATA k4shuf<>+168(SB)/8, $0x0b0a0b0a0b0a0b0a
-DATA k4shuf<>+176(SB)/8, $0x0b0a0b0a0b0a0b0a
-DATA k4shuf<>+184(SB)/8, $0x0b0a0b0a0b0a0b0a
-DATA k4shuf<>+192(SB)/8, $0x0d0c0d0c0d0c0d0c
-DATA k4shuf<>+200(SB)/8, $0x0d0c0d0c0d0c0d0c
-DATA k4shuf<>+208(SB)/8, $0x0d0c0d0c0d0c0d0c
-DATA k4shuf<>+216(SB)/8, $0x0d0c0d0c0d0c0d0c
-DATA k4shuf<>+224(SB)/8, $0x0f0e0f0e0f0e0f0e
-DATA k4shuf<>+232(SB)/8, $0x0f0e0f0e0f0e0f0e
-DATA k4shuf<>+240(SB)/8, $0x0f0e0f0e0f0e0f0e
-DATA k4shuf<>+248(SB)/8, $0x0f0e0f0e0f0e0f0e
-GLOBL k4shuf<>(SB), RODATA|NOPTR, $256
+// Q4_K/Q5_K scale decoding (K4SETUP). The 12 bytes b0-11 of 6-bit scales
+// and mins, as dwords D0-D2, give scales 0-3 = D0&63, mins 0-3 = D1&63,
+// scales 4-7 = (D2&15) | (D0>>6&3)<<4 and mins 4-7 = (D2>>4&15) |
+// (D1>>6&3)<<4, per byte. k4dec+0 masks [D0, D1, D2, D2>>4] to the low
+// parts, k4dec+32 keeps the high bits shifted in from [., ., D0>>2, D1>>2].
+DATA k4dec<>+0(SB)/8, $0x3f3f3f3f3f3f3f3f
+DATA k4dec<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA k4dec<>+16(SB)/8, $0x3f3f3f3f3f3f3f3f
+DATA k4dec<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA k4dec<>+32(SB)/8, $0
+DATA k4dec<>+40(SB)/8, $0x3030303030303030
+DATA k4dec<>+48(SB)/8, $0
+DATA k4dec<>+56(SB)/8, $0x3030303030303030
+GLOBL k4dec<>(SB), RODATA|NOPTR, $64
+
+// Byte shuffles of the decoded scales and mins (bytes 0-3 scales 0-3, 4-7
+// mins 0-3, 8-11 scales 4-7, 12-15 mins 4-7, the same in both halves of
+// a register) to int16 words (0x80: zero): k4sc+0 gives scales
+// 0,0,1,1,2,2,3,3 in each half, k4sc+32 scales 4-7 likewise, k4sc+64 mins
+// 0,0,1,1,..,3,3 in the low half and 4,4,..,7,7 in the high one.
+DATA k4sc<>+0(SB)/8, $0x8001800180008000
+DATA k4sc<>+8(SB)/8, $0x8003800380028002
+DATA k4sc<>+16(SB)/8, $0x8001800180008000
+DATA k4sc<>+24(SB)/8, $0x8003800380028002
+DATA k4sc<>+32(SB)/8, $0x8009800980088008
+DATA k4sc<>+40(SB)/8, $0x800b800b800a800a
+DATA k4sc<>+48(SB)/8, $0x8009800980088008
+DATA k4sc<>+56(SB)/8, $0x800b800b800a800a
+DATA k4sc<>+64(SB)/8, $0x8005800580048004
+DATA k4sc<>+72(SB)/8, $0x8007800780068006
+DATA k4sc<>+80(SB)/8, $0x800d800d800c800c
+DATA k4sc<>+88(SB)/8, $0x800f800f800e800e
+GLOBL k4sc<>(SB), RODATA|NOPTR, $96
 
 // Byte shuffles for Q6_K: mask i (16 bytes) puts int8 scale 2i in bytes
 // 0-7 and scale 2i+1 in bytes 8-15.
@@ -74,35 +72,11 @@ GLOBL k3mask<>(SB), RODATA|NOPTR, $8
 
 #include "ggml_kscales_amd64.h"
 
-// K4SCALES is K4SCALEBYTES widened to 16 int16 in Y2.
-#define K4SCALES \
-	K4SCALEBYTES; \
-	VPMOVZXBW X2, Y2
-
 // The K-quant kernels reduce each 32-column group to one int32 (already
 // multiplied by its integer sub-block scales), gather the eight groups of
 // a super-block into one vector (PAIRUP and TREE8), and scale them with
 // d·xd, the activations having one scale per 32 columns (xd, 8 floats per
 // super-block).
-
-// KMINS adds the mins term of a Q4_K/Q5_K super-block to Y1: Y2 holds the
-// scales/mins (K4SCALES), (R10) the 16 activation sums; min g times the
-// sum of group g, times xd_g and dmin (f16 at 2(DI)).
-#define KMINS \
-	VMOVDQU (R10), Y3; \
-	VEXTRACTI128 $1, Y3, X4; \
-	VPHADDW X4, X3, X3; \
-	VPMOVSXWD X3, Y3; \
-	VEXTRACTI128 $1, Y2, X5; \
-	VPMOVZXWD X5, Y5; \
-	VPMULLD Y5, Y3, Y3; \
-	VCVTDQ2PS Y3, Y3; \
-	VMULPS (R8), Y3, Y3; \
-	MOVWLZX 2(DI), AX; \
-	VMOVD AX, X12; \
-	VCVTPH2PS X12, X12; \
-	VBROADCASTSS X12, Y12; \
-	VFMADD231PS Y3, Y12, Y1
 
 // TREE8 adds up the halves of Y10 (groups 0-3, from pairwise VPHADDDs)
 // and Y11 (groups 4-7) into Y12: the eight group sums. Y3 is scratch.
@@ -121,17 +95,45 @@ GLOBL k3mask<>(SB), RODATA|NOPTR, $8
 	VCVTDQ2PS Y12, Y12; \
 	VFMADD231PS Y12, Y11, Y0
 
+// The Q4_K and Q5_K kernels differ: VPMADDUBSW's int16 pair products of a
+// group (at most 2·31·128 in magnitude) are summed in int16 by VPHADDW
+// over two levels (4 per word, ≤ 31744, no wrap), then widened by a
+// VPMADDWD with the group's integer scale in both words of each pair; the
+// scales go in once per super-block (K4SETUP) instead of once per group.
+
+// K4SETUP decodes a Q4_K/Q5_K super-block's scales and mins (see k4dec)
+// into Y6 (scales 0-3 as int16 pairs in both halves) and Y5 (scales 4-7),
+// adds its mins term to Y1 (min g times the sum of group g from the two
+// activation sums per 16 at (R10), times xd_g (R8) and dmin) and leaves
+// d (the f16 at 0(DI)) in all of Y4. Y2, Y3 and Y9 are scratch.
+#define K4SETUP \
+	VBROADCASTI128 4(DI), Y2; \
+	VPBROADCASTQ 4(DI), Y3; \
+	VPSLLQ $28, Y2, Y9; \
+	VPBLENDD $0x88, Y9, Y2, Y2; \
+	VPAND k4dec<>+0(SB), Y2, Y2; \
+	VPSRLD $2, Y3, Y3; \
+	VPAND k4dec<>+32(SB), Y3, Y3; \
+	VPOR Y3, Y2, Y2; \
+	VPSHUFB k4sc<>+64(SB), Y2, Y3; \
+	VPMADDWD (R10), Y3, Y3; \
+	VPSHUFB k4sc<>+0(SB), Y2, Y6; \
+	VPSHUFB k4sc<>+32(SB), Y2, Y5; \
+	VPBROADCASTD (DI), X4; \
+	VCVTPH2PS X4, Y4; \
+	VMOVSHDUP Y4, Y9; \
+	VMOVSLDUP Y4, Y4; \
+	VCVTDQ2PS Y3, Y3; \
+	VMULPS (R8), Y3, Y3; \
+	VFMADD231PS Y3, Y9, Y1
+
 // K4PAIR multiplies the unsigned bytes in Y8 (group 2J) and Y7 (2J+1)
-// with the activations at 64J(SI) and 64J+32(SI), applies the int16 scales
-// of Y6 and leaves the pairwise sums of both in R (VPHADDD).
+// with the activations at 64J(SI) and 64J+32(SI) and leaves the int16 pair
+// sums in R: in each half, 4 words of group 2J, then 4 of 2J+1.
 #define K4PAIR(J, R) \
 	VPMADDUBSW (64*J)(SI), Y8, Y8; \
 	VPMADDUBSW (64*J+32)(SI), Y7, Y7; \
-	VPSHUFB k4shuf<>+(64*J)(SB), Y6, Y9; \
-	VPMADDWD Y9, Y8, Y8; \
-	VPSHUFB k4shuf<>+(64*J+32)(SB), Y6, Y9; \
-	VPMADDWD Y9, Y7, Y7; \
-	VPHADDD Y7, Y8, R
+	VPHADDW Y7, Y8, R
 
 // Q4KSUB does 64 values of a Q4_K block: 32 bytes of nibbles at
 // 16+32J(DI).
@@ -142,22 +144,39 @@ GLOBL k3mask<>(SB), RODATA|NOPTR, $8
 	VPAND Y15, Y7, Y7; \
 	K4PAIR(J, R)
 
-// Q5KSUB is Q4KSUB for Q5_K (nibbles at 48+32J(DI)), taking the fifth
-// bits from Y13 (the 32 qh bytes, shifted right by 2J so far).
-#define Q5KSUB(J, R) \
+// Q5KBIT ORs into bit 4 of the bytes of REG the bit of each qh byte (Y13)
+// that SHIFT $SH (a word shift) brings to bit 4; Y14 holds 0x10 in every
+// byte. Shifts by at most 4 move that bit within its byte: what crosses
+// from the neighbouring byte lands in bits the mask clears.
+#define Q5KBIT(SHIFT, SH, REG) \
+	SHIFT $SH, Y13, Y9; \
+	VPAND Y14, Y9, Y9; \
+	VPOR Y9, REG, REG
+
+// Q5KSUB is Q4KSUB for Q5_K (nibbles at 48+32J(DI)), with the fifth bits
+// 2J and 2J+1 of the 32 qh bytes in Y13 (SH0, SH1: the shifts that move
+// them to bit 4).
+#define Q5KSUB(J, SHIFT0, SH0, SHIFT1, SH1, R) \
 	VMOVDQU (48+32*J)(DI), Y7; \
 	VPAND Y15, Y7, Y8; \
 	VPSRLW $4, Y7, Y7; \
 	VPAND Y15, Y7, Y7; \
-	VPAND Y14, Y13, Y9; \
-	VPSLLW $4, Y9, Y9; \
-	VPOR Y9, Y8, Y8; \
-	VPSRLW $1, Y13, Y13; \
-	VPAND Y14, Y13, Y9; \
-	VPSLLW $4, Y9, Y9; \
-	VPOR Y9, Y7, Y7; \
-	VPSRLW $1, Y13, Y13; \
+	Q5KBIT(SHIFT0, SH0, Y8); \
+	Q5KBIT(SHIFT1, SH1, Y7); \
 	K4PAIR(J, R)
+
+// K4SUM finishes the groups of a Q4_K/Q5_K block from the K4PAIR results
+// Y10 (groups 0,1), Y12 (2,3), Y11 (4,5) and Y3 (6,7): the last VPHADDW
+// level, the scales (K4SETUP's Y6, Y5), TREE8, and d·xd into Y0.
+#define K4SUM \
+	VPHADDW Y12, Y10, Y10; \
+	VPMADDWD Y6, Y10, Y10; \
+	VPHADDW Y3, Y11, Y11; \
+	VPMADDWD Y5, Y11, Y11; \
+	TREE8; \
+	VMULPS (R8), Y4, Y11; \
+	VCVTDQ2PS Y12, Y12; \
+	VFMADD231PS Y12, Y11, Y0
 
 // KEND returns Σ Y0 - Σ Y1 at ret+OFF(FP).
 #define KEND(OFF) \
@@ -196,40 +215,41 @@ TEXT ·dotQ4KAVX2(SB), NOSPLIT, $0-44
 
 q4kloop:
 	WPF3
-	K4SCALES
-	KMINS
-	VPERMQ $0x44, Y2, Y6
+	K4SETUP
 	Q4KSUB(0, Y10)
 	Q4KSUB(1, Y12)
-	VPHADDD Y12, Y10, Y10
 	Q4KSUB(2, Y11)
-	Q4KSUB(3, Y12)
-	VPHADDD Y12, Y11, Y11
-	TREE8
-	KACC(0)
+	Q4KSUB(3, Y3)
+	K4SUM
 	KNEXT(144, q4kloop)
 	KEND(40)
+
+DATA sixteen8<>+0(SB)/8, $0x1010101010101010
+GLOBL sixteen8<>(SB), RODATA|NOPTR, $8
 
 // func dotQ5KAVX2(xq *int8, xd *float32, bsum *int16, w *byte, nb int) float32
 TEXT ·dotQ5KAVX2(SB), NOSPLIT, $0-44
 	KPROLOGUE
 	VPBROADCASTQ nib<>(SB), Y15
-	VPCMPEQB Y14, Y14, Y14
-	VPABSB Y14, Y14
+	VPBROADCASTQ sixteen8<>(SB), Y14
 
 q5kloop:
-	K4SCALES
-	KMINS
-	VPERMQ $0x44, Y2, Y6
+	WPF3
+	K4SETUP
 	VMOVDQU 16(DI), Y13
-	Q5KSUB(0, Y10)
-	Q5KSUB(1, Y12)
-	VPHADDD Y12, Y10, Y10
-	Q5KSUB(2, Y11)
-	Q5KSUB(3, Y12)
-	VPHADDD Y12, Y11, Y11
-	TREE8
-	KACC(0)
+	Q5KSUB(0, VPSLLW, 4, VPSLLW, 3, Y10)
+	Q5KSUB(1, VPSLLW, 2, VPSLLW, 1, Y12)
+	// Bit 4 is in place for group 4.
+	VMOVDQU (48+64)(DI), Y7
+	VPAND Y15, Y7, Y8
+	VPSRLW $4, Y7, Y7
+	VPAND Y15, Y7, Y7
+	VPAND Y14, Y13, Y9
+	VPOR Y9, Y8, Y8
+	Q5KBIT(VPSRLW, 1, Y7)
+	K4PAIR(2, Y11)
+	Q5KSUB(3, VPSRLW, 2, VPSRLW, 3, Y3)
+	K4SUM
 	KNEXT(176, q5kloop)
 	KEND(40)
 

@@ -92,8 +92,8 @@
 	VBROADCASTSS X12, Y12; \
 	VFMADD231PS Y3, Y12, Y1
 
-// WPF is how far ahead (bytes) the one-token Q4_K, Q6_K and Q8_0 dot
-// products prefetch the weights at DI. A matrix's rows lie end to end, so
+// WPF is how far ahead (bytes) the one-token Q4_K, Q5_K, Q6_K and Q8_0
+// dot products prefetch the weights at DI. A matrix's rows lie end to end, so
 // the prefetch runs on into the next rows, which the next calls read: the
 // loops alone keep too few cache misses in flight to reach the memory's
 // bandwidth. BenchmarkDecodeVsStreamGGUF (Zen 5, one thread, by CPU

@@ -679,6 +679,54 @@ func TestGGMLAsmVsGo(t *testing.T) {
 	}
 }
 
+// TestGGMLBlockDotExtremes compares every kernel set's block dot products
+// with the generic ones on blocks whose bytes are all 0xff or all 0x80
+// (largest values, scales and mins, fifth bits set) against activations of
+// constant sign, so the integer sums reach their bounds: the AVX2 Q4_K and
+// Q5_K kernels add up to 4 pair products per int16 word (at most
+// 4·2·31·127 = 31496 in magnitude), which a change that let them wrap would
+// fail here (within 2e-6·Σ|w·x|, as TestGGMLAsmVsGo).
+func TestGGMLBlockDotExtremes(t *testing.T) {
+	var p *Pool
+	for _, dt := range blockTypes() {
+		f := &blockFormats[dt]
+		const nb = 3
+		cols := nb * f.bs
+		for _, fill := range []byte{0xff, 0x80} {
+			w := bytes.Repeat([]byte{fill}, nb*f.ts)
+			for b := 0; b < len(w); b += f.ts {
+				for _, o := range f16Fields[dt] {
+					binary.LittleEndian.PutUint16(w[b+o:], half.F32ToF16(1e-3))
+				}
+			}
+			m, err := NewBlockMatrix(dt, 1, cols, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wrow := m.Row(0, make([]float32, cols))
+			for _, sign := range []float32{1, -1} {
+				x := make([]float32, cols)
+				for i := range x {
+					x[i] = sign
+				}
+				acts := p.quantizeActs(genericKernels, dt, x, 1, cols)
+				xa := dequantAct(&acts[0], cols)
+				var mag float64
+				for c := range cols {
+					mag += math.Abs(float64(wrow[c]) * xa[c])
+				}
+				want := genericKernels.blockDot[dt](&acts[0], w)
+				for _, k := range kernelSets() {
+					got := k.blockDot[dt](&acts[0], w)
+					if d := math.Abs(float64(got) - float64(want)); d > 2e-6*mag {
+						t.Errorf("%s %v bytes %#x, x %v: got %v, go %v (diff %.3g, mag %.3g)", k.name, dt, fill, sign, got, want, d, mag)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestNewBlockMatrixFloat binds F32, F16 and BF16 bytes (aligned: shared,
 // misaligned: copied) and checks the values and the size checks.
 func TestNewBlockMatrixFloat(t *testing.T) {

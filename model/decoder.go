@@ -215,7 +215,13 @@ func (m *Text) forward(ctx context.Context, out, h []float32, pos *[3][]int, seq
 			c, past := s.Cache, s.Cache.Len
 			c.K[l].SetRows(past, k[r*kvW:(r+s.T)*kvW])
 			c.V[l].SetRows(past, v[r*kvW:(r+s.T)*kvW])
-			m.Pool.AttentionKV(attn[r*qW:(r+s.T)*qW], q[r*qW:(r+s.T)*qW], c.K[l], c.V[l], s.T, past+s.T, shape, true, past)
+			// A prompt's attention is in bf16 where the layer's products
+			// are (see compute.Precision).
+			attend := m.Pool.AttentionKV
+			if m.Pool.BF16For(L.Q.W.DType, s.T) {
+				attend = m.Pool.AttentionKVBF16
+			}
+			attend(attn[r*qW:(r+s.T)*qW], q[r*qW:(r+s.T)*qW], c.K[l], c.V[l], s.T, past+s.T, shape, true, past)
 			r += s.T
 		}
 		m.Pool.MatMul(o, attn, T, L.O)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -31,6 +32,7 @@ type benchResult struct {
 	Kernel                     string   `json:"kernel"`
 	KernelSet                  string   `json:"kernel_set"`
 	KernelSets                 []string `json:"kernel_sets_available"`
+	CPUModel                   string   `json:"cpu_model"`
 	CPUFeatures                []string `json:"cpu_features"`
 	Precision                  string   `json:"precision"`
 	PrecisionInEffect          string   `json:"precision_in_effect"`
@@ -132,7 +134,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer pool.Close()
 	pool.SetPrecision(prec)
 	res := benchResult{Shape: *shape, Layers: *layers, Weights: *weights, Threads: pool.Workers(), Kernel: compute.KernelName(),
-		KernelSet: compute.KernelName(), KernelSets: compute.KernelSets(), CPUFeatures: compute.CPUFeatures(),
+		KernelSet: compute.KernelName(), KernelSets: compute.KernelSets(), CPUModel: compute.CPUModel(), CPUFeatures: compute.CPUFeatures(),
 		KVType: *kvType, PromptTokens: *prompt, DecodeTokens: *decode, VisionDepth: *visionDepth,
 		Precision: prec.String(), PrecisionInEffect: compute.PrecisionNote(prec)}
 	logf := func(format string, a ...any) {
@@ -293,6 +295,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return enc.Encode(res)
 	}
 	fmt.Fprintf(stdout, "glmv bench: %s shape, %d layers, %s weights, %d threads, kernels %s\n", res.Shape, res.Layers, res.Weights, res.Threads, res.Kernel)
+	fmt.Fprintf(stdout, "  cpu                        %s\n", cmp.Or(res.CPUModel, "(model unknown)"))
 	fmt.Fprintf(stdout, "  cpu features               %s (kernel sets here: %s)\n", strings.Join(res.CPUFeatures, " "), strings.Join(res.KernelSets, ", "))
 	if note := compute.KernelNote(); note != "" {
 		fmt.Fprintf(stdout, "  note                       %s\n", note)

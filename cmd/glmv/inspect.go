@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,6 +51,7 @@ type inspectReport struct {
 	EOS             []int          `json:"eos_token_ids"`
 	Problems        []string       `json:"problems"`
 	KernelSet       string         `json:"kernel_set"`
+	CPUModel        string         `json:"cpu_model"`
 	CPUFeatures     []string       `json:"cpu_features"`
 	// Precision is what the default --precision auto computes in here.
 	Precision string `json:"precision_auto"`
@@ -152,7 +154,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "special tokens  %s\n", strings.Join(st, " "))
 	}
 	fmt.Fprintf(stdout, "stop tokens     %v\n", r.EOS)
-	fmt.Fprintf(stdout, "kernels         %s on this CPU (%s)\n", r.KernelSet, strings.Join(r.CPUFeatures, " "))
+	fmt.Fprintf(stdout, "kernels         %s on this CPU (%s: %s)\n", r.KernelSet, cmp.Or(r.CPUModel, "model unknown"), strings.Join(r.CPUFeatures, " "))
 	fmt.Fprintf(stdout, "precision       auto: %s\n", r.Precision)
 	if len(r.Problems) == 0 {
 		fmt.Fprintln(stdout, "problems        none found")
@@ -299,7 +301,7 @@ func newReport(path string, cfg *model.Config) *inspectReport {
 	r := &inspectReport{Dir: path, ModelType: cfg.ModelType, Params: cfg.Params(), DTypes: map[string]int{},
 		ContextLength: cfg.Text.MaxPositions, KVBytesPerToken: cfg.Text.KVBytesPerToken(),
 		TextLayers: cfg.Text.Layers, VisionDepth: cfg.Vision.Depth, EOS: cfg.Text.EOS, Problems: []string{},
-		KernelSet: compute.KernelName(), CPUFeatures: compute.CPUFeatures(), Family: familyName(cfg),
+		KernelSet: compute.KernelName(), CPUModel: compute.CPUModel(), CPUFeatures: compute.CPUFeatures(), Family: familyName(cfg),
 		Precision: compute.PrecisionNote(compute.PrecisionAuto)}
 	if cfg.Text.MoE != nil {
 		r.Experts, r.ExpertsPerToken = cfg.Text.MoE.Experts, cfg.Text.MoE.TopK
