@@ -169,6 +169,7 @@ type bench struct {
 	StreamReadGBs      float64  `json:"stream_read_gbs"`
 	StreamTriadGBs     float64  `json:"stream_triad_gbs"`
 	DecodeFraction     float64  `json:"decode_fraction_of_stream"`
+	WeightProbeFrac    float64  `json:"decode_fraction_of_weight_probe"`
 	VisionMs           float64  `json:"vision_ms"`
 	VisionGFLOPs       float64  `json:"vision_gflops"`
 	VisionPatches      int      `json:"vision_patches"`

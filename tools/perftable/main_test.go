@@ -31,7 +31,8 @@ func fakeBench(args []string) int {
 	b := bench{Shape: "glm4.1v", KernelSet: "avx512", KernelSets: []string{"go", "avx2", "avx512"},
 		CPUModel: "Fake CPU 9000", CPUFeatures: []string{"avx2", "avx512f"}, Precision: "auto",
 		PrecisionInEffect: "f32", PrefillTokS: 10, DecodeTokS: 2, DecodeGBs: 20, StreamReadGBs: 25, DecodeFraction: 0.8,
-		VisionDepth: 24}
+		WeightProbeFrac: 0.97,
+		VisionDepth:     24}
 	if set := os.Getenv("GLMV_KERNELS"); set != "" {
 		b.KernelSet = set
 	}
@@ -85,7 +86,7 @@ func TestRunRowsAndLowerSets(t *testing.T) {
 	}
 	for _, want := range []string{
 		"### Fake CPU 9000 (avx2, avx512f)",
-		"| GLM-4.1V, 40 layers, Q8_0, avx512, 2 | 10.0 tok/s",
+		"| GLM-4.1V, 40 layers, Q8_0, avx512, 2 | 10.0 tok/s (0 tokens) | 2.00 tok/s | 20.0 (0.80 of 25.0) | 0.97 |",
 		"| GLM-4.1V, 40 layers, Q8_0, avx2, 2 |",
 		"| bf16, `auto`, avx512 | 12.3 s | 600 | 3996 |",
 	} {
@@ -155,8 +156,8 @@ func TestRenderRecordedZen5(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, line := range []string{
-		"| GLM-4.1V, 40 layers, Q8_0, avx512, 2 | 61.8 tok/s (512 tokens) | 4.90 tok/s | 44.3 (0.87 of 50.9) | 14.3 GB |",
-		"| GLM-4.5V, 4 layers, Q4_0, avx512, 2 | 325.1 tok/s (512 tokens) | 32.48 tok/s | 33.1 (0.76 of 43.8) | 8.4 GB |",
+		"| GLM-4.1V, 40 layers, Q8_0, avx512, 2 | 61.8 tok/s (512 tokens) | 4.90 tok/s | 44.3 (0.87 of 50.9) | – | 14.3 GB |",
+		"| GLM-4.5V, 4 layers, Q4_0, avx512, 2 | 325.1 tok/s (512 tokens) | 32.48 tok/s | 33.1 (0.76 of 43.8) | – | 8.4 GB |",
 		"| bf16, `f32`, avx512 | 26.0 s | 316 | 3996 |",
 	} {
 		if !strings.Contains(out.String(), line+"\n") {

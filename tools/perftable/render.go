@@ -26,14 +26,18 @@ func render(w io.Writer, results []result) error {
 		}
 	}
 	if len(text) > 0 {
-		fmt.Fprintln(w, "| model shape, weights, kernel set, threads | prefill | decode | decode GB/s (fraction of the probe) | peak RSS |")
-		fmt.Fprintln(w, "|---|---|---|---|---|")
+		fmt.Fprintln(w, "| model shape, weights, kernel set, threads | prefill | decode | decode GB/s (fraction of the 1 GiB probe) | fraction of the per-token weight probe | peak RSS |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|")
 		for _, r := range text {
 			b := r.Bench
-			fmt.Fprintf(w, "| %s, %d layers, %s, %s, %d | %.1f tok/s (%d tokens) | %.2f tok/s | %.1f (%.2f of %.1f) | %.1f GB |\n",
+			wp := "–"
+			if b.WeightProbeFrac > 0 {
+				wp = fmt.Sprintf("%.2f", b.WeightProbeFrac)
+			}
+			fmt.Fprintf(w, "| %s, %d layers, %s, %s, %d | %.1f tok/s (%d tokens) | %.2f tok/s | %.1f (%.2f of %.1f) | %s | %.1f GB |\n",
 				shapeName(b.Shape), b.Layers, weightsName(b.Weights), b.KernelSet, b.Threads,
 				b.PrefillTokS, b.PromptTokens, b.DecodeTokS, b.DecodeGBs, b.DecodeFraction,
-				max(b.StreamReadGBs, b.StreamTriadGBs), float64(b.PeakRSSBytes)/1e9)
+				max(b.StreamReadGBs, b.StreamTriadGBs), wp, float64(b.PeakRSSBytes)/1e9)
 		}
 		fmt.Fprintln(w)
 	}
