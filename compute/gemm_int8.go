@@ -54,10 +54,11 @@ type intGEMM struct {
 	// reference.
 	tile func(nb int, a []byte, ad []float32, w []byte, off []int32, ws []float32, c []float32, ldc int)
 	// minT is the smallest number of tokens for which MatMul takes the
-	// integer GEMM rather than the row kernels; minT1, when set, replaces
-	// it on a pool of one worker (as the MoE block runs most experts),
-	// where the GEMM was measured to win from fewer tokens.
-	minT, minT1 int
+	// integer GEMM rather than the row kernels; minT1Q8 and minT1Q4, when
+	// set, replace it for split Q8_0 and Q4_0 weights (whose panels pack
+	// fastest) on a pool of one worker, as the MoE block runs most
+	// experts, where the GEMM was measured to win from fewer tokens.
+	minT, minT1Q8, minT1Q4 int
 	// packLines, when set, packs the lines and offsets of a whole panel as
 	// packQPanel does, from qtRows rows stride bytes apart of nbk blocks
 	// step bytes apart, each 32 int8 values or (q4) 16 bytes of Q4_0
@@ -69,10 +70,15 @@ type intGEMM struct {
 }
 
 // minTokens is the smallest number of tokens for which MatMul takes the
-// integer GEMM on a pool of the given number of workers.
-func (g *intGEMM) minTokens(workers int) int {
-	if workers == 1 && g.minT1 > 0 {
-		return g.minT1
+// integer GEMM for weights in dt on a pool of the given number of workers.
+func (g *intGEMM) minTokens(workers int, dt DType) int {
+	if workers == 1 {
+		switch {
+		case dt == Q8_0 && g.minT1Q8 > 0:
+			return g.minT1Q8
+		case dt == Q4_0 && g.minT1Q4 > 0:
+			return g.minT1Q4
+		}
 	}
 	return g.minT
 }

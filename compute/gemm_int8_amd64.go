@@ -12,7 +12,7 @@ func useInt8GEMM(k *kernels) {
 	if !cpu.X86.HasAVX512VNNI {
 		return
 	}
-	k.q8 = &intGEMM{tile: q8TileVNNI, minT: q8TileMinTVNNI, minT1: q8TileMinT1VNNI, packLines: packLinesVNNI, packAct: packActVNNIGo}
+	k.q8 = &intGEMM{tile: q8TileVNNI, minT: q8TileMinTVNNI, minT1Q8: q8TileMinT1Q8, minT1Q4: q8TileMinT1Q4, packLines: packLinesVNNI, packAct: packActVNNIGo}
 }
 
 // packActVNNIGo checks the lengths packActVNNI reads and writes.
@@ -77,23 +77,27 @@ func packQ8LinesVNNI(src *byte, stride, step, nbk int, dst *byte, off *int32)
 //go:noescape
 func packQ4LinesVNNI(src *byte, stride, step, nbk int, dst *byte, off *int32)
 
-// q8TileMinTVNNI and q8TileMinT1VNNI are the numbers of tokens from which
-// MatMul takes the integer GEMM over the VNNI row kernels (dotQ8x4r2,
-// dotQ4x4), on a pool of several workers and of one (intGEMM.minTokens).
-// The GEMM packs the weights per call; with the transposing packers
-// (packQ8LinesT) that costs ~0.3 ms per 4096×4096 (27 Gweights/s, 4×
-// less than with gathers), and the GEMM's CPU time over the rows' is
-// then, measured with BenchmarkQ8GEMM (Zen 5, CPU time per call, T = 16 /
-// 32 / 64), with 1 thread: 4096×4096 1.12 / 0.82 / 0.64 (Q8_0), 1.06 /
-// 0.75 / 0.61 (Q4_0); 13696×4096 1.08 / 0.75 / 0.56 (Q8_0), 0.86 / 0.68
-// / 0.56 (Q4_0); and on the GLM-4.5V expert shapes (2816×4096 and
-// 4096×1408, T = 16 / 24 / 32) 1.12 / 0.86 / 0.80 and 0.87 / 0.75 / 0.63
-// (Q8_0), 1.13 / 0.87 / 0.81 and 0.91 / 0.61 / 0.59 (Q4_0). With 2
-// threads the GEMM costs more CPU time per call (4096×4096 T=32: 1.01
-// Q8_0, 1.22 Q4_0; T=64: 0.80, 0.79; 13696×4096 T=32: 0.82, 0.79).
+// q8TileMinTVNNI is the number of tokens from which MatMul takes the
+// integer GEMM over the VNNI row kernels (dotQ8x4r2, dotQ4x4); on a pool
+// of one worker, q8TileMinT1Q8 and q8TileMinT1Q4 for split Q8_0 and Q4_0
+// weights (intGEMM.minTokens). The GEMM packs the weights per call; with
+// the transposing packers (packQ8LinesT) that costs ~0.3 ms per 4096×4096
+// (27 Gweights/s, 4× less than with gathers; ggml's layouts still
+// gather). Measured on a Zen 5 by CPU time per call (BenchmarkQ8GEMM), the
+// GEMM's time over the rows' at T = 16 / 32 / 64 is, with 1 thread:
+// 4096×4096 1.12 / 0.82 / 0.64 (Q8_0), 1.06 / 0.75 / 0.61 (Q4_0);
+// 13696×4096 1.08 / 0.75 / 0.56 (Q8_0), 0.86 / 0.68 / 0.56 (Q4_0); with
+// 2 threads the GEMM costs more (4096×4096 T=32: 1.01 Q8_0, 1.22 Q4_0;
+// T=64: 0.80, 0.79). On the GLM-4.5V expert shapes, 1 thread, T = 16 /
+// 24 / 32, after the 2-row tile got faster: gate+up (2816×4096) Q8_0 1.2 /
+// 1.1 / 1.0, Q4_0 1.25 / 0.86 / 0.82; down (4096×1408) Q8_0 0.98 / 0.71 /
+// 0.71, Q4_0 0.97 / 0.60 / 0.58. BenchmarkMoE (512 tokens, ~32 per
+// expert, CPU ms per block) placed the one-worker points: Q8_0 with 24 /
+// 32 / 48: 588 / 554 / 637; Q4_0: 440 / 494 / 602.
 const (
-	q8TileMinTVNNI  = 48
-	q8TileMinT1VNNI = 24
+	q8TileMinTVNNI = 48
+	q8TileMinT1Q8  = 32
+	q8TileMinT1Q4  = 24
 )
 
 // q8TileVNNI checks the lengths q8Tile32x6VNNI reads and writes.

@@ -213,7 +213,7 @@ func TestGEMMQ(t *testing.T) {
 							}
 						}
 						// MatMul takes this path from q8.minTokens tokens on.
-						if k.q8.minTokens(p.Workers()) <= T && pi == 0 {
+						if k.q8.minTokens(p.Workers(), dt) <= T && pi == 0 {
 							mm := make([]float32, T*rows)
 							p.matMul(k, mm, x, T, w)
 							for i := range mm {

@@ -245,7 +245,7 @@ func TestGGMLMatMul(t *testing.T) {
 							// (the row kernels and the integer GEMM); the f32
 							// GEMM path is f32 throughout.
 							tol := 1e-5 * mag
-							if T < gemmMinT(k, dt) || (k.q8 != nil && intGEMMFormat(dt) && T >= k.q8.minTokens(p.Workers())) {
+							if T < gemmMinT(k, dt) || (k.q8 != nil && intGEMMFormat(dt) && T >= k.q8.minTokens(p.Workers(), dt)) {
 								tol = mag / 100
 							}
 							if got := float64(out[ti*rows+r]); math.Abs(got-want) > tol+1e-9 {
