@@ -3,10 +3,13 @@
 // AVX-512 VNNI dot products of 8-bit activations (int8, an f32 scale per
 // 32 columns, int16 sums per 16) with rows of every ggml block format, for
 // one token or 4 (which share the unpacking of the weights). ggml Q8_0's
-// signed weights are made unsigned by XOR 0x80, Q4_0/Q5_0/Q3_K's are
-// stored with an offset; each offset is removed exactly in integers, as in
-// kernels_vnni_amd64.s, the int32 lanes starting from minus the offset
-// times their activations' sum. VPDPBUSD
+// signed weights go in as |w| against the activations with w's signs, so
+// that each int32 lane is exactly its 4 columns' Σ w·x; Q4_0/Q5_0/Q3_K's
+// are stored with an offset, removed exactly in integers, the int32 lanes
+// starting from minus the offset times their activations' sum. Those lanes
+// then carry their share of the offset times Σx in f32 until the lanes are
+// summed: rows of zero weights come out near 1e-6, not 0 (the sign trick
+// for them cost 7-9% CPU time on one-token Q4_0/Q5_0 rows). VPDPBUSD
 // multiplies the unsigned weight values (Q4_K/Q5_K as stored, Q6_K as
 // stored, i.e. q+32) with the signed activations, 4 products per int32
 // lane, 64 columns per instruction. Each lane's int32 sum covers 4 columns
