@@ -54,8 +54,11 @@ type intGEMM struct {
 	// reference.
 	tile func(nb int, a []byte, ad []float32, w []byte, off []int32, ws []float32, c []float32, ldc int)
 	// minT is the smallest number of tokens for which MatMul takes the
-	// integer GEMM rather than the row kernels.
-	minT int
+	// integer GEMM rather than the row kernels; minT1Q8 and minT1Q4, when
+	// set, replace it for split Q8_0 and Q4_0 weights (whose panels pack
+	// fastest) on a pool of one worker, as the MoE block runs most
+	// experts, where the GEMM was measured to win from fewer tokens.
+	minT, minT1Q8, minT1Q4 int
 	// packLines, when set, packs the lines and offsets of a whole panel as
 	// packQPanel does, from qtRows rows stride bytes apart of nbk blocks
 	// step bytes apart, each 32 int8 values or (q4) 16 bytes of Q4_0
@@ -64,6 +67,20 @@ type intGEMM struct {
 	// packAct, when set, packs the bytes of a whole activation panel as
 	// packActPanel does: qtTokens rows stride bytes apart of nb blocks.
 	packAct func(xq []int8, stride, nb int, dst []byte)
+}
+
+// minTokens is the smallest number of tokens for which MatMul takes the
+// integer GEMM for weights in dt on a pool of the given number of workers.
+func (g *intGEMM) minTokens(workers int, dt DType) int {
+	if workers == 1 {
+		switch {
+		case dt == Q8_0 && g.minT1Q8 > 0:
+			return g.minT1Q8
+		case dt == Q4_0 && g.minT1Q4 > 0:
+			return g.minT1Q4
+		}
+	}
+	return g.minT
 }
 
 // The tile 32 rows × 6 tokens fills the register file: 12 f32 and 12 int32
@@ -130,7 +147,7 @@ func qBlockBytes(dt DType) (ts, hdr int) {
 // of w.
 func packStageLen(w *Matrix, nbk int) int {
 	ts, _ := qBlockBytes(w.DType)
-	return qtRows * (nbk*ts + stagePad)
+	return qtRows * (nbk*(ts+2) + stagePad) // the rows, then the scales
 }
 
 // stagePad is added to the stride of staged rows so that rows whose length
@@ -154,30 +171,28 @@ func packQPanel(k *kernels, w *Matrix, n0, b0, nbk int, dst []byte, off []int32,
 		// gathered from there (from the weights in place, rows whose
 		// length is a multiple of 4 KiB would fall into one L1 set).
 		_, _, q4 := qBlockAt(w, 0)
-		stage = stage[:qtRows*stride]
+		stage = stage[:qtRows*(stride+2*nbk)]
 		for j := range qtRows {
 			bi := (n0+j)*nb + b0
 			copy(stage[j*stride:j*stride+nbk*ts], w.Q[bi*ts:])
 		}
-		var d [qtKcBlocks]uint16
-		var sc [qtKcBlocks]float32
+		// The f16 scales, transposed to ws's order behind the staged
+		// rows, then widened in one call.
+		d := unsafe.Slice((*uint16)(unsafe.Pointer(&stage[qtRows*stride])), nbk*qtRows)
 		for j := range qtRows {
-			bi := (n0+j)*nb + b0
-			for c0 := 0; c0 < nbk; c0 += qtKcBlocks {
-				n := min(qtKcBlocks, nbk-c0)
-				if hdr == 0 {
-					copy(d[:n], w.Scales[bi+c0:])
-				} else {
-					for b := range n {
-						d[b] = binary.LittleEndian.Uint16(stage[j*stride+(c0+b)*ts:])
-					}
+			if hdr == 0 {
+				bi := (n0+j)*nb + b0
+				for b, v := range w.Scales[bi : bi+nbk] {
+					d[b*qtRows+j] = v
 				}
-				k.widenF16(sc[:n], d[:n])
-				for b, v := range sc[:n] {
-					ws[(c0+b)*qtRows+j] = v
-				}
+				continue
+			}
+			row := stage[j*stride : j*stride+nbk*ts]
+			for b := range nbk {
+				d[b*qtRows+j] = binary.LittleEndian.Uint16(row[b*ts:])
 			}
 		}
+		k.widenF16(ws, d)
 		k.q8.packLines(q4, stage[hdr:], stride, ts, nbk, dst, off)
 		return
 	}

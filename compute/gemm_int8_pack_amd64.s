@@ -290,3 +290,195 @@ DATA packGrp<>+180(SB)/4, $28
 DATA packGrp<>+184(SB)/4, $28
 DATA packGrp<>+188(SB)/4, $28
 GLOBL packGrp<>(SB), RODATA, $192
+
+// ---- Packing by transposition, for rows whose blocks' values lie back to
+// back (the split Q8_0 and Q4_0 layouts, step = 32 or 16 bytes): the
+// gathers above cost ~20 cycles each on a Zen 5, 16 per 32 rows of a
+// block. Here 16 rows × 64 bytes (2 Q8_0 blocks, 4 Q4_0) are loaded as 16
+// zmm of 16 dwords and transposed (unpack dwords, unpack qwords, then two
+// rounds of 128-bit lane shuffles: 64 shuffles), so that output c holds
+// dword c of the 16 rows, which is the line of block c/8, group c%8 (Q8_0)
+// or of the nibble bytes 4(c%4).. of block c/4 (Q4_0).
+
+// TROWS loads 64 bytes of the 16 rows 4q+m at (Pq)+m·stride (AX = stride,
+// R13 = 3·stride) into Z0-Z15.
+#define TROWS(P0, P1, P2, P3) \
+	TROW4(P0, Z0, Z1, Z2, Z3); \
+	TROW4(P1, Z4, Z5, Z6, Z7); \
+	TROW4(P2, Z8, Z9, Z10, Z11); \
+	TROW4(P3, Z12, Z13, Z14, Z15)
+
+#define TROW4(P, A, B, C, D) \
+	VMOVDQU64 (P), A; \
+	VMOVDQU64 (P)(AX*1), B; \
+	VMOVDQU64 (P)(AX*2), C; \
+	VMOVDQU64 (P)(R13*1), D
+
+// TPAIR sets LO and HI to the unpacks OPLO, OPHI of A and B.
+#define TPAIR(OPLO, OPHI, A, B, LO, HI) \
+	OPLO B, A, LO; \
+	OPHI B, A, HI
+
+// TRANS16 transposes Z0-Z15 as 16×16 dwords and hands output c = 4l+m
+// (dword c of the 16 rows) to OUT(Z, l, m, S8, S4, H), S8 and S4 being the
+// sums of its block as a Q8_0 line (block c/8) and as Q4_0 nibbles (block
+// c/4). Unpacking dwords and then qwords of row pairs leaves, for m = 0-3,
+// V_q (q = 0-3) holding in 128-bit lane l rows 4q..4q+3 of dword 4l+m
+// (in the registers TLANES is given); two rounds of lane shuffles
+// (TLANES) make the outputs. The registers rotate through the two spare
+// ones, Z16 and Z17.
+#define TRANS16(OUT, H) \
+	TPAIR(VPUNPCKLDQ, VPUNPCKHDQ, Z0, Z1, Z16, Z17); \
+	TPAIR(VPUNPCKLDQ, VPUNPCKHDQ, Z2, Z3, Z0, Z1); \
+	TPAIR(VPUNPCKLDQ, VPUNPCKHDQ, Z4, Z5, Z2, Z3); \
+	TPAIR(VPUNPCKLDQ, VPUNPCKHDQ, Z6, Z7, Z4, Z5); \
+	TPAIR(VPUNPCKLDQ, VPUNPCKHDQ, Z8, Z9, Z6, Z7); \
+	TPAIR(VPUNPCKLDQ, VPUNPCKHDQ, Z10, Z11, Z8, Z9); \
+	TPAIR(VPUNPCKLDQ, VPUNPCKHDQ, Z12, Z13, Z10, Z11); \
+	TPAIR(VPUNPCKLDQ, VPUNPCKHDQ, Z14, Z15, Z12, Z13); \
+	TPAIR(VPUNPCKLQDQ, VPUNPCKHQDQ, Z16, Z0, Z14, Z15); \
+	TPAIR(VPUNPCKLQDQ, VPUNPCKHQDQ, Z17, Z1, Z16, Z0); \
+	TPAIR(VPUNPCKLQDQ, VPUNPCKHQDQ, Z2, Z4, Z17, Z1); \
+	TPAIR(VPUNPCKLQDQ, VPUNPCKHQDQ, Z3, Z5, Z2, Z4); \
+	TPAIR(VPUNPCKLQDQ, VPUNPCKHQDQ, Z6, Z8, Z3, Z5); \
+	TPAIR(VPUNPCKLQDQ, VPUNPCKHQDQ, Z7, Z9, Z6, Z8); \
+	TPAIR(VPUNPCKLQDQ, VPUNPCKHQDQ, Z10, Z12, Z7, Z9); \
+	TPAIR(VPUNPCKLQDQ, VPUNPCKHQDQ, Z11, Z13, Z10, Z12); \
+	TLANES(0, Z14, Z17, Z3, Z7, Z11, Z13, OUT, H); \
+	TLANES(1, Z15, Z1, Z5, Z9, Z11, Z13, OUT, H); \
+	TLANES(2, Z16, Z2, Z6, Z10, Z11, Z13, OUT, H); \
+	TLANES(3, Z0, Z4, Z8, Z12, Z11, Z13, OUT, H)
+
+// TLANES makes the 4 outputs 4l+m (l = 0-3) from V0-V3, whose 128-bit
+// lane l holds rows 4q..4q+3 of dword 4l+m: output l takes lane l of each
+// of V0-V3. A and B are scratch.
+#define TLANES(M, V0, V1, V2, V3, A, B, OUT, H) \
+	VSHUFI32X4 $0x44, V1, V0, A; \
+	VSHUFI32X4 $0xee, V1, V0, B; \
+	VSHUFI32X4 $0x44, V3, V2, V0; \
+	VSHUFI32X4 $0xee, V3, V2, V1; \
+	VSHUFI32X4 $0x88, V0, A, V2; \
+	VSHUFI32X4 $0xdd, V0, A, V3; \
+	OUT(V2, 0, M, Z18, Z18, H); \
+	OUT(V3, 1, M, Z18, Z19, H); \
+	VSHUFI32X4 $0x88, V1, B, V2; \
+	VSHUFI32X4 $0xdd, V1, B, V3; \
+	OUT(V2, 2, M, Z19, Z20, H); \
+	OUT(V3, 3, M, Z19, Z21, H)
+
+// Q8OUT stores output 4L+M, the line of group (4L+M)%8 of block (4L+M)/8,
+// of half H and adds its rows' byte sums to S (Z30 = bytes of 1).
+#define Q8OUT(Z, L, M, S, S4, H) \
+	VMOVDQU32 Z, (512*L+128*M+64*H)(DI); \
+	VPDPBUSD Z, Z30, S
+
+// Q4OUT splits output 4L+M, the nibble bytes 4M.. of block L, into the
+// lines of values 4M.. (low nibbles) and 16+4M.. (high, Z22, 512 bytes
+// on), signed, stores them and adds their sums to S.
+#define Q4OUT(Z, L, M, S8, S, H) \
+	Q4SIGNED(Z, Z22); \
+	VMOVDQU32 Z, (1024*L+128*M+64*H)(DI); \
+	VMOVDQU32 Z22, (1024*L+128*M+512+64*H)(DI); \
+	VPDPBUSD Z, Z30, S; \
+	VPDPBUSD Z22, Z30, S
+
+// TOFF stores -128 times the row sums S at OFF(R9) and zeroes S (Z23 is
+// zero).
+#define TOFF(S, OFF) \
+	VPSLLD $7, S, S; \
+	VPSUBD S, Z23, S; \
+	VMOVDQU32 S, OFF(R9); \
+	VPXORD S, S, S
+
+// TSETUP loads the arguments of the transposing packers: R8, R10, R11,
+// R12 point at rows 0, 4, 8, 12 and BX, DX, R14, SI at rows 16, 20, 24,
+// 28; AX = stride, R13 = 3·stride; CX nbk, DI dst, R9 off; Z30 bytes of
+// 1, Z23 and the sums Z18-Z21 zero.
+#define TSETUP \
+	MOVQ src+0(FP), R8; \
+	MOVQ stride+8(FP), AX; \
+	MOVQ nbk+16(FP), CX; \
+	MOVQ dst+24(FP), DI; \
+	MOVQ off+32(FP), R9; \
+	LEAQ (AX)(AX*2), R13; \
+	LEAQ (R8)(AX*4), R10; \
+	LEAQ (R10)(AX*4), R11; \
+	LEAQ (R11)(AX*4), R12; \
+	LEAQ (R12)(AX*4), BX; \
+	LEAQ (BX)(AX*4), DX; \
+	LEAQ (DX)(AX*4), R14; \
+	LEAQ (R14)(AX*4), SI; \
+	MOVL $0x01010101, R15; \
+	VPBROADCASTD R15, Z30; \
+	VPXORD Z23, Z23, Z23; \
+	VPXORD Z18, Z18, Z18; \
+	VPXORD Z19, Z19, Z19; \
+	VPXORD Z20, Z20, Z20; \
+	VPXORD Z21, Z21, Z21
+
+// TNEXT moves the 8 row pointers 64 bytes on.
+#define TNEXT \
+	ADDQ $64, R8; \
+	ADDQ $64, R10; \
+	ADDQ $64, R11; \
+	ADDQ $64, R12; \
+	ADDQ $64, BX; \
+	ADDQ $64, DX; \
+	ADDQ $64, R14; \
+	ADDQ $64, SI
+
+// func packQ8LinesT(src *byte, stride, nbk int, dst *byte, off *int32)
+//
+// packQ8LinesVNNI for rows of back-to-back Q8_0 values (step 32), nbk
+// even.
+TEXT ·packQ8LinesT(SB), NOSPLIT, $0-40
+	TSETUP
+	SHRQ $1, CX
+q8tchunk:
+	TROWS(R8, R10, R11, R12)
+	TRANS16(Q8OUT, 0)
+	TOFF(Z18, 0)
+	TOFF(Z19, 128)
+	TROWS(BX, DX, R14, SI)
+	TRANS16(Q8OUT, 1)
+	TOFF(Z18, 64)
+	TOFF(Z19, 192)
+	TNEXT
+	ADDQ $2048, DI
+	ADDQ $256, R9
+	DECQ CX
+	JNZ q8tchunk
+	VZEROUPPER
+	RET
+
+// func packQ4LinesT(src *byte, stride, nbk int, dst *byte, off *int32)
+//
+// packQ4LinesVNNI for rows of back-to-back Q4_0 nibbles (step 16), nbk a
+// multiple of 4.
+TEXT ·packQ4LinesT(SB), NOSPLIT, $0-40
+	TSETUP
+	MOVL $0x0f0f0f0f, R15
+	VPBROADCASTD R15, Z29
+	MOVL $0x08080808, R15
+	VPBROADCASTD R15, Z28
+	SHRQ $2, CX
+q4tchunk:
+	TROWS(R8, R10, R11, R12)
+	TRANS16(Q4OUT, 0)
+	TOFF(Z18, 0)
+	TOFF(Z19, 128)
+	TOFF(Z20, 256)
+	TOFF(Z21, 384)
+	TROWS(BX, DX, R14, SI)
+	TRANS16(Q4OUT, 1)
+	TOFF(Z18, 64)
+	TOFF(Z19, 192)
+	TOFF(Z20, 320)
+	TOFF(Z21, 448)
+	TNEXT
+	ADDQ $4096, DI
+	ADDQ $512, R9
+	DECQ CX
+	JNZ q4tchunk
+	VZEROUPPER
+	RET

@@ -64,7 +64,7 @@ func TestQ8TileKernels(t *testing.T) {
 func TestPackQPanel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, dt := range []DType{Q8_0, Q4_0, GGMLQ8_0, GGMLQ4_0} {
-		for _, cols := range []int{32, 96, 1024} {
+		for _, cols := range []int{32, 96, 160, 1024, 1408} {
 			const rows = 70
 			w, err := Quantize(&Matrix{DType: F32, Rows: rows, Cols: cols, F32: randF32(rng, rows*cols)}, dt)
 			if err != nil {
@@ -212,8 +212,8 @@ func TestGEMMQ(t *testing.T) {
 								}
 							}
 						}
-						// MatMul takes this path from q8.minT tokens on.
-						if k.q8.minT <= T && pi == 0 {
+						// MatMul takes this path from q8.minTokens tokens on.
+						if k.q8.minTokens(p.Workers(), dt) <= T && pi == 0 {
 							mm := make([]float32, T*rows)
 							p.matMul(k, mm, x, T, w)
 							for i := range mm {

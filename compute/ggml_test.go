@@ -245,7 +245,7 @@ func TestGGMLMatMul(t *testing.T) {
 							// (the row kernels and the integer GEMM); the f32
 							// GEMM path is f32 throughout.
 							tol := 1e-5 * mag
-							if T < gemmMinT(k, dt) || (k.q8 != nil && intGEMMFormat(dt) && T >= k.q8.minT) {
+							if T < gemmMinT(k, dt) || (k.q8 != nil && intGEMMFormat(dt) && T >= k.q8.minTokens(p.Workers(), dt)) {
 								tol = mag / 100
 							}
 							if got := float64(out[ti*rows+r]); math.Abs(got-want) > tol+1e-9 {
@@ -528,37 +528,11 @@ func FuzzGGMLBlocks(f *testing.F) {
 				mag += math.Abs(float64(wrow[c]) * xa[c])
 			}
 			got := float64(k.blockDot[dt](&acts[0], w))
-			if math.Abs(got-want) > 2e-6*mag+laneOffsetSlack(dt, w, &acts[0], nb)+1e-30 {
+			if math.Abs(got-want) > 2e-6*mag+1e-30 {
 				t.Fatalf("%s %v: got %v want %v (mag %v)", k.name, dt, got, want, mag)
 			}
 		}
 	})
-}
-
-// laneOffsetSlack bounds the extra f32 rounding of the VNNI ggml Q8_0
-// kernel: it makes the weights unsigned (w+128) and starts each of a
-// block's 8 int32 lanes at −16·Σx, so each lane's integer sum is exact but
-// carries its share of the ±128·x offset, which only cancels in the final
-// horizontal sum; the lanes are converted and accumulated in f32 at that
-// larger magnitude (at most 255·Σ|x| + 128·|Σx| ≤ 383·Σ|x| per block).
-// Found by FuzzGGMLBlocks (testdata/fuzz): 2.0e-6·Σ|w·x| where the float
-// order alone stays near 1e-7. Removing the offset per lane (a second
-// VPDPBUSD of the 0x80 bytes against x) would make the lanes exact; until
-// then the bound is (nb+4)·2⁻²⁴ · Σ_blocks |d_w·d_x| · 383 · Σ|x_q|.
-func laneOffsetSlack(dt DType, w []byte, a *actRow, nb int) float64 {
-	if dt != GGMLQ8_0 {
-		return 0
-	}
-	var s float64
-	for b := range nb {
-		dw := float64(F16ToF32(binary.LittleEndian.Uint16(w[b*34:])))
-		var sx float64
-		for _, q := range a.q[b*qBlock : (b+1)*qBlock] {
-			sx += math.Abs(float64(q))
-		}
-		s += math.Abs(dw*float64(a.d[b])) * 383 * sx
-	}
-	return float64(nb+4) * 0x1p-24 * s
 }
 
 // TestGGMLDequantKernels checks every kernel set's whole-block

@@ -3,10 +3,13 @@
 // AVX-512 VNNI dot products of 8-bit activations (int8, an f32 scale per
 // 32 columns, int16 sums per 16) with rows of every ggml block format, for
 // one token or 4 (which share the unpacking of the weights). ggml Q8_0's
-// signed weights are made unsigned by XOR 0x80, Q4_0/Q5_0/Q3_K's are
-// stored with an offset; each offset is removed exactly in integers, as in
-// kernels_vnni_amd64.s, the int32 lanes starting from minus the offset
-// times their activations' sum. VPDPBUSD
+// signed weights go in as |w| against the activations with w's signs, so
+// that each int32 lane is exactly its 4 columns' Σ w·x; Q4_0/Q5_0/Q3_K's
+// are stored with an offset, removed exactly in integers, the int32 lanes
+// starting from minus the offset times their activations' sum. Those lanes
+// then carry their share of the offset times Σx in f32 until the lanes are
+// summed: rows of zero weights come out near 1e-6, not 0 (the sign trick
+// for them cost 7-9% CPU time on one-token Q4_0/Q5_0 rows). VPDPBUSD
 // multiplies the unsigned weight values (Q4_K/Q5_K as stored, Q6_K as
 // stored, i.e. q+32) with the signed activations, 4 products per int32
 // lane, 64 columns per instruction. Each lane's int32 sum covers 4 columns
@@ -419,28 +422,41 @@ q6kvloop:
 	KVNEXT(210, q6kvloop)
 	KVEND(0)
 
-// Q80V does 2 Q8_0 blocks at WOFF(DI) (32 bytes of values at WOFF+2 and
-// WOFF+36) against the activations at XOFF(SI): w XOR 0x80 (Z15) is w+128
-// unsigned, and the lanes start from -2·xs of their block (Z7 by IDX), so
-// that the 8 lanes of a block remove 128·Σx exactly. X5 holds the 4 block
-// factors f16(d)·xd.
-#define Q80V(WOFF, XOFF, IDX, ACC) \
-	VMOVDQU (WOFF+2)(DI), Y8; \
-	VINSERTI64X4 $1, (WOFF+36)(DI), Z8, Z8; \
-	VPXORD Z15, Z8, Z8; \
-	KVCHUNKI(Z8, XOFF, Z7, IDX, Z5, IDX, ACC, Z10, Z11)
+// Q80W loads 2 Q8_0 blocks' values (32 bytes at WOFF+2 and WOFF+36(DI))
+// into Z as |w|, unsigned for VPDPBUSD, and their signs (w < 0) into K.
+#define Q80W(WOFF, Y, Z, K) \
+	VMOVDQU (WOFF+2)(DI), Y; \
+	VINSERTI64X4 $1, (WOFF+36)(DI), Z, Z; \
+	VPMOVB2M Z, K; \
+	VPABSB Z, Z
+
+// Q80CHUNK adds the 64 columns of |w| in W times the activations at ADDR
+// with w's signs (K) moved onto them (Z15 holds zero), converted to f32 and
+// scaled per lane by FAC permuted by IDX, to ACC. Each int32 lane is then
+// exactly its 4 columns' Σ w·x: |w|·(sign(w)·x) = w·x, and the activations
+// are in [-127, 127] (quantActBlock), so negating them cannot overflow.
+// T, U are scratch.
+#define Q80CHUNK(W, K, ADDR, FAC, IDX, ACC, T, U) \
+	VMOVDQU64 ADDR, T; \
+	VPSUBB T, Z15, K, T; \
+	VPXORD U, U, U; \
+	VPDPBUSD T, W, U; \
+	VCVTDQ2PS U, U; \
+	VPERMPS FAC, IDX, T; \
+	VFMADD231PS U, T, ACC
 
 // func dotQ8_0GVNNI(xq *int8, xd, xs *float32, w *byte, nb int) float32
 // (nb a multiple of 4)
+//
+// VPDPBUSD wants one side unsigned: the weights go in as |w| and the
+// activations as sign(w)·x, so that each int32 lane holds the exact signed
+// sum of its 4 columns (no offset to remove, none carried in f32). X5
+// holds the 4 block factors f16(d)·xd. xs is not used.
 TEXT ·dotQ8_0GVNNI(SB), NOSPLIT, $0-44
 	KVARGS(xs, R9)
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z15
+	VPXORD Z15, Z15, Z15
 	VMOVDQU32 kvq4idx<>+0(SB), Z16
 	VMOVDQU32 kvq4idx<>+64(SB), Z17
-	MOVL $0xc0000000, AX
-	VMOVD AX, X14
-	VBROADCASTSS X14, X14
 
 q80vloop:
 	WPF3
@@ -451,13 +467,12 @@ q80vloop:
 	VPINSRW $3, 102(DI), X5, X5
 	VCVTPH2PS X5, X5
 	VMULPS (R8), X5, X5
-	VMULPS (R9), X14, X7
-	VCVTPS2DQ X7, X7
-	Q80V(0, 0, Z16, Z0)
-	Q80V(68, 64, Z17, Z21)
+	Q80W(0, Y8, Z8, K1)
+	Q80CHUNK(Z8, K1, 0(SI), Z5, Z16, Z0, Z10, Z11)
+	Q80W(68, Y9, Z9, K2)
+	Q80CHUNK(Z9, K2, 64(SI), Z5, Z17, Z21, Z12, Z13)
 	ADDQ $128, SI
 	ADDQ $16, R8
-	ADDQ $16, R9
 	ADDQ $136, DI
 	SUBQ $4, CX
 	JNZ  q80vloop
@@ -895,31 +910,30 @@ q50x4loop:
 	MOVQ out+56(FP), DX
 	X4END
 
+// Q80X4TOK does one token of dotQ8_0GVNNIx4 as dotQ8_0GVNNI does: its
+// activations at (XA), xd at (DA), into A0 (blocks 0-1) and A1 (blocks
+// 2-3); the weights' |w| in Z8, Z9 and signs in K1, K2.
+#define Q80X4TOK(XA, DA, SA, A0, A1) \
+	VMULPS DA, X5, X6; \
+	Q80CHUNK(Z8, K1, XA, Z6, Z16, A0, Z10, Z11); \
+	Q80CHUNK(Z9, K2, 64 XA, Z6, Z17, A1, Z12, Z13)
+
 // func dotQ8_0GVNNIx4(xq *int8, xd, xs *float32, w *byte, nb, xstride, dstride int, out *[4]float32)
 // (nb a multiple of 4)
 //
-// The weights as in dotQ8_0GVNNI (XOR 0x80, Z15), the tokens as in
-// dotQ4_0GVNNIx4 with the lanes starting from -2·xs.
+// The weights as in dotQ8_0GVNNI (|w| and signs, unpacked once), the
+// tokens as in dotQ4_0GVNNIx4. xs is not used.
 TEXT ·dotQ8_0GVNNIx4(SB), NOSPLIT, $0-64
 	X4ARGS(xs)
-	B32X4SETUP(kvq4idx, $0xc0000000) // -2
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z15
+	VPXORD Z15, Z15, Z15
+	VMOVDQU32 kvq4idx<>+0(SB), Z16
+	VMOVDQU32 kvq4idx<>+64(SB), Z17
 
 q80x4loop:
-	MOVWLZX (DI), AX
-	VMOVD AX, X5
-	VPINSRW $1, 34(DI), X5, X5
-	VPINSRW $2, 68(DI), X5, X5
-	VPINSRW $3, 102(DI), X5, X5
-	VCVTPH2PS X5, X5
-	VMOVDQU 2(DI), Y8
-	VINSERTI64X4 $1, 36(DI), Z8, Z8
-	VPXORD Z15, Z8, Z8
-	VMOVDQU 70(DI), Y9
-	VINSERTI64X4 $1, 104(DI), Z9, Z9
-	VPXORD Z15, Z9, Z9
-	B32X4TOKENS(Q40X4TOK)
+	SCALES4NX(34)
+	Q80W(0, Y8, Z8, K1)
+	Q80W(68, Y9, Z9, K2)
+	B32X4TOKENS(Q80X4TOK)
 	B32X4NEXT(34, q80x4loop)
 	MOVQ out+56(FP), DX
 	X4END

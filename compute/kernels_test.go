@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+
+	"github.com/glmv/glmv/internal/half"
 )
 
 var benchDTypes = []DType{F32, BF16, Q8_0, Q4_0}
@@ -623,4 +625,93 @@ func TestPoolConcurrentFor(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestQ8DotLanesExact holds every set's Q8_0 dot products (one row, rows,
+// 4 tokens, 4 rows, 2 rows × 4 tokens) to 2e-6·Σ|w·x| of the exact sum on
+// weights that are mostly 0 (1 in 8 is ±1): a kernel whose int32 lanes
+// carried an offset (w+128 against x, removed only when the lanes are
+// summed in f32) rounds at ~1000× the products' size there and fails.
+func TestQ8DotLanesExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, nb := range []int{4, 128, 132} {
+		cols := nb * qBlock
+		w := &Matrix{DType: Q8_0, Rows: 4, Cols: cols, Q: make([]byte, 4*cols), Scales: make([]uint16, 4*nb)}
+		for i := range w.Q {
+			if rng.IntN(8) == 0 {
+				w.Q[i] = byte(int8(1 - 2*rng.IntN(2)))
+			}
+		}
+		for i := range w.Scales {
+			w.Scales[i] = half.F32ToF16(1 + rng.Float32())
+		}
+		xq, xd, xs := make([]int8, 4*cols), make([]float32, 4*nb), make([]float32, 4*nb)
+		x := randF32(rng, 4*cols)
+		for i := range x {
+			x[i] *= 1000
+		}
+		for tk := range 4 {
+			quantizeRowQ8(xq[tk*cols:(tk+1)*cols], xd[tk*nb:(tk+1)*nb], xs[tk*nb:(tk+1)*nb], x[tk*cols:(tk+1)*cols])
+		}
+		// exact[tk][r] and mag[tk][r]: token tk against weight row r.
+		var exact, mag [4][4]float64
+		for tk := range 4 {
+			for r := range 4 {
+				for c := range cols {
+					v := float64(int8(w.Q[r*cols+c])) * float64(F16ToF32(w.Scales[r*nb+c/qBlock])) *
+						float64(xq[tk*cols+c]) * float64(xd[tk*nb+c/qBlock])
+					exact[tk][r] += v
+					mag[tk][r] += math.Abs(v)
+				}
+			}
+		}
+		for _, k := range kernelSets() {
+			check := func(what string, tk, r int, got float32) {
+				t.Helper()
+				if d := math.Abs(float64(got) - exact[tk][r]); d > 2e-6*mag[tk][r] {
+					t.Errorf("%s %s nb=%d token %d row %d: %v, exact %v (diff %.3g·Σ|w·x|)", k.name, what, nb, tk, r, got, exact[tk][r], d/mag[tk][r])
+				}
+			}
+			row := func(r int) ([]byte, []uint16) { return w.Q[r*cols : (r+1)*cols], w.Scales[r*nb : (r+1)*nb] }
+			tok := func(tk int) ([]int8, []float32, []float32) {
+				return xq[tk*cols : (tk+1)*cols], xd[tk*nb : (tk+1)*nb], xs[tk*nb : (tk+1)*nb]
+			}
+			for tk := range 4 {
+				xqt, xdt, xst := tok(tk)
+				for r := range 4 {
+					wq, wd := row(r)
+					check("dotQ8", tk, r, k.dotQ8(xqt, xdt, xst, wq, wd))
+				}
+				if k.rowsQ8 != nil {
+					out := make([]float32, 4)
+					k.rowsQ8(xqt, xdt, xst, nb, w.Q, w.Scales, out)
+					for r := range 4 {
+						check("rowsQ8", tk, r, out[r])
+					}
+				}
+				var o4 [4]float32
+				k.dotQ8r4(xqt, xdt, xst, nb, w.Q, w.Scales, &o4)
+				for r := range 4 {
+					check("dotQ8r4", tk, r, o4[r])
+				}
+			}
+			for r := range 4 {
+				var o4 [4]float32
+				wq, wd := row(r)
+				k.dotQ8x4(xq, xd, xs, nb, wq, wd, &o4)
+				for tk := range 4 {
+					check("dotQ8x4", tk, r, o4[tk])
+				}
+			}
+			if k.dotQ8x4r2 != nil {
+				for r := 0; r < 4; r += 2 {
+					var o8 [8]float32
+					k.dotQ8x4r2(xq, xd, xs, nb, w.Q[r*cols:(r+2)*cols], w.Scales[r*nb:(r+2)*nb], &o8)
+					for i, v := range o8 {
+						check("dotQ8x4r2", i%4, r+i/4, v)
+					}
+				}
+			}
+		}
+	}
 }

@@ -6,12 +6,19 @@
 // VPDPBUSD multiplies unsigned bytes by signed bytes, four products per
 // int32 lane. The activations (quantQ8) are signed, so the weights take the
 // unsigned side:
-//   - Q8_0: w+128 (w XOR 0x80), and Σ (w+128)·x = Σ w·x + 128·Σ x;
-//   - Q4_0: the raw nibbles q = w+8, and Σ q·x = Σ w·x + 8·Σ x.
-// The offset is removed exactly, in integers: each block's int32 lanes start
-// from minus their share of it (xs[b] = 8·Σ x, so -2·xs[b] over the 8 lanes
-// of a Q8_0 block and -xs[b]/4 over the 4 lanes of a Q4_0 block). Each block
-// sum is then converted once and scaled by f16(wd[b])·xd[b].
+//   - Q8_0: |w|, against sign(w)·x (VPMOVB2M takes w's signs as a mask,
+//     under which VPSUBB negates x; x is in [-127, 127], so that cannot
+//     overflow), and |w|·sign(w)·x = w·x: each int32 lane is exactly its 4
+//     columns' Σ w·x;
+//   - Q4_0: the raw nibbles q = w+8, and Σ q·x = Σ w·x + 8·Σ x. The offset
+//     is removed exactly, in integers: the int32 lanes start from minus
+//     their share of it (xs[b] = 8·Σ x, so -xs[b]/4 over the 4 lanes of a
+//     block). Each lane still carries its share of 8·Σ x in f32 until the
+//     lanes are summed: up to 15·Σ|x| over its 8 columns plus 2·|Σ x| of
+//     its block, where the exact sum is at most 8·Σ|x|, a far smaller
+//     excess than Q8_0's offset of 128 gave. (Taking |w| and sign(w)·x as
+//     for Q8_0 made the 4-token kernel 10-15% slower.)
+// Each lane's sum is converted and scaled by f16(wd[b])·xd[b].
 //
 // Every routine runs on a multiple of 4 blocks, 8 at a time and then a last
 // 4 (the Go wrappers in kernels_vnni_amd64.go finish the other blocks). A 64-byte chunk of int32 lanes
@@ -36,16 +43,15 @@
 	VHADDPS X, X, X; \
 	VHADDPS X, X, X
 
-// VNNICONST loads the constants: Z31 0x80 bytes, Z30 0x0f bytes, Y29 -2.0,
-// Y28 -0.25 (X29, X28 their low halves), Z16-Z19 the Q8_0 chunk indexes,
-// Z20-Z21 the Q4_0 ones.
+// VNNICONST loads the constants: Z31 zero, Z30 0x0f bytes, Z29 0x80 bytes,
+// Y28 -0.25 (X28 its low half), Z16-Z19 the Q8_0 chunk indexes, Z20-Z21
+// the Q4_0 ones.
 #define VNNICONST \
+	VPXORD Z31, Z31, Z31; \
 	MOVL $0x80808080, AX; \
-	VPBROADCASTD AX, Z31; \
+	VPBROADCASTD AX, Z29; \
 	MOVL $0x0f0f0f0f, AX; \
 	VPBROADCASTD AX, Z30; \
-	MOVL $0xc0000000, AX; \
-	VPBROADCASTD AX, Y29; \
 	MOVL $0xbe800000, AX; \
 	VPBROADCASTD AX, Y28; \
 	VMOVDQU32 vnniQ8idx<>+0(SB), Z16; \
@@ -61,8 +67,7 @@
 	VCVTPH2PS WD, Y; \
 	VMULPS XD, Y, Y
 
-// OFFS sets Y to the per-lane offsets XS·F (F = Y29 for Q8_0, Y28 for
-// Q4_0) as int32.
+// OFFS sets Y to the per-lane offsets XS·F (F = Y28 for Q4_0) as int32.
 #define OFFS(XS, F, Y) \
 	VMULPS XS, F, Y; \
 	VCVTPS2DQ Y, Y
@@ -74,13 +79,28 @@
 	VPERMPS SC, IDX, Z4; \
 	VFMADD231PS ACCI, Z4, ACC
 
-// Q8CHUNK: 2 Q8_0 blocks of weights at W (made unsigned into Z3) times the
-// activations at X, offsets from OF, scales from SC.
-#define Q8CHUNK(W, X, OF, SC, IDX, ACC) \
-	VPXORD W, Z31, Z3; \
-	VPERMD OF, IDX, Z2; \
-	VPDPBUSD X, Z3, Z2; \
-	BLKSCALE(Z2, SC, IDX, ACC)
+// WSIGN loads 64 Q8_0 weight bytes from W into Z as |w|, their signs
+// (w < 0) into K.
+#define WSIGN(W, Z, K) \
+	VMOVDQU64 W, Z; \
+	VPMOVB2M Z, K; \
+	VPABSB Z, Z
+
+// SGNDOT sets the int32 lanes ACCI to the dot products of the |w| bytes in
+// WA with the activations X (memory or a register) negated where K is set
+// (T gets them; Z31 is zero).
+#define SGNDOT(WA, K, X, T, ACCI) \
+	VMOVDQU64 X, T; \
+	VPSUBB T, Z31, K, T; \
+	VPXORD ACCI, ACCI, ACCI; \
+	VPDPBUSD T, WA, ACCI
+
+// Q8CHUNK: 2 Q8_0 blocks of weights at W times the activations at X,
+// scales from SC.
+#define Q8CHUNK(W, X, SC, IDX, ACC) \
+	WSIGN(W, Z3, K1); \
+	SGNDOT(Z3, K1, X, Z2, Z5); \
+	BLKSCALE(Z5, SC, IDX, ACC)
 
 // Q4SPLIT loads 4 Q4_0 blocks of weights at W: low nibbles into Z3, high
 // into Z5.
@@ -149,39 +169,39 @@
 // X4SCALES sets Y8-Y11 to the 4 tokens' combined scales and Y12-Y15 to
 // their offsets (factor F) for the next 8 blocks.
 #define X4SCALES(F) \
-	VCVTPH2PS (R9), Y6; \
-	XDMUL4(Y6, Y8, Y9, Y10, Y11); \
+	X4WSCALES(Y6, Y8, Y9, Y10, Y11); \
 	OFFS((R10), F, Y12); \
 	OFFS((R10)(R12*1), F, Y13); \
 	OFFS((R10)(R12*2), F, Y14); \
 	OFFS((R10)(BX*1), F, Y15)
 
+// X4WSCALES sets A0-A3 to the 4 tokens' combined scales for the next 8
+// blocks (Y registers) or 4 (X registers; T is scratch).
+#define X4WSCALES(T, A0, A1, A2, A3) \
+	VCVTPH2PS (R9), T; \
+	XDMUL4(T, A0, A1, A2, A3)
+
 // X4SCALES4 is X4SCALES for the last 4 blocks (X registers; the upper
 // lanes become zero).
 #define X4SCALES4(F) \
-	VCVTPH2PS (R9), X6; \
-	XDMUL4(X6, X8, X9, X10, X11); \
+	X4WSCALES(X6, X8, X9, X10, X11); \
 	OFFS((R10), F, X12); \
 	OFFS((R10)(R12*1), F, X13); \
 	OFFS((R10)(R12*2), F, X14); \
 	OFFS((R10)(BX*1), F, X15)
 
-// Q8X4CHUNK: one chunk of 2 weight blocks at OFF(DI), made unsigned once,
-// times the 4 tokens' activations.
+// Q8X4CHUNK: one chunk of 2 weight blocks at OFF(DI), split into |w| and
+// signs once, times the 4 tokens' activations.
 #define Q8X4CHUNK(OFF, IDX) \
-	VPXORD OFF(DI), Z31, Z3; \
-	VPERMD Z12, IDX, Z2; \
-	VPDPBUSD OFF(SI), Z3, Z2; \
-	BLKSCALE(Z2, Z8, IDX, Z24); \
-	VPERMD Z13, IDX, Z0; \
-	VPDPBUSD OFF(SI)(R11*1), Z3, Z0; \
-	BLKSCALE(Z0, Z9, IDX, Z25); \
-	VPERMD Z14, IDX, Z2; \
-	VPDPBUSD OFF(SI)(R11*2), Z3, Z2; \
-	BLKSCALE(Z2, Z10, IDX, Z26); \
-	VPERMD Z15, IDX, Z0; \
-	VPDPBUSD OFF(SI)(R13*1), Z3, Z0; \
-	BLKSCALE(Z0, Z11, IDX, Z27)
+	WSIGN(OFF(DI), Z3, K1); \
+	SGNDOT(Z3, K1, OFF(SI), Z2, Z0); \
+	BLKSCALE(Z0, Z8, IDX, Z24); \
+	SGNDOT(Z3, K1, OFF(SI)(R11*1), Z12, Z13); \
+	BLKSCALE(Z13, Z9, IDX, Z25); \
+	SGNDOT(Z3, K1, OFF(SI)(R11*2), Z2, Z0); \
+	BLKSCALE(Z0, Z10, IDX, Z26); \
+	SGNDOT(Z3, K1, OFF(SI)(R13*1), Z12, Z13); \
+	BLKSCALE(Z13, Z11, IDX, Z27)
 
 // Q4X4CHUNK: one chunk of 4 weight blocks at WOFF(DI), split once, times
 // the 4 tokens' activations at XOFF.
@@ -213,33 +233,31 @@
 // R4SCALES sets Y8-Y11 to the 4 rows' combined scales and Y7 to the
 // activations' offsets (factor F) for the next 8 blocks.
 #define R4SCALES(F) \
-	VMOVUPS (R8), Y5; \
-	SCALES((R9), Y5, Y8); \
-	SCALES((R9)(R12*1), Y5, Y9); \
-	SCALES((R9)(R12*2), Y5, Y10); \
-	SCALES((R9)(BX*1), Y5, Y11); \
+	R4WSCALES(Y5, Y8, Y9, Y10, Y11); \
 	OFFS((R10), F, Y7)
 
 // R4SCALES4 is R4SCALES for the last 4 blocks (X registers).
 #define R4SCALES4(F) \
-	VMOVUPS (R8), X5; \
-	SCALES((R9), X5, X8); \
-	SCALES((R9)(R12*1), X5, X9); \
-	SCALES((R9)(R12*2), X5, X10); \
-	SCALES((R9)(BX*1), X5, X11); \
+	R4WSCALES(X5, X8, X9, X10, X11); \
 	OFFS((R10), F, X7)
 
-// Q8ROW: one weight row's 2 blocks at W times the activations in Z12,
-// starting from the offsets in Z13.
+// R4WSCALES sets A0-A3 to the 4 rows' combined scales for the next 8
+// blocks (Y registers) or 4 (X registers; T is scratch).
+#define R4WSCALES(T, A0, A1, A2, A3) \
+	VMOVUPS (R8), T; \
+	SCALES((R9), T, A0); \
+	SCALES((R9)(R12*1), T, A1); \
+	SCALES((R9)(R12*2), T, A2); \
+	SCALES((R9)(BX*1), T, A3)
+
+// Q8ROW: one weight row's 2 blocks at W times the activations in Z12.
 #define Q8ROW(W, SC, IDX, ACC) \
-	VPXORD W, Z31, Z3; \
-	VMOVDQA64 Z13, Z2; \
-	VPDPBUSD Z12, Z3, Z2; \
-	BLKSCALE(Z2, SC, IDX, ACC)
+	WSIGN(W, Z3, K1); \
+	SGNDOT(Z3, K1, Z12, Z2, Z5); \
+	BLKSCALE(Z5, SC, IDX, ACC)
 
 #define Q8R4CHUNK(OFF, IDX) \
 	VMOVDQU64 OFF(SI), Z12; \
-	VPERMD Z7, IDX, Z13; \
 	Q8ROW(OFF(DI), Z8, IDX, Z24); \
 	Q8ROW(OFF(DI)(R11*1), Z9, IDX, Z25); \
 	Q8ROW(OFF(DI)(R11*2), Z10, IDX, Z26); \
@@ -300,7 +318,7 @@ TEXT ·dotQ8x4VNNI(SB), NOSPLIT, $0-64
 	JL   vq8x4four
 
 vq8x4loop:
-	X4SCALES(Y29)
+	X4WSCALES(Y6, Y8, Y9, Y10, Y11)
 	Q8X4CHUNK(0, Z16)
 	Q8X4CHUNK(64, Z17)
 	Q8X4CHUNK(128, Z18)
@@ -317,7 +335,7 @@ vq8x4loop:
 vq8x4four:
 	TESTQ CX, CX
 	JE    vq8x4done
-	X4SCALES4(X29)
+	X4WSCALES(X6, X8, X9, X10, X11)
 	Q8X4CHUNK(0, Z16)
 	Q8X4CHUNK(64, Z17)
 
@@ -378,7 +396,7 @@ TEXT ·dotQ8r4VNNI(SB), NOSPLIT, $0-64
 	JL   vq8r4four
 
 vq8r4loop:
-	R4SCALES(Y29)
+	R4WSCALES(Y5, Y8, Y9, Y10, Y11)
 	Q8R4CHUNK(0, Z16)
 	Q8R4CHUNK(64, Z17)
 	Q8R4CHUNK(128, Z18)
@@ -395,7 +413,7 @@ vq8r4loop:
 vq8r4four:
 	TESTQ CX, CX
 	JE    vq8r4done
-	R4SCALES4(X29)
+	R4WSCALES(X5, X8, X9, X10, X11)
 	Q8R4CHUNK(0, Z16)
 	Q8R4CHUNK(64, Z17)
 
@@ -443,27 +461,34 @@ vq4r4done:
 	RET
 
 // The 2-row × 4-token tile (dotQ8x4r2VNNI). Against dotQ8x4VNNI run once
-// per row, the two weight rows share each token's activation loads and its
-// per-lane offset vector (one VPERMD per token and chunk instead of two).
-// Registers: Z0, Z1 the two rows' unsigned weights; Z2 the permuted
-// offsets; Z3, Z4 the int32 sums; Z5 scratch; Y7, Y28, Y30, Y6 the 4
-// tokens' offsets for the blocks in hand; Y8-Y11 (row 0) and Y12-Y15 (row
-// 1) the combined scales; Z16-Z19 the chunk indexes; Z20-Z23 (row 0) and
-// Z24-Z27 (row 1) the accumulators; Y29 -2.0; Z31 0x80 bytes (as set by
-// VNNICONST; Z20, Z21, Y28 and Z30 are then reused).
+// per row, the two weight rows share each token's activation loads. Here
+// the activations take VPDPBUSD's unsigned side, x+128 (x XOR 0x80, once
+// per token for both rows), and the weights the signed one: each int32
+// lane starts from -128·Σw over its own 4 columns (one VPDPBUSD of the
+// 0x80 bytes against -w per row and chunk, shared by the 4 tokens), so
+// that it is exactly its columns' Σ w·x. (Taking |w| and sign(w)·x, as the
+// other Q8_0 kernels do, costs 2 masked negations per token here, which
+// made the tile 10-18% slower.)
+// Registers: Z0, Z1 the two rows' weights; Z28, Z30 their lanes' starts;
+// Z6 a token's x+128; Z3, Z4 the int32 sums; Z2, Z5 scratch; Y8-Y11 (row
+// 0) and Y12-Y15 (row 1) the combined scales; Z16-Z19 the chunk indexes;
+// Z20-Z23 (row 0) and Z24-Z27 (row 1) the accumulators; Z29 0x80 bytes,
+// Z31 zero (as set by VNNICONST; Z20, Z21, Z28 and Z30 are then reused).
 
-// T24SCALES loads the combined scales (A0-A3 row 0, B0-B3 row 1) and the
-// token offsets (O0-O3) of the next 8 blocks (Y registers) or 4 blocks (X
-// registers). T is scratch and ends up as O3; F is -2.0.
-#define T24SCALES(T, F, A0, A1, A2, A3, B0, B1, B2, B3, O0, O1, O2) \
+// TSTART sets I to -128·Σw over each 4 columns of the weights W (Z2
+// scratch).
+#define TSTART(W, I) \
+	VPSUBB W, Z31, Z2; \
+	VPXORD I, I, I; \
+	VPDPBUSD Z2, Z29, I
+
+// T24SCALES loads the combined scales (A0-A3 row 0, B0-B3 row 1) of the
+// next 8 blocks (Y registers) or 4 blocks (X registers). T is scratch.
+#define T24SCALES(T, A0, A1, A2, A3, B0, B1, B2, B3) \
 	VCVTPH2PS (R9), T; \
 	XDMUL4(T, A0, A1, A2, A3); \
 	VCVTPH2PS (R9)(DX*1), T; \
-	XDMUL4(T, B0, B1, B2, B3); \
-	OFFS((R10), F, O0); \
-	OFFS((R10)(R12*1), F, O1); \
-	OFFS((R10)(R12*2), F, O2); \
-	OFFS((R10)(BX*1), F, T)
+	XDMUL4(T, B0, B1, B2, B3)
 
 // TSCALE converts the int32 sums in A, scales them by SC permuted by IDX
 // and adds them to ACC.
@@ -472,26 +497,28 @@ vq4r4done:
 	VPERMPS SC, IDX, Z5; \
 	VFMADD231PS A, Z5, ACC
 
-// TTOKEN: one token's activations at X (offsets OF, scales S0/S1 for the
-// two rows) against the two rows' weights in Z0, Z1.
-#define TTOKEN(X, OF, IDX, S0, S1, ACC0, ACC1) \
-	VPERMD OF, IDX, Z2; \
-	VMOVDQA64 Z2, Z3; \
-	VMOVDQA64 Z2, Z4; \
-	VPDPBUSD X, Z0, Z3; \
-	VPDPBUSD X, Z1, Z4; \
+// TTOKEN: one token's activations at X (scales S0/S1 for the two rows)
+// against the two rows' weights in Z0, Z1.
+#define TTOKEN(X, IDX, S0, S1, ACC0, ACC1) \
+	VPXORD X, Z29, Z6; \
+	VMOVDQA64 Z28, Z3; \
+	VMOVDQA64 Z30, Z4; \
+	VPDPBUSD Z0, Z6, Z3; \
+	VPDPBUSD Z1, Z6, Z4; \
 	TSCALE(Z3, S0, IDX, ACC0); \
 	TSCALE(Z4, S1, IDX, ACC1)
 
 // TCHUNK: one chunk of 2 blocks at OFF of both rows (the second AX bytes
 // on) against the 4 tokens.
 #define TCHUNK(OFF, IDX) \
-	VPXORD OFF(DI), Z31, Z0; \
-	VPXORD OFF(DI)(AX*1), Z31, Z1; \
-	TTOKEN(OFF(SI), Z7, IDX, Z8, Z12, Z20, Z24); \
-	TTOKEN(OFF(SI)(R11*1), Z28, IDX, Z9, Z13, Z21, Z25); \
-	TTOKEN(OFF(SI)(R11*2), Z30, IDX, Z10, Z14, Z22, Z26); \
-	TTOKEN(OFF(SI)(R13*1), Z6, IDX, Z11, Z15, Z23, Z27)
+	VMOVDQU64 OFF(DI), Z0; \
+	VMOVDQU64 OFF(DI)(AX*1), Z1; \
+	TSTART(Z0, Z28); \
+	TSTART(Z1, Z30); \
+	TTOKEN(OFF(SI), IDX, Z8, Z12, Z20, Z24); \
+	TTOKEN(OFF(SI)(R11*1), IDX, Z9, Z13, Z21, Z25); \
+	TTOKEN(OFF(SI)(R11*2), IDX, Z10, Z14, Z22, Z26); \
+	TTOKEN(OFF(SI)(R13*1), IDX, Z11, Z15, Z23, Z27)
 
 #define TSTORE(ACC, OFF) \
 	VMOVAPS ACC, Z0; \
@@ -548,7 +575,7 @@ tq8loop:
 	PREFETCHT0 1088(DI)(AX*1)
 	PREFETCHT0 1152(DI)(AX*1)
 	PREFETCHT0 1216(DI)(AX*1)
-	T24SCALES(Y6, Y29, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15, Y7, Y28, Y30)
+	T24SCALES(Y6, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15)
 	TCHUNK(0, Z16)
 	TCHUNK(64, Z17)
 	TCHUNK(128, Z18)
@@ -565,7 +592,7 @@ tq8loop:
 tq8four:
 	TESTQ CX, CX
 	JE    tq8done
-	T24SCALES(X6, X29, X8, X9, X10, X11, X12, X13, X14, X15, X7, X28, X30)
+	T24SCALES(X6, X8, X9, X10, X11, X12, X13, X14, X15)
 	TCHUNK(0, Z16)
 	TCHUNK(64, Z17)
 
@@ -609,11 +636,10 @@ q8rloop:
 	PREFETCHT0 128(DI)(R14*1)
 	PREFETCHT0 192(DI)(R14*1)
 	SCALES((R9), (R8), Y6)
-	OFFS((R10), Y29, Y7)
-	Q8CHUNK(0(DI), 0(SI), Z7, Z6, Z16, Z0)
-	Q8CHUNK(64(DI), 64(SI), Z7, Z6, Z17, Z1)
-	Q8CHUNK(128(DI), 128(SI), Z7, Z6, Z18, Z0)
-	Q8CHUNK(192(DI), 192(SI), Z7, Z6, Z19, Z1)
+	Q8CHUNK(0(DI), 0(SI), Z6, Z16, Z0)
+	Q8CHUNK(64(DI), 64(SI), Z6, Z17, Z1)
+	Q8CHUNK(128(DI), 128(SI), Z6, Z18, Z0)
+	Q8CHUNK(192(DI), 192(SI), Z6, Z19, Z1)
 	ADDQ $256, SI
 	ADDQ $256, DI
 	ADDQ $32, R8
@@ -627,9 +653,8 @@ q8rfour:
 	TESTQ CX, CX
 	JE    q8rdone
 	SCALES((R9), (R8), X6)
-	OFFS((R10), X29, X7)
-	Q8CHUNK(0(DI), 0(SI), Z7, Z6, Z16, Z0)
-	Q8CHUNK(64(DI), 64(SI), Z7, Z6, Z17, Z1)
+	Q8CHUNK(0(DI), 0(SI), Z6, Z16, Z0)
+	Q8CHUNK(64(DI), 64(SI), Z6, Z17, Z1)
 	ADDQ $128, DI
 	ADDQ $8, R9
 

@@ -109,7 +109,7 @@ func (p *Pool) matMul(k *kernels, out, x []float32, T int, w *Matrix) {
 		p.gemmBF16(k, out, x, T, w)
 		return
 	}
-	if k.q8 != nil && intGEMMFormat(w.DType) && T >= k.q8.minT {
+	if k.q8 != nil && intGEMMFormat(w.DType) && T >= k.q8.minTokens(p.Workers(), w.DType) {
 		p.gemmQ(k, out, x, T, w)
 		return
 	}
