@@ -52,6 +52,8 @@ func (p *Pool) attention(kn *kernels, out, q []float32, k, v *Matrix, T, nKeys i
 	if s.HeadDim%nr == 0 {
 		if T > tiledTokens(s) {
 			p.attentionTiled(kn, out, q, k, v, T, nKeys, s, causal, past)
+		} else if kn.attnT != nil && s.HeadDim%16 == 0 {
+			p.attentionGQAT(kn.attnT, kn, out, q, k, v, T, nKeys, s, causal, past)
 		} else {
 			p.attentionGQA(kn, out, q, k, v, T, nKeys, s, causal, past)
 		}

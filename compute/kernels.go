@@ -94,6 +94,10 @@ type kernels struct {
 	scores3x4 func(s []float32, sstride int, q []float32, qstride int, k []float32, kstride, d int)
 	// scores sets s[j] = q·k[j*kstride:][:len(q)] for j < len(s).
 	scores func(s, q, k []float32, kstride int)
+	// attnT, when set, holds the kernels of the transposed decode
+	// attention (attentionGQAT); without it attentionGQA takes the
+	// scores3x4 / gemm6x16s path.
+	attnT *attnTKernels
 	// accum adds Σ_j p[j]·v[j*vstride:][:len(acc)] to acc.
 	accum func(acc, p, v []float32, vstride int)
 	// expSum sets s[j] = e^(s[j]-m) and returns Σ s[j].

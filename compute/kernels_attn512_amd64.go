@@ -25,6 +25,20 @@ func useAttn512(k *kernels) {
 		_ = kk[(len(s)-1)*kstride+d-1]
 		scoresAVX512(&s[0], &q[0], &kk[0], len(s), d, kstride)
 	}
+	k.attnT = &attnTKernels{
+		qk: func(s, qt, kk []float32, kstride, n, d int) {
+			_, _, _ = s[n*16-1], qt[d*16-1], kk[(n-1)*kstride+d-1]
+			qkT16AVX512(&s[0], &qt[0], &kk[0], kstride, n, d)
+		},
+		softmax: func(s []float32, n int, m, l, acc []float32, d int) {
+			_, _, _, _ = s[n*16-1], m[15], l[15], acc[d*16-1]
+			softmaxT16AVX512(&s[0], n, &m[0], &l[0], &acc[0], d)
+		},
+		pv: func(acc, pp, v []float32, vstride, n, d int) {
+			_, _, _ = acc[d*16-1], pp[n*16-1], v[(n-1)*vstride+d-1]
+			pvT16AVX512(&acc[0], &pp[0], &v[0], vstride, n, d)
+		},
+	}
 	k.expSum = func(s []float32, m float32) float32 {
 		n16 := len(s) &^ 15
 		var sum float32
@@ -43,3 +57,12 @@ func scoresAVX512(s, q, k *float32, n, d, kstride int)
 
 //go:noescape
 func scores3x4AVX512(s *float32, sstride int, q *float32, qstride int, k *float32, kstride, d int)
+
+//go:noescape
+func qkT16AVX512(s, qt, k *float32, kstride, n, d int)
+
+//go:noescape
+func softmaxT16AVX512(s *float32, n int, m, l, acc *float32, d int)
+
+//go:noescape
+func pvT16AVX512(acc, p, v *float32, vstride, n, d int)

@@ -448,7 +448,11 @@ func refAttention(q, k, v []float32, T, nKeys int, s AttnShape, causal bool, pas
 
 func TestAttention(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
-	shapes := []AttnShape{{6, 2, 8, 0.3}, {4, 4, 5, 0.4}, {12, 3, 16, 0.25}, {3, 1, 72, 0.1}, {2, 1, 128, 0.09}}
+	shapes := []AttnShape{{6, 2, 8, 0.3}, {4, 4, 5, 0.4}, {12, 3, 16, 0.25}, {3, 1, 72, 0.1}, {2, 1, 128, 0.09}, {32, 2, 32, 0.2}}
+	// The transposed decode form with its Go kernels, on every machine.
+	gt := *availableKernels()[0]
+	gt.name, gt.attnT = "generic+attnT", &attnTGeneric
+	sets := append(kernelSets(), &gt)
 	for _, s := range shapes {
 		for _, c := range []struct {
 			T, nKeys, past int
@@ -477,7 +481,7 @@ func TestAttention(t *testing.T) {
 					vm.Row(j, vr[j*kvW:])
 				}
 				want := refAttention(q, kr, vr, c.T, c.nKeys, s, c.causal, c.past)
-				for _, kn := range kernelSets() {
+				for _, kn := range sets {
 					for pi, p := range testPools(t) {
 						out := make([]float32, len(q))
 						p.attention(kn, out, q, km, vm, c.T, c.nKeys, s, c.causal, c.past)
