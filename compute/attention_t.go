@@ -14,6 +14,8 @@ type attnTKernels struct {
 	softmax func(s []float32, n int, m, l, acc []float32, d int)
 	// pv adds Σ_j v[j*vstride+i]·p[j*16+r] to acc[i*16+r] for i < d.
 	pv func(acc, p, v []float32, vstride, n, d int)
+	// scaleAdd adds f[r]·src[i*16+r] to dst[i*16+r] for i < d.
+	scaleAdd func(dst, src, f []float32, d int)
 }
 
 // attnTGeneric is attnTKernels in Go; the tests run attentionGQAT with it
@@ -57,6 +59,13 @@ var attnTGeneric = attnTKernels{
 				for r, w := range pj {
 					acc[i*16+r] += x * w
 				}
+			}
+		}
+	},
+	scaleAdd: func(dst, src, f []float32, d int) {
+		for i := range d {
+			for r, x := range src[i*16 : i*16+16] {
+				dst[i*16+r] += f[r] * x
 			}
 		}
 	},
@@ -108,9 +117,17 @@ func (p *Pool) attentionGQAT(at *attnTKernels, kn *kernels, out, q []float32, k,
 		ms[i] = attnTEmpty
 	}
 	p.For(nch, 1, func(lo, hi int) {
-		work := p.getFloats(64*16 + 2*gqaKeys*kvW)
+		nw := 64 * 16
+		if k.DType != F32 || v.DType != F32 {
+			nw += 2 * gqaKeys * kvW
+		}
+		work := p.getFloatsDirty(nw)
 		defer p.putFloats(work)
-		sc, kw, vw := work.f[:64*16], work.f[64*16:64*16+gqaKeys*kvW], work.f[64*16+gqaKeys*kvW:]
+		sc, kw := work.f[:64*16], work.f[64*16:]
+		var vw []float32
+		if len(kw) > 0 {
+			kw, vw = kw[:gqaKeys*kvW], kw[gqaKeys*kvW:]
+		}
 		for c := lo; c < hi; c++ {
 			cs := c * npan * 16
 			for jb := c * nkb / nch; jb < (c+1)*nkb/nch; jb++ {
@@ -136,40 +153,54 @@ func (p *Pool) attentionGQAT(at *attnTKernels, kn *kernels, out, q []float32, k,
 			}
 		}
 	})
-	// Merge the chunks: o = Σ_c e^(m_c-M)·acc_c / Σ_c e^(m_c-M)·l_c.
-	p.For(npan*16, 16, func(lo, hi int) {
-		f := make([]float32, nch)
-		for i := lo; i < hi; i++ {
-			pn, lane := i/16, i%16
-			kvh, r := pn/np, pn%np*16+lane
-			if r >= rows {
-				continue
-			}
-			t, h := r/group, kvh*group+r%group
-			o := out[t*qStride+h*D : t*qStride+(h+1)*D]
-			M := float32(attnTEmpty)
-			for c := range nch {
-				M = max(M, ms[(c*npan+pn)*16+lane])
-			}
-			var L float32
-			for c := range nch {
-				f[c] = 0
-				if mc := ms[(c*npan+pn)*16+lane]; mc > attnTEmpty {
-					f[c] = float32(math.Exp(float64(mc - M)))
-					L += f[c] * ls[(c*npan+pn)*16+lane]
+	// Merge the chunks: o = Σ_c e^(m_c-M)·acc_c / Σ_c e^(m_c-M)·l_c, a
+	// panel at a time in lanes, then transposed into out.
+	p.For(npan, 1, func(lo, hi int) {
+		tmp := p.getFloatsDirty(16*D + 32)
+		defer p.putFloats(tmp)
+		mt, f := tmp.f[:16], tmp.f[16:32]
+		ot := tmp.f[32:]
+		for pn := lo; pn < hi; pn++ {
+			kvh := pn / np
+			copy(mt, ms[pn*16:pn*16+16])
+			for c := 1; c < nch; c++ {
+				for r, x := range ms[(c*npan+pn)*16 : (c*npan+pn)*16+16] {
+					mt[r] = max(mt[r], x)
 				}
 			}
-			if L == 0 {
-				clear(o)
-				continue
-			}
-			inv := 1 / L
-			for d := range o {
-				var x float32
-				for c, fc := range f {
-					x += fc * accs[((c*npan+pn)*D+d)*16+lane]
+			var L [16]float32
+			for c := range nch {
+				cs := (c*npan + pn) * 16
+				for r, mc := range ms[cs : cs+16] {
+					f[r] = 0
+					if mc > attnTEmpty {
+						f[r] = float32(math.Exp(float64(mc - mt[r])))
+						L[r] += f[r] * ls[cs+r]
+					}
 				}
-				o[d] = x * inv
+				if c == 0 {
+					for i, x := range accs[cs*D : (cs+16)*D] {
+						ot[i] = f[i%16] * x
+					}
+				} else {
+					at.scaleAdd(ot, accs[cs*D:(cs+16)*D], f, D)
+				}
+			}
+			for lane := range 16 {
+				r := pn%np*16 + lane
+				if r >= rows {
+					break
+				}
+				t, h := r/group, kvh*group+r%group
+				o := out[t*qStride+h*D : t*qStride+(h+1)*D]
+				if L[lane] == 0 {
+					clear(o)
+					continue
+				}
+				inv := 1 / L[lane]
+				for d := range o {
+					o[d] = ot[d*16+lane] * inv
+				}
 			}
 		}
 	})

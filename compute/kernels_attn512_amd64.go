@@ -38,6 +38,10 @@ func useAttn512(k *kernels) {
 			_, _, _ = acc[d*16-1], pp[n*16-1], v[(n-1)*vstride+d-1]
 			pvT16AVX512(&acc[0], &pp[0], &v[0], vstride, n, d)
 		},
+		scaleAdd: func(dst, src, f []float32, d int) {
+			_, _, _ = dst[d*16-1], src[d*16-1], f[15]
+			scaleAddT16AVX512(&dst[0], &src[0], &f[0], d)
+		},
 	}
 	k.expSum = func(s []float32, m float32) float32 {
 		n16 := len(s) &^ 15
@@ -66,3 +70,6 @@ func softmaxT16AVX512(s *float32, n int, m, l, acc *float32, d int)
 
 //go:noescape
 func pvT16AVX512(acc, p, v *float32, vstride, n, d int)
+
+//go:noescape
+func scaleAddT16AVX512(dst, src, f *float32, d int)

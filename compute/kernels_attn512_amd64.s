@@ -518,6 +518,27 @@ smexp:
 	VZEROUPPER
 	RET
 
+// func scaleAddT16AVX512(dst, src, f *float32, d int)
+//
+// dst[i*16+r] += f[r]·src[i*16+r] for i < d, r < 16; d > 0.
+TEXT ·scaleAddT16AVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ f+16(FP), AX
+	MOVQ d+24(FP), CX
+	VMOVUPS (AX), Z1
+
+sadd:
+	VMOVUPS (DI), Z0
+	VFMADD231PS (SI), Z1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	DECQ CX
+	JNZ  sadd
+	VZEROUPPER
+	RET
+
 DATA z16expHi<>+0(SB)/4, $0x42b00000
 GLOBL z16expHi<>(SB), RODATA|NOPTR, $4
 DATA z16expLo<>+0(SB)/4, $0xc2ae0000

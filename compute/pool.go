@@ -279,6 +279,17 @@ func (p *Pool) getFloats(n int) *floatScratch {
 	return b
 }
 
+// getFloatsDirty is getFloats for scratch that is written before it is
+// read: the floats are not cleared.
+func (p *Pool) getFloatsDirty(n int) *floatScratch {
+	b := take(p, p.floatList())
+	if cap(b.f) < n {
+		b.f = make([]float32, n)
+	}
+	b.f = b.f[:n]
+	return b
+}
+
 // putFloats keeps b for a later getFloats.
 func (p *Pool) putFloats(b *floatScratch) { give(p, p.floatList(), b) }
 
