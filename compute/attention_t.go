@@ -77,11 +77,14 @@ var attnTGeneric = attnTKernels{
 // first visible key scales away).
 const attnTEmpty = -1e30
 
+// attnTKeys is the number of keys per block in attentionGQAT.
+const attnTKeys = 64
+
 // attentionGQAT is attentionGQA in the transposed form of attnTKernels:
 // query rows are taken 16 at a time (a panel: the T·group rows sharing a
 // KV head, padded), with the scale folded into the transposed queries.
 // The keys are split into contiguous chunks, one task each; a task widens
-// a block of gqaKeys cache rows at once (F32 caches are read in place) and
+// a block of attnTKeys cache rows at once (F32 caches are read in place) and
 // runs every (KV head, panel) over it. HeadDim must be a multiple of 16.
 func (p *Pool) attentionGQAT(at *attnTKernels, kn *kernels, out, q []float32, k, v *Matrix, T, nKeys int, s AttnShape, causal bool, past int) {
 	D := s.HeadDim
@@ -95,7 +98,7 @@ func (p *Pool) attentionGQAT(at *attnTKernels, kn *kernels, out, q []float32, k,
 	if causal {
 		nMax = min(nKeys, past+T)
 	}
-	nkb := (nMax + gqaKeys - 1) / gqaKeys
+	nkb := (nMax + attnTKeys - 1) / attnTKeys
 	nch := max(1, min(nkb, 2*p.Workers()))
 	// Transposed, scaled queries; then per chunk the state m, l (16 per
 	// panel) and acc (16·D per panel).
@@ -117,22 +120,22 @@ func (p *Pool) attentionGQAT(at *attnTKernels, kn *kernels, out, q []float32, k,
 		ms[i] = attnTEmpty
 	}
 	p.For(nch, 1, func(lo, hi int) {
-		nw := 64 * 16
+		nw := attnTKeys * 16
 		if k.DType != F32 || v.DType != F32 {
-			nw += 2 * gqaKeys * kvW
+			nw += 2 * attnTKeys * kvW
 		}
 		work := p.getFloatsDirty(nw)
 		defer p.putFloats(work)
-		sc, kw := work.f[:64*16], work.f[64*16:]
+		sc, kw := work.f[:attnTKeys*16], work.f[attnTKeys*16:]
 		var vw []float32
 		if len(kw) > 0 {
-			kw, vw = kw[:gqaKeys*kvW], kw[gqaKeys*kvW:]
+			kw, vw = kw[:attnTKeys*kvW], kw[attnTKeys*kvW:]
 		}
 		for c := lo; c < hi; c++ {
 			cs := c * npan * 16
 			for jb := c * nkb / nch; jb < (c+1)*nkb/nch; jb++ {
-				j0 := jb * gqaKeys
-				kb := min(gqaKeys, nMax-j0)
+				j0 := jb * attnTKeys
+				kb := min(attnTKeys, nMax-j0)
 				kf, vf := kn.blockRows(k, j0, kb, kw), kn.blockRows(v, j0, kb, vw)
 				for pn := range npan {
 					kvh, p0 := pn/np, pn%np*16
