@@ -282,7 +282,9 @@ func (p *Pool) attentionTiled(kn *kernels, out, q []float32, k, v *Matrix, T, nK
 // the scores of all query rows sharing it with a kernel that dots 3 query
 // rows with 4 keys at a time, updates its online softmax, and adds P·V with
 // the GEMM micro-kernel. The chunks' partial softmax states are merged at
-// the end. HeadDim must be a multiple of nr.
+// the end. HeadDim must be a multiple of nr. Sets with attnT kernels
+// (avx512 and up) take attentionGQAT instead for head sizes that are a
+// multiple of 16.
 func (p *Pool) attentionGQA(kn *kernels, out, q []float32, k, v *Matrix, T, nKeys int, s AttnShape, causal bool, past int) {
 	D := s.HeadDim
 	group := s.Heads / s.KVHeads

@@ -74,7 +74,7 @@ var attnTGeneric = attnTKernels{
 // attnTEmpty is the running maximum of a row that has seen no key, and the
 // score of a key a row may not see: finite, so that e^(score - max) stays a
 // number (0 or, for a row that has seen nothing yet, 1, whose sums the
-// first visible key scales away).
+// first visible key scales away). Real scores are taken to lie above it.
 const attnTEmpty = -1e30
 
 // attnTKeys is the number of keys per block in attentionGQAT.
