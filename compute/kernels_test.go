@@ -457,7 +457,7 @@ func TestAttention(t *testing.T) {
 		for _, c := range []struct {
 			T, nKeys, past int
 			causal         bool
-		}{{1, 1, 0, true}, {1, 70, 69, true}, {3, 3, 0, true}, {17, 150, 133, true}, {17, 17, 0, false}, {5, 130, 0, false}, {20, 20, 0, true}, {70, 200, 130, true}, {3, 0, 0, false}} {
+		}{{1, 1, 0, true}, {1, 70, 69, true}, {3, 3, 0, true}, {17, 150, 133, true}, {17, 17, 0, false}, {5, 130, 0, false}, {20, 20, 0, true}, {70, 200, 130, true}, {3, 0, 0, false}, {1, 300, 299, true}, {4, 260, 256, true}} {
 			q := randF32(rng, c.T*s.Heads*s.HeadDim)
 			k := randF32(rng, c.nKeys*s.KVHeads*s.HeadDim)
 			v := randF32(rng, c.nKeys*s.KVHeads*s.HeadDim)
