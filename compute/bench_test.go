@@ -79,26 +79,42 @@ func BenchmarkAttentionDecode(b *testing.B) {
 	for _, sh := range []AttnShape{{Heads: 96, KVHeads: 8, HeadDim: 128}, {Heads: 32, KVHeads: 2, HeadDim: 128}} {
 		for _, dt := range []DType{F32, F16, Q8_0} {
 			for _, nKeys := range []int{512, 2048, 8192} {
-				b.Run(fmt.Sprintf("h%d_kv%d_keys%d_%v", sh.Heads, sh.KVHeads, nKeys, dt), func(b *testing.B) {
-					sh.Scale = 0.088
-					rng := rand.New(rand.NewPCG(5, 6))
-					kv := sh.KVHeads * sh.HeadDim
-					q := randF32(rng, sh.Heads*sh.HeadDim)
-					km, _ := NewKVMatrix(dt, nKeys, kv)
-					vm, _ := NewKVMatrix(dt, nKeys, kv)
-					km.SetRows(0, randF32(rng, nKeys*kv))
-					vm.SetRows(0, randF32(rng, nKeys*kv))
-					out := make([]float32, len(q))
-					p := benchPool(b)
-					// Bytes of cache read per call, in its stored format.
-					b.SetBytes(2 * int64(nKeys) * RowBytes(dt, kv))
-					for b.Loop() {
-						p.AttentionKV(out, q, km, vm, 1, nKeys, sh, true, nKeys-1)
-					}
-				})
+				benchAttention(b, fmt.Sprintf("h%d_kv%d_keys%d_%v", sh.Heads, sh.KVHeads, nKeys, dt), sh, dt, 1, nKeys)
 			}
 		}
 	}
+}
+
+// BenchmarkAttentionFewTokens is decode attention for a few new tokens at
+// once (a short prompt turn, speculative drafts), on the default cache.
+func BenchmarkAttentionFewTokens(b *testing.B) {
+	sh := AttnShape{Heads: 32, KVHeads: 2, HeadDim: 128}
+	for _, T := range []int{2, 4} {
+		const nKeys = 2048
+		benchAttention(b, fmt.Sprintf("h%d_kv%d_keys%d_T%d_F16", sh.Heads, sh.KVHeads, nKeys, T), sh, F16, T, nKeys)
+	}
+}
+
+// benchAttention times T causal query tokens, the last ones of nKeys keys
+// in a cache of type dt.
+func benchAttention(b *testing.B, name string, sh AttnShape, dt DType, T, nKeys int) {
+	b.Run(name, func(b *testing.B) {
+		sh.Scale = 0.088
+		rng := rand.New(rand.NewPCG(5, 6))
+		kv := sh.KVHeads * sh.HeadDim
+		q := randF32(rng, T*sh.Heads*sh.HeadDim)
+		km, _ := NewKVMatrix(dt, nKeys, kv)
+		vm, _ := NewKVMatrix(dt, nKeys, kv)
+		km.SetRows(0, randF32(rng, nKeys*kv))
+		vm.SetRows(0, randF32(rng, nKeys*kv))
+		out := make([]float32, len(q))
+		p := benchPool(b)
+		// Bytes of cache read per call, in its stored format.
+		b.SetBytes(2 * int64(nKeys) * RowBytes(dt, kv))
+		for b.Loop() {
+			p.AttentionKV(out, q, km, vm, T, nKeys, sh, true, nKeys-T)
+		}
+	})
 }
 
 func BenchmarkRMSNorm(b *testing.B) {
