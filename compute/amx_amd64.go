@@ -34,6 +34,19 @@ import (
 // configuration at entry (LDTILECFG) and releases the tiles at exit
 // (TILERELEASE), so nothing depends on which thread runs the next call.
 
+// Run under emulation: with no AMX machine at hand, TestAMXHardware,
+// TestAMXSelfTest and the amx set's kernel tests were run on emulated tiles:
+// Bochs (github.com/bochs-emu/Bochs 783b58fd, configured --enable-x86-64
+// --enable-avx --enable-evex --enable-amx, cpu model sapphire_rapids) with
+// local patches adding XFD (CPUID.(0xD,1).EAX[4], MSRs 0x1c4/0x1c5, #NM
+// while armed; Linux enables the tile data only with XFD) and fixing
+// TDPBSSD's signed bytes and the XSAVE/XRSTOR of the tile state, guest
+// Debian's Linux 6.1.0-56 (6.1.192) booted with clearcpuid=580 (FSRM:
+// Bochs leaves IA32_MISC_ENABLE's fast-strings bit clear), a static
+// compute.test in a busybox initramfs. The permission request, the
+// start-up self-test and TestAMXHardware passed there (the emulator's
+// timings mean nothing).
+
 // XCR0 bits of the AMX state components.
 const (
 	xcr0TileCfg  = 1 << 17

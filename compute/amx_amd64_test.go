@@ -224,11 +224,14 @@ func TestAMXHardware(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(3, 8))
 	var hw amxHWTiles
-	for _, sh := range [][3]int{{32, 32, 32}, {100, 77, 4096 + 5}, {129, 300, 333}} {
+	for _, sh := range [][3]int{{32, 32, 32}, {100, 77, 4096 + 5}, {129, 300, 333}, {45, 50, 96}} {
 		T, N, K := sh[0], sh[1], sh[2]
 		x := randF32(rng, T*K)
 		for _, c := range amxPrecisionCases {
 			dt := c.dt
+			if dt.IsBlock() && K%qBlock != 0 {
+				continue // ggml's layouts hold whole blocks
+			}
 			w, wf := amxTestMatrix(rng, dt, N, K)
 			p := NewPool(2)
 			got := make([]float32, T*N)
