@@ -432,8 +432,8 @@ func (amxModelTiles) q8(a []byte, xd []float32, b []byte, ws []float32, c []byte
 	r.v[rDX] = 4 * amxTN
 	r.p[rR9] = amxPtr{b, 0}
 	r.p[rR10] = r.p[rR9].add(64)
-	r.p[rR12] = amxPtr{amxWordBytes(xd), 0}
-	r.p[rR13] = amxPtr{amxWordBytes(ws), 0}
+	r.p[rR12] = amxPtr{bytesOf(xd), 0}
+	r.p[rR13] = amxPtr{bytesOf(ws), 0}
 	u.run(amxQ8Desc.prologue, &r)
 	for range nb {
 		u.run(amxQ8Desc.body, &r)
@@ -580,14 +580,6 @@ var f16BF16Parts = sync.OnceValue(func() *[1 << 16]uint32 {
 	return &t
 })
 
-// amxWordBytes views the words w as bytes.
-func amxWordBytes[E float32 | uint32](w []E) []byte {
-	if len(w) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), 4*len(w))
-}
-
 // amxWords views b (4-byte aligned, as the packing buffers are) as uint32
 // words; the kernels read them little-endian, as amd64 stores them.
 func amxWords(b []byte) []uint32 { return amxView[uint32](b) }
@@ -652,7 +644,7 @@ func (p *Pool) amxBF16x1(tk amxTiles, k *kernels, out, x []float32, T int, w *Ma
 	steps := (K + amxBF16Step - 1) / amxBF16Step
 	nt := (T + amxTM - 1) / amxTM
 	xb, xs := p.roundRowsBF16(k, x, T, K, nt*amxTM, steps*amxBF16Step/2)
-	a, lda := amxWordBytes(xb), 4*xs
+	a, lda := bytesOf(xb), 4*xs
 	p.amxRun(out, T, N, steps, bl.bf16x1KC, bl.group, 2*1024, 0, false,
 		func(dst, _ []byte, n0, s0, s1 int) {
 			half := (s1 - s0) * 1024

@@ -163,7 +163,7 @@ func amxAddBlock(out []float32, acc []uint32, rowMajor bool, t0, n0, T, N int) b
 		rs, half = 128, 64
 	}
 	_, _ = out[(t0+amxTM-1)*N+n0+amxTN-1], acc[1023]
-	amxAddBlockAVX512(&out[t0*N+n0], N, &amxWordBytes(acc)[0], rs, half)
+	amxAddBlockAVX512(&out[t0*N+n0], N, &bytesOf(acc)[0], rs, half)
 	return true
 }
 

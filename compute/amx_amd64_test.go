@@ -359,7 +359,7 @@ func TestAMXQ8ScaleAVX512(t *testing.T) {
 			xd[i] = float32(rng.ExpFloat64() * 1e-2)
 		}
 		want := bytes.Clone(c)
-		amxQ8Scale(want, amxPtr{amxWordBytes(xd), 0}, amxPtr{amxWordBytes(ws), 0})
+		amxQ8Scale(want, amxPtr{bytesOf(xd), 0}, amxPtr{bytesOf(ws), 0})
 		amxQ8ScaleAVX512(&c[0], &xd[0], &ws[0])
 		if !bytes.Equal(c, want) {
 			for i := range c {

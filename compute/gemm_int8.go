@@ -271,7 +271,7 @@ func packActPanel(dst []byte, dd []float32, xq []int8, xd []float32, nb, n int) 
 			}
 			continue
 		}
-		src := i8bytes(xq[i*nb*qBlock : (i+1)*nb*qBlock])
+		src := bytesOf(xq[i*nb*qBlock : (i+1)*nb*qBlock])
 		for b := range nb {
 			for g := range qtGroups {
 				v := binary.LittleEndian.Uint32(src[b*qBlock+4*g:]) ^ 0x80808080
@@ -397,12 +397,4 @@ func (p *Pool) gemmQ(k *kernels, out, x []float32, T int, w *Matrix) {
 			}
 		}
 	})
-}
-
-// i8bytes views s as bytes (the same bits).
-func i8bytes(s []int8) []byte {
-	if len(s) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s))
 }

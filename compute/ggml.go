@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
-	"unsafe"
 
 	"github.com/glmv/glmv/safetensors"
 )
@@ -226,15 +225,9 @@ func (m *Matrix) GGMLBytes() ([]byte, error) {
 	}
 	switch m.DType {
 	case F32:
-		if len(m.F32) == 0 {
-			return nil, nil
-		}
-		return unsafe.Slice((*byte)(unsafe.Pointer(&m.F32[0])), 4*len(m.F32)), nil
+		return bytesOf(m.F32), nil
 	case F16, BF16:
-		if len(m.U16) == 0 {
-			return nil, nil
-		}
-		return unsafe.Slice((*byte)(unsafe.Pointer(&m.U16[0])), 2*len(m.U16)), nil
+		return bytesOf(m.U16), nil
 	case Q8_0, Q4_0:
 		if m.Cols%qBlock != 0 {
 			return nil, fmt.Errorf("compute: %v matrix [%d,%d]: ggml needs a multiple of 32 columns", m.DType, m.Rows, m.Cols)

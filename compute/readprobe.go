@@ -17,7 +17,6 @@ type ReadProbe struct {
 	bytes int64
 	sl    *streamLoops
 	sums  []uint64 // one slot per chunk, to keep the sums live
-	tail  uint64
 }
 
 // NewReadProbe returns a probe over segs (empty slices are skipped), read
@@ -68,18 +67,17 @@ func (r *ReadProbe) Pass(p *Pool) uint64 {
 			r.sums[lo*(len(r.sums)-1)/r.words] += s
 		})
 	}
-	r.tail = 0
+	var total uint64
 	for _, s := range r.segs {
 		for _, b := range s[len(s)/8*8:] {
-			r.tail += uint64(b)
+			total += uint64(b)
 		}
 	}
-	var total uint64
 	for _, s := range r.sums {
 		total += s
 	}
 	clear(r.sums)
-	return total + r.tail
+	return total
 }
 
 // wordsOf views the whole 8-byte words of b as uint64s (unaligned loads
@@ -95,17 +93,10 @@ func wordsOf(b []byte) []uint64 {
 // matrix product with m reads: F32, U16, Q and Scales, those not empty.
 func (m *Matrix) Storage() [][]byte {
 	var out [][]byte
-	if len(m.F32) > 0 {
-		out = append(out, unsafe.Slice((*byte)(unsafe.Pointer(&m.F32[0])), 4*len(m.F32)))
-	}
-	if len(m.U16) > 0 {
-		out = append(out, unsafe.Slice((*byte)(unsafe.Pointer(&m.U16[0])), 2*len(m.U16)))
-	}
-	if len(m.Q) > 0 {
-		out = append(out, m.Q)
-	}
-	if len(m.Scales) > 0 {
-		out = append(out, unsafe.Slice((*byte)(unsafe.Pointer(&m.Scales[0])), 2*len(m.Scales)))
+	for _, b := range [][]byte{bytesOf(m.F32), bytesOf(m.U16), m.Q, bytesOf(m.Scales)} {
+		if len(b) > 0 {
+			out = append(out, b)
+		}
 	}
 	return out
 }
